@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Runs the ConsentHub test suite against a throwaway PostgreSQL 15 cluster.
+# Works on a bare Debian 12 box with the .NET 10 SDK, as root (CI) or as a
+# user with sudo. Extra arguments are passed to `dotnet test` (e.g. --filter).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT=$PWD
+RESULTS_DIR=$REPO_ROOT/test-results   # must be git-ignored
+PG_BIN=/usr/lib/postgresql/15/bin
+export DEBIAN_FRONTEND=noninteractive
+
+# Root runs apt directly; otherwise use sudo if there is one (else apt fails loudly).
+SUDO=()
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then SUDO=(sudo); fi
+
+APT_UPDATED=0
+apt_install() {  # apt-get update at most once per run, and only if we install something
+  if [[ $APT_UPDATED -eq 0 ]]; then "${SUDO[@]}" apt-get update -q; APT_UPDATED=1; fi
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "$@"
+}
+
+install_postgres() {
+  [[ -x $PG_BIN/initdb ]] || apt_install postgresql-15
+}
+
+# Browser for the UI/end-to-end tests of later issues: Debian's chromium.
+install_browser() {
+  [[ -x /usr/bin/chromium ]] || apt_install chromium
+}
+
+install_postgres
+install_browser
+
+# initdb refuses to run as root, so as root everything runs as the `postgres`
+# system user (created by the package); as a normal user we run as ourselves.
+AS_PG=()
+if [[ $(id -u) -eq 0 ]]; then AS_PG=(runuser -u postgres --); fi
+
+# Short path under /tmp: the unix socket path must stay below ~107 characters.
+PG_TMP=$(mktemp -d /tmp/consenthub-pg.XXXXXX)
+PGDATA=$PG_TMP/data
+cleanup() {
+  # -m immediate: nothing in a test cluster is worth a clean shutdown. Silent so
+  # the summary stays the last line of output.
+  if [[ -f $PGDATA/postmaster.pid ]]; then
+    "${AS_PG[@]}" "$PG_BIN/pg_ctl" -s -D "$PGDATA" -m immediate -w stop >/dev/null || true
+  fi
+  rm -rf "$PG_TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT    # turn signals into a normal exit so the EXIT trap runs
+trap 'exit 143' TERM
+[[ ${#AS_PG[@]} -eq 0 ]] || chown postgres: "$PG_TMP"
+
+"${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres \
+  --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+
+# First free TCP port from 55432 on (a connect that succeeds means it's taken).
+PORT=55432
+while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
+  PORT=$((PORT + 1))
+  (( PORT < 55532 )) || { echo "test.sh: no free port in 55432-55531" >&2; exit 1; }
+done
+
+# Durability is pointless for a cluster that is deleted afterwards; turn it off
+# for speed. max_connections is high because tests run in parallel with pools.
+cat >>"$PGDATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$PG_TMP'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+CONF
+
+if ! "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_TMP/postgres.log" -w -s start; then
+  echo "test.sh: PostgreSQL failed to start; log follows:" >&2
+  cat "$PG_TMP/postgres.log" >&2
+  exit 1
+fi
+for _ in $(seq 1 30); do
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" && break
+  sleep 1
+done
+"$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PORT"
+
+# Tests create and drop their own databases through this connection string.
+export CONSENTHUB_TEST_POSTGRES="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=postgres"
+
+rm -rf "$RESULTS_DIR"   # stale TRX files would corrupt the summary
+rc=0
+dotnet test tests/ConsentHub.Tests/ConsentHub.Tests.csproj -c Release \
+  --logger "trx;LogFileName=results.trx" --results-directory "$RESULTS_DIR" \
+  --logger "console;verbosity=normal" "$@" || rc=$?
+
+# Summarise from the TRX <Counters .../> element(s), summed over all files.
+shopt -s nullglob
+trx_files=("$RESULTS_DIR"/*.trx)
+if [[ ${#trx_files[@]} -eq 0 ]]; then
+  echo "test.sh: no TRX file in $RESULTS_DIR (build failure?); dotnet test exit code $rc" >&2
+  exit $(( rc == 0 ? 1 : rc ))
+fi
+counter() {  # counter NAME -> sum of NAME="n" over all <Counters> elements
+  grep -ho '<Counters [^>]*>' "${trx_files[@]}" |
+    sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" | awk '{ s += $1 } END { print s + 0 }'
+}
+total=$(counter total); executed=$(counter executed)
+passed=$(counter passed); failed=$(counter failed)
+echo "$passed passed, $failed failed, $((total - executed)) skipped"
+exit "$rc"

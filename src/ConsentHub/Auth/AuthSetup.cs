@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Microsoft.AspNetCore;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Validation;
+using OpenIddict.Validation.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ConsentHub.Auth;
+
+public sealed class TokenOptions
+{
+    public const string Section = "ConsentHub:Tokens";
+
+    /// <summary>Access token lifetime; the seed's tokens live 12 hours.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 60 * 24 * 7)]
+    public int AccessTokenLifetimeMinutes { get; set; } = 720;
+}
+
+/// <summary>OAuth2 (RFC 6749) through OpenIddict: the token endpoint, bearer validation and the hub's policies.</summary>
+public static class AuthSetup
+{
+    public const string AdminPolicy = "admin";
+    public const string ReadScope = "scope:read";
+    public const string WriteScope = "scope:write";
+
+    public static IServiceCollection AddHubAuth(this IServiceCollection services)
+    {
+        services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.Section);
+        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<TokenKeys>();
+        services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerFromHub>();
+
+        services.AddOpenIddict()
+            .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<Data.ConsentDb>())
+            .AddServer(o =>
+            {
+                o.SetTokenEndpointUris("oauth/token");
+                o.AllowPasswordFlow().AllowClientCredentialsFlow();
+                o.RegisterScopes(Scopes.Read, Scopes.Write);
+                // Plain signed JWTs, as in seed 004 §5.5: integrators may read the claims.
+                o.DisableAccessTokenEncryption();
+                o.DisableTokenStorage();
+                o.DisableAuthorizationStorage();
+                o.UseAspNetCore().EnableTokenEndpointPassthrough().DisableTransportSecurityRequirement();
+                o.AddEventHandler<OpenIddictServerEvents.ProcessSignInContext>(b => b
+                    .UseInlineHandler(AddPublishedTokenMembers)
+                    .SetOrder(OpenIddictServerHandlers.AttachSignInParameters.Descriptor.Order + 1)
+                    .SetType(OpenIddictServerHandlerType.Custom));
+            })
+            .AddValidation(o =>
+            {
+                o.UseLocalServer();
+                o.UseAspNetCore();
+                o.AddEventHandler<OpenIddictValidationEvents.ProcessChallengeContext>(b => b
+                    .UseInlineHandler(WriteChallengeBody)
+                    .SetOrder(OpenIddictValidationAspNetCoreHandlers.AttachWwwAuthenticateHeader<OpenIddictValidationEvents.ProcessChallengeContext>.Descriptor.Order + 1)
+                    .SetType(OpenIddictValidationHandlerType.Custom));
+            });
+
+        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin))
+            .AddPolicy(ReadScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Read)))
+            .AddPolicy(WriteScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Write)));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapAuth(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/oauth/token", TokenEndpoint.IssueAsync)
+            .WithTags("OAuth2")
+            .WithName("Token")
+            .WithSummary("RFC 6749 token endpoint: grant_type=password (seed 004 §5.5) or client_credentials, client authenticated with HTTP Basic.")
+            .AllowAnonymous()
+            .DisableAntiforgery();
+        return app;
+    }
+
+    /// <summary>The OAuth client the bootstrap creates for the admin: password grant only.</summary>
+    public static OpenIddictApplicationDescriptor AdminClient(string clientId, string clientSecret) =>
+        Client(clientId, clientSecret, "ConsentHub administration", Permissions.GrantTypes.Password);
+
+    /// <summary>A source system's own client: its password grant (with its user) and client credentials.</summary>
+    public static OpenIddictApplicationDescriptor SourceSystemClient(string clientId, string clientSecret, string name) =>
+        Client(clientId, clientSecret, name, Permissions.GrantTypes.Password, Permissions.GrantTypes.ClientCredentials);
+
+    static OpenIddictApplicationDescriptor Client(string clientId, string clientSecret, string name, params string[] grants)
+    {
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = clientId,
+            ClientSecret = clientSecret,
+            ClientType = ClientTypes.Confidential,
+            DisplayName = name,
+            Permissions = { Permissions.Endpoints.Token, Permissions.Prefixes.Scope + Scopes.Read, Permissions.Prefixes.Scope + Scopes.Write },
+        };
+        foreach (var grant in grants) descriptor.Permissions.Add(grant);
+        return descriptor;
+    }
+
+    /// <summary>Seed 004 §5.5's response: token_type "bearer", scope, jti, plus nmsc and source_system (set by the endpoint).</summary>
+    static ValueTask AddPublishedTokenMembers(OpenIddictServerEvents.ProcessSignInContext context)
+    {
+        if (context.EndpointType == OpenIddictServerEndpointType.Token && context.IncludeAccessToken && context.AccessTokenPrincipal is { } principal)
+        {
+            // With token storage off, the JWT's own jti is the only identifier of this token.
+            context.Response["jti"] = new JsonWebToken(context.AccessToken).Id;
+            context.Response.Scope = string.Join(' ', principal.GetScopes());
+            context.Response.TokenType = "bearer";
+            // Present even when null, as in the seed's example for a user bound to no source system.
+            context.Response.AddParameter("source_system", Member(principal.GetClaim(HubClaims.SourceSystem)));
+            context.Response.AddParameter("nmsc", Member(principal.GetClaim(HubClaims.Nmsc)));
+        }
+        return default;
+    }
+
+    static readonly JsonElement JsonNull = JsonDocument.Parse("null").RootElement;
+
+    static OpenIddictParameter Member(string? value) => value is null ? new OpenIddictParameter(JsonNull) : new OpenIddictParameter(value);
+
+    /// <summary>Seed 004 §5.5 answers an expired token with a JSON body, not only a WWW-Authenticate header.</summary>
+    static async ValueTask WriteChallengeBody(OpenIddictValidationEvents.ProcessChallengeContext context)
+    {
+        var response = context.Transaction.GetHttpRequest()!.HttpContext.Response;
+        // A request that fails two policies is challenged twice; one body is enough.
+        if (response.HasStarted)
+        {
+            context.HandleRequest();
+            return;
+        }
+        response.ContentType = "application/json";
+        await response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string?>
+        {
+            ["error"] = context.Response.Error == Errors.MissingToken ? Errors.InvalidToken : context.Response.Error,
+            ["error_description"] = context.Response.ErrorDescription,
+        }));
+        context.HandleRequest();
+    }
+
+    /// <summary>Keys (loaded from the database at start) and lifetimes, applied when OpenIddict first resolves its options.</summary>
+    sealed class ConfigureServerFromHub(TokenKeys keys, IOptions<TokenOptions> tokens) : IConfigureOptions<OpenIddictServerOptions>
+    {
+        public void Configure(OpenIddictServerOptions options)
+        {
+            options.SigningCredentials.Add(new SigningCredentials(keys.Signing, SecurityAlgorithms.RsaSha256));
+            options.EncryptionCredentials.Add(new EncryptingCredentials(keys.Encryption,
+                SecurityAlgorithms.Aes256KW, SecurityAlgorithms.Aes256CbcHmacSha512));
+            options.AccessTokenLifetime = TimeSpan.FromMinutes(tokens.Value.AccessTokenLifetimeMinutes);
+        }
+    }
+}

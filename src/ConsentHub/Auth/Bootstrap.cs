@@ -1,0 +1,80 @@
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+
+namespace ConsentHub.Auth;
+
+public sealed class BootstrapOptions
+{
+    public const string Section = "ConsentHub:Bootstrap";
+    public string? AdminPassword { get; set; }
+    public string? ClientId { get; set; }
+    public string? ClientSecret { get; set; }
+}
+
+/// <summary>
+/// On first start with an empty database: creates the user <c>admin</c> and an OAuth client for it, from
+/// ConsentHub__Bootstrap__* when given, otherwise from generated values shown once and written to
+/// data/initial-credentials (owner-only).
+/// </summary>
+public static class Bootstrap
+{
+    public const string AdminUsername = "admin";
+    public const string CredentialsFile = "initial-credentials";
+
+    public static async Task BootstrapAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var provider = scope.ServiceProvider;
+        var db = provider.GetRequiredService<ConsentDb>();
+        var time = provider.GetRequiredService<TimeProvider>();
+        await provider.GetRequiredService<TokenKeys>().LoadAsync(db, time, ct);
+        if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;
+
+        var options = provider.GetRequiredService<IOptions<BootstrapOptions>>().Value;
+        var password = Given(options.AdminPassword) ?? Secrets.Generate();
+        var clientId = Given(options.ClientId) ?? Secrets.Identifier("admin_client_");
+        var clientSecret = Given(options.ClientSecret) ?? Secrets.Generate();
+        var generated = Given(options.AdminPassword) is null || Given(options.ClientId) is null || Given(options.ClientSecret) is null;
+
+        var ledger = provider.GetRequiredService<LedgerWriter>();
+        await using (var transaction = await ledger.BeginAsync(ct))
+        {
+            // Another instance may have bootstrapped while this one waited for the ledger lock.
+            if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;
+            db.Users.Add(new HubUser
+            {
+                Username = AdminUsername, PasswordHash = Secrets.HashPassword(password), Role = Roles.Admin, CreatedAt = time.Now(),
+            });
+            ledger.Append(LedgerEvents.AdminBootstrapped, new { username = AdminUsername, clientId });
+            await db.SaveChangesAsync(ct);
+            await provider.GetRequiredService<IOpenIddictApplicationManager>().CreateAsync(AuthSetup.AdminClient(clientId, clientSecret), ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        if (!generated) return;
+        var dataDirectory = Path.GetFullPath(provider.GetRequiredService<IOptions<HubOptions>>().Value.DataDirectory);
+        var file = Path.Combine(dataDirectory, CredentialsFile);
+        var text = $"""
+            # ConsentHub initial credentials, generated {time.GetUtcNow():u}. Shown once; stored hashed in the database.
+            username={AdminUsername}
+            password={password}
+            client_id={clientId}
+            client_secret={clientSecret}
+
+            """;
+        await File.WriteAllTextAsync(file, text, ct);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // Deliberately the console, not the log: the log pipeline may ship lines elsewhere.
+        Console.WriteLine($"""
+            ===== ConsentHub first start: initial admin credentials (also in {file}) =====
+            {text.TrimEnd()}
+            ==================================================================================
+            """);
+    }
+
+    static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

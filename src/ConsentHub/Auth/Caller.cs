@@ -1,0 +1,24 @@
+using System.Security.Claims;
+
+namespace ConsentHub.Auth;
+
+/// <summary>Who is calling, as bound into the access token: role, organisation, context and source system.</summary>
+public sealed record Caller(string Subject, string Role, string? Nmsc, string? Context, string? SourceSystem)
+{
+    public static Caller From(ClaimsPrincipal user) => new(
+        user.FindFirstValue("sub") ?? "",
+        user.FindFirstValue(HubClaims.Role) ?? "",
+        user.FindFirstValue(HubClaims.Nmsc),
+        user.FindFirstValue(HubClaims.Context),
+        user.FindFirstValue(HubClaims.SourceSystem));
+
+    public bool IsAdmin => Role == Roles.Admin;
+
+    /// <summary>A source system reads the customers of its own organisation and context; the admin reads all.</summary>
+    public bool MayRead(string nmsc, string context) =>
+        IsAdmin || (Role == Roles.SourceSystem && Nmsc == nmsc && Context == context);
+
+    /// <summary>A source system writes only as itself.</summary>
+    public bool IsSourceSystem(string nmsc, string context, string sourceSystem) =>
+        Role == Roles.SourceSystem && Nmsc == nmsc && Context == context && SourceSystem == sourceSystem;
+}

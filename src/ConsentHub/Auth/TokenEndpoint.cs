@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using ConsentHub.Data;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ConsentHub.Auth;
+
+/// <summary>
+/// The passthrough half of <c>POST /oauth/token</c>: OpenIddict has already authenticated the client (HTTP Basic);
+/// this decides who the token is for and binds it to that holder's organisation, context and source system.
+/// </summary>
+public static class TokenEndpoint
+{
+    const string BadCredentials = "The username or password is incorrect.";
+
+    public static async Task<IResult> IssueAsync(HttpContext http, ConsentDb db, CancellationToken ct)
+    {
+        var request = http.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
+        var client = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
+
+        Holder? holder;
+        if (request.IsPasswordGrantType())
+        {
+            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == request.Username, ct);
+            if (user is null || request.Password is null || !Secrets.VerifyPassword(user.PasswordHash, request.Password))
+                return Refuse(Errors.InvalidGrant, BadCredentials);
+            // A source system's client signs in only its own user; the admin client may sign in any user.
+            if (client is not null && user.SourceSystemId != client.Id)
+                return Refuse(Errors.InvalidGrant, BadCredentials);
+            var system = user.SourceSystemId is { } id ? await db.SourceSystems.AsNoTracking().SingleAsync(s => s.Id == id, ct) : null;
+            holder = new Holder(user.Username, user.Role, user.Nmsc, user.Context, system?.Name);
+        }
+        else if (request.IsClientCredentialsGrantType())
+        {
+            if (client is null)
+                return Refuse(Errors.UnauthorizedClient, "Only a source system's own client may use client_credentials.");
+            holder = new Holder(client.ClientId, Roles.SourceSystem, client.Nmsc, client.Context, client.Name);
+        }
+        else
+        {
+            return Refuse(Errors.UnsupportedGrantType, "Use grant_type password or client_credentials.");
+        }
+
+        var requested = request.GetScopes();
+        string[] granted = requested.IsDefaultOrEmpty
+            ? [Scopes.Read, Scopes.Write]
+            : [.. requested.Intersect([Scopes.Read, Scopes.Write])];
+        if (granted.Length == 0) return Refuse(Errors.InvalidScope, "The scopes are read and write.");
+
+        var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, HubClaims.Role);
+        identity.SetClaim(Claims.Subject, holder.Subject)
+            .SetClaim(HubClaims.Role, holder.Role)
+            .SetClaim(HubClaims.Nmsc, holder.Nmsc)
+            .SetClaim(HubClaims.Context, holder.Context)
+            .SetClaim(HubClaims.SourceSystem, holder.SourceSystem);
+        identity.SetScopes(granted);
+        identity.SetDestinations(_ => [Destinations.AccessToken]);
+
+        return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    static IResult Refuse(string error, string description) => Results.Forbid(
+        new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+        }),
+        [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+
+    sealed record Holder(string Subject, string Role, string? Nmsc, string? Context, string? SourceSystem);
+}

@@ -1,0 +1,196 @@
+using System.Security.Claims;
+using System.Text.Json;
+using ConsentHub.Auth;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Consents;
+
+/// <summary>The published API of seed 004: submit subscription data, read it consolidated, its history and its past.</summary>
+public static class SubscriptionDataApi
+{
+    const int DefaultPageSize = 50;
+    const int MaxPageSize = 200;
+
+    public static IServiceCollection AddConsents(this IServiceCollection services) =>
+        services.AddScoped<SubscriptionChanges>();
+
+    public static IEndpointRouteBuilder MapConsents(this IEndpointRouteBuilder app)
+    {
+        var customer = app.MapGroup("/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/customers/{sourceCustomerId}")
+            .WithTags("Subscription data")
+            .RequireAuthorization();
+
+        customer.MapPost("/subscription-data", Submit)
+            .RequireAuthorization(AuthSetup.WriteScope)
+            .WithName("SubmitSubscriptionData")
+            .WithSummary("Send a REQUESTED change of consents and channel preferences for one customer.")
+            .Accepts<SubscriptionData>("application/json")
+            .Produces<ChangeRequestView>(StatusCodes.Status201Created, Hal.MediaType)
+            .Produces<ChangeRequestView>(StatusCodes.Status202Accepted, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        customer.MapGet("/subscription-data", Read)
+            .RequireAuthorization(AuthSetup.ReadScope)
+            .WithName("GetSubscriptionData")
+            .WithSummary("The consolidated, applied subscription data of a customer, now or at a past instant (?at=).")
+            .Produces<ConsolidatedView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        customer.MapGet("/subscription-data/history", History)
+            .RequireAuthorization(AuthSetup.ReadScope)
+            .WithName("GetSubscriptionDataHistory")
+            .WithSummary("Every change of a customer in ledger order, with status, who, when and what; paginated.")
+            .Produces<HistoryPage>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        customer.MapGet("/cluster", Cluster)
+            .RequireAuthorization(AuthSetup.ReadScope)
+            .WithName("GetCustomerCluster")
+            .WithSummary("The records known to be the same person. Until clusters are fed, a record is a cluster of one.")
+            .Produces<ClusterView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        app.MapGet("/change-requests/{id}", ChangeRequestStatus)
+            .WithTags("Subscription data")
+            .RequireAuthorization(AuthSetup.ReadScope)
+            .WithName("GetChangeRequest")
+            .WithSummary("The status of one change request: PENDING_VALIDATION, APPLIED, EXPIRED or REJECTED, with its timeline.")
+            .Produces<ChangeRequestView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    static async Task<IResult> Submit(
+        string context, string nmsc, string sourceSystem, string sourceCustomerId,
+        HttpRequest http, ClaimsPrincipal user, ConsentDb db, SubscriptionChanges changes, CancellationToken ct)
+    {
+        context = Names.Normalise(context);
+        nmsc = Names.Normalise(nmsc);
+        var caller = Caller.From(user);
+        if (!caller.IsSourceSystem(nmsc, context, sourceSystem))
+            return Problems.Forbidden("A source system sends subscription data only as itself, for its own organisation and context.");
+        if (!Names.IsSourceCustomerId(sourceCustomerId))
+            return Problems.Invalid("sourceCustomerId", "source-customer-id",
+                $"sourceCustomerId must be 1 to {Names.MaxSourceCustomerIdLength} characters without control characters or surrounding spaces.");
+
+        var (key, keyError) = Idempotency.ReadKey(http);
+        if (keyError is not null) return keyError;
+
+        var body = await JsonBody.ReadAsync<SubscriptionData>(http, ct);
+        if (body.Error is not null) return body.Error;
+
+        var system = await db.SourceSystems.AsNoTracking()
+            .SingleOrDefaultAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == sourceSystem, ct);
+        if (system is null) return Problems.Forbidden("This source system is no longer registered.");
+
+        var catalogue = await CatalogueAsync(db, nmsc, ct);
+        var (change, violations) = SubscriptionDataRules.Check(body.Value!, catalogue);
+        if (change is null) return Problems.Invalid(violations);
+
+        var idempotency = key is null ? null : new IdempotencyKey(caller.Subject, key, Idempotency.Hash(body.Bytes));
+        var outcome = await changes.SubmitAsync(system, sourceCustomerId, body.Value!, change, caller.Subject, idempotency, ct);
+        return outcome switch
+        {
+            SubmitOutcome.Accepted accepted => Hal.Raw(
+                accepted.Change.Status == ChangeStatus.Applied ? StatusCodes.Status201Created : StatusCodes.Status202Accepted,
+                accepted.Body, Paths.ChangeRequest(accepted.Change.Id)),
+            SubmitOutcome.Replayed replayed => Idempotency.Replay(replayed.Record),
+            _ => Idempotency.KeyReused(),
+        };
+    }
+
+    static async Task<IResult> Read(
+        string context, string nmsc, string sourceSystem, string sourceCustomerId, string? at,
+        ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    {
+        var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
+        if (customer is null) return notFound!;
+
+        if (at is null)
+        {
+            var state = await SubscriptionChanges.CurrentStateAsync(db, customer, tracked: false, ct);
+            var latest = await db.ChangeRequests.AsNoTracking()
+                .Where(c => c.CustomerId == customer.Id && c.Status == ChangeStatus.Applied)
+                .OrderByDescending(c => c.Sequence).Select(c => c.CommandTimestamp).FirstOrDefaultAsync(ct);
+            return Hal.Ok(Views.Consolidated(customer, state, latest));
+        }
+
+        if (!Timestamps.TryParse(at, out var instant))
+            return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
+        var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, customer, instant, ct);
+        return Hal.Ok(Views.Consolidated(customer, past, commandTimestamp, "?at=" + Uri.EscapeDataString(at)));
+    }
+
+    static async Task<IResult> History(
+        string context, string nmsc, string sourceSystem, string sourceCustomerId, string? after, string? limit,
+        ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    {
+        var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
+        if (customer is null) return notFound!;
+        var (afterIndex, size, pageError) = Paging.Read(after, limit, DefaultPageSize, MaxPageSize);
+        if (pageError is not null) return pageError;
+
+        var page = await db.ChangeRequests.AsNoTracking()
+            .Where(c => c.CustomerId == customer.Id && c.Sequence > afterIndex)
+            .OrderBy(c => c.Sequence)
+            .Take(size + 1)
+            .ToListAsync(ct);
+        var views = page.Take(size)
+            .Select(c => Views.ChangeRequest(c, customer, JsonSerializer.Deserialize<SubscriptionData>(c.Data, SubscriptionChanges.StoredJson)!))
+            .ToList();
+        var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
+        var links = new Dictionary<string, HalLink>
+        {
+            ["self"] = new($"{path}?after={afterIndex}&limit={size}"),
+            ["subscription-data"] = new(Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId)),
+        };
+        if (page.Count > size) links["next"] = new($"{path}?after={views[^1].LedgerIndex}&limit={size}");
+        return Hal.Ok(new HistoryPage(views.Count, views, links));
+    }
+
+    static async Task<IResult> Cluster(
+        string context, string nmsc, string sourceSystem, string sourceCustomerId,
+        ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    {
+        var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
+        if (customer is null) return notFound!;
+        var self = Paths.Customer(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/cluster";
+        return Hal.Ok(new ClusterView(null, customer.Nmsc,
+            [new ClusterMemberView(customer.Context, customer.SourceSystem, customer.SourceCustomerId)],
+            new Dictionary<string, HalLink> { ["self"] = new(self) }));
+    }
+
+    static async Task<IResult> ChangeRequestStatus(string id, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    {
+        var notFound = Problems.NotFound("No such change request.");
+        if (!Guid.TryParse(id, out var changeId)) return notFound;
+        var change = await db.ChangeRequests.AsNoTracking().SingleOrDefaultAsync(c => c.Id == changeId, ct);
+        if (change is null) return notFound;
+        var customer = await db.Customers.AsNoTracking().SingleAsync(c => c.Id == change.CustomerId, ct);
+        if (!Caller.From(user).MayRead(customer.Nmsc, customer.Context)) return notFound;
+        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!));
+    }
+
+    /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>
+    static async Task<(Customer?, IResult?)> FindCustomerAsync(
+        string context, string nmsc, string sourceSystem, string sourceCustomerId, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    {
+        context = Names.Normalise(context);
+        nmsc = Names.Normalise(nmsc);
+        var notFound = Problems.NotFound("No subscription data is known for this customer.");
+        if (!Caller.From(user).MayRead(nmsc, context)) return (null, notFound);
+        var customer = await db.Customers.AsNoTracking().SingleOrDefaultAsync(c =>
+            c.Nmsc == nmsc && c.Context == context && c.SourceSystem == sourceSystem && c.SourceCustomerId == sourceCustomerId, ct);
+        return customer is null ? (null, notFound) : (customer, null);
+    }
+
+    public static async Task<CategoryCatalogue> CatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct) =>
+        CategoryCatalogue.From(await db.OrganisationCategories.AsNoTracking().Where(c => c.Nmsc == nmsc).ToListAsync(ct));
+}

@@ -1,0 +1,109 @@
+using System.Text.Json.Serialization;
+using ConsentHub.Hosting;
+
+namespace ConsentHub.Consents;
+
+// What the hub answers, in the shape of seed 004 §7 plus HAL links.
+
+public sealed record ConsolidatedView(
+    string? CommandType,
+    string? CommandTimestamp,
+    string Context,
+    string Nmsc,
+    string SourceSystem,
+    string SourceCustomerId,
+    ConsentView? Consent,
+    ChannelView? Channel,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record ConsentView(
+    bool GdprCompliant,
+    IReadOnlyList<ConsentAttributeView> ConsentAttributes,
+    bool Validated,
+    bool Notify,
+    CommunicationAttributes? CommunicationAttributes);
+
+public sealed record ConsentAttributeView(
+    string ConsentCode, bool ConsentFlag, string? ConsentDescription, string? ConsentLongDescription,
+    string RequestedTimestamp, string? ValidatedTimestamp, string? ValidationReference,
+    string? OriginSourceSystem, string? ModifiedByOrganization, string? ModifiedByUser);
+
+public sealed record ChannelView(IReadOnlyList<ChannelAttributeView> ChannelAttributes);
+
+public sealed record ChannelAttributeView(
+    string ChannelCode, bool ChannelFlag, string RequestedTimestamp,
+    string? OriginSourceSystem, string? ModifiedByOrganization, string? ModifiedByUser);
+
+public sealed record TimelineEvent(string Event, string At, long LedgerIndex);
+
+public sealed record ChangeRequestView(
+    Guid Id,
+    string Status,
+    string Context,
+    string Nmsc,
+    string SourceSystem,
+    string SourceCustomerId,
+    bool Validated,
+    string SubmittedBy,
+    string ReceivedAt,
+    string? AppliedAt,
+    long LedgerIndex,
+    IReadOnlyList<TimelineEvent> Timeline,
+    SubscriptionData Data,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record HistoryPage(
+    int Count,
+    IReadOnlyList<ChangeRequestView> Changes,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record ClusterView(
+    string? ClusterId,
+    string Nmsc,
+    IReadOnlyList<ClusterMemberView> Members,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record ClusterMemberView(string Context, string SourceSystem, string SourceCustomerId);
+
+public static class Views
+{
+    public static ConsolidatedView Consolidated(Customer customer, SubscriptionState state, DateTime? commandTimestamp, string? selfQuery = null)
+    {
+        var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId);
+        var consents = state.Consents.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(c => new ConsentAttributeView(
+            c.Code, c.Flag, c.Description, c.LongDescription, HubTime.Format(c.RequestedAt), HubTime.Format(c.ValidatedAt),
+            c.ValidationReference, c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser)).ToList();
+        var channels = state.Channels.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(c => new ChannelAttributeView(
+            c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser)).ToList();
+        var communication = state.Communication;
+        return new ConsolidatedView(
+            null,
+            HubTime.Format(commandTimestamp),
+            customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
+            consents.Count == 0 && communication is null ? null : new ConsentView(true, consents, true, false, communication),
+            channels.Count == 0 ? null : new ChannelView(channels),
+            new Dictionary<string, HalLink>
+            {
+                ["self"] = new(path + selfQuery),
+                ["history"] = new(path + "/history"),
+                ["cluster"] = new(Paths.Customer(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/cluster"),
+            });
+    }
+
+    public static ChangeRequestView ChangeRequest(ChangeRequest change, Customer customer, SubscriptionData data)
+    {
+        var timeline = new List<TimelineEvent> { new("requested", HubTime.Format(change.ReceivedAt), change.Sequence) };
+        if (change.OutcomeLedgerIndex is { } outcome)
+            timeline.Add(new(change.Status.ToLowerInvariant(), HubTime.Format(change.AppliedAt ?? change.ReceivedAt), outcome));
+        return new ChangeRequestView(
+            change.Id, change.Status, customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
+            change.Validated, change.SubmittedBy, HubTime.Format(change.ReceivedAt), HubTime.Format(change.AppliedAt),
+            change.Sequence, timeline, data,
+            new Dictionary<string, HalLink>
+            {
+                ["self"] = new(Paths.ChangeRequest(change.Id)),
+                ["subscription-data"] = new(Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId)),
+                ["history"] = new(Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history"),
+            });
+    }
+}

@@ -1,0 +1,43 @@
+using ConsentHub.Auth;
+using ConsentHub.Consents;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Data;
+
+/// <summary>
+/// The one model of the hub. Each provider has a thin subclass so that each keeps its own
+/// migrations (see <see cref="SqliteConsentDb"/> and <see cref="PostgresConsentDb"/>).
+/// </summary>
+public abstract class ConsentDb(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<Organisation> Organisations => Set<Organisation>();
+    public DbSet<ConsentContext> Contexts => Set<ConsentContext>();
+    public DbSet<SourceSystem> SourceSystems => Set<SourceSystem>();
+    public DbSet<OrganisationCategory> OrganisationCategories => Set<OrganisationCategory>();
+    public DbSet<HubUser> Users => Set<HubUser>();
+    public DbSet<ServerKey> ServerKeys => Set<ServerKey>();
+    public DbSet<Customer> Customers => Set<Customer>();
+    public DbSet<ChangeRequest> ChangeRequests => Set<ChangeRequest>();
+    public DbSet<ConsentEntry> ConsentEntries => Set<ConsentEntry>();
+    public DbSet<ChannelEntry> ChannelEntries => Set<ChannelEntry>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
+    public DbSet<LedgerHead> LedgerHeads => Set<LedgerHead>();
+
+    public abstract DatabaseProvider Provider { get; }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ConsentDb).Assembly);
+        modelBuilder.UseOpenIddict();
+    }
+}
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}

@@ -1,0 +1,52 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace ConsentHub.Data;
+
+public static class DataServices
+{
+    public static IServiceCollection AddConsentData(this IServiceCollection services)
+    {
+        services.AddOptions<HubOptions>().BindConfiguration(HubOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        // Both provider contexts are registered; configuration picks one when ConsentDb is first resolved,
+        // so that settings supplied late (tests, environment) still count.
+        services.AddDbContext<SqliteConsentDb>((sp, o) =>
+            o.UseSqlite(ConnectionString(sp) ?? DefaultSqlite(sp.GetRequiredService<IOptions<HubOptions>>().Value)));
+        services.AddDbContext<PostgresConsentDb>((sp, o) =>
+            o.UseNpgsql(ConnectionString(sp) ?? throw new InvalidOperationException(
+                "ConsentHub:Database:Provider is Postgres but ConnectionStrings:ConsentHub is empty.")));
+        services.AddScoped<ConsentDb>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
+            ? sp.GetRequiredService<PostgresConsentDb>()
+            : sp.GetRequiredService<SqliteConsentDb>());
+        return services;
+    }
+
+    static string? ConnectionString(IServiceProvider sp) =>
+        sp.GetRequiredService<IConfiguration>().GetConnectionString("ConsentHub") is { Length: > 0 } value ? value : null;
+
+    static string DefaultSqlite(HubOptions hub) =>
+        new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(Path.GetFullPath(hub.DataDirectory), "consenthub.db"),
+            Pooling = true,
+        }.ToString();
+
+    /// <summary>Creates the data directory and brings the schema up to date before anything serves.</summary>
+    public static async Task MigrateConsentDbAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(Path.GetFullPath(services.GetRequiredService<IOptions<HubOptions>>().Value.DataDirectory));
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
+        if (db.Provider == DatabaseProvider.Sqlite)
+        {
+            // WAL lets readers proceed while one writer commits; it is a property of the file, set once.
+            await db.Database.OpenConnectionAsync(ct);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+            await db.Database.CloseConnectionAsync();
+        }
+        await db.Database.MigrateAsync(ct);
+    }
+}

@@ -1,0 +1,81 @@
+using ConsentHub.Data;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace ConsentHub.Hosting;
+
+/// <summary>Problem details, versioning, OpenAPI, health: what every endpoint shares.</summary>
+public static class HostingSetup
+{
+    public static IServiceCollection AddHosting(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+            c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier);
+        services.AddExceptionHandler<ClientErrorHandler>();
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "ConsentHub API";
+            document.Info.Version = ApiVersioning.Current;
+            document.Info.Description = "Consent and preference hub: the published language of the Subscription Centre, plus administration and ledger.";
+            return Task.CompletedTask;
+        }));
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return services;
+    }
+
+    public static WebApplication UseHosting(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseApiVersioning();
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapHosting(this IEndpointRouteBuilder app)
+    {
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs", o => o.WithTitle("ConsentHub API")).AllowAnonymous();
+        app.MapHealthChecks("/health", new HealthCheckOptions
+        {
+            ResponseWriter = (http, report) => http.Response.WriteAsJsonAsync(new
+            {
+                status = report.Status.ToString(),
+                checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString()),
+            }),
+        }).AllowAnonymous();
+        return app;
+    }
+
+    /// <summary>Malformed requests the framework rejects become 4xx problems; anything else a generic 500 without internals.</summary>
+    sealed class ClientErrorHandler(IProblemDetailsService problems, ILogger<ClientErrorHandler> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+        {
+            if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return true;
+            var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            if (status >= 500) logger.LogError(exception, "Unhandled error for {Method} {Path}", http.Request.Method, http.Request.Path);
+            http.Response.StatusCode = status;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                Exception = exception,
+                ProblemDetails =
+                {
+                    Status = status,
+                    Title = status >= 500 ? "An unexpected error occurred." : "The request is malformed.",
+                    Detail = status >= 500 ? null : exception.Message,
+                },
+            });
+        }
+    }
+
+    sealed class DatabaseHealthCheck(ConsentDb db) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+            await db.Database.CanConnectAsync(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("database unreachable");
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+
+namespace ConsentHub.Hosting;
+
+/// <summary>
+/// Reads a JSON request body by hand so that every failure (media type, size, syntax, types) becomes a
+/// problem naming the field, instead of the framework's generic 400.
+/// </summary>
+public static class JsonBody
+{
+    public const int DefaultLimit = 256 * 1024;
+
+    static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { MaxDepth = 16 };
+
+    public sealed record Read<T>(T? Value, byte[] Bytes, IResult? Error);
+
+    public static async Task<Read<T>> ReadAsync<T>(HttpRequest request, CancellationToken ct, int limit = DefaultLimit) where T : class
+    {
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (mediaType is null || !(mediaType == "application/json" || mediaType.EndsWith("+json", StringComparison.Ordinal)))
+            return Fail<T>(Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type.",
+                "Send the body as application/json.", "unsupported-media-type"));
+        if (request.ContentLength > limit)
+            return Fail<T>(TooLarge(limit));
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > limit) return Fail<T>(TooLarge(limit));
+            buffer.Write(chunk, 0, read);
+        }
+        var bytes = buffer.ToArray();
+        if (bytes.Length == 0)
+            return Fail<T>(Problems.Invalid("body", "required", "The request body is empty; send a JSON object."));
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(bytes, Options);
+            return value is null
+                ? Fail<T>(Problems.Invalid("body", "required", "The request body is null; send a JSON object."))
+                : new Read<T>(value, bytes, null);
+        }
+        catch (JsonException e)
+        {
+            var field = FieldOf(e.Path);
+            return Fail<T>(Problems.Invalid(field, "json", e.Message.Contains("could not be converted", StringComparison.Ordinal)
+                ? $"{field} has the wrong JSON type (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1})."
+                : $"The body is not valid JSON near {field} (line {e.LineNumber + 1}, position {e.BytePositionInLine + 1})."));
+        }
+    }
+
+    /// <summary>Like <see cref="ReadAsync{T}"/>, but a request without a body stands for an empty object.</summary>
+    public static Task<Read<T>> ReadOptionalAsync<T>(HttpRequest request, CancellationToken ct) where T : class, new() =>
+        request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.ContainsKey("Transfer-Encoding"))
+            ? Task.FromResult(new Read<T>(new T(), [], null))
+            : ReadAsync<T>(request, ct);
+
+    /// <summary>Turns System.Text.Json's <c>$.consent.consentAttributes[0].consentFlag</c> into the field name.</summary>
+    static string FieldOf(string? path) =>
+        string.IsNullOrEmpty(path) || path == "$" ? "body" : path.TrimStart('$').TrimStart('.');
+
+    static IResult TooLarge(int limit) => Problems.Problem(StatusCodes.Status413PayloadTooLarge,
+        "The body is too large.", $"The body may be at most {limit} bytes.", "payload-too-large");
+
+    static Read<T> Fail<T>(IResult error) where T : class => new(null, [], error);
+}

@@ -1,0 +1,35 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace ConsentHub.Ledger;
+
+/// <summary>
+/// The canonical encoding of an entry and its chained hash:
+/// <c>hash = SHA-256(UTF-8 of {"index":…,"type":…,"timestamp":…,"payload":…,"prevHash":…})</c>,
+/// members in that order, no whitespace, timestamp as UTC with microseconds.
+/// </summary>
+public static class LedgerHash
+{
+    public static readonly string Genesis = new('0', 64);
+
+    public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+
+    public static byte[] Canonical(LedgerEntry entry)
+    {
+        using var buffer = new MemoryStream(256 + entry.Payload.Length);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("index", entry.Index);
+            json.WriteString("type", entry.Type);
+            json.WriteString("timestamp", entry.Timestamp.ToString(TimestampFormat, System.Globalization.CultureInfo.InvariantCulture));
+            json.WritePropertyName("payload");
+            json.WriteRawValue(entry.Payload, skipInputValidation: true);
+            json.WriteString("prevHash", entry.PrevHash);
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    public static string Of(LedgerEntry entry) => Convert.ToHexStringLower(SHA256.HashData(Canonical(entry)));
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace ConsentHub.Ledger;
+
+/// <summary>
+/// Appends entries inside the caller's transaction. <see cref="BeginAsync"/> opens the transaction and locks
+/// the ledger head first, so indices are gapless and strictly ordered even with several hub instances on one
+/// PostgreSQL database (SQLite transactions take the write lock at BEGIN IMMEDIATE).
+/// </summary>
+public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
+{
+    static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
+
+    LedgerHead? head;
+
+    public async Task<IDbContextTransaction> BeginAsync(CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        var query = db.Provider == DatabaseProvider.Postgres
+            ? db.LedgerHeads.FromSqlRaw("""SELECT * FROM ledger_head WHERE "Id" = 1 FOR UPDATE""")
+            : db.LedgerHeads.Where(h => h.Id == LedgerHead.SingletonId);
+        var current = await query.AsNoTracking().SingleAsync(ct);
+
+        // A retried unit of work may still track the head read by an earlier attempt.
+        foreach (var stale in db.ChangeTracker.Entries<LedgerHead>().ToList())
+            stale.State = EntityState.Detached;
+        db.LedgerHeads.Attach(current);
+        head = current;
+        return transaction;
+    }
+
+    public LedgerEntry Append(string type, object payload)
+    {
+        if (head is null) throw new InvalidOperationException("Call BeginAsync before appending to the ledger.");
+        var entry = new LedgerEntry
+        {
+            Index = head.NextIndex,
+            Type = type,
+            Timestamp = time.Now(),
+            Payload = JsonSerializer.Serialize(payload, PayloadJson),
+            PrevHash = head.LastHash,
+            Hash = "",
+        };
+        entry.Hash = LedgerHash.Of(entry);
+        head.NextIndex++;
+        head.LastHash = entry.Hash;
+        db.LedgerEntries.Add(entry);
+        return entry;
+    }
+}
+
+/// <summary>The event types the ledger records.</summary>
+public static class LedgerEvents
+{
+    public const string AdminBootstrapped = "admin-bootstrapped";
+    public const string OrganisationRegistered = "organisation-registered";
+    public const string OrganisationUpdated = "organisation-updated";
+    public const string CategoriesConfigured = "categories-configured";
+    public const string ContextRegistered = "context-registered";
+    public const string ContextUpdated = "context-updated";
+    public const string SourceSystemRegistered = "source-system-registered";
+    public const string ChangeRequested = "change-requested";
+    public const string ChangeApplied = "change-applied";
+    public const string ChangeRejected = "change-rejected";
+}

@@ -1,0 +1,38 @@
+using ConsentHub.Auth;
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddHosting();
+builder.Services.AddConsentData();
+builder.Services.AddHubAuth();
+builder.Services.AddLedger();
+builder.Services.AddConsents();
+
+var app = builder.Build();
+
+if (LedgerCommand.Matches(args)) return await LedgerCommand.RunAsync(app.Services, args);
+
+// Schema, token keys and the first admin exist before the first request is served.
+await app.Services.MigrateConsentDbAsync();
+await app.Services.BootstrapAsync();
+
+app.UseHosting();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHosting();
+app.MapAuth();
+app.MapAdmin();
+app.MapConsents();
+app.MapLedger();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>Exposed for the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,243 @@
+using ConsentHub.Auth;
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ConsentHub.Tenancy;
+
+/// <summary>Registration of organisations, contexts, source systems and categories. Admin role only.</summary>
+public static class AdminApi
+{
+    public static IEndpointRouteBuilder MapAdmin(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin").WithTags("Administration").RequireAuthorization(AuthSetup.AdminPolicy);
+
+        admin.MapPut("/organisations/{nmsc}", PutOrganisation)
+            .WithName("PutOrganisation").WithSummary("Create or update an organisation (NMSC). Idempotent.")
+            .Accepts<OrganisationInput>("application/json")
+            .Produces<OrganisationView>(StatusCodes.Status200OK, Hal.MediaType)
+            .Produces<OrganisationView>(StatusCodes.Status201Created, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        admin.MapGet("/organisations/{nmsc}", GetOrganisation)
+            .WithName("GetOrganisation").WithSummary("One organisation.")
+            .Produces<OrganisationView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPut("/organisations/{nmsc}/categories", PutCategories)
+            .WithName("PutOrganisationCategories").WithSummary("Hide canonical or combined categories and add local ones for an organisation.")
+            .Accepts<CategoriesInput>("application/json")
+            .Produces<CategoriesView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapGet("/organisations/{nmsc}/categories", GetCategories)
+            .WithName("GetOrganisationCategories").WithSummary("The categories an organisation hides, adds, and may use.")
+            .Produces<CategoriesView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPut("/contexts/{context}", PutContext)
+            .WithName("PutContext").WithSummary("Create or update a context (brand or customer base). Idempotent.")
+            .Accepts<ContextInput>("application/json")
+            .Produces<ContextView>(StatusCodes.Status200OK, Hal.MediaType)
+            .Produces<ContextView>(StatusCodes.Status201Created, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        admin.MapPost("/source-systems", PostSourceSystem)
+            .WithName("RegisterSourceSystem").WithSummary("Register a source system; its credentials are shown in this answer only.")
+            .Accepts<SourceSystemInput>("application/json")
+            .Produces<SourceSystemCredentialsView>(StatusCodes.Status201Created, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/source-systems", ListSourceSystems)
+            .WithName("ListSourceSystems").WithSummary("Registered source systems, optionally of one organisation or context; no secrets.")
+            .Produces<SourceSystemList>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        admin.MapGet("/source-systems/{id:long}", GetSourceSystem)
+            .WithName("GetSourceSystem").WithSummary("One registered source system; no secrets.")
+            .Produces<SourceSystemView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    static async Task<IResult> PutOrganisation(string nmsc, HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        if (!Names.IsTenantName(nmsc)) return Problems.Invalid("nmsc", "tenant-name", $"nmsc must be {Names.TenantNameRule}.");
+        var body = await JsonBody.ReadOptionalAsync<OrganisationInput>(http, ct);
+        if (body.Error is not null) return body.Error;
+        if (body.Value!.Name is { Length: > 200 }) return Problems.Invalid("name", "max-length", "name may be at most 200 characters.");
+
+        await using var transaction = await ledger.BeginAsync(ct);
+        var now = time.Now();
+        var organisation = await db.Organisations.SingleOrDefaultAsync(o => o.Nmsc == nmsc, ct);
+        var created = organisation is null;
+        if (organisation is null)
+        {
+            organisation = new Organisation { Nmsc = nmsc, Name = body.Value.Name, CreatedAt = now, UpdatedAt = now };
+            db.Organisations.Add(organisation);
+            ledger.Append(LedgerEvents.OrganisationRegistered, new { nmsc, name = organisation.Name });
+        }
+        else if (organisation.Name != body.Value.Name)
+        {
+            organisation.Name = body.Value.Name;
+            organisation.UpdatedAt = now;
+            ledger.Append(LedgerEvents.OrganisationUpdated, new { nmsc, name = organisation.Name });
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        var view = View(organisation);
+        return created ? Created(view.Links["self"].Href, view) : Hal.Ok(view);
+    }
+
+    static async Task<IResult> GetOrganisation(string nmsc, ConsentDb db, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        var organisation = await db.Organisations.AsNoTracking().SingleOrDefaultAsync(o => o.Nmsc == nmsc, ct);
+        return organisation is null ? Problems.NotFound($"No organisation '{nmsc}'.") : Hal.Ok(View(organisation));
+    }
+
+    static async Task<IResult> PutContext(string context, HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+    {
+        context = Names.Normalise(context);
+        if (!Names.IsTenantName(context)) return Problems.Invalid("context", "tenant-name", $"context must be {Names.TenantNameRule}.");
+        var body = await JsonBody.ReadOptionalAsync<ContextInput>(http, ct);
+        if (body.Error is not null) return body.Error;
+        if (body.Value!.DisplayName is { Length: > 200 }) return Problems.Invalid("displayName", "max-length", "displayName may be at most 200 characters.");
+
+        await using var transaction = await ledger.BeginAsync(ct);
+        var now = time.Now();
+        var row = await db.Contexts.SingleOrDefaultAsync(c => c.Name == context, ct);
+        var created = row is null;
+        if (row is null)
+        {
+            row = new ConsentContext { Name = context, DisplayName = body.Value.DisplayName, CreatedAt = now, UpdatedAt = now };
+            db.Contexts.Add(row);
+            ledger.Append(LedgerEvents.ContextRegistered, new { context, displayName = row.DisplayName });
+        }
+        else if (row.DisplayName != body.Value.DisplayName)
+        {
+            row.DisplayName = body.Value.DisplayName;
+            row.UpdatedAt = now;
+            ledger.Append(LedgerEvents.ContextUpdated, new { context, displayName = row.DisplayName });
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        var view = new ContextView(row.Name, row.DisplayName, HubTime.Format(row.CreatedAt), HubTime.Format(row.UpdatedAt),
+            new Dictionary<string, HalLink> { ["self"] = new(Paths.Context(row.Name)) });
+        return created ? Created(Paths.Context(row.Name), view) : Hal.Ok(view);
+    }
+
+    static async Task<IResult> PostSourceSystem(
+        HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync<SourceSystemInput>(http, ct);
+        if (body.Error is not null) return body.Error;
+        var input = body.Value!;
+        var violations = new List<Violation>();
+        var context = Names.Normalise(input.Context ?? "");
+        var nmsc = Names.Normalise(input.Nmsc ?? "");
+        if (!Names.IsTenantName(context)) violations.Add(new("context", "tenant-name", $"context must be {Names.TenantNameRule}."));
+        if (!Names.IsTenantName(nmsc)) violations.Add(new("nmsc", "tenant-name", $"nmsc must be {Names.TenantNameRule}."));
+        if (input.Name is null || !Names.IsSourceSystemName(input.Name))
+            violations.Add(new("name", "source-system-name", $"name must be {Names.SourceSystemNameRule}."));
+        if (violations.Count > 0) return Problems.Invalid(violations);
+        if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct))
+            violations.Add(new("nmsc", "must-exist", $"No organisation '{nmsc}'; create it with PUT /admin/organisations/{nmsc} first."));
+        if (!await db.Contexts.AnyAsync(c => c.Name == context, ct))
+            violations.Add(new("context", "must-exist", $"No context '{context}'; create it with PUT /admin/contexts/{context} first."));
+        if (violations.Count > 0) return Problems.Invalid(violations);
+
+        await using var transaction = await ledger.BeginAsync(ct);
+        if (await db.SourceSystems.AnyAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == input.Name, ct))
+            return Problems.Conflict($"A source system named '{input.Name}' already exists in organisation '{nmsc}' and context '{context}'.");
+
+        var now = time.Now();
+        var password = Secrets.Generate();
+        var clientSecret = Secrets.Generate();
+        var system = new SourceSystem
+        {
+            Nmsc = nmsc, Context = context, Name = input.Name!, CreatedAt = now,
+            Username = Secrets.Identifier("ss_"), ClientId = Secrets.Identifier("client_"),
+        };
+        db.SourceSystems.Add(system);
+        await db.SaveChangesAsync(ct);
+        db.Users.Add(new HubUser
+        {
+            Username = system.Username, PasswordHash = Secrets.HashPassword(password), Role = Roles.SourceSystem,
+            Nmsc = nmsc, Context = context, SourceSystemId = system.Id, CreatedAt = now,
+        });
+        ledger.Append(LedgerEvents.SourceSystemRegistered, new { id = system.Id, nmsc, context, name = system.Name, username = system.Username, clientId = system.ClientId });
+        await db.SaveChangesAsync(ct);
+        await applications.CreateAsync(AuthSetup.SourceSystemClient(system.ClientId, clientSecret, system.Name), ct);
+        await transaction.CommitAsync(ct);
+
+        var view = new SourceSystemCredentialsView(system.Id, context, nmsc, system.Name, system.Username, password, system.ClientId, clientSecret,
+            new Dictionary<string, HalLink> { ["self"] = new(Paths.SourceSystem(system.Id)) });
+        return Created(Paths.SourceSystem(system.Id), view);
+    }
+
+    static async Task<IResult> ListSourceSystems(string? nmsc, string? context, ConsentDb db, CancellationToken ct)
+    {
+        var query = db.SourceSystems.AsNoTracking();
+        if (nmsc is not null) query = query.Where(s => s.Nmsc == Names.Normalise(nmsc));
+        if (context is not null) query = query.Where(s => s.Context == Names.Normalise(context));
+        var systems = await query.OrderBy(s => s.Id).Take(1_000).ToListAsync(ct);
+        var views = systems.Select(View).ToList();
+        return Hal.Ok(new SourceSystemList(views.Count, views, new Dictionary<string, HalLink> { ["self"] = new("/admin/source-systems") }));
+    }
+
+    static async Task<IResult> GetSourceSystem(long id, ConsentDb db, CancellationToken ct)
+    {
+        var system = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.Id == id, ct);
+        return system is null ? Problems.NotFound($"No source system {id}.") : Hal.Ok(View(system));
+    }
+
+    static async Task<IResult> PutCategories(string nmsc, HttpRequest http, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct)) return Problems.NotFound($"No organisation '{nmsc}'.");
+        var body = await JsonBody.ReadAsync<CategoriesInput>(http, ct);
+        if (body.Error is not null) return body.Error;
+        var hidden = body.Value!.Hidden ?? [];
+        var local = body.Value.Local ?? [];
+        var violations = CategoryRules.Check(hidden, local);
+        if (violations.Count > 0) return Problems.Invalid(violations);
+
+        await using var transaction = await ledger.BeginAsync(ct);
+        db.OrganisationCategories.RemoveRange(await db.OrganisationCategories.Where(c => c.Nmsc == nmsc).ToListAsync(ct));
+        db.OrganisationCategories.AddRange(hidden.Distinct().Select(code => new OrganisationCategory { Nmsc = nmsc, Code = code, Kind = CategoryKind.Hidden }));
+        db.OrganisationCategories.AddRange(local.Select(l => new OrganisationCategory { Nmsc = nmsc, Code = l.Code!, Kind = CategoryKind.Local, Description = l.Description }));
+        ledger.Append(LedgerEvents.CategoriesConfigured, new { nmsc, hidden = hidden.Distinct(), local = local.Select(l => l.Code) });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return await GetCategories(nmsc, db, ct);
+    }
+
+    static async Task<IResult> GetCategories(string nmsc, ConsentDb db, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct)) return Problems.NotFound($"No organisation '{nmsc}'.");
+        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct);
+        return Hal.Ok(new CategoriesView(nmsc,
+            catalogue.Hidden.Order(StringComparer.Ordinal).ToList(),
+            catalogue.Local.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new LocalCategoryView(l.Key, l.Value)).ToList(),
+            catalogue.Available.ToList(),
+            new Dictionary<string, HalLink>
+            {
+                ["self"] = new(Paths.Organisation(nmsc) + "/categories"),
+                ["organisation"] = new(Paths.Organisation(nmsc)),
+            }));
+    }
+
+    static IResult Created<T>(string location, T body) => Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(body), location);
+
+    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
+        new Dictionary<string, HalLink>
+        {
+            ["self"] = new(Paths.Organisation(o.Nmsc)),
+            ["categories"] = new(Paths.Organisation(o.Nmsc) + "/categories"),
+        });
+
+    static SourceSystemView View(SourceSystem s) => new(s.Id, s.Context, s.Nmsc, s.Name, s.Username, s.ClientId, HubTime.Format(s.CreatedAt),
+        new Dictionary<string, HalLink> { ["self"] = new(Paths.SourceSystem(s.Id)) });
+}

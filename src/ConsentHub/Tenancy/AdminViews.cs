@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+using ConsentHub.Hosting;
+
+namespace ConsentHub.Tenancy;
+
+public sealed record OrganisationInput
+{
+    public string? Name { get; init; }
+}
+
+public sealed record ContextInput
+{
+    public string? DisplayName { get; init; }
+}
+
+public sealed record SourceSystemInput
+{
+    public string? Context { get; init; }
+    public string? Nmsc { get; init; }
+    public string? Name { get; init; }
+}
+
+public sealed record LocalCategoryInput
+{
+    public string? Code { get; init; }
+    public string? Description { get; init; }
+}
+
+public sealed record CategoriesInput
+{
+    public List<string>? Hidden { get; init; }
+    public List<LocalCategoryInput>? Local { get; init; }
+}
+
+public sealed record OrganisationView(
+    string Nmsc, string? Name, string CreatedAt, string UpdatedAt,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record ContextView(
+    string Context, string? DisplayName, string CreatedAt, string UpdatedAt,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record SourceSystemView(
+    long Id, string Context, string Nmsc, string Name, string Username, string ClientId, string CreatedAt,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+/// <summary>The only time the secrets are shown: they are stored hashed.</summary>
+public sealed record SourceSystemCredentialsView(
+    long Id, string Context, string Nmsc, string Name, string Username, string Password, string ClientId, string ClientSecret,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record SourceSystemList(
+    int Count, IReadOnlyList<SourceSystemView> SourceSystems,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
+public sealed record LocalCategoryView(string Code, string? Description);
+
+public sealed record CategoriesView(
+    string Nmsc, IReadOnlyList<string> Hidden, IReadOnlyList<LocalCategoryView> Local, IReadOnlyList<string> Available,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);

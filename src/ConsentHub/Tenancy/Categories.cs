@@ -1,0 +1,63 @@
+using System.Collections.Frozen;
+
+namespace ConsentHub.Tenancy;
+
+/// <summary>The consent categories of seed 004 §8: four canonical ones and eleven combinations of them.</summary>
+public static class Categories
+{
+    public static readonly string[] Canonical = ["REMINDERS", "OFFERS", "SURVEYS", "EVENTS"];
+
+    public static readonly string[] Combined =
+    [
+        "EVENTS_SURVEYS", "OFFERS_SURVEYS", "OFFERS_EVENTS", "REMINDERS_SURVEYS", "REMINDERS_EVENTS",
+        "REMINDERS_OFFERS", "OFFERS_EVENTS_SURVEYS", "REMINDERS_EVENTS_SURVEYS", "REMINDERS_OFFERS_SURVEYS",
+        "REMINDERS_OFFERS_EVENTS", "REMINDERS_OFFERS_EVENTS_SURVEYS",
+    ];
+
+    public const int MaxPerRequest = 4;
+
+    static readonly FrozenDictionary<string, string[]> Parts =
+        Canonical.Select(c => (c, new[] { c }))
+            .Concat(Combined.Select(c => (c, c.Split('_'))))
+            .ToFrozenDictionary(p => p.c, p => p.Item2);
+
+    public static bool IsBuiltIn(string code) => Parts.ContainsKey(code);
+
+    public static bool IsCombined(string code) => code.Contains('_') && Parts.ContainsKey(code);
+
+    /// <summary>The canonical categories a code stands for; a local category stands for itself.</summary>
+    public static IReadOnlyList<string> PartsOf(string code) => Parts.TryGetValue(code, out var parts) ? parts : [code];
+
+    public static readonly string[] Channels = ["EMAIL", "SMS", "PHONE", "MAIL"];
+}
+
+/// <summary>What one organisation offers: the built-in categories it has not hidden, plus its own.</summary>
+public sealed record CategoryCatalogue(IReadOnlySet<string> Hidden, IReadOnlyDictionary<string, string?> Local)
+{
+    public static readonly CategoryCatalogue Default = new(new HashSet<string>(), new Dictionary<string, string?>());
+
+    /// <summary>Accepts every code: for re-reading stored changes, which passed the catalogue of their day.</summary>
+    public static readonly CategoryCatalogue Replay = new(new HashSet<string>(), new Dictionary<string, string?>()) { AcceptsAny = true };
+
+    bool AcceptsAny { get; init; }
+
+    public static CategoryCatalogue From(IEnumerable<OrganisationCategory> rows)
+    {
+        var list = rows.ToList();
+        return new(
+            list.Where(r => r.Kind == CategoryKind.Hidden).Select(r => r.Code).ToHashSet(),
+            list.Where(r => r.Kind == CategoryKind.Local).ToDictionary(r => r.Code, r => r.Description));
+    }
+
+    /// <summary>Null when the code may be used; otherwise the rule it breaks.</summary>
+    public string? Refusal(string code)
+    {
+        if (AcceptsAny || Local.ContainsKey(code)) return null;
+        if (!Categories.IsBuiltIn(code)) return "unknown-category";
+        if (Hidden.Contains(code) || Categories.PartsOf(code).Any(Hidden.Contains)) return "hidden-category";
+        return null;
+    }
+
+    public IEnumerable<string> Available =>
+        Categories.Canonical.Concat(Categories.Combined).Where(c => Refusal(c) is null).Concat(Local.Keys);
+}

@@ -1,0 +1,97 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace ConsentHub.Tenancy;
+
+/// <summary>A tenant (an NMSC). All synchronisation is scoped to one organisation.</summary>
+public sealed class Organisation
+{
+    public long Id { get; set; }
+    public required string Nmsc { get; set; }
+    public string? Name { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A brand or customer base inside the hub (toyota, lexus).</summary>
+public sealed class ConsentContext
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public string? DisplayName { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>A registered system of one organisation and one context that sends and receives subscription data.</summary>
+public sealed class SourceSystem
+{
+    public long Id { get; set; }
+    public required string Nmsc { get; set; }
+    public required string Context { get; set; }
+    public required string Name { get; set; }
+    public required string Username { get; set; }
+    public required string ClientId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public enum CategoryKind
+{
+    /// <summary>A canonical or combined category the organisation does not offer.</summary>
+    Hidden,
+    /// <summary>An additional category local legislation requires (e.g. PROFILING).</summary>
+    Local,
+}
+
+public sealed class OrganisationCategory
+{
+    public long Id { get; set; }
+    public required string Nmsc { get; set; }
+    public required string Code { get; set; }
+    public CategoryKind Kind { get; set; }
+    public string? Description { get; set; }
+}
+
+sealed class TenancyConfiguration :
+    IEntityTypeConfiguration<Organisation>, IEntityTypeConfiguration<ConsentContext>,
+    IEntityTypeConfiguration<SourceSystem>, IEntityTypeConfiguration<OrganisationCategory>
+{
+    public void Configure(EntityTypeBuilder<Organisation> b)
+    {
+        b.ToTable("organisations");
+        b.HasIndex(o => o.Nmsc).IsUnique();
+        b.Property(o => o.Nmsc).HasMaxLength(Names.MaxNameLength);
+        b.Property(o => o.Name).HasMaxLength(200);
+    }
+
+    public void Configure(EntityTypeBuilder<ConsentContext> b)
+    {
+        b.ToTable("contexts");
+        b.HasIndex(c => c.Name).IsUnique();
+        b.Property(c => c.Name).HasMaxLength(Names.MaxNameLength);
+        b.Property(c => c.DisplayName).HasMaxLength(200);
+    }
+
+    public void Configure(EntityTypeBuilder<SourceSystem> b)
+    {
+        b.ToTable("source_systems");
+        b.HasIndex(s => new { s.Nmsc, s.Context, s.Name }).IsUnique();
+        b.HasIndex(s => s.ClientId).IsUnique();
+        b.HasIndex(s => s.Username).IsUnique();
+        b.Property(s => s.Nmsc).HasMaxLength(Names.MaxNameLength);
+        b.Property(s => s.Context).HasMaxLength(Names.MaxNameLength);
+        b.Property(s => s.Name).HasMaxLength(Names.MaxNameLength);
+        b.Property(s => s.Username).HasMaxLength(100);
+        b.Property(s => s.ClientId).HasMaxLength(100);
+    }
+
+    public void Configure(EntityTypeBuilder<OrganisationCategory> b)
+    {
+        b.ToTable("organisation_categories");
+        b.HasIndex(c => new { c.Nmsc, c.Code }).IsUnique();
+        b.Property(c => c.Nmsc).HasMaxLength(Names.MaxNameLength);
+        b.Property(c => c.Code).HasMaxLength(Names.MaxCategoryCodeLength);
+        b.Property(c => c.Kind).HasConversion<string>().HasMaxLength(16);
+        b.Property(c => c.Description).HasMaxLength(500);
+    }
+}

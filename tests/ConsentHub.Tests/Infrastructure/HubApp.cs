@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsentHub.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace ConsentHub.Tests.Infrastructure;
+
+public sealed record SourceSystemCredentials(long Id, string Context, string Nmsc, string Name, string Username, string Password, string ClientId, string ClientSecret);
+
+/// <summary>
+/// ConsentHub in-process on a database of its own (a SQLite file in a temp directory, or a fresh PostgreSQL
+/// database), with intent methods for the tests. Several apps may share one database to act as instances.
+/// </summary>
+public sealed class HubApp : WebApplicationFactory<Program>
+{
+    public const string AdminPassword = "admin-password-for-tests";
+    public const string AdminClientId = "admin-client";
+    public const string AdminClientSecret = "admin-client-secret-for-tests";
+
+    static readonly ConcurrentDictionary<DatabaseProvider, Lazy<Task<HubApp>>> SharedApps = new();
+
+    readonly Dictionary<string, string?> settings;
+    readonly bool ownsDatabase;
+
+    public DatabaseProvider Provider { get; }
+    public string DataDirectory { get; }
+    public string ConnectionString { get; }
+    public LogCapture Logs { get; } = new();
+
+    HubApp(DatabaseProvider provider, string dataDirectory, string connectionString, bool ownsDatabase, Dictionary<string, string?> extra)
+    {
+        Provider = provider;
+        DataDirectory = dataDirectory;
+        ConnectionString = connectionString;
+        this.ownsDatabase = ownsDatabase;
+        settings = new Dictionary<string, string?>
+        {
+            ["ConsentHub:DataDirectory"] = dataDirectory,
+            ["ConsentHub:Database:Provider"] = provider.ToString(),
+            ["ConnectionStrings:ConsentHub"] = connectionString,
+            ["ConsentHub:Bootstrap:AdminPassword"] = AdminPassword,
+            ["ConsentHub:Bootstrap:ClientId"] = AdminClientId,
+            ["ConsentHub:Bootstrap:ClientSecret"] = AdminClientSecret,
+            ["Logging:Console:FormatterName"] = "simple",
+        };
+        foreach (var (key, value) in extra) settings[key] = value;
+    }
+
+    /// <summary>One app per provider shared by the tests that only add their own organisations and customers.</summary>
+    public static Task<HubApp> SharedAsync(DatabaseProvider provider) =>
+        SharedApps.GetOrAdd(provider, p => new Lazy<Task<HubApp>>(() => StartAsync(p))).Value;
+
+    /// <summary>An app on a fresh database of its own: for tests that tamper with storage or count globally.</summary>
+    public static async Task<HubApp> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? extra = null)
+    {
+        var directory = Directory.CreateTempSubdirectory("consenthub-test-").FullName;
+        string connection;
+        if (provider == DatabaseProvider.Postgres)
+        {
+            var name = "consenthub_test_" + Guid.NewGuid().ToString("N")[..16];
+            await using (var admin = new NpgsqlConnection(ProvidersAttribute.PostgresAdminConnection))
+            {
+                await admin.OpenAsync();
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+                await create.ExecuteNonQueryAsync();
+            }
+            connection = new NpgsqlConnectionStringBuilder(ProvidersAttribute.PostgresAdminConnection) { Database = name, MaxPoolSize = 50 }.ConnectionString;
+        }
+        else
+        {
+            connection = $"Data Source={Path.Combine(directory, "consenthub.db")}";
+        }
+        var app = new HubApp(provider, directory, connection, ownsDatabase: true, extra ?? []);
+        app.StartServer();
+        await Task.CompletedTask;
+        return app;
+    }
+
+    /// <summary>A second instance on this app's database, as a scaled-out deployment would run.</summary>
+    public HubApp SecondInstance()
+    {
+        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, []);
+        app.StartServer();
+        return app;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+    }
+
+    public IServiceScope Scope() => Services.CreateScope();
+
+    public ConsentDb Db(IServiceScope scope) => scope.ServiceProvider.GetRequiredService<ConsentDb>();
+
+    // ---- intent methods -------------------------------------------------------------------------
+
+    public async Task<HttpClient> AdminAsync()
+    {
+        var token = await TokenAsync(AdminClientId, AdminClientSecret, new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = AdminPassword });
+        return WithToken(token);
+    }
+
+    public HttpClient WithToken(string token)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    public async Task<string> TokenAsync(string clientId, string clientSecret, Dictionary<string, string> form)
+    {
+        var response = await PostTokenAsync(clientId, clientSecret, form);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"token request failed: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
+    }
+
+    public async Task<HttpResponseMessage> PostTokenAsync(string clientId, string clientSecret, Dictionary<string, string> form)
+    {
+        using var client = CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{clientSecret}")));
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Creates the organisation and context when missing and registers a source system in them.</summary>
+    public async Task<SourceSystemCredentials> RegisterSourceSystemAsync(string nmsc, string context, string name)
+    {
+        using var admin = await AdminAsync();
+        (await admin.PutAsync($"/admin/organisations/{nmsc}", null)).EnsureSuccessStatusCode();
+        (await admin.PutAsync($"/admin/contexts/{context}", null)).EnsureSuccessStatusCode();
+        var response = await admin.PostAsJsonAsync("/admin/source-systems", new { context, nmsc, name });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, body);
+        return JsonSerializer.Deserialize<SourceSystemCredentials>(body, JsonSerializerOptions.Web)!;
+    }
+
+    /// <summary>An HttpClient carrying a client_credentials token of the source system.</summary>
+    public async Task<HttpClient> AsAsync(SourceSystemCredentials system) =>
+        WithToken(await TokenAsync(system.ClientId, system.ClientSecret, new() { ["grant_type"] = "client_credentials" }));
+
+    public static string SubscriptionDataPath(SourceSystemCredentials system, string customerId) =>
+        $"/contexts/{system.Context}/nmscs/{system.Nmsc}/source-systems/{Uri.EscapeDataString(system.Name)}/customers/{Uri.EscapeDataString(customerId)}/subscription-data";
+
+    public static Task<HttpResponseMessage> SubmitAsync(HttpClient client, SourceSystemCredentials system, string customerId, object body, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, SubscriptionDataPath(system, customerId))
+        {
+            Content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return client.SendAsync(request);
+    }
+
+    /// <summary>A short unique name, so that tests sharing an app never share an organisation.</summary>
+    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (!ownsDatabase) return;
+        if (Provider == DatabaseProvider.Postgres)
+        {
+            NpgsqlConnection.ClearAllPools();
+            var name = new NpgsqlConnectionStringBuilder(ConnectionString).Database;
+            await using var admin = new NpgsqlConnection(ProvidersAttribute.PostgresAdminConnection);
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+    }
+}
