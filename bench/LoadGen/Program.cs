@@ -1,0 +1,114 @@
+// A small closed-loop load generator for ConsentHub: N connections, each sending the next request as soon as
+// the previous one answered, for a fixed time. It registers its own organisation and source system first.
+//   dotnet run -c Release --project bench/LoadGen -- --url http://127.0.0.1:5080 --mode post|get
+//     --admin-client-id … --admin-client-secret … --admin-password … [--connections 32] [--seconds 10] [--customers 1000]
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+
+var options = Args.Parse(args);
+var url = options.Get("url", "http://127.0.0.1:5080");
+var mode = options.Get("mode", "post");
+var connections = int.Parse(options.Get("connections", "32"));
+var seconds = int.Parse(options.Get("seconds", "10"));
+var customers = int.Parse(options.Get("customers", "1000"));
+
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url) };
+
+var adminToken = await TokenAsync(options.Get("admin-client-id", ""), options.Get("admin-client-secret", ""),
+    new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = options.Get("admin-password", "") });
+var nmsc = "bench-" + Guid.NewGuid().ToString("N")[..8];
+await SendAsync(HttpMethod.Put, $"/admin/organisations/{nmsc}", adminToken, null);
+await SendAsync(HttpMethod.Put, "/admin/contexts/toyota", adminToken, null);
+var system = JsonNode.Parse(await SendAsync(HttpMethod.Post, "/admin/source-systems", adminToken, new { context = "toyota", nmsc, name = "crm" }))!;
+var token = await TokenAsync(system["clientId"]!.GetValue<string>(), system["clientSecret"]!.GetValue<string>(), new() { ["grant_type"] = "client_credentials" });
+var basePath = $"/contexts/toyota/nmscs/{nmsc}/source-systems/crm/customers";
+
+if (mode == "get")
+{
+    Console.Error.WriteLine($"seeding {customers} customers…");
+    await Parallel.ForAsync(0, customers, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        await SendAsync(HttpMethod.Post, $"{basePath}/c{i}/subscription-data", token, Body(i)));
+}
+
+var latencies = new List<double>[connections];
+var errors = 0L;
+var stop = Stopwatch.StartNew();
+var deadline = TimeSpan.FromSeconds(seconds);
+await Task.WhenAll(Enumerable.Range(0, connections).Select(async worker =>
+{
+    var mine = latencies[worker] = new List<double>(100_000);
+    var random = new Random(worker);
+    var n = 0;
+    while (stop.Elapsed < deadline && mine.Count < 10_000_000)
+    {
+        var customer = random.Next(customers);
+        using var request = mode == "get"
+            ? new HttpRequestMessage(HttpMethod.Get, $"{basePath}/c{customer}/subscription-data")
+            : new HttpRequestMessage(HttpMethod.Post, $"{basePath}/c{customer}/subscription-data") { Content = JsonContent.Create(Body(worker * 1_000_000 + n++)) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var started = Stopwatch.GetTimestamp();
+        using var response = await http.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (!response.IsSuccessStatusCode) Interlocked.Increment(ref errors);
+    }
+}));
+var elapsed = stop.Elapsed.TotalSeconds;
+var all = latencies.SelectMany(l => l).Order().ToArray();
+double Percentile(double p) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
+Console.WriteLine($"mode={mode} connections={connections} seconds={elapsed:F1} requests={all.Length} errors={errors} " +
+    $"rate={all.Length / elapsed:F0}/s p50={Percentile(0.50):F2}ms p99={Percentile(0.99):F2}ms");
+return errors == 0 ? 0 : 1;
+
+static object Body(int n) => new
+{
+    commandType = "REQUESTED",
+    commandTimestamp = "2024-01-01T10:00:00Z",
+    consent = new
+    {
+        gdprCompliant = true,
+        validated = true,
+        communicationAttributes = new { language = "en", country = "GB", email = $"person{n}@example.com" },
+        consentAttributes = new[]
+        {
+            new { consentCode = "OFFERS", consentFlag = n % 2 == 0, consentDescription = "Offers", requestedTimestamp = DateTimeOffset.UtcNow.ToString("O") },
+        },
+    },
+    channel = new { channelAttributes = new[] { new { channelCode = "EMAIL", channelFlag = true, requestedTimestamp = "2024-01-01T10:00:00Z" } } },
+};
+
+async Task<string> TokenAsync(string clientId, string secret, Dictionary<string, string> form)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token") { Content = new FormUrlEncodedContent(form) };
+    request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{clientId}:{secret}")));
+    using var response = await http.SendAsync(request);
+    var body = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"token: {(int)response.StatusCode} {body}");
+    return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
+}
+
+async Task<string> SendAsync(HttpMethod method, string path, string bearer, object? body)
+{
+    using var request = new HttpRequestMessage(method, path);
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+    if (body is not null) request.Content = JsonContent.Create(body);
+    using var response = await http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
+    return text;
+}
+
+sealed class Args(Dictionary<string, string> values)
+{
+    public static Args Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>();
+        for (var i = 0; i + 1 < args.Length; i += 2) values[args[i].TrimStart('-')] = args[i + 1];
+        return new Args(values);
+    }
+
+    public string Get(string name, string fallback) => values.TryGetValue(name, out var value) ? value : fallback;
+}
