@@ -33,6 +33,7 @@ public static class AuthSetup
         services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TokenKeys>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerFromHub>();
+        services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, KeepTokensOutOfLogs>();
 
         services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<Data.ConsentDb>())
@@ -63,11 +64,16 @@ public static class AuthSetup
 
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         services.AddAuthorizationBuilder()
-            .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin))
+            .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin).RequireAssertion(AdminScopeFits))
             .AddPolicy(ReadScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Read)))
             .AddPolicy(WriteScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Write)));
         return services;
     }
+
+    /// <summary>The admin's scopes bind it too: reading (GET, HEAD) needs read, anything else write.</summary>
+    static bool AdminScopeFits(Microsoft.AspNetCore.Authorization.AuthorizationHandlerContext context) =>
+        context.Resource is HttpContext http
+        && context.User.HasScope(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) ? Scopes.Read : Scopes.Write);
 
     public static IEndpointRouteBuilder MapAuth(this IEndpointRouteBuilder app)
     {
@@ -129,6 +135,13 @@ public static class AuthSetup
         // A request that fails two policies is challenged twice; one body is enough.
         if (response.HasStarted)
         {
+            context.HandleRequest();
+            return;
+        }
+        if (response.StatusCode == StatusCodes.Status403Forbidden)
+        {
+            // A valid token without the role or scope: the hub's own refusal, as problem details.
+            await Hosting.Problems.Forbidden("This token's role or scope does not allow this request.").ExecuteAsync(response.HttpContext);
             context.HandleRequest();
             return;
         }

@@ -66,14 +66,20 @@ public static class Bootstrap
             client_secret={clientSecret}
 
             """;
-        await File.WriteAllTextAsync(file, text, ct);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        // Deliberately the console, not the log: the log pipeline may ship lines elsewhere.
+        // Deliberately the console, not the log: the log pipeline may ship lines elsewhere. Printed before the
+        // file is written so that a failing write cannot lose the only copy.
         Console.WriteLine($"""
             ===== ConsentHub first start: initial admin credentials (also in {file}) =====
             {text.TrimEnd()}
             ==================================================================================
             """);
+        // Created owner-only from the start, so the secrets are never readable by others, even briefly.
+        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        await using (var stream = new FileStream(file, fileOptions))
+        await using (var writer = new StreamWriter(stream))
+            await writer.WriteAsync(text);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     static string? Given(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

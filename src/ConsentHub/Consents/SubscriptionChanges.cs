@@ -77,8 +77,8 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         });
         request.Sequence = requested.Index;
 
-        // The customer row needs its key before the change request and entries can point at it.
-        await db.SaveChangesAsync(ct);
+        // A new customer row needs its key before the change request and entries can point at it.
+        if (customer.Id == 0) await db.SaveChangesAsync(ct);
         request.CustomerId = customer.Id;
         db.ChangeRequests.Add(request);
 

@@ -94,7 +94,11 @@ public static class SubscriptionDataApi
         var (change, violations) = SubscriptionDataRules.Check(body.Value!, catalogue);
         if (change is null) return Problems.Invalid(violations);
 
-        var idempotency = key is null ? null : new IdempotencyKey(caller.Subject, key, Idempotency.Hash(body.Bytes));
+        // The fingerprint covers the customer as well as the body: the same key and body sent for another
+        // customer is a different request (422), never a replay of the first customer's answer.
+        // Keys belong to the source system, whichever grant its token came from.
+        var idempotency = key is null ? null : new IdempotencyKey($"source-system:{system.Id}", key, Idempotency.Hash(
+            [.. System.Text.Encoding.UTF8.GetBytes(Paths.SubscriptionData(context, nmsc, sourceSystem, sourceCustomerId) + "\n"), .. body.Bytes]));
         var outcome = await changes.SubmitAsync(system, sourceCustomerId, body.Value!, change, caller.Subject, idempotency, ct);
         return outcome switch
         {
@@ -122,6 +126,8 @@ public static class SubscriptionDataApi
             return Hal.Ok(Views.Consolidated(customer, state, latest));
         }
 
+        // An unencoded '+' in a query string arrives as a space; the format has no other spaces.
+        at = at.Replace(' ', '+');
         if (!Timestamps.TryParse(at, out var instant))
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
         var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, customer, instant, ct);

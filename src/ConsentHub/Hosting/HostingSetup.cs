@@ -14,18 +14,40 @@ public static class HostingSetup
     {
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-            c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier);
+        {
+            c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier;
+            // Routing refuses other media types before a handler runs; say what is expected.
+            if (c.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+                c.ProblemDetails.Detail ??= "Send the body as application/json.";
+        });
         services.AddExceptionHandler<ClientErrorHandler>();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
             document.Info.Version = ApiVersioning.Current;
             document.Info.Description = "Consent and preference hub: the published language of the Subscription Centre, plus administration and ledger.";
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes = new Dictionary<string, IOpenApiSecurityScheme>
+            {
+                ["oauth2"] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.OAuth2,
+                    Description = "Tokens from POST /oauth/token: grant_type password (seed 004 §5.5) or client_credentials, client authenticated with HTTP Basic.",
+                    Flows = new OpenApiOAuthFlows
+                    {
+                        Password = new OpenApiOAuthFlow { TokenUrl = new Uri("/oauth/token", UriKind.Relative), Scopes = Scopes() },
+                        ClientCredentials = new OpenApiOAuthFlow { TokenUrl = new Uri("/oauth/token", UriKind.Relative), Scopes = Scopes() },
+                    },
+                },
+            };
+            document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("oauth2", document)] = ["read", "write"] }];
             return Task.CompletedTask;
         }));
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return services;
     }
+
+    static Dictionary<string, string> Scopes() => new() { ["read"] = "read subscription data", ["write"] = "send subscription data" };
 
     public static WebApplication UseHosting(this WebApplication app)
     {

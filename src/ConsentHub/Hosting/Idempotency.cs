@@ -24,5 +24,5 @@ public static class Idempotency
     public static IResult Replay(IdempotencyRecord record) => Hal.Raw(record.StatusCode, record.ResponseBody, record.Location);
 
     public static IResult KeyReused() => Problems.Unprocessable(
-        $"This {Header} was already used with a different request body. Use a new key for a new request.", "idempotency-key-reused");
+        $"This {Header} was already used for a different request (another body or another customer). Use a new key for a new request.", "idempotency-key-reused");
 }

@@ -9,7 +9,8 @@ namespace ConsentHub.Ledger;
 /// <summary>
 /// Appends entries inside the caller's transaction. <see cref="BeginAsync"/> opens the transaction and locks
 /// the ledger head first, so indices are gapless and strictly ordered even with several hub instances on one
-/// PostgreSQL database (SQLite transactions take the write lock at BEGIN IMMEDIATE).
+/// PostgreSQL database (on SQLite, Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE,
+/// which takes the write lock at once).
 /// </summary>
 public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
 {

@@ -1,0 +1,365 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsentHub.Data;
+using ConsentHub.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ConsentHub.Tests.Auth;
+
+/// <summary>
+/// Every endpoint has an authorisation test: the table below lists each protected endpoint the app maps, and
+/// <see cref="Every_mapped_endpoint_is_either_anonymous_by_intent_or_in_the_authorisation_table"/> fails when
+/// an endpoint is added without an entry here.
+/// </summary>
+public sealed class AuthorisationTests
+{
+    public enum Access
+    {
+        /// <summary>The admin role only.</summary>
+        Admin,
+        /// <summary>A source system, only as itself (nmsc, context and name of the route are its own).</summary>
+        WriteAsItself,
+        /// <summary>A source system of the customer's organisation and context, or the admin; others get 404.</summary>
+        ReadBound,
+    }
+
+    public sealed record Row(string Method, string Pattern, Access Access);
+
+    const string Customer = "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/customers/{sourceCustomerId}";
+
+    public static readonly Row[] Protected =
+    [
+        new("PUT", "/admin/organisations/{nmsc}", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}", Access.Admin),
+        new("PUT", "/admin/organisations/{nmsc}/categories", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/categories", Access.Admin),
+        new("PUT", "/admin/contexts/{context}", Access.Admin),
+        new("POST", "/admin/source-systems", Access.Admin),
+        new("GET", "/admin/source-systems", Access.Admin),
+        new("GET", "/admin/source-systems/{id:long}", Access.Admin),
+        new("GET", "/ledger/entries", Access.Admin),
+        new("GET", "/ledger/verify", Access.Admin),
+        new("POST", Customer + "/subscription-data", Access.WriteAsItself),
+        new("GET", Customer + "/subscription-data", Access.ReadBound),
+        new("GET", Customer + "/subscription-data/history", Access.ReadBound),
+        new("GET", Customer + "/cluster", Access.ReadBound),
+        new("GET", "/change-requests/{id}", Access.ReadBound),
+    ];
+
+    /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
+    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*"];
+
+    /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
+    sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId)
+    {
+        public string Url(Row row) => row.Pattern
+            .Replace("{context}", System.Context)
+            .Replace("{nmsc}", System.Nmsc)
+            .Replace("{sourceSystem}", Uri.EscapeDataString(System.Name))
+            .Replace("{sourceCustomerId}", Uri.EscapeDataString(CustomerId))
+            .Replace("{id:long}", System.Id.ToString(CultureInfo.InvariantCulture))
+            .Replace("{id}", ChangeId);
+    }
+
+    static HttpRequestMessage Request(Row row, Target target)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(row.Method), target.Url(row));
+        if (row.Method is "POST" or "PUT")
+        {
+            var body = row.Access == Access.WriteAsItself ? Seed.Consent("OFFERS", true).ToJsonString() : "{}";
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+        return request;
+    }
+
+    /// <summary>A source system with one applied change for customer c1.</summary>
+    static async Task<Target> CustomerOfAsync(HubApp app, SourceSystemCredentials system, string customerId = "c1")
+    {
+        using var client = await app.AsAsync(system);
+        var posted = await HubApp.SubmitAsync(client, system, customerId, Seed.Consent("OFFERS", true));
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        return new Target(system, customerId, (await Json.ReadAsync(posted))["id"]!.GetValue<string>());
+    }
+
+    // ---- the table is complete ----------------------------------------------------------------------
+
+    [Theory, Providers]
+    public async Task Every_mapped_endpoint_is_either_anonymous_by_intent_or_in_the_authorisation_table(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        Assert.NotEmpty(endpoints);
+
+        var mapped = new List<string>();
+        foreach (var endpoint in endpoints)
+        {
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"];
+            var pattern = "/" + endpoint.RoutePattern.RawText!.TrimStart('/');
+            var anonymous = endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null;
+            var authorised = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Any();
+            foreach (var method in methods)
+            {
+                var key = $"{method} {pattern}";
+                mapped.Add(key);
+                if (IsAnonymousByIntent(key))
+                {
+                    Assert.True(anonymous, $"{key} is meant to be anonymous but does not allow anonymous callers.");
+                }
+                else
+                {
+                    Assert.True(Protected.Any(r => $"{r.Method} {r.Pattern}" == key),
+                        $"{key} has no row in AuthorisationTests.Protected: add one (and so an authorisation test) for it.");
+                    Assert.False(anonymous, $"{key} allows anonymous callers.");
+                    Assert.True(authorised, $"{key} requires no authorisation.");
+                }
+            }
+        }
+        // No stale rows: every row names a mapped endpoint, so every row is exercised against real routing.
+        foreach (var row in Protected) Assert.Contains($"{row.Method} {row.Pattern}", mapped);
+        foreach (var intent in Anonymous) Assert.Contains(mapped, key => Matches(intent, key));
+    }
+
+    static bool IsAnonymousByIntent(string key) => Anonymous.Any(intent => Matches(intent, key));
+
+    static bool Matches(string intent, string key) =>
+        intent.EndsWith('*') ? key.StartsWith(intent[..^1], StringComparison.Ordinal) : intent == key;
+
+    // ---- who is refused, by the table --------------------------------------------------------------
+
+    [Theory, Providers]
+    public async Task Every_protected_endpoint_refuses_an_anonymous_caller_with_401_invalid_token(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var anonymous = app.CreateClient();
+        using var garbage = app.WithToken("garbage");
+
+        foreach (var row in Protected)
+        {
+            foreach (var client in new[] { anonymous, garbage })
+            {
+                var response = await client.SendAsync(Request(row, target));
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{row.Method} {row.Pattern}: {(int)response.StatusCode} {text}");
+                Assert.Equal("invalid_token", JsonNode.Parse(text)!["error"]!.GetValue<string>());
+            }
+        }
+        // Nothing was written by the refused requests.
+        using var admin = await app.AdminAsync();
+        var history = await Json.ReadAsync(await admin.GetAsync(HubApp.SubscriptionDataPath(target.System, target.CustomerId) + "/history"));
+        Assert.Equal(1, history["count"]!.GetValue<int>());
+    }
+
+    [Theory, Providers]
+    public async Task Admin_and_ledger_endpoints_refuse_a_source_system_with_403_and_admit_the_admin(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var adminRows = Protected.Where(r => r.Access == Access.Admin).ToList();
+        Assert.All(adminRows, r => Assert.True(r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)));
+        Assert.All(Protected.Where(r => r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)),
+            r => Assert.Equal(Access.Admin, r.Access));
+
+        // Both grants of the source system, so neither path to a token yields admin rights.
+        using var viaClientCredentials = await app.AsAsync(target.System);
+        using var viaPassword = app.WithToken(await app.TokenAsync(target.System.ClientId, target.System.ClientSecret,
+            new() { ["grant_type"] = "password", ["username"] = target.System.Username, ["password"] = target.System.Password }));
+        // An organisation the source system tries to create must not come into being.
+        var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
+        foreach (var row in adminRows)
+        {
+            foreach (var client in new[] { viaClientCredentials, viaPassword })
+            {
+                var response = await client.SendAsync(Request(row, row.Method == "GET" ? target : unborn));
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden,
+                    $"{row.Method} {row.Pattern}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        using var admin = await app.AdminAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/admin/organisations/{unborn.System.Nmsc}")).StatusCode);
+        foreach (var row in adminRows)
+        {
+            var response = await admin.SendAsync(Request(row, target));
+            Assert.True(response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)response.StatusCode < 500,
+                $"admin on {row.Method} {row.Pattern}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Theory, Providers]
+    public async Task An_admin_token_reads_only_with_scope_read_and_writes_only_with_scope_write(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        async Task<HttpClient> AdminWith(string scope) => app.WithToken(await app.TokenAsync(HubApp.AdminClientId, HubApp.AdminClientSecret,
+            new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = HubApp.AdminPassword, ["scope"] = scope }));
+        using var reader = await AdminWith("read");
+        using var writer = await AdminWith("write");
+        var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
+
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound))
+        {
+            var reads = row.Method == "GET";
+            var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern} with the other scope: {(int)refused.StatusCode}");
+            var admitted = await (reads ? reader : writer).SendAsync(Request(row, target));
+            Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                $"{row.Method} {row.Pattern} with its scope: {(int)admitted.StatusCode}");
+        }
+        using var admin = await app.AdminAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/admin/organisations/{unborn.System.Nmsc}")).StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task A_source_system_cannot_read_customers_of_another_organisation_and_learns_nothing_of_their_existence(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var a = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        // Same context and system name, other organisation: only the nmsc tells them apart.
+        var b = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var asB = await app.AsAsync(b);
+        using var asA = await app.AsAsync(a.System);
+        var unknown = a with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString() };
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await asA.SendAsync(Request(row, a))).StatusCode);
+
+            var existing = await asB.SendAsync(Request(row, a));
+            var missing = await asB.SendAsync(Request(row, unknown));
+            Assert.True(existing.StatusCode == HttpStatusCode.NotFound, $"{row.Method} {row.Pattern}: {(int)existing.StatusCode}");
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            Assert.Equal("application/problem+json", existing.Content.Headers.ContentType?.MediaType);
+            // The refusal of an existing customer reads exactly like the answer for one that does not exist.
+            Assert.Equal(WithoutTraceId(await missing.Content.ReadAsStringAsync()), WithoutTraceId(await existing.Content.ReadAsStringAsync()));
+        }
+    }
+
+    [Theory, Providers]
+    public async Task A_source_system_cannot_submit_as_a_source_system_of_another_organisation(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var a = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var b = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var asB = await app.AsAsync(b);
+
+        foreach (var row in Protected.Where(r => r.Access == Access.WriteAsItself))
+        {
+            foreach (var customer in new[] { a, a with { CustomerId = "new-customer" } })
+            {
+                var response = await asB.SendAsync(Request(row, customer));
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            }
+        }
+        await AssertUntouchedAsync(app, a);
+    }
+
+    [Theory, Providers]
+    public async Task A_source_system_cannot_submit_as_another_source_system_of_its_own_organisation(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm"));
+        var dealer = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer");
+        var lexusCrm = await app.RegisterSourceSystemAsync(nmsc, "lexus", "crm");
+
+        foreach (var intruder in new[] { dealer, lexusCrm })
+        {
+            using var client = await app.AsAsync(intruder);
+            foreach (var row in Protected.Where(r => r.Access == Access.WriteAsItself))
+            {
+                var response = await client.SendAsync(Request(row, crm));
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{intruder.Name}/{intruder.Context} {row.Method} {row.Pattern}: {(int)response.StatusCode}");
+            }
+        }
+        // The same system name in another context of the organisation is another system: it may not write into toyota's.
+        using (var lexus = await app.AsAsync(lexusCrm))
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(lexus, lexusCrm, "c1", Seed.Consent("SURVEYS", true))).StatusCode);
+        await AssertUntouchedAsync(app, crm);
+    }
+
+    [Theory, Providers]
+    public async Task A_source_system_of_the_same_organisation_but_another_context_cannot_read(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var toyota = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm"));
+        var lexus = await app.RegisterSourceSystemAsync(nmsc, "lexus", "crm");
+        var toyotaDealer = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer");
+        using var asLexus = await app.AsAsync(lexus);
+        using var asDealer = await app.AsAsync(toyotaDealer);
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
+        {
+            var response = await asLexus.SendAsync(Request(row, toyota));
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
+            // Control: another source system of the same organisation and context does read.
+            Assert.Equal(HttpStatusCode.OK, (await asDealer.SendAsync(Request(row, toyota))).StatusCode);
+        }
+    }
+
+    [Theory, Providers]
+    public async Task The_admin_reads_every_customer_but_cannot_submit_subscription_data(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var admin = await app.AdminAsync();
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
+        {
+            var response = await admin.SendAsync(Request(row, target));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
+        }
+        foreach (var row in Protected.Where(r => r.Access == Access.WriteAsItself))
+        {
+            var response = await admin.SendAsync(Request(row, target));
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
+        }
+        await AssertUntouchedAsync(app, target);
+    }
+
+    [Theory, Providers]
+    public async Task Anonymous_endpoints_are_reachable_without_a_token(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        using var client = app.CreateClient();
+
+        var health = await client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", (await Json.ReadAsync(health))["status"]!.GetValue<string>());
+
+        var openApi = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+        Assert.NotNull((await Json.ReadAsync(openApi))["paths"]!["/oauth/token"]);
+
+        var docs = await client.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Equal("text/html", docs.Content.Headers.ContentType?.MediaType);
+
+        var token = await app.PostTokenAsync(HubApp.AdminClientId, HubApp.AdminClientSecret,
+            new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = HubApp.AdminPassword });
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+    }
+
+    static async Task AssertUntouchedAsync(HubApp app, Target target)
+    {
+        using var admin = await app.AdminAsync();
+        var history = await Json.ReadAsync(await admin.GetAsync(HubApp.SubscriptionDataPath(target.System, target.CustomerId) + "/history"));
+        Assert.Equal(1, history["count"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(HubApp.SubscriptionDataPath(target.System, "new-customer"))).StatusCode);
+    }
+
+    static string WithoutTraceId(string problem)
+    {
+        var node = JsonNode.Parse(problem)!.AsObject();
+        node.Remove("traceId");
+        return node.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+}
