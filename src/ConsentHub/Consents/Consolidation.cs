@@ -64,6 +64,13 @@ public sealed class SubscriptionState(long customerId)
         return (newConsents, newChannels);
     }
 
+    /// <summary>Gives the entries a change wrote its final arrival order (its ledger index).</summary>
+    public void Renumber(Guid changeRequestId, long sequence)
+    {
+        foreach (var entry in Consents.Values.Where(e => e.ChangeRequestId == changeRequestId)) entry.Sequence = sequence;
+        foreach (var entry in Channels.Values.Where(e => e.ChangeRequestId == changeRequestId)) entry.Sequence = sequence;
+    }
+
     static bool Wins(DateTime requestedAt, long sequence, DateTime currentRequestedAt, long currentSequence) =>
         requestedAt > currentRequestedAt || (requestedAt == currentRequestedAt && sequence > currentSequence);
 }

@@ -29,9 +29,29 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
         string submittedBy, IdempotencyKey? idempotency, CancellationToken ct)
     {
-        await using var transaction = await ledger.BeginAsync(ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, ct);
+            }
+            catch (DbUpdateException e) when (attempt < 3 && DbErrors.IsUniqueViolation(e))
+            {
+                // A concurrent request created the same customer or used the same key first: start again,
+                // and this time see what it committed.
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
 
-        // Checked under the ledger lock: a concurrent retry with the same key waits here and then replays.
+    async Task<SubmitOutcome> TrySubmitAsync(
+        SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
+        string submittedBy, IdempotencyKey? idempotency, CancellationToken ct)
+    {
+        // The ledger lock is taken last and held only for the final statements; until then concurrent
+        // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+
         if (idempotency is not null)
         {
             var earlier = await db.IdempotencyRecords.AsNoTracking()
@@ -41,8 +61,7 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         }
 
         var now = time.Now();
-        var customer = await db.Customers.SingleOrDefaultAsync(
-            c => c.SourceSystemId == sourceSystem.Id && c.SourceCustomerId == sourceCustomerId, ct);
+        var customer = await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct);
         if (customer is null)
         {
             customer = new Customer
@@ -51,12 +70,15 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
                 SourceSystem = sourceSystem.Name, SourceCustomerId = sourceCustomerId, CreatedAt = now,
             };
             db.Customers.Add(customer);
+            // Its key is needed below; a concurrent insert of the same customer fails here and is retried.
+            await db.SaveChangesAsync(ct);
         }
 
         var stored = JsonSerializer.Serialize(data, StoredJson);
         var request = new ChangeRequest
         {
             Id = Guid.CreateVersion7(),
+            CustomerId = customer.Id,
             Status = ChangeStatus.PendingValidation,
             Validated = change.Validated,
             CommandTimestamp = change.CommandTimestamp,
@@ -64,7 +86,11 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             SubmittedBy = submittedBy,
             ReceivedAt = now,
         };
-        var requested = ledger.Append(LedgerEvents.ChangeRequested, new
+        db.ChangeRequests.Add(request);
+        var state = change.Validated ? await ApplyAsync(request, customer, change, now, ct) : null;
+
+        await ledger.LockHeadAsync(ct);
+        request.Sequence = ledger.Append(LedgerEvents.ChangeRequested, new
         {
             changeRequestId = request.Id,
             nmsc = sourceSystem.Nmsc,
@@ -74,16 +100,17 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             validated = change.Validated,
             submittedBy,
             dataSha256 = Idempotency.Hash(System.Text.Encoding.UTF8.GetBytes(stored)),
-        });
-        request.Sequence = requested.Index;
-
-        // A new customer row needs its key before the change request and entries can point at it.
-        if (customer.Id == 0) await db.SaveChangesAsync(ct);
-        request.CustomerId = customer.Id;
-        db.ChangeRequests.Add(request);
-
-        if (change.Validated)
-            await ApplyAsync(request, customer, change, now, ct);
+        }).Index;
+        if (state is not null)
+        {
+            state.Renumber(request.Id, request.Sequence);
+            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
+            {
+                changeRequestId = request.Id,
+                consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
+                channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
+            }).Index;
+        }
 
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data));
         if (idempotency is not null)
@@ -100,11 +127,22 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         return new SubmitOutcome.Accepted(request, customer, body);
     }
 
-    /// <summary>Makes a change the current state. Runs inside the caller's ledger transaction.</summary>
-    async Task ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, CancellationToken ct)
+    /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>
+    Task<Customer?> LockCustomerAsync(long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
+        db.Provider == DatabaseProvider.Postgres
+            ? db.Customers.FromSqlInterpolated(
+                $"""SELECT * FROM customers WHERE "SourceSystemId" = {sourceSystemId} AND "SourceCustomerId" = {sourceCustomerId} FOR UPDATE""")
+                .SingleOrDefaultAsync(ct)
+            : db.Customers.SingleOrDefaultAsync(c => c.SourceSystemId == sourceSystemId && c.SourceCustomerId == sourceCustomerId, ct);
+
+    /// <summary>
+    /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
+    /// (all committed earlier, under the customer's lock) until <see cref="SubscriptionState.Renumber"/>.
+    /// </summary>
+    async Task<SubscriptionState> ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, CancellationToken ct)
     {
         var state = await CurrentStateAsync(db, customer, tracked: true, ct);
-        var (newConsents, newChannels) = state.Apply(change, request.Id, request.Sequence, now, customer.SourceSystem);
+        var (newConsents, newChannels) = state.Apply(change, request.Id, long.MaxValue, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)
@@ -113,16 +151,9 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             customer.Country = communication.Country ?? customer.Country;
             customer.Email = communication.Email ?? customer.Email;
         }
-
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
-        var applied = ledger.Append(LedgerEvents.ChangeApplied, new
-        {
-            changeRequestId = request.Id,
-            consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
-            channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-        });
-        request.OutcomeLedgerIndex = applied.Index;
+        return state;
     }
 
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, Customer customer, bool tracked, CancellationToken ct)

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace ConsentHub.Data;
 
@@ -12,12 +13,12 @@ public static class DataServices
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         // Both provider contexts are registered; configuration picks one when ConsentDb is first resolved,
-        // so that settings supplied late (tests, environment) still count.
-        services.AddDbContext<SqliteConsentDb>((sp, o) =>
+        // so that settings supplied late (tests, environment) still count. Pooled: a request rents a context
+        // instead of building one and its options.
+        services.AddDbContextPool<SqliteConsentDb>((sp, o) =>
             o.UseSqlite(ConnectionString(sp) ?? DefaultSqlite(sp.GetRequiredService<IOptions<HubOptions>>().Value)));
-        services.AddDbContext<PostgresConsentDb>((sp, o) =>
-            o.UseNpgsql(ConnectionString(sp) ?? throw new InvalidOperationException(
-                "ConsentHub:Database:Provider is Postgres but ConnectionStrings:ConsentHub is empty.")));
+        services.AddDbContextPool<PostgresConsentDb>((sp, o) =>
+            o.UseNpgsql(PostgresConnectionString(sp)));
         services.AddScoped<ConsentDb>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
             ? sp.GetRequiredService<PostgresConsentDb>()
             : sp.GetRequiredService<SqliteConsentDb>());
@@ -26,6 +27,15 @@ public static class DataServices
 
     static string? ConnectionString(IServiceProvider sp) =>
         sp.GetRequiredService<IConfiguration>().GetConnectionString("ConsentHub") is { Length: > 0 } value ? value : null;
+
+    static string PostgresConnectionString(IServiceProvider sp) =>
+        new NpgsqlConnectionStringBuilder(ConnectionString(sp) ?? throw new InvalidOperationException(
+            "ConsentHub:Database:Provider is Postgres but ConnectionStrings:ConsentHub is empty."))
+        {
+            // The hub keeps no session state on its connections, so the DISCARD ALL that Npgsql would
+            // otherwise send at the next use of a pooled connection is a wasted round trip per request.
+            NoResetOnClose = true,
+        }.ConnectionString;
 
     static string DefaultSqlite(HubOptions hub) =>
         new SqliteConnectionStringBuilder

@@ -18,9 +18,27 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
 
     LedgerHead? head;
 
+    /// <summary>Opens the transaction and takes the ledger lock at once.</summary>
     public async Task<IDbContextTransaction> BeginAsync(CancellationToken ct)
     {
-        var transaction = await db.Database.BeginTransactionAsync(ct);
+        var transaction = await BeginUnlockedAsync(ct);
+        await LockHeadAsync(ct);
+        return transaction;
+    }
+
+    /// <summary>
+    /// Opens the transaction without the ledger lock, for units of work that do their reads and row locks first
+    /// and call <see cref="LockHeadAsync"/> just before appending, so that the lock every writer shares is held
+    /// only for the last few statements.
+    /// </summary>
+    public async Task<IDbContextTransaction> BeginUnlockedAsync(CancellationToken ct)
+    {
+        head = null;
+        return await db.Database.BeginTransactionAsync(ct);
+    }
+
+    public async Task LockHeadAsync(CancellationToken ct)
+    {
         var query = db.Provider == DatabaseProvider.Postgres
             ? db.LedgerHeads.FromSqlRaw("""SELECT * FROM ledger_head WHERE "Id" = 1 FOR UPDATE""")
             : db.LedgerHeads.Where(h => h.Id == LedgerHead.SingletonId);
@@ -31,12 +49,11 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
             stale.State = EntityState.Detached;
         db.LedgerHeads.Attach(current);
         head = current;
-        return transaction;
     }
 
     public LedgerEntry Append(string type, object payload)
     {
-        if (head is null) throw new InvalidOperationException("Call BeginAsync before appending to the ledger.");
+        if (head is null) throw new InvalidOperationException("Lock the ledger head (BeginAsync or LockHeadAsync) before appending.");
         var entry = new LedgerEntry
         {
             Index = head.NextIndex,

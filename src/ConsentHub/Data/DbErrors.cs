@@ -1,0 +1,16 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace ConsentHub.Data;
+
+public static class DbErrors
+{
+    /// <summary>True when a write lost a race for a unique key (PostgreSQL 23505, SQLite constraint violation).</summary>
+    public static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
+    {
+        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
+        SqliteException sqlite => sqlite.SqliteErrorCode == 19 && sqlite.SqliteExtendedErrorCode is 2067 or 1555,
+        _ => false,
+    };
+}
