@@ -47,6 +47,10 @@ public static class AuthSetup
                 o.DisableTokenStorage();
                 o.DisableAuthorizationStorage();
                 o.UseAspNetCore().EnableTokenEndpointPassthrough().DisableTransportSecurityRequirement();
+                o.AddEventHandler<OpenIddictServerEvents.ExtractTokenRequestContext>(b => b
+                    .UseInlineHandler(RefuseControlCharacters)
+                    .SetOrder(int.MaxValue - 100_000)
+                    .SetType(OpenIddictServerHandlerType.Custom));
                 o.AddEventHandler<OpenIddictServerEvents.ProcessSignInContext>(b => b
                     .UseInlineHandler(AddPublishedTokenMembers)
                     .SetOrder(OpenIddictServerHandlers.AttachSignInParameters.Descriptor.Order + 1)
@@ -106,6 +110,14 @@ public static class AuthSetup
         };
         foreach (var grant in grants) descriptor.Permissions.Add(grant);
         return descriptor;
+    }
+
+    /// <summary>Credentials are looked up in the database, which refuses U+0000: refuse such requests as OAuth errors first.</summary>
+    static ValueTask RefuseControlCharacters(OpenIddictServerEvents.ExtractTokenRequestContext context)
+    {
+        if (context.Request is { } request && new[] { request.ClientId, request.Username }.Any(v => v is not null && v.Any(char.IsControl)))
+            context.Reject(Errors.InvalidRequest, "client_id and username may not contain control characters.");
+        return default;
     }
 
     /// <summary>Seed 004 §5.5's response: token_type "bearer", scope, jti, plus nmsc and source_system (set by the endpoint).</summary>

@@ -26,7 +26,10 @@ public static class TokenEndpoint
         Holder? holder;
         if (request.IsPasswordGrantType())
         {
-            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == request.Username, ct);
+            // Control characters were refused earlier (AuthSetup); overlong names cannot exist.
+            if (request.Username is not { Length: > 0 and <= 100 } username)
+                return Refuse(Errors.InvalidGrant, BadCredentials);
+            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, ct);
             if (user is null || request.Password is null || !Secrets.VerifyPassword(user.PasswordHash, request.Password))
                 return Refuse(Errors.InvalidGrant, BadCredentials);
             // A source system's client signs in only its own user; the admin client may sign in any user.

@@ -78,7 +78,13 @@ public static class HostingSetup
         public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
         {
             if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return true;
-            var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            var status = exception switch
+            {
+                BadHttpRequestException bad => bad.StatusCode,
+                // The form reader's refusal of a value (e.g. one holding U+0000) is the client's error.
+                InvalidDataException => StatusCodes.Status400BadRequest,
+                _ => StatusCodes.Status500InternalServerError,
+            };
             if (status >= 500) logger.LogError(exception, "Unhandled error for {Method} {Path}", http.Request.Method, http.Request.Path);
             http.Response.StatusCode = status;
             return await problems.TryWriteAsync(new ProblemDetailsContext

@@ -34,6 +34,9 @@ public static class JsonBody
         var bytes = buffer.ToArray();
         if (bytes.Length == 0)
             return Fail<T>(Problems.Invalid("body", "required", "The request body is empty; send a JSON object."));
+        // Valid JSON may escape U+0000, which no text column can store (PostgreSQL refuses it outright).
+        if (bytes.AsSpan().IndexOf("\\u0000"u8) >= 0)
+            return Fail<T>(Problems.Invalid("body", "nul-character", "Strings may not contain the character U+0000."));
         try
         {
             var value = JsonSerializer.Deserialize<T>(bytes, Options);
