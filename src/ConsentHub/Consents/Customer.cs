@@ -24,6 +24,7 @@ public static class ChangeStatus
     public const string Applied = "APPLIED";
     public const string Expired = "EXPIRED";
     public const string Rejected = "REJECTED";
+    public const string ValidationFailed = "VALIDATION_FAILED";
 }
 
 /// <summary>One REQUESTED change as a source system sent it, and what became of it.</summary>
@@ -43,6 +44,8 @@ public sealed class ChangeRequest
     /// <summary>The ledger index of its "change-requested" entry; it doubles as arrival order.</summary>
     public long Sequence { get; set; }
     public long? OutcomeLedgerIndex { get; set; }
+    /// <summary>Why it ended as it did, when that needs words (e.g. the mail error of a failed validation).</summary>
+    public string? StatusReason { get; set; }
 }
 
 /// <summary>The current value of one consent category for one customer record.</summary>
@@ -102,6 +105,7 @@ sealed class ConsentsConfiguration :
         b.HasIndex(c => c.Status);
         b.Property(c => c.Status).HasMaxLength(32);
         b.Property(c => c.SubmittedBy).HasMaxLength(100);
+        b.Property(c => c.StatusReason).HasMaxLength(1000);
     }
 
     public void Configure(EntityTypeBuilder<ConsentEntry> b)

@@ -3,6 +3,8 @@ using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Tenancy;
+using ConsentHub.Validation;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Data;
@@ -11,7 +13,7 @@ namespace ConsentHub.Data;
 /// The one model of the hub. Each provider has a thin subclass so that each keeps its own
 /// migrations (see <see cref="SqliteConsentDb"/> and <see cref="PostgresConsentDb"/>).
 /// </summary>
-public abstract class ConsentDb(DbContextOptions options) : DbContext(options)
+public abstract class ConsentDb(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<Organisation> Organisations => Set<Organisation>();
     public DbSet<ConsentContext> Contexts => Set<ConsentContext>();
@@ -26,6 +28,11 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options)
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
     public DbSet<LedgerHead> LedgerHeads => Set<LedgerHead>();
+    public DbSet<ValidationRequest> Validations => Set<ValidationRequest>();
+    public DbSet<ValidationToken> ValidationTokens => Set<ValidationToken>();
+    public DbSet<ContextTexts> ContextTexts => Set<ContextTexts>();
+    /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public abstract DatabaseProvider Provider { get; }
 

@@ -9,6 +9,8 @@ public sealed class Organisation
     public long Id { get; set; }
     public required string Nmsc { get; set; }
     public string? Name { get; set; }
+    /// <summary>How long a person has to confirm, per email (the reminder opens a second window as long).</summary>
+    public int ValidationWindowHours { get; set; } = 24;
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -19,6 +21,10 @@ public sealed class ConsentContext
     public long Id { get; set; }
     public required string Name { get; set; }
     public string? DisplayName { get; set; }
+    public string? PrimaryColour { get; set; }
+    public string? AccentColour { get; set; }
+    public string? LogoUrl { get; set; }
+    public string? SenderName { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -62,6 +68,7 @@ sealed class TenancyConfiguration :
         b.HasIndex(o => o.Nmsc).IsUnique();
         b.Property(o => o.Nmsc).HasMaxLength(Names.MaxNameLength);
         b.Property(o => o.Name).HasMaxLength(200);
+        b.Property(o => o.ValidationWindowHours).HasDefaultValue(24);
     }
 
     public void Configure(EntityTypeBuilder<ConsentContext> b)
@@ -70,6 +77,10 @@ sealed class TenancyConfiguration :
         b.HasIndex(c => c.Name).IsUnique();
         b.Property(c => c.Name).HasMaxLength(Names.MaxNameLength);
         b.Property(c => c.DisplayName).HasMaxLength(200);
+        b.Property(c => c.PrimaryColour).HasMaxLength(7);
+        b.Property(c => c.AccentColour).HasMaxLength(7);
+        b.Property(c => c.LogoUrl).HasMaxLength(500);
+        b.Property(c => c.SenderName).HasMaxLength(200);
     }
 
     public void Configure(EntityTypeBuilder<SourceSystem> b)
