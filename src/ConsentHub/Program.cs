@@ -4,6 +4,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Tenancy;
+using ConsentHub.Validation;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,6 +13,7 @@ builder.Services.AddConsentData();
 builder.Services.AddHubAuth();
 builder.Services.AddLedger();
 builder.Services.AddConsents();
+builder.Services.AddValidation();
 
 var app = builder.Build();
 
@@ -30,6 +32,8 @@ app.MapAuth();
 app.MapAdmin();
 app.MapConsents();
 app.MapLedger();
+app.MapValidationPages();
+app.MapValidationAdmin();
 
 await app.RunAsync();
 return 0;

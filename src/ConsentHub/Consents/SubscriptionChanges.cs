@@ -3,6 +3,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Tenancy;
+using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Consents;
@@ -21,7 +22,7 @@ public abstract record SubmitOutcome
 /// Records a REQUESTED change: the change request, its ledger entries, the new current state and the
 /// idempotency record all commit in one transaction, so a 2xx answer means all of it is durable.
 /// </summary>
-public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeProvider time)
+public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -87,7 +88,17 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             ReceivedAt = now,
         };
         db.ChangeRequests.Add(request);
-        var state = change.Validated ? await ApplyAsync(request, customer, change, now, ct) : null;
+        var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, ct) : null;
+        if (!change.Validated)
+        {
+            // The rules guarantee an address: the person is asked by email (the worker sends it).
+            db.Validations.Add(new ValidationRequest
+            {
+                Id = Guid.CreateVersion7(), ChangeRequestId = request.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
+                Email = change.Communication!.Email!, Language = change.Communication.Language,
+                State = ValidationStates.Queued, CreatedAt = now, DueAt = now,
+            });
+        }
 
         await ledger.LockHeadAsync(ct);
         request.Sequence = ledger.Append(LedgerEvents.ChangeRequested, new
@@ -104,12 +115,7 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         if (state is not null)
         {
             state.Renumber(request.Id, request.Sequence);
-            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
-            {
-                changeRequestId = request.Id,
-                consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
-                channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-            }).Index;
+            AppendApplied(request, change);
         }
 
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data));
@@ -124,8 +130,40 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        if (!change.Validated) signal.Notify();
         return new SubmitOutcome.Accepted(request, customer, body);
     }
+
+    /// <summary>
+    /// Applies a pending change the person has just confirmed, inside the caller's transaction and before it takes
+    /// the ledger lock: each consent is marked validated now, with the validation as its reference.
+    /// </summary>
+    public async Task<NormalisedChange> ApplyConfirmedAsync(ChangeRequest request, DateTime confirmedAt, string validationReference, CancellationToken ct)
+    {
+        var data = JsonSerializer.Deserialize<SubscriptionData>(request.Data, StoredJson)!;
+        var (parsed, violations) = SubscriptionDataRules.Check(data, CategoryCatalogue.Replay);
+        if (parsed is null)
+            throw new InvalidOperationException($"Stored change request {request.Id} no longer parses: {violations[0].Message}");
+        var change = parsed with
+        {
+            Consents = [.. parsed.Consents.Select(c => c with { ValidatedAt = confirmedAt, ValidationReference = validationReference })],
+        };
+        var customer = await db.Customers.FindAsync([request.CustomerId], ct)
+            ?? throw new InvalidOperationException($"Customer {request.CustomerId} of change request {request.Id} is missing.");
+        await LockCustomerAsync(customer.SourceSystemId, customer.SourceCustomerId, ct);
+        // Its arrival order is its own "change-requested" index, known since it arrived.
+        await ApplyAsync(request, customer, change, confirmedAt, request.Sequence, ct);
+        return change;
+    }
+
+    /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
+    public void AppendApplied(ChangeRequest request, NormalisedChange change) =>
+        request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
+        {
+            changeRequestId = request.Id,
+            consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
+            channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
+        }).Index;
 
     /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>
     Task<Customer?> LockCustomerAsync(long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
@@ -139,10 +177,10 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
     /// (all committed earlier, under the customer's lock) until <see cref="SubscriptionState.Renumber"/>.
     /// </summary>
-    async Task<SubscriptionState> ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, CancellationToken ct)
+    async Task<SubscriptionState> ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, CancellationToken ct)
     {
         var state = await CurrentStateAsync(db, customer, tracked: true, ct);
-        var (newConsents, newChannels) = state.Apply(change, request.Id, long.MaxValue, now, customer.SourceSystem);
+        var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)

@@ -61,7 +61,7 @@ public static class SubscriptionDataApi
             .WithTags("Subscription data")
             .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetChangeRequest")
-            .WithSummary("The status of one change request: PENDING_VALIDATION, APPLIED, EXPIRED or REJECTED, with its timeline.")
+            .WithSummary("The status of one change request: PENDING_VALIDATION, APPLIED, EXPIRED, VALIDATION_FAILED or REJECTED, with its timeline.")
             .Produces<ChangeRequestView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
@@ -148,8 +148,11 @@ public static class SubscriptionDataApi
             .OrderBy(c => c.Sequence)
             .Take(size + 1)
             .ToListAsync(ct);
+        var ids = page.Select(c => c.Id).ToList();
+        var validations = await db.Validations.AsNoTracking().Where(v => ids.Contains(v.ChangeRequestId)).ToDictionaryAsync(v => v.ChangeRequestId, ct);
         var views = page.Take(size)
-            .Select(c => Views.ChangeRequest(c, customer, JsonSerializer.Deserialize<SubscriptionData>(c.Data, SubscriptionChanges.StoredJson)!))
+            .Select(c => Views.ChangeRequest(c, customer, JsonSerializer.Deserialize<SubscriptionData>(c.Data, SubscriptionChanges.StoredJson)!,
+                validations.GetValueOrDefault(c.Id)))
             .ToList();
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
         var links = new Dictionary<string, HalLink>
@@ -181,7 +184,8 @@ public static class SubscriptionDataApi
         if (change is null) return notFound;
         var customer = await db.Customers.AsNoTracking().SingleAsync(c => c.Id == change.CustomerId, ct);
         if (!Caller.From(user).MayRead(customer.Nmsc, customer.Context)) return notFound;
-        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!));
+        var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
+        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!, validation));
     }
 
     /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>

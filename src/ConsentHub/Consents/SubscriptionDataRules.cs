@@ -75,8 +75,14 @@ public static partial class SubscriptionDataRules
         }
         CheckChannels(data.Channel?.ChannelAttributes ?? [], v, channels);
 
+        var validated = data.Consent?.Validated ?? false;
+        if (!validated && consentCount + channelCount > 0 && string.IsNullOrEmpty(data.Consent?.CommunicationAttributes?.Email))
+            v.Add(new("consent.communicationAttributes.email", "required-for-validation",
+                "An unvalidated change needs the person's email address: they confirm it by email. " +
+                "Send validated: true only when the person has already validated the change."));
+
         if (v.Count > 0) return (null, v);
-        return (new NormalisedChange(data.Consent?.Validated ?? false, commandTimestamp,
+        return (new NormalisedChange(validated, commandTimestamp,
             data.Consent?.CommunicationAttributes, consents, channels), v);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ConsentHub.Hosting;
+using ConsentHub.Validation;
 
 namespace ConsentHub.Consents;
 
@@ -47,6 +48,7 @@ public sealed record ChangeRequestView(
     string SubmittedBy,
     string ReceivedAt,
     string? AppliedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StatusReason,
     long LedgerIndex,
     IReadOnlyList<TimelineEvent> Timeline,
     SubscriptionData Data,
@@ -90,15 +92,21 @@ public static class Views
             });
     }
 
-    public static ChangeRequestView ChangeRequest(ChangeRequest change, Customer customer, SubscriptionData data)
+    public static ChangeRequestView ChangeRequest(ChangeRequest change, Customer customer, SubscriptionData data, ValidationRequest? validation = null)
     {
         var timeline = new List<TimelineEvent> { new("requested", HubTime.Format(change.ReceivedAt), change.Sequence) };
+        if (validation is { SentAt: { } sentAt, SentLedgerIndex: { } sentIndex })
+            timeline.Add(new("validation-sent", HubTime.Format(sentAt), sentIndex));
+        if (validation is { ReminderSentAt: { } remindedAt, ReminderLedgerIndex: { } reminderIndex })
+            timeline.Add(new("validation-reminder-sent", HubTime.Format(remindedAt), reminderIndex));
+        if (validation is { State: ValidationStates.Confirmed, EndedAt: { } confirmedAt, EndLedgerIndex: { } confirmedIndex })
+            timeline.Add(new("validation-confirmed", HubTime.Format(confirmedAt), confirmedIndex));
         if (change.OutcomeLedgerIndex is { } outcome)
-            timeline.Add(new(change.Status.ToLowerInvariant(), HubTime.Format(change.AppliedAt ?? change.ReceivedAt), outcome));
+            timeline.Add(new(change.Status.ToLowerInvariant().Replace('_', '-'), HubTime.Format(change.AppliedAt ?? validation?.EndedAt ?? change.ReceivedAt), outcome));
         return new ChangeRequestView(
             change.Id, change.Status, customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
             change.Validated, change.SubmittedBy, HubTime.Format(change.ReceivedAt), HubTime.Format(change.AppliedAt),
-            change.Sequence, timeline, data,
+            change.StatusReason, change.Sequence, timeline, data,
             new Dictionary<string, HalLink>
             {
                 ["self"] = new(Paths.ChangeRequest(change.Id)),

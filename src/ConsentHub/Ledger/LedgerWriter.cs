@@ -84,4 +84,9 @@ public static class LedgerEvents
     public const string ChangeRequested = "change-requested";
     public const string ChangeApplied = "change-applied";
     public const string ChangeRejected = "change-rejected";
+    public const string ValidationSent = "validation-sent";
+    public const string ValidationReminderSent = "validation-reminder-sent";
+    public const string ValidationConfirmed = "validation-confirmed";
+    public const string ValidationExpired = "validation-expired";
+    public const string ValidationFailed = "validation-failed";
 }

@@ -66,6 +66,8 @@ public static class AdminApi
         var body = await JsonBody.ReadOptionalAsync<OrganisationInput>(http, ct);
         if (body.Error is not null) return body.Error;
         if (body.Value!.Name is { Length: > 200 }) return Problems.Invalid("name", "max-length", "name may be at most 200 characters.");
+        if (body.Value.ValidationWindowHours is < 1 or > 720)
+            return Problems.Invalid("validationWindowHours", "range", "validationWindowHours must be from 1 to 720.");
 
         await using var transaction = await ledger.BeginAsync(ct);
         var now = time.Now();
@@ -73,15 +75,19 @@ public static class AdminApi
         var created = organisation is null;
         if (organisation is null)
         {
-            organisation = new Organisation { Nmsc = nmsc, Name = body.Value.Name, CreatedAt = now, UpdatedAt = now };
+            organisation = new Organisation
+            {
+                Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24, CreatedAt = now, UpdatedAt = now,
+            };
             db.Organisations.Add(organisation);
-            ledger.Append(LedgerEvents.OrganisationRegistered, new { nmsc, name = organisation.Name });
+            ledger.Append(LedgerEvents.OrganisationRegistered, new { nmsc, name = organisation.Name, validationWindowHours = organisation.ValidationWindowHours });
         }
-        else if (organisation.Name != body.Value.Name)
+        else if (organisation.Name != body.Value.Name || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours))
         {
             organisation.Name = body.Value.Name;
+            organisation.ValidationWindowHours = body.Value.ValidationWindowHours ?? organisation.ValidationWindowHours;
             organisation.UpdatedAt = now;
-            ledger.Append(LedgerEvents.OrganisationUpdated, new { nmsc, name = organisation.Name });
+            ledger.Append(LedgerEvents.OrganisationUpdated, new { nmsc, name = organisation.Name, validationWindowHours = organisation.ValidationWindowHours });
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -231,7 +237,7 @@ public static class AdminApi
 
     static IResult Created<T>(string location, T body) => Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(body), location);
 
-    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
+    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
         new Dictionary<string, HalLink>
         {
             ["self"] = new(Paths.Organisation(o.Nmsc)),

@@ -43,6 +43,12 @@ public sealed class AuthorisationTests
         new("POST", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems/{id:long}", Access.Admin),
+        new("PUT", "/admin/contexts/{context}/branding", Access.Admin),
+        new("GET", "/admin/contexts/{context}/branding", Access.Admin),
+        new("PUT", "/admin/contexts/{context}/texts/{language}", Access.Admin),
+        new("GET", "/admin/contexts/{context}/texts/{language}", Access.Admin),
+        new("GET", "/admin/mail", Access.Admin),
+        new("GET", "/admin/mail/{file}", Access.Admin),
         new("GET", "/ledger/entries", Access.Admin),
         new("GET", "/ledger/verify", Access.Admin),
         new("POST", Customer + "/subscription-data", Access.WriteAsItself),
@@ -53,7 +59,8 @@ public sealed class AuthorisationTests
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
-    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*"];
+    // The landing page: the unguessable token in its address is the person's credential.
+    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
     sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId)
@@ -64,7 +71,9 @@ public sealed class AuthorisationTests
             .Replace("{sourceSystem}", Uri.EscapeDataString(System.Name))
             .Replace("{sourceCustomerId}", Uri.EscapeDataString(CustomerId))
             .Replace("{id:long}", System.Id.ToString(CultureInfo.InvariantCulture))
-            .Replace("{id}", ChangeId);
+            .Replace("{id}", ChangeId)
+            .Replace("{language}", "en")
+            .Replace("{file}", "none.eml");
     }
 
     static HttpRequestMessage Request(Row row, Target target)

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using ConsentHub.Data;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -29,14 +30,18 @@ public sealed class HubApp : WebApplicationFactory<Program>
 
     readonly Dictionary<string, string?> settings;
     readonly bool ownsDatabase;
+    readonly Action<IServiceCollection>? services;
 
     public DatabaseProvider Provider { get; }
     public string DataDirectory { get; }
     public string ConnectionString { get; }
     public LogCapture Logs { get; } = new();
 
-    HubApp(DatabaseProvider provider, string dataDirectory, string connectionString, bool ownsDatabase, Dictionary<string, string?> extra)
+    HubApp(DatabaseProvider provider, string dataDirectory, string connectionString, bool ownsDatabase, Dictionary<string, string?> extra,
+        Action<IServiceCollection>? services = null, int? kestrelPort = null)
     {
+        this.services = services;
+        if (kestrelPort is { } port) UseKestrel(port);
         Provider = provider;
         DataDirectory = dataDirectory;
         ConnectionString = connectionString;
@@ -59,7 +64,10 @@ public sealed class HubApp : WebApplicationFactory<Program>
         SharedApps.GetOrAdd(provider, p => new Lazy<Task<HubApp>>(() => StartAsync(p))).Value;
 
     /// <summary>An app on a fresh database of its own: for tests that tamper with storage or count globally.</summary>
-    public static async Task<HubApp> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? extra = null)
+    /// <param name="services">Replaces services, e.g. the TimeProvider with a FakeTimeProvider.</param>
+    /// <param name="kestrelPort">Serve on a real socket at 127.0.0.1:port (for a browser) instead of the in-memory test server.</param>
+    public static async Task<HubApp> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? extra = null,
+        Action<IServiceCollection>? services = null, int? kestrelPort = null)
     {
         var directory = Directory.CreateTempSubdirectory("consenthub-test-").FullName;
         string connection;
@@ -78,16 +86,16 @@ public sealed class HubApp : WebApplicationFactory<Program>
         {
             connection = $"Data Source={Path.Combine(directory, "consenthub.db")}";
         }
-        var app = new HubApp(provider, directory, connection, ownsDatabase: true, extra ?? []);
+        var app = new HubApp(provider, directory, connection, ownsDatabase: true, extra ?? [], services, kestrelPort);
         app.StartServer();
         await Task.CompletedTask;
         return app;
     }
 
     /// <summary>A second instance on this app's database, as a scaled-out deployment would run.</summary>
-    public HubApp SecondInstance()
+    public HubApp SecondInstance(Dictionary<string, string?>? extra = null)
     {
-        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, []);
+        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, extra ?? []);
         app.StartServer();
         return app;
     }
@@ -96,6 +104,17 @@ public sealed class HubApp : WebApplicationFactory<Program>
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (services is not null) builder.ConfigureTestServices(services);
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1 (for a Kestrel-served app whose own address must be known before it starts).</summary>
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     public IServiceScope Scope() => Services.CreateScope();

@@ -1,0 +1,87 @@
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Validation;
+
+/// <summary>The landing page a validation email links to: one Confirm button, no JavaScript.</summary>
+public static class ValidationPages
+{
+    public static IEndpointRouteBuilder MapValidationPages(this IEndpointRouteBuilder app)
+    {
+        var pages = app.MapGroup("/validation").AllowAnonymous().ExcludeFromDescription();
+        pages.MapGet("/{token}", ShowAsync);
+        // Antiforgery is checked in the handler, so that a stale form gets a fresh page instead of a bare 400.
+        pages.MapPost("/{token}", ConfirmAsync).DisableAntiforgery();
+        return app;
+    }
+
+    static async Task<IResult> ShowAsync(string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, TimeProvider time, CancellationToken ct)
+    {
+        var found = await FindAsync(db, token, ct);
+        if (found is null) return Page(StatusCodes.Status404NotFound, LandingPages.NotFound(DefaultTexts.For(null)));
+        var (validation, request) = found.Value;
+        var branding = await ValidationContent.BrandingAsync(db, validation.Context, ct);
+        var texts = await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct);
+        return ValidationService.Check(validation, time.Now()) switch
+        {
+            ValidationService.ConfirmOutcome.AlreadyUsed => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.AlreadyUsed)),
+            ValidationService.ConfirmOutcome.Expired => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.Expired)),
+            _ => ConfirmPage(http, antiforgery, token, branding, texts, ValidationContent.ItemsOf(request)),
+        };
+    }
+
+    static IResult ConfirmPage(HttpContext http, IAntiforgery antiforgery, string token, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(http);
+        return Page(StatusCodes.Status200OK,
+            LandingPages.Confirm(branding, texts, items, $"/validation/{Uri.EscapeDataString(token)}", tokens.FormFieldName, tokens.RequestToken!));
+    }
+
+    static async Task<IResult> ConfirmAsync(string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, ValidationService validations, CancellationToken ct)
+    {
+        if (!await antiforgery.IsRequestValidAsync(http))
+            return Results.Redirect($"/validation/{Uri.EscapeDataString(token)}", permanent: false, preserveMethod: false);
+        var (outcome, validation) = await validations.ConfirmAsync(token, http.Connection.RemoteIpAddress?.ToString(),
+            http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, ct);
+        if (validation is null) return Page(StatusCodes.Status404NotFound, LandingPages.NotFound(DefaultTexts.For(null)));
+        var branding = await ValidationContent.BrandingAsync(db, validation.Context, ct);
+        var texts = await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct);
+        return outcome switch
+        {
+            ValidationService.ConfirmOutcome.Confirmed => Page(StatusCodes.Status200OK, LandingPages.Thanks(branding, texts)),
+            ValidationService.ConfirmOutcome.AlreadyUsed => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.AlreadyUsed)),
+            _ => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.Expired)),
+        };
+    }
+
+    static async Task<(ValidationRequest, Consents.ChangeRequest)?> FindAsync(ConsentDb db, string token, CancellationToken ct)
+    {
+        if (token.Length is < 20 or > 100) return null;
+        var hash = ValidationContent.HashOf(token);
+        var found = await db.ValidationTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == hash, ct);
+        if (found is null) return null;
+        var validation = await db.Validations.AsNoTracking().SingleAsync(v => v.Id == found.ValidationId, ct);
+        var request = await db.ChangeRequests.AsNoTracking().SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
+        return (validation, request);
+    }
+
+    static IResult Page(int status, string html) => new HtmlPage(status, html);
+
+    sealed class HtmlPage(int status, string html) : IResult
+    {
+        public Task ExecuteAsync(HttpContext http)
+        {
+            http.Response.StatusCode = status;
+            http.Response.ContentType = "text/html; charset=utf-8";
+            var headers = http.Response.Headers;
+            headers.CacheControl = "no-store";
+            // The token is in the address: never send it to another site, never be framed, run no script.
+            headers["Referrer-Policy"] = "no-referrer";
+            headers.XFrameOptions = "DENY";
+            headers.ContentSecurityPolicy = LandingPages.ContentSecurityPolicy;
+            return http.Response.WriteAsync(html);
+        }
+    }
+}

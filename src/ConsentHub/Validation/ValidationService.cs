@@ -1,0 +1,240 @@
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace ConsentHub.Validation;
+
+/// <summary>
+/// The steps of a double opt-in: send the email, remind once, expire, or apply on confirmation. Each step's
+/// state change and ledger entry commit together. Rows are claimed under a lease (with SKIP LOCKED on
+/// PostgreSQL), so with several instances on one database each email is sent by one of them.
+/// </summary>
+public sealed class ValidationService(
+    ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
+    IOptions<ValidationOptions> options, ILogger<ValidationService> logger)
+{
+    const int BatchSize = 20;
+    static readonly TimeSpan[] Backoff =
+        [TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5),
+         TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4)];
+
+    enum Step { Send, Remind, Expire }
+
+    sealed record Claim(Guid Id, Step Step, string? Token);
+
+    /// <summary>Does every step that is due now; returns how many it did.</summary>
+    public async Task<int> ProcessDueAsync(CancellationToken ct)
+    {
+        var claims = await ClaimAsync(ct);
+        foreach (var claim in claims)
+        {
+            db.ChangeTracker.Clear();
+            try
+            {
+                if (claim.Step == Step.Expire) await ExpireAsync(claim.Id, ct);
+                else await SendAsync(claim, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The lease runs out and another pass takes the row again.
+                logger.LogError(e, "Validation {ValidationId} step {Step} failed", claim.Id, claim.Step);
+            }
+        }
+        return claims.Count;
+    }
+
+    async Task<List<Claim>> ClaimAsync(CancellationToken ct)
+    {
+        var now = time.Now();
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var due = db.Provider == DatabaseProvider.Postgres
+            ? db.Validations.FromSqlInterpolated($"""
+                SELECT * FROM validations
+                WHERE "State" IN ('QUEUED', 'SENT', 'REMINDED') AND "DueAt" <= {now} AND ("LeaseUntil" IS NULL OR "LeaseUntil" < {now})
+                ORDER BY "DueAt" LIMIT {BatchSize} FOR UPDATE SKIP LOCKED
+                """)
+            : db.Validations.Where(v => (v.State == ValidationStates.Queued || v.State == ValidationStates.Sent || v.State == ValidationStates.Reminded)
+                    && v.DueAt <= now && (v.LeaseUntil == null || v.LeaseUntil < now))
+                .OrderBy(v => v.DueAt).Take(BatchSize);
+        var rows = await due.ToListAsync(ct);
+        var claims = new List<Claim>();
+        foreach (var row in rows)
+        {
+            row.LeaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
+            // The first email, the reminder after the first window, expiry after the second.
+            var step = row.State switch
+            {
+                ValidationStates.Queued => Step.Send,
+                ValidationStates.Sent => Step.Remind,
+                _ => Step.Expire,
+            };
+            string? token = null;
+            if (step != Step.Expire)
+            {
+                // Stored before the email leaves, so the link works the moment it arrives.
+                (token, var hash) = ValidationContent.NewToken();
+                db.ValidationTokens.Add(new ValidationToken { Hash = hash, ValidationId = row.Id, CreatedAt = now });
+            }
+            claims.Add(new Claim(row.Id, step, token));
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return claims;
+    }
+
+    async Task SendAsync(Claim claim, CancellationToken ct)
+    {
+        var validation = await db.Validations.AsNoTracking().SingleAsync(v => v.Id == claim.Id, ct);
+        var request = await db.ChangeRequests.AsNoTracking().SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
+        var reminder = claim.Step == Step.Remind;
+        var link = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/validation/{claim.Token}";
+        var message = EmailRenderer.Render(validation.Email,
+            await ValidationContent.BrandingAsync(db, validation.Context, ct),
+            await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct),
+            ValidationContent.ItemsOf(request), link, reminder);
+
+        SendResult? result = await mail.SendAsync(message, ct);
+
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        var row = await LockAsync(claim.Id, ct);
+        var now = time.Now();
+        row.LeaseUntil = null;
+        // Confirmed (or ended) while the email was on its way: the email changes nothing any more.
+        if (!ValidationStates.IsOpen(row.State)) result = null;
+        switch (result)
+        {
+            case SendResult.Sent sent:
+                var window = TimeSpan.FromHours(await WindowHoursAsync(row.Nmsc, ct));
+                row.MessageId = sent.MessageId;
+                row.Attempts = 0;
+                row.LastError = null;
+                row.WindowEndsAt = now + window;
+                row.DueAt = now + window;
+                await ledger.LockHeadAsync(ct);
+                var entry = ledger.Append(reminder ? LedgerEvents.ValidationReminderSent : LedgerEvents.ValidationSent, new
+                {
+                    validationId = row.Id, changeRequestId = row.ChangeRequestId, messageId = sent.MessageId,
+                    emailSha256 = MailAddresses.Hash(row.Email), windowEndsAt = row.WindowEndsAt,
+                });
+                if (reminder) { row.State = ValidationStates.Reminded; row.ReminderSentAt = now; row.ReminderLedgerIndex = entry.Index; }
+                else { row.State = ValidationStates.Sent; row.SentAt = now; row.SentLedgerIndex = entry.Index; }
+                break;
+            case SendResult.Transient transient when row.Attempts + 1 < options.Value.MaxSendAttempts:
+                row.Attempts++;
+                row.LastError = Truncate(transient.Error);
+                row.DueAt = now + Backoff[Math.Min(row.Attempts - 1, Backoff.Length - 1)];
+                logger.LogWarning("Validation {ValidationId}: mail not sent ({Error}); attempt {Attempt} again at {DueAt}",
+                    row.Id, transient.Error, row.Attempts + 1, row.DueAt);
+                break;
+            case null:
+                break;
+            default:
+                var (error, smtpStatus) = result switch
+                {
+                    SendResult.Permanent permanent => (permanent.Error, permanent.SmtpStatus),
+                    SendResult.Transient transient => ($"gave up after {row.Attempts + 1} attempts: {transient.Error}", (int?)null),
+                    _ => ("unknown mail result", null),
+                };
+                await FailAsync(row, error, smtpStatus, now, ct);
+                break;
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Code 525 is the seed's "error sending mail" (seed 003).</summary>
+    async Task FailAsync(ValidationRequest row, string error, int? smtpStatus, DateTime now, CancellationToken ct)
+    {
+        var request = await db.ChangeRequests.SingleAsync(c => c.Id == row.ChangeRequestId, ct);
+        row.State = ValidationStates.Failed;
+        row.LastError = Truncate(error);
+        row.EndedAt = now;
+        request.Status = ChangeStatus.ValidationFailed;
+        request.StatusReason = Truncate($"mail error (525): {error}");
+        await ledger.LockHeadAsync(ct);
+        row.EndLedgerIndex = request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ValidationFailed, new
+        {
+            validationId = row.Id, changeRequestId = row.ChangeRequestId, code = 525, smtpStatus,
+        }).Index;
+        logger.LogWarning("Validation {ValidationId} failed: {Error}", row.Id, error);
+    }
+
+    async Task ExpireAsync(Guid id, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        var row = await LockAsync(id, ct);
+        var now = time.Now();
+        if (row.State != ValidationStates.Reminded || row.WindowEndsAt > now) return; // confirmed meanwhile
+        var request = await db.ChangeRequests.SingleAsync(c => c.Id == row.ChangeRequestId, ct);
+        row.State = ValidationStates.Expired;
+        row.LeaseUntil = null;
+        row.EndedAt = now;
+        request.Status = ChangeStatus.Expired;
+        request.StatusReason = "not confirmed within the window and the reminder's window";
+        await ledger.LockHeadAsync(ct);
+        row.EndLedgerIndex = request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ValidationExpired, new
+        {
+            validationId = row.Id, changeRequestId = row.ChangeRequestId,
+        }).Index;
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    public enum ConfirmOutcome { Confirmed, Unknown, Expired, AlreadyUsed }
+
+    /// <summary>The person pressed Confirm: apply the change as validated now, once.</summary>
+    public async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> ConfirmAsync(
+        string token, string? remoteAddress, string? userAgent, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        var found = await db.ValidationTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == ValidationContent.HashOf(token), ct);
+        if (found is null) return (ConfirmOutcome.Unknown, null);
+        // Locked, so two presses of the button cannot both apply the change.
+        var validation = await LockAsync(found.ValidationId, ct);
+        var now = time.Now();
+        var outcome = Check(validation, now);
+        if (outcome != ConfirmOutcome.Confirmed) return (outcome, validation);
+
+        var request = await db.ChangeRequests.SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
+        var change = await changes.ApplyConfirmedAsync(request, now, validation.Id.ToString(), ct);
+        validation.State = ValidationStates.Confirmed;
+        validation.EndedAt = now;
+        validation.LeaseUntil = null;
+        await ledger.LockHeadAsync(ct);
+        validation.EndLedgerIndex = ledger.Append(LedgerEvents.ValidationConfirmed, new
+        {
+            validationId = validation.Id, changeRequestId = validation.ChangeRequestId, confirmedAt = now,
+            remoteAddressSha256 = remoteAddress is null ? null : ValidationContent.HashOf(remoteAddress),
+            userAgentSha256 = userAgent is null ? null : ValidationContent.HashOf(userAgent),
+        }).Index;
+        changes.AppendApplied(request, change);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return (ConfirmOutcome.Confirmed, validation);
+    }
+
+    /// <summary>
+    /// What a link to this validation may do now, without changing anything. A link exists only once its email
+    /// is on its way; after the first window the reminder extends it, so only the reminder's window ends it.
+    /// </summary>
+    public static ConfirmOutcome Check(ValidationRequest validation, DateTime now) => validation.State switch
+    {
+        ValidationStates.Confirmed => ConfirmOutcome.AlreadyUsed,
+        ValidationStates.Queued or ValidationStates.Sent => ConfirmOutcome.Confirmed,
+        ValidationStates.Reminded when validation.WindowEndsAt > now => ConfirmOutcome.Confirmed,
+        _ => ConfirmOutcome.Expired,
+    };
+
+    /// <summary>Reads a validation for update: on PostgreSQL with a row lock, on SQLite under the write lock.</summary>
+    Task<ValidationRequest> LockAsync(Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
+        ? db.Validations.FromSqlInterpolated($"""SELECT * FROM validations WHERE "Id" = {id} FOR UPDATE""").SingleAsync(ct)
+        : db.Validations.SingleAsync(v => v.Id == id, ct);
+
+    async Task<int> WindowHoursAsync(string nmsc, CancellationToken ct) =>
+        await db.Organisations.AsNoTracking().Where(o => o.Nmsc == nmsc).Select(o => (int?)o.ValidationWindowHours).SingleOrDefaultAsync(ct) ?? 24;
+
+    static string Truncate(string text) => text.Length <= 1000 ? text : text[..1000];
+}

@@ -1,0 +1,25 @@
+using ConsentHub.Data;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace ConsentHub.Validation;
+
+public static class ValidationSetup
+{
+    public static IServiceCollection AddValidation(this IServiceCollection services)
+    {
+        services.AddOptions<ValidationOptions>().BindConfiguration(ValidationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMail();
+        services.AddSingleton<ValidationSignal>();
+        services.AddScoped<ValidationService>();
+        services.AddHostedService<ValidationWorker>();
+        // Antiforgery tokens must verify on whichever instance the Confirm press reaches: share the keys.
+        services.AddDataProtection().SetApplicationName("ConsentHub").PersistKeysToDbContext<ConsentDb>();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "consenthub-antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.HttpOnly = true;
+        });
+        return services;
+    }
+}
