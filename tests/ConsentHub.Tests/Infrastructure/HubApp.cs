@@ -103,7 +103,8 @@ public sealed class HubApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
-        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        // Logs go to the capture only: tests assert on them, and the console stays readable in CI.
+        builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
         if (services is not null) builder.ConfigureTestServices(services);
     }
 
