@@ -3,6 +3,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 
@@ -14,6 +15,7 @@ builder.Services.AddHubAuth();
 builder.Services.AddLedger();
 builder.Services.AddConsents();
 builder.Services.AddValidation();
+builder.Services.AddPropagation();
 
 var app = builder.Build();
 
@@ -34,6 +36,7 @@ app.MapConsents();
 app.MapLedger();
 app.MapValidationPages();
 app.MapValidationAdmin();
+app.MapDestinations();
 
 await app.RunAsync();
 return 0;

@@ -2,6 +2,7 @@ using ConsentHub.Auth;
 using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -31,6 +32,7 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<ValidationRequest> Validations => Set<ValidationRequest>();
     public DbSet<ValidationToken> ValidationTokens => Set<ValidationToken>();
     public DbSet<ContextTexts> ContextTexts => Set<ContextTexts>();
+    public DbSet<Destination> Destinations => Set<Destination>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

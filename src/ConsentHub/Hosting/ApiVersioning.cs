@@ -15,6 +15,9 @@ public static partial class ApiVersioning
     [GeneratedRegex(@"^1(\.0(\.\d{1,4})?)?$")]
     private static partial Regex SupportedVersion();
 
+    /// <summary>Whether a version string (query parameter or destination payload version) denotes a supported version.</summary>
+    public static bool IsSupported(string version) => SupportedVersion().IsMatch(version);
+
     public static IApplicationBuilder UseApiVersioning(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
         http.Response.Headers[Header] = Current;

@@ -41,8 +41,11 @@ public static class Paths
 {
     static string E(string segment) => Uri.EscapeDataString(segment);
 
+    public static string SourceSystemOf(string context, string nmsc, string sourceSystem) =>
+        $"/contexts/{E(context)}/nmscs/{E(nmsc)}/source-systems/{E(sourceSystem)}";
+
     public static string Customer(string context, string nmsc, string sourceSystem, string sourceCustomerId) =>
-        $"/contexts/{E(context)}/nmscs/{E(nmsc)}/source-systems/{E(sourceSystem)}/customers/{E(sourceCustomerId)}";
+        SourceSystemOf(context, nmsc, sourceSystem) + $"/customers/{E(sourceCustomerId)}";
 
     public static string SubscriptionData(string context, string nmsc, string sourceSystem, string sourceCustomerId) =>
         Customer(context, nmsc, sourceSystem, sourceCustomerId) + "/subscription-data";

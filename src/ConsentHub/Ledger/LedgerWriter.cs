@@ -89,4 +89,8 @@ public static class LedgerEvents
     public const string ValidationConfirmed = "validation-confirmed";
     public const string ValidationExpired = "validation-expired";
     public const string ValidationFailed = "validation-failed";
+    public const string DestinationRegistered = "destination-registered";
+    public const string DestinationUpdated = "destination-updated";
+    public const string DestinationDeleted = "destination-deleted";
+    public const string DestinationSecretRotated = "destination-secret-rotated";
 }

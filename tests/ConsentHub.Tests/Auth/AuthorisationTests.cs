@@ -27,6 +27,8 @@ public sealed class AuthorisationTests
         WriteAsItself,
         /// <summary>A source system of the customer's organisation and context, or the admin; others get 404.</summary>
         ReadBound,
+        /// <summary>The source system itself or the admin; its organisation's other systems get 403, others 404.</summary>
+        ItselfOrAdmin,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -56,6 +58,10 @@ public sealed class AuthorisationTests
         new("GET", Customer + "/subscription-data/history", Access.ReadBound),
         new("GET", Customer + "/cluster", Access.ReadBound),
         new("GET", "/change-requests/{id}", Access.ReadBound),
+        new("PUT", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
+        new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
+        new("DELETE", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/rotate-secret", Access.ItselfOrAdmin),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
@@ -332,6 +338,24 @@ public sealed class AuthorisationTests
             Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
         }
         await AssertUntouchedAsync(app, target);
+    }
+
+    [Theory, Providers]
+    public async Task What_belongs_to_a_source_system_is_refused_to_its_siblings_and_hidden_from_strangers(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm"));
+        using var sibling = await app.AsAsync(await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer"));
+        using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ItselfOrAdmin))
+        {
+            var refused = await sibling.SendAsync(Request(row, target));
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"sibling {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+            var hidden = await stranger.SendAsync(Request(row, target));
+            Assert.True(hidden.StatusCode == HttpStatusCode.NotFound, $"stranger {row.Method} {row.Pattern}: {(int)hidden.StatusCode}");
+        }
     }
 
     [Theory, Providers]

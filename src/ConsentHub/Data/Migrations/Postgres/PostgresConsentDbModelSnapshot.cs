@@ -370,6 +370,62 @@ namespace ConsentHub.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("ConsentHub.Propagation.Destination", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DisabledReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTime?>("PreviousSecretUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ProtectedApiKey")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ProtectedPreviousSigningSecret")
+                        .HasColumnType("text");
+
+                    b.Property<string>("ProtectedSigningSecret")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("SourceSystemId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Uri")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SourceSystemId")
+                        .IsUnique();
+
+                    b.ToTable("destinations", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Tenancy.ConsentContext", b =>
                 {
                     b.Property<long>("Id")
