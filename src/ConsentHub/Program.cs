@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
@@ -33,6 +34,7 @@ app.MapHosting();
 app.MapAuth();
 app.MapAdmin();
 app.MapConsents();
+app.MapClusters();
 app.MapLedger();
 app.MapValidationPages();
 app.MapValidationAdmin();

@@ -24,6 +24,8 @@ public sealed class TokenOptions
 public static class AuthSetup
 {
     public const string AdminPolicy = "admin";
+    /// <summary>A cluster feed (bound to its organisation by the nmsc claim, checked by the endpoint) or the admin.</summary>
+    public const string ClusterFeedPolicy = "cluster-feed";
     public const string ReadScope = "scope:read";
     public const string WriteScope = "scope:write";
 
@@ -69,12 +71,14 @@ public static class AuthSetup
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin).RequireAssertion(AdminScopeFits))
+            .AddPolicy(ClusterFeedPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c =>
+                (c.User.HasClaim(HubClaims.Role, Roles.Admin) || c.User.HasClaim(HubClaims.Role, Roles.ClusterFeed)) && AdminScopeFits(c)))
             .AddPolicy(ReadScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Read)))
             .AddPolicy(WriteScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Write)));
         return services;
     }
 
-    /// <summary>The admin's scopes bind it too: reading (GET, HEAD) needs read, anything else write.</summary>
+    /// <summary>The admin's (and a cluster feed's) scopes bind it too: reading (GET, HEAD) needs read, anything else write.</summary>
     static bool AdminScopeFits(Microsoft.AspNetCore.Authorization.AuthorizationHandlerContext context) =>
         context.Resource is HttpContext http
         && context.User.HasScope(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method) ? Scopes.Read : Scopes.Write);
@@ -97,6 +101,10 @@ public static class AuthSetup
     /// <summary>A source system's own client: its password grant (with its user) and client credentials.</summary>
     public static OpenIddictApplicationDescriptor SourceSystemClient(string clientId, string clientSecret, string name) =>
         Client(clientId, clientSecret, name, Permissions.GrantTypes.Password, Permissions.GrantTypes.ClientCredentials);
+
+    /// <summary>A cluster feed's client: client credentials only.</summary>
+    public static OpenIddictApplicationDescriptor ClusterFeedClient(string clientId, string clientSecret, string name) =>
+        Client(clientId, clientSecret, name, Permissions.GrantTypes.ClientCredentials);
 
     static OpenIddictApplicationDescriptor Client(string clientId, string clientSecret, string name, params string[] grants)
     {

@@ -18,6 +18,9 @@ public sealed record Caller(string Subject, string Role, string? Nmsc, string? C
     public bool MayRead(string nmsc, string context) =>
         IsAdmin || (Role == Roles.SourceSystem && Nmsc == nmsc && Context == context);
 
+    /// <summary>The clusters of an organisation are fed by its own cluster feed, or by the admin.</summary>
+    public bool MayFeedClusters(string nmsc) => IsAdmin || (Role == Roles.ClusterFeed && Nmsc == nmsc);
+
     /// <summary>A source system writes only as itself.</summary>
     public bool IsSourceSystem(string nmsc, string context, string sourceSystem) =>
         Role == Roles.SourceSystem && Nmsc == nmsc && Context == context && SourceSystem == sourceSystem;

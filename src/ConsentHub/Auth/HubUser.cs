@@ -28,6 +28,8 @@ public static class Roles
 {
     public const string Admin = "admin";
     public const string SourceSystem = "source-system";
+    /// <summary>An external system (the Consumer Domain) that feeds the clusters of one organisation.</summary>
+    public const string ClusterFeed = "cluster-feed";
 }
 
 public static class Scopes

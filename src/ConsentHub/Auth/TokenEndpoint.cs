@@ -40,9 +40,18 @@ public static class TokenEndpoint
         }
         else if (request.IsClientCredentialsGrantType())
         {
-            if (client is null)
-                return Refuse(Errors.UnauthorizedClient, "Only a source system's own client may use client_credentials.");
-            holder = new Holder(client.ClientId, Roles.SourceSystem, client.Nmsc, client.Context, client.Name);
+            if (client is not null)
+            {
+                holder = new Holder(client.ClientId, Roles.SourceSystem, client.Nmsc, client.Context, client.Name);
+            }
+            else if (await db.ClusterFeeds.AsNoTracking().SingleOrDefaultAsync(f => f.ClientId == request.ClientId, ct) is { } feed)
+            {
+                holder = new Holder(feed.ClientId, Roles.ClusterFeed, feed.Nmsc, null, null);
+            }
+            else
+            {
+                return Refuse(Errors.UnauthorizedClient, "Only a source system's or a cluster feed's own client may use client_credentials.");
+            }
         }
         else
         {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using ConsentHub.Auth;
+using ConsentHub.Clusters;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Tenancy;
@@ -53,7 +54,7 @@ public static class SubscriptionDataApi
         customer.MapGet("/cluster", Cluster)
             .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetCustomerCluster")
-            .WithSummary("The records known to be the same person. Until clusters are fed, a record is a cluster of one.")
+            .WithSummary("The records known to be the same person, within the customer's context. A record in no cluster is a cluster of one.")
             .Produces<ClusterView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -171,8 +172,16 @@ public static class SubscriptionDataApi
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
         var self = Paths.Customer(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/cluster";
-        return Hal.Ok(new ClusterView(null, customer.Nmsc,
-            [new ClusterMemberView(customer.Context, customer.SourceSystem, customer.SourceCustomerId)],
+        var clusterId = await db.ClusterMembers.AsNoTracking()
+            .Where(m => m.Nmsc == customer.Nmsc && m.Context == customer.Context && m.SourceSystem == customer.SourceSystem
+                && m.SourceCustomerId == customer.SourceCustomerId)
+            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
+        // Consolidation never crosses contexts, so neither does the cluster as a customer's reader sees it.
+        var members = clusterId is null
+            ? [new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId)]
+            : await ClusterMembership.MembersAsync(db, customer.Nmsc, clusterId, customer.Context, ct);
+        return Hal.Ok(new ClusterView(clusterId, customer.Nmsc,
+            members.Select(m => new ClusterMemberView(m.Context, m.SourceSystem, m.SourceCustomerId)).ToList(),
             new Dictionary<string, HalLink> { ["self"] = new(self) }));
     }
 

@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -33,6 +34,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<ValidationToken> ValidationTokens => Set<ValidationToken>();
     public DbSet<ContextTexts> ContextTexts => Set<ContextTexts>();
     public DbSet<Destination> Destinations => Set<Destination>();
+    public DbSet<ClusterMember> ClusterMembers => Set<ClusterMember>();
+    public DbSet<ClusterFeed> ClusterFeeds => Set<ClusterFeed>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

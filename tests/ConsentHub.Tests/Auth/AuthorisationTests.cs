@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
+using ConsentHub.Tests.Clusters;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -29,6 +30,8 @@ public sealed class AuthorisationTests
         ReadBound,
         /// <summary>The source system itself or the admin; its organisation's other systems get 403, others 404.</summary>
         ItselfOrAdmin,
+        /// <summary>The cluster feed of the route's organisation, or the admin; source systems and other feeds get 403.</summary>
+        ClusterFeed,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -62,6 +65,12 @@ public sealed class AuthorisationTests
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("DELETE", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/rotate-secret", Access.ItselfOrAdmin),
+        new("POST", "/admin/cluster-feeds", Access.Admin),
+        new("GET", "/admin/cluster-feeds/{id:long}", Access.Admin),
+        new("PUT", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
+        new("GET", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
+        new("DELETE", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
+        new("POST", "/nmscs/{nmsc}/clusters:batch", Access.ClusterFeed),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
@@ -78,6 +87,7 @@ public sealed class AuthorisationTests
             .Replace("{sourceCustomerId}", Uri.EscapeDataString(CustomerId))
             .Replace("{id:long}", System.Id.ToString(CultureInfo.InvariantCulture))
             .Replace("{id}", ChangeId)
+            .Replace("{clusterId}", "cluster-1")
             .Replace("{language}", "en")
             .Replace("{file}", "none.eml");
     }
@@ -218,7 +228,7 @@ public sealed class AuthorisationTests
         using var writer = await AdminWith("write");
         var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
 
-        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound))
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed))
         {
             var reads = row.Method == "GET";
             var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
@@ -229,6 +239,38 @@ public sealed class AuthorisationTests
         }
         using var admin = await app.AdminAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/admin/organisations/{unborn.System.Nmsc}")).StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task Cluster_endpoints_admit_the_organisations_feed_and_the_admin_and_refuse_source_systems_and_other_feeds(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var own = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
+        using var other = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, HubApp.Unique("tgb")));
+        using var system = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ClusterFeed))
+        {
+            foreach (var (who, client) in new[] { ("source system", system), ("other organisation's feed", other) })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            }
+            foreach (var (who, client) in new[] { ("own feed", own), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                    $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
+        // A feed is no source system and no admin: it reads no customer and administers nothing.
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.WriteAsItself))
+            Assert.Equal(HttpStatusCode.Forbidden, (await own.SendAsync(Request(row, target))).StatusCode);
+        foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
+            Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
     }
 
     [Theory, Providers]

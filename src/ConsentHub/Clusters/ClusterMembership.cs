@@ -1,0 +1,98 @@
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Clusters;
+
+public static class ClusterEvents
+{
+    public const string ClusterFeedRegistered = "cluster-feed-registered";
+    public const string ClusterUpdated = "cluster-updated";
+    public const string ClusterDeleted = "cluster-deleted";
+}
+
+/// <summary>Reads and replaces a cluster's membership; each replacement is one transaction with its ledger entry.</summary>
+public static class ClusterMembership
+{
+    /// <summary>Makes <paramref name="members"/> the whole cluster. Records that were in another cluster move here.</summary>
+    /// <returns>The cluster as it now is, and whether it is new.</returns>
+    public static async Task<(ClusterView View, bool Created)> ReplaceAsync(
+        ConsentDb db, LedgerWriter ledger, TimeProvider time, string nmsc, string clusterId, IReadOnlyList<MemberKey> members, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginAsync(ct);
+        var now = time.Now();
+        var current = await db.ClusterMembers.Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId).ToListAsync(ct);
+        var wanted = members.ToHashSet();
+        var ids = members.Select(m => m.SourceCustomerId).Distinct().ToList();
+        // Narrowed by customer id in SQL, by the whole key here: the same id may exist in other systems.
+        var named = (await db.ClusterMembers.Where(m => m.Nmsc == nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
+            .Where(m => wanted.Contains(KeyOf(m)))
+            .ToDictionary(KeyOf);
+
+        var movedFrom = named.Values.Where(m => m.ClusterId != clusterId).Select(m => m.ClusterId).Distinct().Order(StringComparer.Ordinal).ToList();
+        db.ClusterMembers.RemoveRange(current.Where(m => !wanted.Contains(KeyOf(m))));
+        foreach (var key in members)
+        {
+            if (named.TryGetValue(key, out var row))
+            {
+                if (row.ClusterId == clusterId) continue;
+                row.ClusterId = clusterId;
+                row.UpdatedAt = now;
+            }
+            else
+            {
+                db.ClusterMembers.Add(new ClusterMember
+                {
+                    Nmsc = nmsc, ClusterId = clusterId, Context = key.Context, SourceSystem = key.SourceSystem,
+                    SourceCustomerId = key.SourceCustomerId, UpdatedAt = now,
+                });
+            }
+        }
+        ledger.Append(ClusterEvents.ClusterUpdated, new
+        {
+            nmsc, clusterId, memberCount = members.Count, members = Sorted(members).Select(Member), movedFrom,
+        });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return (View(nmsc, clusterId, members), current.Count == 0);
+    }
+
+    /// <returns>False when the cluster has no members (is unknown).</returns>
+    public static async Task<bool> DeleteAsync(ConsentDb db, LedgerWriter ledger, string nmsc, string clusterId, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginAsync(ct);
+        var rows = await db.ClusterMembers.Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId).ToListAsync(ct);
+        if (rows.Count == 0) return false;
+        db.ClusterMembers.RemoveRange(rows);
+        ledger.Append(ClusterEvents.ClusterDeleted, new { nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member) });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>The members of a cluster, optionally only those of one context; empty when the cluster is unknown.</summary>
+    public static async Task<List<MemberKey>> MembersAsync(ConsentDb db, string nmsc, string clusterId, string? context, CancellationToken ct)
+    {
+        var query = db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId);
+        if (context is not null) query = query.Where(m => m.Context == context);
+        return Sorted((await query.ToListAsync(ct)).Select(KeyOf)).ToList();
+    }
+
+    public static ClusterView View(string nmsc, string clusterId, IEnumerable<MemberKey> members) => new(
+        clusterId, nmsc,
+        Sorted(members).Select(m => new ClusterMemberView(m.Context, m.SourceSystem, m.SourceCustomerId)).ToList(),
+        new Dictionary<string, HalLink> { ["self"] = new(PathOf(nmsc, clusterId)) });
+
+    public static string PathOf(string nmsc, string clusterId) => $"/nmscs/{Uri.EscapeDataString(nmsc)}/clusters/{Uri.EscapeDataString(clusterId)}";
+
+    public static MemberKey KeyOf(ClusterMember m) => new(m.Context, m.SourceSystem, m.SourceCustomerId);
+
+    static IEnumerable<MemberKey> Sorted(IEnumerable<MemberKey> members) => members
+        .OrderBy(m => m.Context, StringComparer.Ordinal)
+        .ThenBy(m => m.SourceSystem, StringComparer.Ordinal)
+        .ThenBy(m => m.SourceCustomerId, StringComparer.Ordinal);
+
+    static object Member(MemberKey m) => new { context = m.Context, sourceSystem = m.SourceSystem, sourceCustomerId = m.SourceCustomerId };
+}
