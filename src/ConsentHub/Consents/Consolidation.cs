@@ -6,6 +6,8 @@ namespace ConsentHub.Consents;
 /// </summary>
 public sealed class SubscriptionState(long customerId)
 {
+    readonly long customerId = customerId;
+
     public Dictionary<string, ConsentEntry> Consents { get; } = [];
     public Dictionary<string, ChannelEntry> Channels { get; } = [];
 
@@ -69,6 +71,29 @@ public sealed class SubscriptionState(long customerId)
     {
         foreach (var entry in Consents.Values.Where(e => e.ChangeRequestId == changeRequestId)) entry.Sequence = sequence;
         foreach (var entry in Channels.Values.Where(e => e.ChangeRequestId == changeRequestId)) entry.Sequence = sequence;
+    }
+
+    /// <summary>
+    /// Combines the states of the records of one cluster (within one context) under the organisation's policy.
+    /// Communication attributes stay those of <paramref name="own"/>, the record asked about.
+    /// </summary>
+    public static SubscriptionState Merge(SubscriptionState own, IEnumerable<SubscriptionState> others, string policy)
+    {
+        var all = others.Prepend(own).ToList();
+        var merged = new SubscriptionState(own.customerId) { Communication = own.Communication };
+        foreach (var group in all.SelectMany(s => s.Consents.Values).GroupBy(e => e.Code))
+            merged.Consents[group.Key] = Pick(group, policy, e => e.Flag, e => (e.RequestedAt, e.Sequence));
+        foreach (var group in all.SelectMany(s => s.Channels.Values).GroupBy(e => e.Code))
+            merged.Channels[group.Key] = Pick(group, policy, e => e.Flag, e => (e.RequestedAt, e.Sequence));
+        return merged;
+    }
+
+    static T Pick<T>(IEnumerable<T> entries, string policy, Func<T, bool> flag, Func<T, (DateTime, long)> order)
+    {
+        var candidates = policy == Tenancy.MergePolicies.MostRestrictive && entries.Any(e => !flag(e))
+            ? entries.Where(e => !flag(e))
+            : entries;
+        return candidates.MaxBy(order)!;
     }
 
     static bool Wins(DateTime requestedAt, long sequence, DateTime currentRequestedAt, long currentSequence) =>

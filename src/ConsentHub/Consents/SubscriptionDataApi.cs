@@ -118,11 +118,19 @@ public static class SubscriptionDataApi
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
 
+        // Consolidated across the customer's cluster within its context, under the organisation's merge policy.
+        var others = await ClusterMembership.OtherRecordsAsync(db, customer, ct);
+        var policy = others.Count == 0 ? MergePolicies.LatestWins
+            : await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
         if (at is null)
         {
             var state = await SubscriptionChanges.CurrentStateAsync(db, customer, tracked: false, ct);
+            var theirs = new List<SubscriptionState>();
+            foreach (var other in others) theirs.Add(await SubscriptionChanges.CurrentStateAsync(db, other, tracked: false, ct));
+            state = SubscriptionState.Merge(state, theirs, policy);
+            var recordIds = others.Select(o => o.Id).Append(customer.Id).ToList();
             var latest = await db.ChangeRequests.AsNoTracking()
-                .Where(c => c.CustomerId == customer.Id && c.Status == ChangeStatus.Applied)
+                .Where(c => recordIds.Contains(c.CustomerId) && c.Status == ChangeStatus.Applied)
                 .OrderByDescending(c => c.Sequence).Select(c => c.CommandTimestamp).FirstOrDefaultAsync(ct);
             return Hal.Ok(Views.Consolidated(customer, state, latest));
         }
@@ -132,6 +140,10 @@ public static class SubscriptionDataApi
         if (!Timestamps.TryParse(at, out var instant))
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
         var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, customer, instant, ct);
+        // The past of today's cluster: membership history is not kept yet.
+        var pasts = new List<SubscriptionState>();
+        foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, other, instant, ct)).State);
+        past = SubscriptionState.Merge(past, pasts, policy);
         return Hal.Ok(Views.Consolidated(customer, past, commandTimestamp, "?at=" + Uri.EscapeDataString(at)));
     }
 

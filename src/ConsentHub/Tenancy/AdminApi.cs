@@ -68,6 +68,8 @@ public static class AdminApi
         if (body.Value!.Name is { Length: > 200 }) return Problems.Invalid("name", "max-length", "name may be at most 200 characters.");
         if (body.Value.ValidationWindowHours is < 1 or > 720)
             return Problems.Invalid("validationWindowHours", "range", "validationWindowHours must be from 1 to 720.");
+        if (body.Value.MergePolicy is { } policy && !MergePolicies.IsKnown(policy))
+            return Problems.Invalid("mergePolicy", "merge-policy", $"mergePolicy is {MergePolicies.LatestWins} or {MergePolicies.MostRestrictive}.");
 
         await using var transaction = await ledger.BeginAsync(ct);
         var now = time.Now();
@@ -77,17 +79,21 @@ public static class AdminApi
         {
             organisation = new Organisation
             {
-                Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24, CreatedAt = now, UpdatedAt = now,
+                Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24,
+                MergePolicy = body.Value.MergePolicy ?? MergePolicies.LatestWins, CreatedAt = now, UpdatedAt = now,
             };
             db.Organisations.Add(organisation);
-            ledger.Append(LedgerEvents.OrganisationRegistered, new { nmsc, name = organisation.Name, validationWindowHours = organisation.ValidationWindowHours });
+            ledger.Append(LedgerEvents.OrganisationRegistered, Settings(organisation));
         }
-        else if (organisation.Name != body.Value.Name || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours))
+        else if (organisation.Name != body.Value.Name
+                 || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours)
+                 || (body.Value.MergePolicy is { } merge && merge != organisation.MergePolicy))
         {
             organisation.Name = body.Value.Name;
             organisation.ValidationWindowHours = body.Value.ValidationWindowHours ?? organisation.ValidationWindowHours;
+            organisation.MergePolicy = body.Value.MergePolicy ?? organisation.MergePolicy;
             organisation.UpdatedAt = now;
-            ledger.Append(LedgerEvents.OrganisationUpdated, new { nmsc, name = organisation.Name, validationWindowHours = organisation.ValidationWindowHours });
+            ledger.Append(LedgerEvents.OrganisationUpdated, Settings(organisation));
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -237,7 +243,10 @@ public static class AdminApi
 
     static IResult Created<T>(string location, T body) => Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(body), location);
 
-    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
+    static object Settings(Organisation o) =>
+        new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy };
+
+    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, o.MergePolicy, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
         new Dictionary<string, HalLink>
         {
             ["self"] = new(Paths.Organisation(o.Nmsc)),

@@ -8,6 +8,8 @@ public sealed record OrganisationInput
     public string? Name { get; init; }
     /// <summary>Hours a person has to confirm each validation email (1 to 720); default 24.</summary>
     public int? ValidationWindowHours { get; init; }
+    /// <summary>latest-wins (default) or most-restrictive: how a cluster's records combine.</summary>
+    public string? MergePolicy { get; init; }
 }
 
 public sealed record ContextInput
@@ -35,7 +37,7 @@ public sealed record CategoriesInput
 }
 
 public sealed record OrganisationView(
-    string Nmsc, string? Name, int ValidationWindowHours, string CreatedAt, string UpdatedAt,
+    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, string CreatedAt, string UpdatedAt,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
 public sealed record ContextView(

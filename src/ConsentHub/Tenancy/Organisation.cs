@@ -11,8 +11,20 @@ public sealed class Organisation
     public string? Name { get; set; }
     /// <summary>How long a person has to confirm, per email (the reminder opens a second window as long).</summary>
     public int ValidationWindowHours { get; set; } = 24;
+    /// <summary>How a cluster's records combine per category: <see cref="MergePolicies"/>.</summary>
+    public string MergePolicy { get; set; } = MergePolicies.LatestWins;
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+}
+
+public static class MergePolicies
+{
+    /// <summary>The change with the latest requestedTimestamp wins, whichever record it was made on.</summary>
+    public const string LatestWins = "latest-wins";
+    /// <summary>A withdrawal (false) on any record of the cluster wins over a grant (true) of the same category.</summary>
+    public const string MostRestrictive = "most-restrictive";
+
+    public static bool IsKnown(string value) => value is LatestWins or MostRestrictive;
 }
 
 /// <summary>A brand or customer base inside the hub (toyota, lexus).</summary>
@@ -69,6 +81,7 @@ sealed class TenancyConfiguration :
         b.Property(o => o.Nmsc).HasMaxLength(Names.MaxNameLength);
         b.Property(o => o.Name).HasMaxLength(200);
         b.Property(o => o.ValidationWindowHours).HasDefaultValue(24);
+        b.Property(o => o.MergePolicy).HasMaxLength(32).HasDefaultValue(MergePolicies.LatestWins);
     }
 
     public void Configure(EntityTypeBuilder<ConsentContext> b)
