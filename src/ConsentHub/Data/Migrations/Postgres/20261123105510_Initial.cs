@@ -13,6 +13,20 @@ namespace ConsentHub.Data.Migrations.Postgres
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.CreateTable(
+                name: "DataProtectionKeys",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    FriendlyName = table.Column<string>(type: "text", nullable: true),
+                    Xml = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_DataProtectionKeys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "OpenIddictApplications",
                 columns: table => new
                 {
@@ -71,7 +85,8 @@ namespace ConsentHub.Data.Migrations.Postgres
                     ReceivedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     AppliedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
                     Sequence = table.Column<long>(type: "bigint", nullable: false),
-                    OutcomeLedgerIndex = table.Column<long>(type: "bigint", nullable: true)
+                    OutcomeLedgerIndex = table.Column<long>(type: "bigint", nullable: true),
+                    StatusReason = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true)
                 },
                 constraints: table =>
                 {
@@ -98,6 +113,40 @@ namespace ConsentHub.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "cluster_feeds",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    Nmsc = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Name = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ClientId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_cluster_feeds", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "cluster_members",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    Nmsc = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ClusterId = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Context = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    SourceSystem = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    SourceCustomerId = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_cluster_members", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "consent_entries",
                 columns: table => new
                 {
@@ -121,6 +170,20 @@ namespace ConsentHub.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "context_texts",
+                columns: table => new
+                {
+                    Context = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Language = table.Column<string>(type: "character varying(35)", maxLength: 35, nullable: false),
+                    Overrides = table.Column<string>(type: "text", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_context_texts", x => new { x.Context, x.Language });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "contexts",
                 columns: table => new
                 {
@@ -128,6 +191,10 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Name = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
                     DisplayName = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    PrimaryColour = table.Column<string>(type: "character varying(7)", maxLength: 7, nullable: true),
+                    AccentColour = table.Column<string>(type: "character varying(7)", maxLength: 7, nullable: true),
+                    LogoUrl = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    SenderName = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
                     CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
@@ -155,6 +222,29 @@ namespace ConsentHub.Data.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_customers", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "destinations",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    SourceSystemId = table.Column<long>(type: "bigint", nullable: false),
+                    Uri = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    Version = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    ProtectedApiKey = table.Column<string>(type: "text", nullable: false),
+                    ProtectedSigningSecret = table.Column<string>(type: "text", nullable: false),
+                    ProtectedPreviousSigningSecret = table.Column<string>(type: "text", nullable: true),
+                    PreviousSecretUntil = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    Enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    DisabledReason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_destinations", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -227,6 +317,8 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     Nmsc = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
                     Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    ValidationWindowHours = table.Column<int>(type: "integer", nullable: false, defaultValue: 24),
+                    MergePolicy = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false, defaultValue: "latest-wins"),
                     CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
@@ -283,6 +375,49 @@ namespace ConsentHub.Data.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_users", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "validation_tokens",
+                columns: table => new
+                {
+                    Hash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ValidationId = table.Column<Guid>(type: "uuid", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_validation_tokens", x => x.Hash);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "validations",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    ChangeRequestId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Nmsc = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Context = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Email = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: false),
+                    Language = table.Column<string>(type: "character varying(35)", maxLength: 35, nullable: true),
+                    State = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    DueAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    WindowEndsAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    LeaseUntil = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    Attempts = table.Column<int>(type: "integer", nullable: false),
+                    LastError = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    MessageId = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: true),
+                    SentAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    SentLedgerIndex = table.Column<long>(type: "bigint", nullable: true),
+                    ReminderSentAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    ReminderLedgerIndex = table.Column<long>(type: "bigint", nullable: true),
+                    EndedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    EndLedgerIndex = table.Column<long>(type: "bigint", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_validations", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -391,6 +526,29 @@ namespace ConsentHub.Data.Migrations.Postgres
                 column: "Status");
 
             migrationBuilder.CreateIndex(
+                name: "IX_cluster_feeds_ClientId",
+                table: "cluster_feeds",
+                column: "ClientId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_feeds_Nmsc_Name",
+                table: "cluster_feeds",
+                columns: new[] { "Nmsc", "Name" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_members_Nmsc_ClusterId",
+                table: "cluster_members",
+                columns: new[] { "Nmsc", "ClusterId" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_members_Nmsc_Context_SourceSystem_SourceCustomerId",
+                table: "cluster_members",
+                columns: new[] { "Nmsc", "Context", "SourceSystem", "SourceCustomerId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_contexts_Name",
                 table: "contexts",
                 column: "Name",
@@ -406,6 +564,12 @@ namespace ConsentHub.Data.Migrations.Postgres
                 name: "IX_customers_SourceSystemId_SourceCustomerId",
                 table: "customers",
                 columns: new[] { "SourceSystemId", "SourceCustomerId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_destinations_SourceSystemId",
+                table: "destinations",
+                column: "SourceSystemId",
                 unique: true);
 
             migrationBuilder.CreateIndex(
@@ -443,11 +607,30 @@ namespace ConsentHub.Data.Migrations.Postgres
                 table: "users",
                 column: "Username",
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validation_tokens_ValidationId",
+                table: "validation_tokens",
+                column: "ValidationId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validations_ChangeRequestId",
+                table: "validations",
+                column: "ChangeRequestId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validations_State_DueAt",
+                table: "validations",
+                columns: new[] { "State", "DueAt" });
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropTable(
+                name: "DataProtectionKeys");
+
             migrationBuilder.DropTable(
                 name: "OpenIddictScopes");
 
@@ -461,13 +644,25 @@ namespace ConsentHub.Data.Migrations.Postgres
                 name: "channel_entries");
 
             migrationBuilder.DropTable(
+                name: "cluster_feeds");
+
+            migrationBuilder.DropTable(
+                name: "cluster_members");
+
+            migrationBuilder.DropTable(
                 name: "consent_entries");
+
+            migrationBuilder.DropTable(
+                name: "context_texts");
 
             migrationBuilder.DropTable(
                 name: "contexts");
 
             migrationBuilder.DropTable(
                 name: "customers");
+
+            migrationBuilder.DropTable(
+                name: "destinations");
 
             migrationBuilder.DropTable(
                 name: "idempotency_records");
@@ -492,6 +687,12 @@ namespace ConsentHub.Data.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "users");
+
+            migrationBuilder.DropTable(
+                name: "validation_tokens");
+
+            migrationBuilder.DropTable(
+                name: "validations");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");

@@ -12,6 +12,20 @@ namespace ConsentHub.Data.Migrations.Sqlite
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.CreateTable(
+                name: "DataProtectionKeys",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    FriendlyName = table.Column<string>(type: "TEXT", nullable: true),
+                    Xml = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_DataProtectionKeys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "OpenIddictApplications",
                 columns: table => new
                 {
@@ -70,7 +84,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     ReceivedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     AppliedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
                     Sequence = table.Column<long>(type: "INTEGER", nullable: false),
-                    OutcomeLedgerIndex = table.Column<long>(type: "INTEGER", nullable: true)
+                    OutcomeLedgerIndex = table.Column<long>(type: "INTEGER", nullable: true),
+                    StatusReason = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true)
                 },
                 constraints: table =>
                 {
@@ -97,6 +112,40 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "cluster_feeds",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    Nmsc = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Name = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    ClientId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_cluster_feeds", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "cluster_members",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    Nmsc = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    ClusterId = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Context = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    SourceSystem = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    SourceCustomerId = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_cluster_members", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "consent_entries",
                 columns: table => new
                 {
@@ -120,6 +169,20 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "context_texts",
+                columns: table => new
+                {
+                    Context = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Language = table.Column<string>(type: "TEXT", maxLength: 35, nullable: false),
+                    Overrides = table.Column<string>(type: "TEXT", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_context_texts", x => new { x.Context, x.Language });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "contexts",
                 columns: table => new
                 {
@@ -127,6 +190,10 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .Annotation("Sqlite:Autoincrement", true),
                     Name = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
                     DisplayName = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    PrimaryColour = table.Column<string>(type: "TEXT", maxLength: 7, nullable: true),
+                    AccentColour = table.Column<string>(type: "TEXT", maxLength: 7, nullable: true),
+                    LogoUrl = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    SenderName = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
@@ -154,6 +221,29 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_customers", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "destinations",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    SourceSystemId = table.Column<long>(type: "INTEGER", nullable: false),
+                    Uri = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: false),
+                    Version = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    ProtectedApiKey = table.Column<string>(type: "TEXT", nullable: false),
+                    ProtectedSigningSecret = table.Column<string>(type: "TEXT", nullable: false),
+                    ProtectedPreviousSigningSecret = table.Column<string>(type: "TEXT", nullable: true),
+                    PreviousSecretUntil = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    Enabled = table.Column<bool>(type: "INTEGER", nullable: false),
+                    DisabledReason = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_destinations", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -226,6 +316,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .Annotation("Sqlite:Autoincrement", true),
                     Nmsc = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
                     Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    ValidationWindowHours = table.Column<int>(type: "INTEGER", nullable: false, defaultValue: 24),
+                    MergePolicy = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false, defaultValue: "latest-wins"),
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
@@ -282,6 +374,49 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_users", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "validation_tokens",
+                columns: table => new
+                {
+                    Hash = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    ValidationId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_validation_tokens", x => x.Hash);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "validations",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ChangeRequestId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Nmsc = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Context = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Email = table.Column<string>(type: "TEXT", maxLength: 254, nullable: false),
+                    Language = table.Column<string>(type: "TEXT", maxLength: 35, nullable: true),
+                    State = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    DueAt = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    WindowEndsAt = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    LeaseUntil = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    Attempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    LastError = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    MessageId = table.Column<string>(type: "TEXT", maxLength: 300, nullable: true),
+                    SentAt = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    SentLedgerIndex = table.Column<long>(type: "INTEGER", nullable: true),
+                    ReminderSentAt = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    ReminderLedgerIndex = table.Column<long>(type: "INTEGER", nullable: true),
+                    EndedAt = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    EndLedgerIndex = table.Column<long>(type: "INTEGER", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_validations", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -390,6 +525,29 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 column: "Status");
 
             migrationBuilder.CreateIndex(
+                name: "IX_cluster_feeds_ClientId",
+                table: "cluster_feeds",
+                column: "ClientId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_feeds_Nmsc_Name",
+                table: "cluster_feeds",
+                columns: new[] { "Nmsc", "Name" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_members_Nmsc_ClusterId",
+                table: "cluster_members",
+                columns: new[] { "Nmsc", "ClusterId" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_cluster_members_Nmsc_Context_SourceSystem_SourceCustomerId",
+                table: "cluster_members",
+                columns: new[] { "Nmsc", "Context", "SourceSystem", "SourceCustomerId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_contexts_Name",
                 table: "contexts",
                 column: "Name",
@@ -405,6 +563,12 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 name: "IX_customers_SourceSystemId_SourceCustomerId",
                 table: "customers",
                 columns: new[] { "SourceSystemId", "SourceCustomerId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_destinations_SourceSystemId",
+                table: "destinations",
+                column: "SourceSystemId",
                 unique: true);
 
             migrationBuilder.CreateIndex(
@@ -442,11 +606,30 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 table: "users",
                 column: "Username",
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validation_tokens_ValidationId",
+                table: "validation_tokens",
+                column: "ValidationId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validations_ChangeRequestId",
+                table: "validations",
+                column: "ChangeRequestId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_validations_State_DueAt",
+                table: "validations",
+                columns: new[] { "State", "DueAt" });
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropTable(
+                name: "DataProtectionKeys");
+
             migrationBuilder.DropTable(
                 name: "OpenIddictScopes");
 
@@ -460,13 +643,25 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 name: "channel_entries");
 
             migrationBuilder.DropTable(
+                name: "cluster_feeds");
+
+            migrationBuilder.DropTable(
+                name: "cluster_members");
+
+            migrationBuilder.DropTable(
                 name: "consent_entries");
+
+            migrationBuilder.DropTable(
+                name: "context_texts");
 
             migrationBuilder.DropTable(
                 name: "contexts");
 
             migrationBuilder.DropTable(
                 name: "customers");
+
+            migrationBuilder.DropTable(
+                name: "destinations");
 
             migrationBuilder.DropTable(
                 name: "idempotency_records");
@@ -491,6 +686,12 @@ namespace ConsentHub.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "users");
+
+            migrationBuilder.DropTable(
+                name: "validation_tokens");
+
+            migrationBuilder.DropTable(
+                name: "validations");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
