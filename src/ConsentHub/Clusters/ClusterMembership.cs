@@ -11,6 +11,8 @@ public static class ClusterEvents
     public const string ClusterFeedRegistered = "cluster-feed-registered";
     public const string ClusterUpdated = "cluster-updated";
     public const string ClusterDeleted = "cluster-deleted";
+    /// <summary>Built-in matching linked records that share a normalised email.</summary>
+    public const string ClusterMatched = "cluster-matched";
 }
 
 /// <summary>Reads and replaces a cluster's membership; each replacement is one transaction with its ledger entry.</summary>

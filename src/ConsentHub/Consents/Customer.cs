@@ -15,6 +15,8 @@ public sealed class Customer
     public string? Language { get; set; }
     public string? Country { get; set; }
     public string? Email { get; set; }
+    /// <summary>The email trimmed and lower-cased: what built-in matching compares.</summary>
+    public string? EmailKey { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 
@@ -96,6 +98,8 @@ sealed class ConsentsConfiguration :
         b.Property(c => c.Language).HasMaxLength(35);
         b.Property(c => c.Country).HasMaxLength(2);
         b.Property(c => c.Email).HasMaxLength(254);
+        b.Property(c => c.EmailKey).HasMaxLength(254);
+        b.HasIndex(c => new { c.Nmsc, c.EmailKey });
     }
 
     public void Configure(EntityTypeBuilder<ChangeRequest> b)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ConsentHub.Clusters;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -26,6 +27,9 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
+    /// <summary>Built-in matching's change to the clusters in the current unit of work, recorded with the applied change.</summary>
+    MatchResult? matched;
+
     public async Task<SubmitOutcome> SubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
         string submittedBy, IdempotencyKey? idempotency, CancellationToken ct)
@@ -36,11 +40,12 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             {
                 return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, ct);
             }
-            catch (DbUpdateException e) when (attempt < 3 && DbErrors.IsUniqueViolation(e))
+            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
             {
-                // A concurrent request created the same customer or used the same key first: start again,
-                // and this time see what it committed.
+                // A concurrent request created the same customer, used the same key or linked the same
+                // person first: start again, and this time see what it committed.
                 db.ChangeTracker.Clear();
+                matched = null;
             }
         }
     }
@@ -157,13 +162,23 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
     }
 
     /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
-    public void AppendApplied(ChangeRequest request, NormalisedChange change) =>
+    public void AppendApplied(ChangeRequest request, NormalisedChange change)
+    {
         request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
         {
             changeRequestId = request.Id,
             consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
             channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
         }).Index;
+        if (matched is { } match)
+        {
+            ledger.Append(ClusterEvents.ClusterMatched, new
+            {
+                changeRequestId = request.Id, clusterId = match.ClusterId, mergedClusters = match.MergedClusters, linkedRecords = match.LinkedRecords,
+            });
+            matched = null;
+        }
+    }
 
     /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>
     Task<Customer?> LockCustomerAsync(long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
@@ -188,6 +203,8 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             customer.Language = communication.Language ?? customer.Language;
             customer.Country = communication.Country ?? customer.Country;
             customer.Email = communication.Email ?? customer.Email;
+            customer.EmailKey = ClusterMatching.KeyOf(customer.Email);
+            matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;

@@ -6,6 +6,17 @@ namespace ConsentHub.Data;
 
 public static class DbErrors
 {
+    /// <summary>
+    /// True when a unit of work lost a race and is worth running again from the start: a unique key taken
+    /// concurrently, or a PostgreSQL deadlock or serialization failure.
+    /// </summary>
+    public static bool IsRetryable(Exception exception) => exception switch
+    {
+        DbUpdateException update when IsUniqueViolation(update) => true,
+        _ => (exception as PostgresException ?? exception.InnerException as PostgresException)?.SqlState
+            is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure,
+    };
+
     /// <summary>True when a write lost a race for a unique key (PostgreSQL 23505, SQLite constraint violation).</summary>
     public static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
     {

@@ -80,15 +80,18 @@ public static class AdminApi
             organisation = new Organisation
             {
                 Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24,
-                MergePolicy = body.Value.MergePolicy ?? MergePolicies.LatestWins, CreatedAt = now, UpdatedAt = now,
+                MergePolicy = body.Value.MergePolicy ?? MergePolicies.LatestWins, BuiltInMatching = body.Value.BuiltInMatching ?? false,
+                CreatedAt = now, UpdatedAt = now,
             };
             db.Organisations.Add(organisation);
             ledger.Append(LedgerEvents.OrganisationRegistered, Settings(organisation));
         }
         else if (organisation.Name != body.Value.Name
                  || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours)
-                 || (body.Value.MergePolicy is { } merge && merge != organisation.MergePolicy))
+                 || (body.Value.MergePolicy is { } merge && merge != organisation.MergePolicy)
+                 || (body.Value.BuiltInMatching is { } matching && matching != organisation.BuiltInMatching))
         {
+            organisation.BuiltInMatching = body.Value.BuiltInMatching ?? organisation.BuiltInMatching;
             organisation.Name = body.Value.Name;
             organisation.ValidationWindowHours = body.Value.ValidationWindowHours ?? organisation.ValidationWindowHours;
             organisation.MergePolicy = body.Value.MergePolicy ?? organisation.MergePolicy;
@@ -244,9 +247,10 @@ public static class AdminApi
     static IResult Created<T>(string location, T body) => Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(body), location);
 
     static object Settings(Organisation o) =>
-        new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy };
+        new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy, builtInMatching = o.BuiltInMatching };
 
-    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, o.MergePolicy, HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
+    static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, o.MergePolicy, o.BuiltInMatching,
+        HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
         new Dictionary<string, HalLink>
         {
             ["self"] = new(Paths.Organisation(o.Nmsc)),

@@ -10,6 +10,8 @@ public sealed record OrganisationInput
     public int? ValidationWindowHours { get; init; }
     /// <summary>latest-wins (default) or most-restrictive: how a cluster's records combine.</summary>
     public string? MergePolicy { get; init; }
+    /// <summary>Link records that share a normalised email into one cluster (default false).</summary>
+    public bool? BuiltInMatching { get; init; }
 }
 
 public sealed record ContextInput
@@ -37,7 +39,7 @@ public sealed record CategoriesInput
 }
 
 public sealed record OrganisationView(
-    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, string CreatedAt, string UpdatedAt,
+    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, bool BuiltInMatching, string CreatedAt, string UpdatedAt,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
 public sealed record ContextView(

@@ -13,6 +13,8 @@ public sealed class Organisation
     public int ValidationWindowHours { get; set; } = 24;
     /// <summary>How a cluster's records combine per category: <see cref="MergePolicies"/>.</summary>
     public string MergePolicy { get; set; } = MergePolicies.LatestWins;
+    /// <summary>Link the organisation's records that share a normalised email into one cluster.</summary>
+    public bool BuiltInMatching { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }

@@ -328,6 +328,10 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)");
 
+                    b.Property<string>("EmailKey")
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)");
+
                     b.Property<string>("Language")
                         .HasMaxLength(35)
                         .HasColumnType("character varying(35)");
@@ -351,6 +355,8 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "EmailKey");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();
@@ -563,6 +569,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasColumnType("bigint");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<bool>("BuiltInMatching")
+                        .HasColumnType("boolean");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");

@@ -315,6 +315,10 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasMaxLength(254)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("EmailKey")
+                        .HasMaxLength(254)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Language")
                         .HasMaxLength(35)
                         .HasColumnType("TEXT");
@@ -338,6 +342,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "EmailKey");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();
@@ -543,6 +549,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("BuiltInMatching")
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTime>("CreatedAt")

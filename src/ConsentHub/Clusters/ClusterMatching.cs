@@ -1,0 +1,64 @@
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Clusters;
+
+/// <summary>What built-in matching changed, for its ledger entry.</summary>
+public sealed record MatchResult(string ClusterId, IReadOnlyList<string> MergedClusters, int LinkedRecords);
+
+/// <summary>
+/// Built-in matching, switched on per organisation: records of one organisation that share a normalised email
+/// are the same person. Linking a record joins its matches' cluster; clusters it bridges are merged into one.
+/// </summary>
+public static class ClusterMatching
+{
+    public static string? KeyOf(string? email) => string.IsNullOrWhiteSpace(email) ? null : email.Trim().ToLowerInvariant();
+
+    /// <summary>Stages the cluster changes in the caller's transaction; the caller records the result in the ledger.</summary>
+    public static async Task<MatchResult?> LinkAsync(ConsentDb db, Customer customer, DateTime now, CancellationToken ct)
+    {
+        if (customer.EmailKey is null) return null;
+        var enabled = await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.BuiltInMatching).SingleAsync(ct);
+        if (!enabled) return null;
+        var matches = await db.Customers.AsNoTracking()
+            .Where(c => c.Nmsc == customer.Nmsc && c.EmailKey == customer.EmailKey && c.Id != customer.Id)
+            .ToListAsync(ct);
+        if (matches.Count == 0) return null;
+
+        var records = matches.Prepend(customer).Select(Key).ToHashSet();
+        var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
+        var memberships = (await db.ClusterMembers.Where(m => m.Nmsc == customer.Nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
+            .Where(m => records.Contains(Key(m))).ToList();
+        var clusters = memberships.Select(m => m.ClusterId).Distinct().Order(StringComparer.Ordinal).ToList();
+        var own = memberships.SingleOrDefault(m => Key(m) == Key(customer))?.ClusterId;
+        var target = own ?? clusters.FirstOrDefault() ?? "match-" + Guid.CreateVersion7().ToString("N");
+
+        // Everyone already in a bridged cluster comes along, not only the matched records.
+        var merged = clusters.Where(c => c != target).ToList();
+        foreach (var member in await db.ClusterMembers.Where(m => m.Nmsc == customer.Nmsc && merged.Contains(m.ClusterId)).ToListAsync(ct))
+        {
+            member.ClusterId = target;
+            member.UpdatedAt = now;
+        }
+        var placed = memberships.Select(Key).ToHashSet();
+        foreach (var membership in memberships.Where(m => m.ClusterId != target))
+        {
+            membership.ClusterId = target;
+            membership.UpdatedAt = now;
+        }
+        foreach (var record in records.Where(r => !placed.Contains(r)))
+        {
+            db.ClusterMembers.Add(new ClusterMember
+            {
+                Nmsc = customer.Nmsc, ClusterId = target, Context = record.Context, SourceSystem = record.SourceSystem,
+                SourceCustomerId = record.SourceCustomerId, UpdatedAt = now,
+            });
+        }
+        return new MatchResult(target, merged, records.Count);
+    }
+
+    static (string Context, string SourceSystem, string SourceCustomerId) Key(Customer c) => (c.Context, c.SourceSystem, c.SourceCustomerId);
+
+    static (string Context, string SourceSystem, string SourceCustomerId) Key(ClusterMember m) => (m.Context, m.SourceSystem, m.SourceCustomerId);
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using ConsentHub.Data;
+using ConsentHub.Tests.Infrastructure;
+
+namespace ConsentHub.Tests.Clusters;
+
+/// <summary>Built-in matching: records of one organisation sharing a normalised email become one cluster.</summary>
+public sealed class ClusterMatchingTests
+{
+    static object WithEmail(string code, bool flag, string email, string requested)
+    {
+        var body = Seed.Consent(code, flag, requested);
+        body["consent"]!["communicationAttributes"]!["email"] = email;
+        return body;
+    }
+
+    [Theory, Providers]
+    public async Task Records_sharing_an_email_are_linked_when_the_organisation_asks_for_it(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true })).StatusCode);
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asCrm, crm, "c-1", WithEmail("OFFERS", true, "Jane.Doe@Example.com", "2024-01-01T10:00:00Z"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asDms, dms, "d-1", WithEmail("SURVEYS", true, "JANE.doe@example.COM", "2024-01-02T10:00:00Z"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asDms, dms, "d-2", WithEmail("EVENTS", true, "someone.else@example.com", "2024-01-02T10:00:00Z"))).StatusCode);
+
+        var cluster = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1").Replace("/subscription-data", "/cluster")));
+        Assert.StartsWith("match-", cluster["clusterId"]!.GetValue<string>());
+        Assert.Equal(["c-1", "d-1"], cluster["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
+        var data = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1")));
+        Assert.Equal(["OFFERS", "SURVEYS"], data["consent"]!["consentAttributes"]!.AsArray().Select(c => c!["consentCode"]!.GetValue<string>()));
+        using var reader = await app.AdminAsync();
+        Assert.True((await Json.ReadAsync(await reader.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
+    }
+
+    [Theory, Providers]
+    public async Task Matching_merges_the_clusters_a_shared_email_bridges(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+        {
+            await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true });
+            await admin.PutAsJsonAsync($"/nmscs/{nmsc}/clusters/fed-1", new { members = new[] { new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-1" }, new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-9" } } });
+        }
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        await HubApp.SubmitAsync(asCrm, crm, "c-1", WithEmail("OFFERS", true, "p@example.com", "2024-01-01T10:00:00Z"));
+        await HubApp.SubmitAsync(asDms, dms, "d-1", WithEmail("SURVEYS", true, "p@example.com", "2024-01-02T10:00:00Z"));
+
+        var cluster = await Json.ReadAsync(await asDms.GetAsync(HubApp.SubscriptionDataPath(dms, "d-1").Replace("/subscription-data", "/cluster")));
+        Assert.Equal("fed-1", cluster["clusterId"]!.GetValue<string>());
+        Assert.Equal(["c-1", "c-9", "d-1"], cluster["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
+    }
+
+    [Theory, Providers]
+    public async Task Concurrent_records_of_one_person_all_end_in_one_cluster(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true });
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => i % 2 == 0
+            ? HubApp.SubmitAsync(asCrm, crm, $"c-{i}", WithEmail("OFFERS", true, "same@example.com", "2024-01-01T10:00:00Z"))
+            : HubApp.SubmitAsync(asDms, dms, $"d-{i}", WithEmail("OFFERS", true, "same@example.com", "2024-01-01T10:00:00Z"))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var cluster = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-0").Replace("/subscription-data", "/cluster")));
+        Assert.Equal(12, cluster["members"]!.AsArray().Count);
+    }
+
+    [Theory, Providers]
+    public async Task Without_matching_switched_on_a_shared_email_links_nothing(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        await HubApp.SubmitAsync(asCrm, crm, "c-1", WithEmail("OFFERS", true, "p@example.com", "2024-01-01T10:00:00Z"));
+        await HubApp.SubmitAsync(asDms, dms, "d-1", WithEmail("SURVEYS", true, "p@example.com", "2024-01-02T10:00:00Z"));
+
+        var cluster = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1").Replace("/subscription-data", "/cluster")));
+        Assert.Null(cluster["clusterId"]);
+        Assert.Single(cluster["members"]!.AsArray());
+    }
+}
