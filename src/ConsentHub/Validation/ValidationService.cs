@@ -189,6 +189,23 @@ public sealed class ValidationService(
     public async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> ConfirmAsync(
         string token, string? remoteAddress, string? userAgent, CancellationToken ct)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryConfirmAsync(token, remoteAddress, userAgent, ct);
+            }
+            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+            {
+                // Built-in matching may race another record of the same person: start again.
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> TryConfirmAsync(
+        string token, string? remoteAddress, string? userAgent, CancellationToken ct)
+    {
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var found = await db.ValidationTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == ValidationContent.HashOf(token), ct);
         if (found is null) return (ConfirmOutcome.Unknown, null);
