@@ -15,6 +15,11 @@ public static class Secrets
     /// <summary>A random identifier with a readable prefix, e.g. <c>ss_3f9c…</c>.</summary>
     public static string Identifier(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
 
+    /// <summary>SHA-256 as lower-case hex: how the hub fingerprints bodies, link tokens and addresses.</summary>
+    public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    public static string Sha256Hex(string text) => Sha256Hex(System.Text.Encoding.UTF8.GetBytes(text));
+
     public static string HashPassword(string password) => Hasher.HashPassword(Subject, password);
 
     public static bool VerifyPassword(string hash, string password) =>

@@ -13,8 +13,6 @@ public sealed record MatchResult(string ClusterId, IReadOnlyList<string> MergedC
 /// </summary>
 public static class ClusterMatching
 {
-    public static string? KeyOf(string? email) => string.IsNullOrWhiteSpace(email) ? null : email.Trim().ToLowerInvariant();
-
     /// <summary>Stages the cluster changes in the caller's transaction; the caller records the result in the ledger.</summary>
     public static async Task<MatchResult?> LinkAsync(ConsentDb db, Customer customer, DateTime now, CancellationToken ct)
     {

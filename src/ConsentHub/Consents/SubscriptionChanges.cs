@@ -203,7 +203,7 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             customer.Language = communication.Language ?? customer.Language;
             customer.Country = communication.Country ?? customer.Country;
             customer.Email = communication.Email ?? customer.Email;
-            customer.EmailKey = ClusterMatching.KeyOf(customer.Email);
+            customer.EmailKey = MailAddresses.Key(customer.Email);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;

@@ -21,7 +21,7 @@ public static class WebhookSigner
     public static string NewSecret() => SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>A new value for the <c>api-key</c> header (seed FAQ 1): 32 random bytes, base64url, safe in any header.</summary>
-    public static string NewApiKey() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+    public static string NewApiKey() => Auth.Secrets.Generate(32);
 
     /// <summary>One signature, <c>v1,</c> + base64 of the HMAC-SHA256 of <c>{messageId}.{timestampSeconds}.{body}</c>.</summary>
     public static string Sign(string secret, string messageId, long timestampSeconds, string body)

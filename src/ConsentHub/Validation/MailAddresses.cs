@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
-using System.Text;
+using ConsentHub.Auth;
 using MimeKit;
 
 namespace ConsentHub.Validation;
@@ -24,6 +23,8 @@ public static class MailAddresses
     /// SHA-256 (lowercase hex) of the trimmed, lower-cased address: what logs and the ledger record instead
     /// of the address, so the same person hashes the same whatever the capitalisation.
     /// </summary>
-    public static string Hash(string address) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(address.Trim().ToLowerInvariant())));
+    public static string Hash(string address) => Secrets.Sha256Hex(Key(address) ?? "");
+
+    /// <summary>The address trimmed and lower-cased (null when blank): what hashes and built-in matching compare.</summary>
+    public static string? Key(string? address) => string.IsNullOrWhiteSpace(address) ? null : address.Trim().ToLowerInvariant();
 }

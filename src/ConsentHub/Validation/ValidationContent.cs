@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ConsentHub.Auth;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Tenancy;
@@ -58,9 +57,9 @@ public static class ValidationContent
     /// <summary>A fresh link token (256 random bits, base64url) and the SHA-256 under which it is stored.</summary>
     public static (string Token, string Hash) NewToken()
     {
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var token = Secrets.Generate(32);
         return (token, HashOf(token));
     }
 
-    public static string HashOf(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    public static string HashOf(string token) => Secrets.Sha256Hex(token);
 }
