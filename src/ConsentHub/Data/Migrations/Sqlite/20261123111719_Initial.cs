@@ -216,6 +216,7 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     Language = table.Column<string>(type: "TEXT", maxLength: 35, nullable: true),
                     Country = table.Column<string>(type: "TEXT", maxLength: 2, nullable: true),
                     Email = table.Column<string>(type: "TEXT", maxLength: 254, nullable: true),
+                    EmailKey = table.Column<string>(type: "TEXT", maxLength: 254, nullable: true),
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
@@ -318,6 +319,7 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
                     ValidationWindowHours = table.Column<int>(type: "INTEGER", nullable: false, defaultValue: 24),
                     MergePolicy = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false, defaultValue: "latest-wins"),
+                    BuiltInMatching = table.Column<bool>(type: "INTEGER", nullable: false),
                     CreatedAt = table.Column<DateTime>(type: "TEXT", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
@@ -558,6 +560,11 @@ namespace ConsentHub.Data.Migrations.Sqlite
                 table: "customers",
                 columns: new[] { "Nmsc", "Context", "SourceSystem", "SourceCustomerId" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_customers_Nmsc_EmailKey",
+                table: "customers",
+                columns: new[] { "Nmsc", "EmailKey" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_customers_SourceSystemId_SourceCustomerId",

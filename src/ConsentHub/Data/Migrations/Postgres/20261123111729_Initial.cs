@@ -217,6 +217,7 @@ namespace ConsentHub.Data.Migrations.Postgres
                     Language = table.Column<string>(type: "character varying(35)", maxLength: 35, nullable: true),
                     Country = table.Column<string>(type: "character varying(2)", maxLength: 2, nullable: true),
                     Email = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: true),
+                    EmailKey = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: true),
                     CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
@@ -319,6 +320,7 @@ namespace ConsentHub.Data.Migrations.Postgres
                     Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
                     ValidationWindowHours = table.Column<int>(type: "integer", nullable: false, defaultValue: 24),
                     MergePolicy = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false, defaultValue: "latest-wins"),
+                    BuiltInMatching = table.Column<bool>(type: "boolean", nullable: false),
                     CreatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     UpdatedAt = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
@@ -559,6 +561,11 @@ namespace ConsentHub.Data.Migrations.Postgres
                 table: "customers",
                 columns: new[] { "Nmsc", "Context", "SourceSystem", "SourceCustomerId" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_customers_Nmsc_EmailKey",
+                table: "customers",
+                columns: new[] { "Nmsc", "EmailKey" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_customers_SourceSystemId_SourceCustomerId",

@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace ConsentHub.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteConsentDb))]
-    [Migration("20261123110302_BuiltInMatching")]
-    partial class BuiltInMatching
+    [Migration("20261123111719_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
