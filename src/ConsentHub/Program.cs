@@ -39,6 +39,7 @@ app.MapLedger();
 app.MapValidationPages();
 app.MapValidationAdmin();
 app.MapDestinations();
+app.MapPropagations();
 
 await app.RunAsync();
 return 0;

@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.EntityFrameworkCore;
@@ -72,7 +73,8 @@ public static class ClusterApi
     }
 
     static async Task<IResult> Put(
-        string nmsc, string clusterId, HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+        string nmsc, string clusterId, HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger,
+        PropagationPlanner planner, PropagationSignal propagation, TimeProvider time, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
         if (Refusal(user, nmsc) is { } refused) return refused;
@@ -85,7 +87,8 @@ public static class ClusterApi
 
         var (members, violations) = ClusterRules.Check(body.Value, await SystemsAsync(db, nmsc, ct));
         if (violations.Count > 0) return Problems.Invalid(violations);
-        var (view, created) = await ClusterMembership.ReplaceAsync(db, ledger, time, nmsc, clusterId, members, ct);
+        var (view, created) = await ClusterMembership.ReplaceAsync(db, ledger, planner, time, nmsc, clusterId, members, ct);
+        propagation.Notify();
         return created ? Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(view), view.Links["self"].Href) : Hal.Ok(view);
     }
 
@@ -97,17 +100,21 @@ public static class ClusterApi
         return members.Count == 0 ? NoCluster(clusterId) : Hal.Ok(ClusterMembership.View(nmsc, clusterId, members));
     }
 
-    static async Task<IResult> Delete(string nmsc, string clusterId, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
+    static async Task<IResult> Delete(
+        string nmsc, string clusterId, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, PropagationPlanner planner,
+        PropagationSignal propagation, TimeProvider time, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
         if (Refusal(user, nmsc) is { } refused) return refused;
-        return ClusterRules.IsClusterId(clusterId) && await ClusterMembership.DeleteAsync(db, ledger, nmsc, clusterId, ct)
-            ? TypedResults.NoContent()
-            : NoCluster(clusterId);
+        if (!ClusterRules.IsClusterId(clusterId) || !await ClusterMembership.DeleteAsync(db, ledger, planner, time, nmsc, clusterId, ct))
+            return NoCluster(clusterId);
+        propagation.Notify();
+        return TypedResults.NoContent();
     }
 
     static async Task<IResult> Batch(
-        string nmsc, HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+        string nmsc, HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, PropagationPlanner planner,
+        PropagationSignal propagation, TimeProvider time, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
         if (Refusal(user, nmsc) is { } refused) return refused;
@@ -154,8 +161,9 @@ public static class ClusterApi
                 rejected.AddRange(violations.Select(v => new ClusterBatchRejection(number, v.Field, v.Rule, v.Message)));
                 continue;
             }
-            await ClusterMembership.ReplaceAsync(db, ledger, time, nmsc, input!.ClusterId!, members, ct);
+            await ClusterMembership.ReplaceAsync(db, ledger, planner, time, nmsc, input!.ClusterId!, members, ct);
             db.ChangeTracker.Clear();
+            propagation.Notify();
             applied++;
         }
         return TypedResults.Ok(new ClusterBatchResult(applied, rejected));

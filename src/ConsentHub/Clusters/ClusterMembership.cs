@@ -2,6 +2,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Clusters;
@@ -38,12 +39,69 @@ public static class ClusterMembership
             .ToList();
     }
 
-    /// <summary>Makes <paramref name="members"/> the whole cluster. Records that were in another cluster move here.</summary>
+    /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
+    public static async Task<List<MemberKey>> ContextGroupAsync(ConsentDb db, string nmsc, MemberKey record, CancellationToken ct)
+    {
+        var clusterId = await db.ClusterMembers.AsNoTracking()
+            .Where(m => m.Nmsc == nmsc && m.Context == record.Context && m.SourceSystem == record.SourceSystem
+                        && m.SourceCustomerId == record.SourceCustomerId)
+            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
+        if (clusterId is null) return [record];
+        var members = await MembersAsync(db, nmsc, clusterId, record.Context, ct);
+        if (!members.Contains(record)) members.Add(record);
+        return members;
+    }
+
+    /// <summary>
+    /// On PostgreSQL, locks the customer rows of these records (those the hub knows) in id order, so that a cluster
+    /// change and a change of subscription data of the same records take turns. SQLite has one writer anyway.
+    /// </summary>
+    public static async Task LockRecordsAsync(ConsentDb db, string nmsc, IReadOnlyCollection<MemberKey> records, CancellationToken ct)
+    {
+        if (db.Provider != DatabaseProvider.Postgres || records.Count == 0) return;
+        var wanted = records.ToHashSet();
+        var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
+        var keys = (await db.Customers.AsNoTracking()
+                .Where(c => c.Nmsc == nmsc && ids.Contains(c.SourceCustomerId))
+                .Select(c => new { c.Id, c.Context, c.SourceSystem, c.SourceCustomerId })
+                .ToListAsync(ct))
+            .Where(c => wanted.Contains(new MemberKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
+            .Select(c => c.Id)
+            .Order()
+            .ToArray();
+        if (keys.Length == 0) return;
+        await db.Database.SqlQuery<long>($"""SELECT "Id" AS "Value" FROM customers WHERE "Id" = ANY({keys}) ORDER BY "Id" FOR UPDATE""").ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="members"/> the whole cluster. Records that were in another cluster move here. Every record
+    /// whose consolidated data changes with it is sent the difference (see <see cref="PropagationPlanner"/>).
+    /// </summary>
     /// <returns>The cluster as it now is, and whether it is new.</returns>
     public static async Task<(ClusterView View, bool Created)> ReplaceAsync(
-        ConsentDb db, LedgerWriter ledger, TimeProvider time, string nmsc, string clusterId, IReadOnlyList<MemberKey> members, CancellationToken ct)
+        ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time, string nmsc, string clusterId,
+        IReadOnlyList<MemberKey> members, CancellationToken ct)
     {
-        await using var transaction = await ledger.BeginAsync(ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryReplaceAsync(db, ledger, planner, time, nmsc, clusterId, members, ct);
+            }
+            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+            {
+                // A change of one of these records or a concurrent feed of the same records won: start again.
+                db.ChangeTracker.Clear();
+                planner.Reset();
+            }
+        }
+    }
+
+    static async Task<(ClusterView View, bool Created)> TryReplaceAsync(
+        ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time, string nmsc, string clusterId,
+        IReadOnlyList<MemberKey> members, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var now = time.Now();
         var current = await db.ClusterMembers.Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId).ToListAsync(ct);
         var wanted = members.ToHashSet();
@@ -54,7 +112,14 @@ public static class ClusterMembership
             .ToDictionary(KeyOf);
 
         var movedFrom = named.Values.Where(m => m.ClusterId != clusterId).Select(m => m.ClusterId).Distinct().Order(StringComparer.Ordinal).ToList();
-        db.ClusterMembers.RemoveRange(current.Where(m => !wanted.Contains(KeyOf(m))));
+        // Whose consolidated data may change: the members before and after, and those left behind where records moved from.
+        var leftBehind = movedFrom.Count == 0 ? [] : (await db.ClusterMembers.AsNoTracking()
+                .Where(m => m.Nmsc == nmsc && movedFrom.Contains(m.ClusterId)).ToListAsync(ct))
+            .Where(m => !wanted.Contains(KeyOf(m))).ToList();
+        var removed = current.Where(m => !wanted.Contains(KeyOf(m))).ToList();
+        await LockRecordsAsync(db, nmsc, [.. members, .. removed.Select(KeyOf), .. leftBehind.Select(KeyOf)], ct);
+
+        db.ClusterMembers.RemoveRange(removed);
         foreach (var key in members)
         {
             if (named.TryGetValue(key, out var row))
@@ -72,23 +137,54 @@ public static class ClusterMembership
                 });
             }
         }
-        ledger.Append(ClusterEvents.ClusterUpdated, new
+
+        await planner.PlanAsync(nmsc, members, PropagationCause.Cluster, null, now, ct);
+        foreach (var alone in removed) await planner.PlanAsync(nmsc, [KeyOf(alone)], PropagationCause.Cluster, null, now, ct);
+        foreach (var rest in leftBehind.GroupBy(m => m.ClusterId))
+            await planner.PlanAsync(nmsc, [.. rest.Select(KeyOf)], PropagationCause.Cluster, null, now, ct);
+
+        await ledger.LockHeadAsync(ct);
+        var entry = ledger.Append(ClusterEvents.ClusterUpdated, new
         {
             nmsc, clusterId, memberCount = members.Count, members = Sorted(members).Select(Member), movedFrom,
         });
+        planner.Stamp(entry.Index);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return (View(nmsc, clusterId, members), current.Count == 0);
     }
 
     /// <returns>False when the cluster has no members (is unknown).</returns>
-    public static async Task<bool> DeleteAsync(ConsentDb db, LedgerWriter ledger, string nmsc, string clusterId, CancellationToken ct)
+    public static async Task<bool> DeleteAsync(ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time,
+        string nmsc, string clusterId, CancellationToken ct)
     {
-        await using var transaction = await ledger.BeginAsync(ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryDeleteAsync(db, ledger, planner, time, nmsc, clusterId, ct);
+            }
+            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+            {
+                db.ChangeTracker.Clear();
+                planner.Reset();
+            }
+        }
+    }
+
+    static async Task<bool> TryDeleteAsync(ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time,
+        string nmsc, string clusterId, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var rows = await db.ClusterMembers.Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId).ToListAsync(ct);
         if (rows.Count == 0) return false;
+        await LockRecordsAsync(db, nmsc, [.. rows.Select(KeyOf)], ct);
         db.ClusterMembers.RemoveRange(rows);
-        ledger.Append(ClusterEvents.ClusterDeleted, new { nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member) });
+        // Each record is a cluster of one again.
+        foreach (var row in rows) await planner.PlanAsync(nmsc, [KeyOf(row)], PropagationCause.Cluster, null, time.Now(), ct);
+        await ledger.LockHeadAsync(ct);
+        var entry = ledger.Append(ClusterEvents.ClusterDeleted, new { nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member) });
+        planner.Stamp(entry.Index);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return true;

@@ -3,6 +3,7 @@ using ConsentHub.Clusters;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
@@ -23,7 +24,8 @@ public abstract record SubmitOutcome
 /// Records a REQUESTED change: the change request, its ledger entries, the new current state and the
 /// idempotency record all commit in one transaction, so a 2xx answer means all of it is durable.
 /// </summary>
-public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal)
+public sealed class SubscriptionChanges(
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -45,7 +47,7 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
                 // A concurrent request created the same customer, used the same key or linked the same
                 // person first: start again, and this time see what it committed.
                 db.ChangeTracker.Clear();
-                matched = null;
+                Reset();
             }
         }
     }
@@ -136,7 +138,15 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         if (!change.Validated) signal.Notify();
+        else propagation.Notify();
         return new SubmitOutcome.Accepted(request, customer, body);
+    }
+
+    /// <summary>Forgets what the current unit of work staged, for a unit of work that starts again.</summary>
+    public void Reset()
+    {
+        matched = null;
+        planner.Reset();
     }
 
     /// <summary>
@@ -178,6 +188,7 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
             });
             matched = null;
         }
+        planner.Stamp(request.OutcomeLedgerIndex.Value);
     }
 
     /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>
@@ -208,7 +219,26 @@ public sealed class SubscriptionChanges(ConsentDb db, LedgerWriter ledger, TimeP
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
+        await PlanPropagationAsync(request, customer, state, now, ct);
         return state;
+    }
+
+    /// <summary>
+    /// Stages a PROPAGATED message for every record of the customer's cluster (in its context) whose system has a
+    /// destination. The other records are locked first, so a concurrent change of one of them or of the cluster
+    /// is either seen here or sees this one.
+    /// </summary>
+    async Task PlanPropagationAsync(ChangeRequest request, Customer customer, SubscriptionState state, DateTime now, CancellationToken ct)
+    {
+        // Built-in matching staged its cluster change; the membership read below must see it.
+        if (matched is not null) await db.SaveChangesAsync(ct);
+        var own = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        var group = await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
+        var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
+        if (targets.Count == 0) return;
+        if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);
+        await planner.PlanContextAsync(customer.Nmsc, customer.Context, group, targets, PropagationCause.Change(request),
+            new Dictionary<MemberKey, SubscriptionState> { [own] = state }, now, ct);
     }
 
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, Customer customer, bool tracked, CancellationToken ct)

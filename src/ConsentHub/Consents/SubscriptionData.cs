@@ -9,6 +9,8 @@ public sealed record SubscriptionData
     public string? CommandTimestamp { get; init; }
     public ConsentData? Consent { get; init; }
     public ChannelData? Channel { get; init; }
+    /// <summary>With PROCESSED only: the message being acknowledged.</summary>
+    public string? PropagationId { get; init; }
 }
 
 public sealed record ConsentData

@@ -4,6 +4,8 @@ using ConsentHub.Auth;
 using ConsentHub.Clusters;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
@@ -31,6 +33,7 @@ public static class SubscriptionDataApi
             .Accepts<SubscriptionData>("application/json")
             .Produces<ChangeRequestView>(StatusCodes.Status201Created, Hal.MediaType)
             .Produces<ChangeRequestView>(StatusCodes.Status202Accepted, Hal.MediaType)
+            .Produces<PropagationView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
@@ -70,7 +73,8 @@ public static class SubscriptionDataApi
 
     static async Task<IResult> Submit(
         string context, string nmsc, string sourceSystem, string sourceCustomerId,
-        HttpRequest http, ClaimsPrincipal user, ConsentDb db, SubscriptionChanges changes, CancellationToken ct)
+        HttpRequest http, ClaimsPrincipal user, ConsentDb db, SubscriptionChanges changes, LedgerWriter ledger, TimeProvider time,
+        CancellationToken ct)
     {
         context = Names.Normalise(context);
         nmsc = Names.Normalise(nmsc);
@@ -90,6 +94,9 @@ public static class SubscriptionDataApi
         var system = await db.SourceSystems.AsNoTracking()
             .SingleOrDefaultAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == sourceSystem, ct);
         if (system is null) return Problems.Forbidden("This source system is no longer registered.");
+
+        if (body.Value!.CommandType == CommandTypes.Processed)
+            return await PropagationApi.AcknowledgeAsync(db, ledger, time, system, sourceCustomerId, body.Value, ct);
 
         var catalogue = await CatalogueAsync(db, nmsc, ct);
         var (change, violations) = SubscriptionDataRules.Check(body.Value!, catalogue);

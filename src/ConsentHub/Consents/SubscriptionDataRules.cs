@@ -48,12 +48,15 @@ public static partial class SubscriptionDataRules
                 v.Add(new("commandType", "not-accepted", "PROPAGATED is what the hub sends to source systems; send REQUESTED."));
                 break;
             case CommandTypes.Processed:
-                v.Add(new("commandType", "not-accepted", "PROCESSED acknowledges a propagation; this hub has not propagated anything to acknowledge yet."));
+                v.Add(new("commandType", "not-accepted", "PROCESSED acknowledges a propagation and is answered on its own; it carries no change."));
                 break;
             default:
                 v.Add(new("commandType", "unknown-command-type", $"'{data.CommandType}' is not a command type; send REQUESTED."));
                 break;
         }
+
+        if (data.PropagationId is not null)
+            v.Add(new("propagationId", "not-allowed", "propagationId belongs only in a PROCESSED command."));
 
         DateTime? commandTimestamp = null;
         if (data.CommandTimestamp is not null)

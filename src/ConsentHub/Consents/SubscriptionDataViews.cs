@@ -72,11 +72,8 @@ public static class Views
     public static ConsolidatedView Consolidated(Customer customer, SubscriptionState state, DateTime? commandTimestamp, string? selfQuery = null)
     {
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId);
-        var consents = state.Consents.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(c => new ConsentAttributeView(
-            c.Code, c.Flag, c.Description, c.LongDescription, HubTime.Format(c.RequestedAt), HubTime.Format(c.ValidatedAt),
-            c.ValidationReference, c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser)).ToList();
-        var channels = state.Channels.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(c => new ChannelAttributeView(
-            c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser)).ToList();
+        var consents = state.Consents.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(ConsentAttribute).ToList();
+        var channels = state.Channels.Values.OrderBy(c => c.Code, StringComparer.Ordinal).Select(ChannelAttribute).ToList();
         var communication = state.Communication;
         return new ConsolidatedView(
             null,
@@ -91,6 +88,13 @@ public static class Views
                 ["cluster"] = new(Paths.Customer(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/cluster"),
             });
     }
+
+    public static ConsentAttributeView ConsentAttribute(ConsentEntry c) => new(
+        c.Code, c.Flag, c.Description, c.LongDescription, HubTime.Format(c.RequestedAt), HubTime.Format(c.ValidatedAt),
+        c.ValidationReference, c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser);
+
+    public static ChannelAttributeView ChannelAttribute(ChannelEntry c) => new(
+        c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser);
 
     public static ChangeRequestView ChangeRequest(ChangeRequest change, Customer customer, SubscriptionData data, ValidationRequest? validation = null)
     {

@@ -36,6 +36,9 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Destination> Destinations => Set<Destination>();
     public DbSet<ClusterMember> ClusterMembers => Set<ClusterMember>();
     public DbSet<ClusterFeed> ClusterFeeds => Set<ClusterFeed>();
+    public DbSet<PropagationMessage> Propagations => Set<PropagationMessage>();
+    public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
+    public DbSet<PropagatedValue> PropagatedValues => Set<PropagatedValue>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -93,4 +93,9 @@ public static class LedgerEvents
     public const string DestinationUpdated = "destination-updated";
     public const string DestinationDeleted = "destination-deleted";
     public const string DestinationSecretRotated = "destination-secret-rotated";
+    /// <summary>The destination answered 410 Gone; nothing is delivered to it until it is enabled again.</summary>
+    public const string DestinationDisabled = "destination-disabled";
+    public const string DestinationEnabled = "destination-enabled";
+    /// <summary>A source system acknowledged a PROPAGATED message with PROCESSED.</summary>
+    public const string PropagationProcessed = "propagation-processed";
 }

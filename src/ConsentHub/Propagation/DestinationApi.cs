@@ -31,11 +31,26 @@ public sealed record RotatedSecretView(
 /// <summary>A source system's webhook: registered by the system itself or the admin (seed 004 "Destination").</summary>
 public static class DestinationApi
 {
-    const string Purpose = "ConsentHub.Destinations.v1";
-
     public static IServiceCollection AddPropagation(this IServiceCollection services)
     {
         services.AddOptions<PropagationOptions>().BindConfiguration(PropagationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<PropagationPlanner>();
+        services.AddScoped<PropagationDispatcher>();
+        services.AddSingleton<PropagationSignal>();
+        services.AddHostedService<PropagationWorker>();
+        services.AddHttpClient(PropagationDispatcher.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var allowLoopback = sp.GetRequiredService<IOptions<PropagationOptions>>().Value.AllowInsecureLoopback;
+                return new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    UseCookies = false,
+                    UseProxy = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                    ConnectCallback = (context, ct) => PropagationDispatcher.ConnectAsync(context, allowLoopback, ct),
+                };
+            });
         return services;
     }
 
@@ -62,7 +77,7 @@ public static class DestinationApi
 
     static async Task<IResult> PutAsync(
         string context, string nmsc, string sourceSystem, HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger,
-        TimeProvider time, IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct)
+        TimeProvider time, IDataProtectionProvider protection, IOptions<PropagationOptions> options, PropagationSignal signal, CancellationToken ct)
     {
         var (system, refusal) = await AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
         if (system is null) return refusal!;
@@ -76,7 +91,7 @@ public static class DestinationApi
             v.Add(new("version", "unsupported-version", $"version is the payload version to send; supported: {ApiVersioning.Current}."));
         if (v.Count > 0) return Problems.Invalid(v);
 
-        var protector = protection.CreateProtector(Purpose);
+        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
         await using var transaction = await ledger.BeginAsync(ct);
         var now = time.Now();
         var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
@@ -97,11 +112,14 @@ public static class DestinationApi
             destination.Uri = body.Value.Uri!;
             destination.Version = body.Value.Version!;
             destination.UpdatedAt = now;
+            // Registering the address again says the receiver is back: its backlog follows in order.
+            if (!destination.Enabled) await PropagationApi.ResumeAsync(db, ledger, system, destination, now, ct);
         }
         ledger.Append(apiKey is null ? LedgerEvents.DestinationUpdated : LedgerEvents.DestinationRegistered,
             new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, uri = destination.Uri, version = destination.Version });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        signal.Notify();
         var view = View(system, destination, apiKey, secret);
         return Hal.Raw(apiKey is null ? StatusCodes.Status200OK : StatusCodes.Status201Created, Hal.Serialize(view), view.Links["self"].Href);
     }
@@ -137,7 +155,7 @@ public static class DestinationApi
         await using var transaction = await ledger.BeginAsync(ct);
         var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
         if (destination is null) return NoDestination();
-        var protector = protection.CreateProtector(Purpose);
+        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
         var now = time.Now();
         var secret = WebhookSigner.NewSecret();
         var overlap = TimeSpan.FromHours(options.Value.SecretOverlapHours);
@@ -149,11 +167,11 @@ public static class DestinationApi
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return Hal.Ok(new RotatedSecretView(secret, HubTime.Format(destination.PreviousSecretUntil),
-            new Dictionary<string, HalLink> { ["destination"] = new(Path(system)) }));
+            new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) }));
     }
 
     /// <summary>The system itself or the admin; its organisation's other systems get 403, everyone else 404.</summary>
-    static async Task<(SourceSystem?, IResult?)> AuthoriseAsync(
+    public static async Task<(SourceSystem?, IResult?)> AuthoriseAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
     {
         context = Names.Normalise(context);
@@ -169,14 +187,14 @@ public static class DestinationApi
 
     static IResult NoDestination() => Problems.NotFound("This source system has no destination.");
 
-    static string Path(SourceSystem s) => Paths.SourceSystemOf(s.Context, s.Nmsc, s.Name) + "/destination";
+    public static string PathOf(SourceSystem s) => Paths.SourceSystemOf(s.Context, s.Nmsc, s.Name) + "/destination";
 
-    static DestinationView View(SourceSystem system, Destination d, string? apiKey, string? secret) => new(
+    public static DestinationView View(SourceSystem system, Destination d, string? apiKey, string? secret) => new(
         system.Context, system.Nmsc, system.Name, d.Uri, d.Version, d.Enabled, d.DisabledReason,
         HubTime.Format(d.CreatedAt), HubTime.Format(d.UpdatedAt), apiKey, secret,
         new Dictionary<string, HalLink>
         {
-            ["self"] = new(Path(system)),
-            ["rotate-secret"] = new(Path(system) + "/rotate-secret"),
+            ["self"] = new(PathOf(system)),
+            ["rotate-secret"] = new(PathOf(system) + "/rotate-secret"),
         });
 }

@@ -12,4 +12,30 @@ public sealed class PropagationOptions
     /// <summary>How long the previous signing secret is still sent beside a rotated one.</summary>
     [Range(0, 24 * 30)]
     public int SecretOverlapHours { get; set; } = 24;
+
+    /// <summary>Run the dispatcher in this instance. Any number of instances may run it on one database.</summary>
+    public bool DispatcherEnabled { get; set; } = true;
+
+    /// <summary>How long one webhook call may take before it counts as a timeout.</summary>
+    [Range(1, 300)]
+    public int TimeoutSeconds { get; set; } = 15;
+
+    /// <summary>How long a claimed message is reserved for its instance; longer than the timeout, so no other instance sends it meanwhile.</summary>
+    [Range(2, 3600)]
+    public int LeaseSeconds { get; set; } = 60;
+
+    /// <summary>How often the dispatcher looks for due messages when nothing woke it (messages of other instances, retries falling due).</summary>
+    [Range(10, 60_000)]
+    public int PollMilliseconds { get; set; } = 1000;
+
+    /// <summary>How many messages one pass claims.</summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 200;
+
+    /// <summary>How many webhook calls one instance makes at once.</summary>
+    [Range(1, 512)]
+    public int MaxConcurrency { get; set; } = 64;
 }
+
+/// <summary>Wakes this instance's dispatcher when it has just committed messages.</summary>
+public sealed class PropagationSignal : Hosting.WorkSignal;

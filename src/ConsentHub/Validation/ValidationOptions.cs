@@ -26,18 +26,5 @@ public sealed class ValidationOptions
     public int MaxSendAttempts { get; set; } = 10;
 }
 
-/// <summary>Wakes this instance's worker when a validation is queued, so the email does not wait for the next poll.</summary>
-public sealed class ValidationSignal
-{
-    readonly SemaphoreSlim signal = new(0, 1);
-
-    public void Notify()
-    {
-        if (signal.CurrentCount == 0)
-        {
-            try { signal.Release(); } catch (SemaphoreFullException) { /* already awake */ }
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => signal.WaitAsync(timeout, ct);
-}
+/// <summary>Wakes the validation worker at once when this instance queues a validation.</summary>
+public sealed class ValidationSignal : Hosting.WorkSignal;

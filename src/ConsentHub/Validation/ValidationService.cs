@@ -2,6 +2,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,7 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
-    IOptions<ValidationOptions> options, ILogger<ValidationService> logger)
+    IOptions<ValidationOptions> options, PropagationSignal propagation, ILogger<ValidationService> logger)
 {
     const int BatchSize = 20;
     static readonly TimeSpan[] Backoff =
@@ -199,6 +200,7 @@ public sealed class ValidationService(
             {
                 // Built-in matching may race another record of the same person: start again.
                 db.ChangeTracker.Clear();
+                changes.Reset();
             }
         }
     }
@@ -230,6 +232,7 @@ public sealed class ValidationService(
         changes.AppendApplied(request, change);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        propagation.Notify();
         return (ConfirmOutcome.Confirmed, validation);
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
+using ConsentHub.Propagation;
 using ConsentHub.Tests.Clusters;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
@@ -65,6 +66,11 @@ public sealed class AuthorisationTests
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("DELETE", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/rotate-secret", Access.ItselfOrAdmin),
+        new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/deliveries", Access.ItselfOrAdmin),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/recover", Access.ItselfOrAdmin),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/enable", Access.ItselfOrAdmin),
+        new("GET", "/propagations/{id}", Access.ReadBound),
+        new("POST", "/propagations/{id}/redeliver", Access.ItselfOrAdmin),
         new("POST", "/admin/cluster-feeds", Access.Admin),
         new("GET", "/admin/cluster-feeds/{id:long}", Access.Admin),
         new("PUT", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
@@ -78,9 +84,10 @@ public sealed class AuthorisationTests
     static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
-    sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId)
+    sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId)
     {
         public string Url(Row row) => row.Pattern
+            .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
             .Replace("{context}", System.Context)
             .Replace("{nmsc}", System.Nmsc)
             .Replace("{sourceSystem}", Uri.EscapeDataString(System.Name))
@@ -109,7 +116,21 @@ public sealed class AuthorisationTests
         using var client = await app.AsAsync(system);
         var posted = await HubApp.SubmitAsync(client, system, customerId, Seed.Consent("OFFERS", true));
         Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
-        return new Target(system, customerId, (await Json.ReadAsync(posted))["id"]!.GetValue<string>());
+        var changeId = (await Json.ReadAsync(posted))["id"]!.GetValue<string>();
+        // A message the customer's system was sent, as the dispatcher would have recorded it (it has no destination here).
+        var propagationId = Guid.CreateVersion7();
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            db.Propagations.Add(new PropagationMessage
+            {
+                Id = propagationId, SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
+                SourceCustomerId = customerId, LedgerIndex = 1, Cause = PropagationCauses.ChangeApplied, Payload = "{}",
+                State = PropagationStates.Delivered, CreatedAt = DateTime.UtcNow, NextAttemptAt = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        }
+        return new Target(system, customerId, changeId, propagationId);
     }
 
     // ---- the table is complete ----------------------------------------------------------------------
@@ -282,7 +303,7 @@ public sealed class AuthorisationTests
         var b = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
         using var asB = await app.AsAsync(b);
         using var asA = await app.AsAsync(a.System);
-        var unknown = a with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString() };
+        var unknown = a with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString(), PropagationId = Guid.NewGuid() };
 
         foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
         {

@@ -110,7 +110,7 @@ public sealed class SubscriptionRulesTests
         // commandType
         ["unknown command type"] = Bad(b => b["commandType"] = "DELETED", "commandType", "unknown-command-type"),
         ["command type PROPAGATED"] = Bad(b => b["commandType"] = "PROPAGATED", "commandType", "not-accepted"),
-        ["command type PROCESSED"] = Bad(b => b["commandType"] = "PROCESSED", "commandType", "not-accepted"),
+        ["command type PROCESSED without its propagationId"] = Bad(b => b["commandType"] = "PROCESSED", "propagationId", "required"),
         ["command type missing"] = Bad(b => b.Remove("commandType"), "commandType", "required"),
         // required members
         ["consent flag missing"] = Bad(b => Attr(b, 0).Remove("consentFlag"), $"{C0}.consentFlag", "required"),

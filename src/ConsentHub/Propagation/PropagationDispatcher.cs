@@ -1,0 +1,313 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace ConsentHub.Propagation;
+
+/// <summary>
+/// Delivers due PROPAGATED messages. A pass claims a batch under a lease (with SKIP LOCKED on PostgreSQL, so that
+/// several instances share the work without sending anything twice), calls the destinations in parallel, and
+/// records every attempt. Only the oldest outstanding message of a record is ever claimed, so a record's messages
+/// arrive in order while a failing record holds up nobody else.
+/// </summary>
+public sealed class PropagationDispatcher(
+    ConsentDb db, LedgerWriter ledger, IHttpClientFactory clients, IDataProtectionProvider protection, TimeProvider time,
+    IOptions<PropagationOptions> options, ILogger<PropagationDispatcher> logger)
+{
+    public const string ClientName = "consenthub-webhooks";
+    const int ResponseExcerptChars = 500;
+
+    sealed record Claimed(Guid Id, long SourceSystemId, string Payload);
+
+    sealed record Target(string Uri, string ApiKey, IReadOnlyList<string> Secrets);
+
+    sealed record Outcome(Claimed Message, DateTime At, int? StatusCode, int LatencyMs, string? Response, string? Error, bool TimedOut, TimeSpan? RetryAfter)
+    {
+        public bool Delivered => StatusCode is >= 200 and < 300;
+    }
+
+    /// <summary>Delivers what is due now; returns how many messages it tried.</summary>
+    public async Task<int> DeliverDueAsync(CancellationToken ct)
+    {
+        var lease = Guid.NewGuid();
+        var claimed = await ClaimAsync(lease, ct);
+        if (claimed.Count == 0) return 0;
+        var targets = await TargetsAsync([.. claimed.Select(c => c.SourceSystemId).Distinct()], ct);
+        var outcomes = new ConcurrentBag<Outcome>();
+        var client = clients.CreateClient(ClientName);
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrency, CancellationToken = ct },
+            async (message, token) =>
+            {
+                // Deleted or disabled since the claim: the message waits, leased, until a destination takes it.
+                if (targets.TryGetValue(message.SourceSystemId, out var target)) outcomes.Add(await SendAsync(client, message, target, token));
+            });
+        await RecordAsync(lease, [.. outcomes], ct);
+        return claimed.Count;
+    }
+
+    async Task<List<Claimed>> ClaimAsync(Guid lease, CancellationToken ct)
+    {
+        var now = time.Now();
+        var size = options.Value.BatchSize;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var due = db.Provider == DatabaseProvider.Postgres
+            ? db.Propagations.FromSqlInterpolated($"""
+                SELECT p.* FROM propagations p
+                WHERE p."State" IN ('PENDING', 'PARKED') AND p."NextAttemptAt" <= {now}
+                  AND (p."LeaseUntil" IS NULL OR p."LeaseUntil" < {now})
+                  AND EXISTS (SELECT 1 FROM destinations d WHERE d."SourceSystemId" = p."SourceSystemId" AND d."Enabled")
+                  AND NOT EXISTS (SELECT 1 FROM propagations e
+                                  WHERE e."SourceSystemId" = p."SourceSystemId" AND e."SourceCustomerId" = p."SourceCustomerId"
+                                    AND e."State" IN ('PENDING', 'PARKED') AND e."LedgerIndex" < p."LedgerIndex")
+                ORDER BY p."NextAttemptAt" LIMIT {size}
+                FOR UPDATE OF p SKIP LOCKED
+                """)
+            : db.Propagations
+                .Where(p => (p.State == PropagationStates.Pending || p.State == PropagationStates.Parked) && p.NextAttemptAt <= now
+                    && (p.LeaseUntil == null || p.LeaseUntil < now)
+                    && db.Destinations.Any(d => d.SourceSystemId == p.SourceSystemId && d.Enabled)
+                    && !db.Propagations.Any(e => e.SourceSystemId == p.SourceSystemId && e.SourceCustomerId == p.SourceCustomerId
+                        && (e.State == PropagationStates.Pending || e.State == PropagationStates.Parked) && e.LedgerIndex < p.LedgerIndex))
+                .OrderBy(p => p.NextAttemptAt).Take(size);
+        var rows = await due.ToListAsync(ct);
+        foreach (var row in rows)
+        {
+            row.LeaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
+            row.LeaseToken = lease;
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+        return [.. rows.Select(r => new Claimed(r.Id, r.SourceSystemId, r.Payload))];
+    }
+
+    async Task<Dictionary<long, Target>> TargetsAsync(List<long> systemIds, CancellationToken ct)
+    {
+        var now = time.Now();
+        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
+        var destinations = await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId) && d.Enabled).ToListAsync(ct);
+        return destinations.ToDictionary(d => d.SourceSystemId, d =>
+        {
+            List<string> secrets = [protector.Unprotect(d.ProtectedSigningSecret)];
+            // During a rotation's overlap both signatures go out, the new one first.
+            if (d.ProtectedPreviousSigningSecret is { } previous && d.PreviousSecretUntil > now) secrets.Add(protector.Unprotect(previous));
+            return new Target(d.Uri, protector.Unprotect(d.ProtectedApiKey), secrets);
+        });
+    }
+
+    async Task<Outcome> SendAsync(HttpClient client, Claimed message, Target target, CancellationToken ct)
+    {
+        var at = time.Now();
+        var id = message.Id.ToString();
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, target.Uri)
+        {
+            Content = new StringContent(message.Payload, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation(WebhookHeaders.Id, id);
+        request.Headers.TryAddWithoutValidation(WebhookHeaders.Timestamp, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation(WebhookHeaders.Signature, WebhookSigner.SignatureHeader(target.Secrets, id, timestamp, message.Payload));
+        request.Headers.TryAddWithoutValidation(WebhookHeaders.ApiKey, target.ApiKey);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.TimeoutSeconds));
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var excerpt = await ExcerptAsync(response, timeout.Token);
+            return new Outcome(message, at, (int)response.StatusCode, Elapsed(started), excerpt, null, false,
+                RetrySchedule.RetryAfter(response.Headers.RetryAfter, time.GetUtcNow()));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new Outcome(message, at, null, Elapsed(started), null, $"no answer within {options.Value.TimeoutSeconds} s", true, null);
+        }
+        catch (HttpRequestException e)
+        {
+            var reason = e.InnerException is SocketException socket ? $"{e.Message} ({socket.SocketErrorCode})" : e.Message;
+            return new Outcome(message, at, null, Elapsed(started), null, reason, false, null);
+        }
+    }
+
+    static async Task<string?> ExcerptAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var buffer = new byte[2048];
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var read = 0;
+        while (read < buffer.Length && await body.ReadAsync(buffer.AsMemory(read), ct) is var n and > 0) read += n;
+        if (read == 0) return null;
+        var text = Encoding.UTF8.GetString(buffer, 0, read);
+        return text.Length <= ResponseExcerptChars ? text : text[..ResponseExcerptChars];
+    }
+
+    static int Elapsed(long started) => (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+    /// <summary>
+    /// Logs every attempt and moves each message on: delivered, or due again per the retry schedule, or waiting for
+    /// its destination to be enabled again after a 410. A message whose lease another claim took over (or that was
+    /// acknowledged meanwhile) keeps the state that claim gives it; the attempt is still logged.
+    /// </summary>
+    async Task RecordAsync(Guid lease, List<Outcome> outcomes, CancellationToken ct)
+    {
+        if (outcomes.Count == 0) return;
+        var ids = outcomes.Select(o => o.Message.Id).ToList();
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        var rows = await db.Propagations.Where(p => ids.Contains(p.Id)).ToDictionaryAsync(p => p.Id, ct);
+        var gone = new Dictionary<long, PropagationMessage>();
+        foreach (var outcome in outcomes.OrderBy(o => o.At))
+        {
+            var row = rows.GetValueOrDefault(outcome.Message.Id);
+            var number = (row?.Attempts ?? 0) + 1;
+            db.DeliveryAttempts.Add(new DeliveryAttempt
+            {
+                PropagationId = outcome.Message.Id, SourceSystemId = outcome.Message.SourceSystemId, Number = number, AttemptedAt = outcome.At,
+                StatusCode = outcome.StatusCode, LatencyMs = outcome.LatencyMs, Response = outcome.Response, Error = Truncate(outcome.Error),
+                Outcome = outcome.Delivered ? AttemptOutcomes.Delivered : outcome.StatusCode == 410 ? AttemptOutcomes.Gone : AttemptOutcomes.Failed,
+            });
+            if (row is null || row.LeaseToken != lease) continue;
+            row.LeaseToken = null;
+            row.LeaseUntil = null;
+            row.Attempts = number;
+            row.LastAttemptAt = outcome.At;
+            row.LastStatusCode = outcome.StatusCode;
+            row.LastError = Truncate(outcome.Error ?? (outcome.Delivered ? null : $"HTTP {outcome.StatusCode}"));
+            if (outcome.Delivered)
+            {
+                row.State = PropagationStates.Delivered;
+                row.DeliveredAt = outcome.At;
+            }
+            else if (outcome.StatusCode == 410)
+            {
+                // The receiver says the endpoint is gone for good: stop calling it; the message waits for re-enabling.
+                gone.TryAdd(row.SourceSystemId, row);
+                row.NextAttemptAt = outcome.At;
+            }
+            else
+            {
+                var delay = RetrySchedule.Delay(number, outcome.StatusCode, outcome.RetryAfter, outcome.TimedOut, Random.Shared.NextDouble);
+                row.NextAttemptAt = outcome.At + delay;
+                if (RetrySchedule.Next(number, Random.Shared.NextDouble) is null) row.State = PropagationStates.Parked;
+                logger.LogInformation("Propagation {PropagationId} attempt {Attempt} failed ({Status}); next at {NextAttemptAt}",
+                    row.Id, number, outcome.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? outcome.Error, row.NextAttemptAt);
+            }
+        }
+        if (gone.Count > 0) await DisableAsync(gone, ct);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+    }
+
+    async Task DisableAsync(Dictionary<long, PropagationMessage> gone, CancellationToken ct)
+    {
+        var systemIds = gone.Keys.ToList();
+        var destinations = await db.Destinations.Where(d => systemIds.Contains(d.SourceSystemId) && d.Enabled).ToListAsync(ct);
+        if (destinations.Count == 0) return;
+        await ledger.LockHeadAsync(ct);
+        foreach (var destination in destinations)
+        {
+            var message = gone[destination.SourceSystemId];
+            destination.Enabled = false;
+            destination.DisabledReason = $"The destination answered 410 Gone at {HubTime.Format(message.LastAttemptAt)}; enable it again to resume delivery.";
+            destination.UpdatedAt = time.Now();
+            ledger.Append(LedgerEvents.DestinationDisabled, new
+            {
+                nmsc = message.Nmsc, context = message.Context, sourceSystem = message.SourceSystem, statusCode = 410, propagationId = message.Id,
+            });
+            logger.LogWarning("Destination of {Nmsc}/{Context}/{SourceSystem} answered 410 Gone and is disabled",
+                message.Nmsc, message.Context, message.SourceSystem);
+        }
+    }
+
+    static string? Truncate(string? text) => text is null || text.Length <= 1000 ? text : text[..1000];
+
+    /// <summary>
+    /// Connects only to addresses a destination may have: a host name is resolved again at every connection, so a
+    /// name that pointed somewhere harmless at registration cannot later lead the hub to metadata or link-local
+    /// services (DNS rebinding).
+    /// </summary>
+    public static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowInsecureLoopback, CancellationToken ct)
+    {
+        var host = context.DnsEndPoint.Host;
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
+        foreach (var address in addresses)
+        {
+            if (DestinationUris.AddressRefusal(address, allowInsecureLoopback) is { } refusal)
+                throw new HttpRequestException($"refused to connect: {host} resolves to {address}, which {refusal}");
+        }
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>The Standard Webhooks headers, and the api-key header of seed 004 FAQ 1.</summary>
+public static class WebhookHeaders
+{
+    public const string Id = "webhook-id";
+    public const string Timestamp = "webhook-timestamp";
+    public const string Signature = "webhook-signature";
+    public const string ApiKey = "api-key";
+}
+
+/// <summary>The Data Protection purpose that keeps destinations' API keys and signing secrets.</summary>
+public static class DestinationSecrets
+{
+    public const string Purpose = "ConsentHub.Destinations.v1";
+}
+
+/// <summary>Runs delivery passes: at once when this instance committed messages, otherwise at each poll.</summary>
+sealed class PropagationWorker(
+    IServiceScopeFactory scopes, PropagationSignal signal, IOptions<PropagationOptions> options, ILogger<PropagationWorker> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.DispatcherEnabled) return;
+        var poll = TimeSpan.FromMilliseconds(options.Value.PollMilliseconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var done = 0;
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                done = await scope.ServiceProvider.GetRequiredService<PropagationDispatcher>().DeliverDueAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The database may be briefly unreachable; leases run out and the next pass tries again.
+                logger.LogError(e, "Propagation dispatcher pass failed");
+                done = 0;
+            }
+            if (done > 0) continue;
+            try
+            {
+                await signal.WaitAsync(poll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
