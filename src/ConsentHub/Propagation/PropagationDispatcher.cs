@@ -50,6 +50,7 @@ public sealed class PropagationDispatcher(
                 if (targets.TryGetValue(message.SourceSystemId, out var target)) outcomes.Add(await SendAsync(client, message, target, token));
             });
         await RecordAsync(lease, [.. outcomes], ct);
+        logger.LogDebug("Dispatch pass: {Claimed} claimed, {Delivered} delivered", claimed.Count, outcomes.Count(o => o.Delivered));
         return claimed.Count;
     }
 

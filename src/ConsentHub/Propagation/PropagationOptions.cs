@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ConsentHub.Propagation;
 
-public sealed class PropagationOptions
+public sealed class PropagationOptions : IValidatableObject
 {
     public const string Section = "ConsentHub:Propagation";
 
@@ -35,6 +35,13 @@ public sealed class PropagationOptions
     /// <summary>How many webhook calls one instance makes at once.</summary>
     [Range(1, 512)]
     public int MaxConcurrency { get; set; } = 64;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // A lease that ran out during a slow call would let another instance send the same message meanwhile.
+        if (LeaseSeconds <= TimeoutSeconds)
+            yield return new ValidationResult("LeaseSeconds must be longer than TimeoutSeconds.", [nameof(LeaseSeconds)]);
+    }
 }
 
 /// <summary>Wakes this instance's dispatcher when it has just committed messages.</summary>

@@ -342,6 +342,56 @@ public sealed class PropagationTests
     }
 
     [Theory, Providers]
+    public async Task During_a_secret_rotation_both_signatures_are_sent(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        var (_, old) = await Propagations.RegisterAsync(app, crm, hook);
+        using var client = await app.AsAsync(crm);
+        var rotated = await Json.ReadAsync(await client.PostAsync(Propagations.DestinationPath(crm) + "/rotate-secret", null));
+        var fresh = rotated["signingSecret"]!.GetValue<string>();
+        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+
+        var call = Assert.Single(await hook.WaitForCountAsync(1));
+        Assert.Equal(2, call.WebhookSignature!.Split(' ').Length);
+        Assert.True(StandardWebhooks.Verify(fresh, call));
+        Assert.True(StandardWebhooks.Verify(old, call));
+        Assert.False(StandardWebhooks.Verify("whsec_" + Convert.ToBase64String(new byte[32]), call));
+    }
+
+    [Theory, Providers]
+    public async Task A_destination_that_now_leads_to_a_link_local_address_is_not_called(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, hook);
+        // As if its name had resolved harmlessly at registration and to the metadata service since (DNS rebinding).
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            var destination = db.Destinations.Single();
+            destination.Uri = "http://169.254.169.254/latest/meta-data";
+            await db.SaveChangesAsync();
+        }
+        using var client = await app.AsAsync(crm);
+        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+
+        var until = DateTime.UtcNow.AddSeconds(20);
+        JsonNode log;
+        while ((log = await Json.ReadAsync(await client.GetAsync(Propagations.DestinationPath(crm) + "/deliveries")))["count"]!.GetValue<int>() == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "no attempt was made");
+            await Task.Delay(50);
+        }
+        var attempt = log["deliveries"]![0]!;
+        Assert.Equal("failed", attempt["outcome"]!.GetValue<string>());
+        Assert.Contains("metadata", attempt["error"]!.GetValue<string>());
+        Assert.True(attempt["latencyMs"]!.GetValue<int>() < 1000);
+    }
+
+    [Theory, Providers]
     public async Task Cluster_merge_and_split_send_each_record_what_its_consolidated_data_gained(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -384,5 +434,52 @@ public sealed class PropagationTests
         Assert.Single(dmsHook.Calls);
         Assert.Equal(3, crmHook.Calls.Count);
         Assert.True(split["ledgerIndex"]!.GetValue<long>() > merged["ledgerIndex"]!.GetValue<long>());
+    }
+}
+
+/// <summary>Several hub instances on one PostgreSQL database share the dispatching.</summary>
+public sealed class PropagationInstancesTests
+{
+    [PostgresOnly]
+    public async Task Two_instances_deliver_a_thousand_changes_each_once_and_in_order_per_customer()
+    {
+        var settings = new Dictionary<string, string?>(Propagations.Settings) { ["Logging:LogLevel:ConsentHub.Propagation"] = "Debug" };
+        await using var first = await HubApp.StartAsync(DatabaseProvider.Postgres, settings);
+        await using var second = first.SecondInstance(settings);
+        var crm = await first.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(first, crm, hook);
+        using var viaFirst = await first.AsAsync(crm);
+        using var viaSecond = second.WithToken(await second.TokenAsync(crm.ClientId, crm.ClientSecret, new() { ["grant_type"] = "client_credentials" }));
+
+        const int customers = 50, changesEach = 20;
+        await Parallel.ForAsync(0, customers, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (c, _) =>
+        {
+            for (var n = 0; n < changesEach; n++)
+            {
+                var client = (c + n) % 2 == 0 ? viaFirst : viaSecond;
+                var requested = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMinutes(n).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
+                var response = await HubApp.SubmitAsync(client, crm, $"c-{c}", Seed.Consent("OFFERS", n % 2 == 0, requested));
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+        });
+
+        var accepted = await hook.WaitForCountAsync(customers * changesEach, TimeSpan.FromSeconds(90));
+        await Task.Delay(500);
+        Assert.Equal(customers * changesEach, hook.Calls.Count);
+        Assert.Equal(customers * changesEach, accepted.Select(c => c.WebhookId).Distinct().Count());
+        foreach (var group in accepted.GroupBy(c => c.SourceCustomerId))
+        {
+            var indices = group.Select(c => c.LedgerIndex).ToList();
+            Assert.Equal(indices.Order(), indices);
+            Assert.Equal(Enumerable.Range(0, changesEach).Select(n => n % 2 == 0),
+                group.Select(c => c.Json["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>()));
+        }
+        // Both instances took part.
+        static int Delivered(HubApp app) => app.Logs.Lines.Where(l => l.Contains("Dispatch pass:", StringComparison.Ordinal))
+            .Sum(l => int.Parse(System.Text.RegularExpressions.Regex.Match(l, @"Delivered=(\d+)").Groups[1].Value));
+        Assert.True(Delivered(first) > 0, "the first instance delivered nothing");
+        Assert.True(Delivered(second) > 0, "the second instance delivered nothing");
+        Assert.Equal(customers * changesEach, Delivered(first) + Delivered(second));
     }
 }

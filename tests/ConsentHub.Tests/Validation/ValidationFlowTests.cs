@@ -305,6 +305,34 @@ public sealed partial class ValidationFlowTests
         Assert.Equal(2, smtp.Messages.Count);
     }
 
+    [Theory, Providers]
+    public async Task A_confirmed_change_is_propagated_and_an_unconfirmed_one_never_is(DatabaseProvider provider)
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        var settings = Smtp(smtp);
+        foreach (var (key, value) in Propagations.Settings.Where(s => !s.Key.StartsWith("ConsentHub:Validation:", StringComparison.Ordinal))) settings[key] = value;
+        await using var app = await HubApp.StartAsync(provider, settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, hook);
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Accepted, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true, validated: false))).StatusCode);
+        var link = LinkPath((await smtp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20))).Message);
+        await Task.Delay(500);
+        Assert.Empty(hook.Calls);
+
+        using var person = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { HandleCookies = true });
+        var html = await (await person.GetAsync(link)).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, (await person.PostAsync(link, new FormUrlEncodedContent(Fields(html)))).StatusCode);
+
+        var call = Assert.Single(await hook.WaitForCountAsync(1));
+        var offers = call.Json["consent"]!["consentAttributes"]![0]!;
+        Assert.True(offers["consentFlag"]!.GetValue<bool>());
+        Assert.NotNull(offers["validatedTimestamp"]);
+        using var scope = app.Scope();
+        Assert.Equal(app.Db(scope).Validations.Single().Id.ToString(), offers["validationReference"]!.GetValue<string>());
+    }
+
     static StringContent Body(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     static async Task<int> ProcessAsync(HubApp app)
