@@ -235,10 +235,19 @@ public sealed class SubscriptionChanges(
         var own = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
         var group = await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
         var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
-        if (targets.Count == 0) return;
-        if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);
-        await planner.PlanContextAsync(customer.Nmsc, customer.Context, group, targets, PropagationCause.Change(request),
-            new Dictionary<MemberKey, SubscriptionState> { [own] = state }, now, ct);
+        if (targets.Count > 0)
+        {
+            if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);
+            await planner.PlanContextAsync(customer.Nmsc, customer.Context, group, targets, PropagationCause.Change(request),
+                new Dictionary<MemberKey, SubscriptionState> { [own] = state }, now, ct);
+        }
+        // Matching may have merged clusters that reach into other contexts: their records' consolidation changed too.
+        if (matched is { } match)
+        {
+            var elsewhere = (await ClusterMembership.MembersAsync(db, customer.Nmsc, match.ClusterId, context: null, ct))
+                .Where(m => m.Context != customer.Context).ToList();
+            if (elsewhere.Count > 0) await planner.PlanAsync(customer.Nmsc, elsewhere, PropagationCause.Cluster, null, now, ct);
+        }
     }
 
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, Customer customer, bool tracked, CancellationToken ct)

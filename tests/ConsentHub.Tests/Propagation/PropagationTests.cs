@@ -226,6 +226,54 @@ public sealed class PropagationTests
     }
 
     [Theory, Providers]
+    public async Task A_message_outliving_the_schedule_is_parked_and_tried_daily_until_delivered(DatabaseProvider provider)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings, s => s.AddSingleton<TimeProvider>(clock));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        hook.Answer = (_, _) => new ReceiverAnswer(500);
+        await Propagations.RegisterAsync(app, crm, hook);
+        using (var client = await app.AsAsync(crm))
+            await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+
+        async Task<JsonNode> AttemptedAsync(int calls)
+        {
+            await hook.WaitForAsync(_ => hook.Calls.Count >= calls, what: $"{calls} calls");
+            while (true)
+            {
+                using var admin = await app.AdminAsync();
+                var log = await Json.ReadAsync(await admin.GetAsync(Propagations.DestinationPath(crm) + "/deliveries?limit=1000"));
+                if (log["count"]!.GetValue<int>() >= calls)
+                    return await Json.ReadAsync(await admin.GetAsync($"/propagations/{log["deliveries"]![0]!["propagationId"]!.GetValue<string>()}"));
+                await Task.Delay(50);
+            }
+        }
+
+        // Ten failures: the first attempt and the nine retries of the schedule.
+        JsonNode p = await AttemptedAsync(1);
+        for (var retry = 1; retry <= 9; retry++)
+        {
+            Assert.Equal("PENDING", p["status"]!.GetValue<string>());
+            clock.Advance(TimeSpan.FromHours(30));
+            p = await AttemptedAsync(retry + 1);
+        }
+        Assert.Equal("PARKED", p["status"]!.GetValue<string>());
+        var wait = DateTime.Parse(p["nextAttemptAt"]!.GetValue<string>(), null, System.Globalization.DateTimeStyles.AdjustToUniversal) - clock.GetUtcNow().UtcDateTime;
+        Assert.InRange(wait.TotalHours, 23.9, 24.1);
+
+        clock.Advance(TimeSpan.FromHours(25));
+        p = await AttemptedAsync(11);
+        Assert.Equal("PARKED", p["status"]!.GetValue<string>());
+        hook.Answer = (_, _) => new ReceiverAnswer(204);
+        clock.Advance(TimeSpan.FromHours(25));
+        p = await AttemptedAsync(12);
+        Assert.Equal("DELIVERED", p["status"]!.GetValue<string>());
+        Assert.Single(hook.AcceptedSnapshot());
+        Assert.Equal(12, p["attempts"]!.GetValue<int>());
+    }
+
+    [Theory, Providers]
     public async Task A_receiver_that_is_down_gets_everything_in_order_once_it_is_back(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
