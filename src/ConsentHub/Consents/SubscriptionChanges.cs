@@ -233,8 +233,10 @@ public sealed class SubscriptionChanges(
         // Built-in matching staged its cluster change; the membership read below must see it.
         if (matched is not null) await db.SaveChangesAsync(ct);
         var own = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
-        var group = await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
-        var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
+        // Most contexts' systems have no destination or few; with none, nobody is to be told and the cluster is not read.
+        var destinations = await planner.DestinationsOfContextAsync(customer.Nmsc, customer.Context, ct);
+        var group = destinations.Count == 0 ? [own] : await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
+        var targets = destinations.Where(d => group.Any(m => m.SourceSystem == d.Key)).ToDictionary(StringComparer.Ordinal);
         if (targets.Count > 0)
         {
             if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);

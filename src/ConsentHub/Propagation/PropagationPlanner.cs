@@ -48,14 +48,19 @@ public sealed class PropagationPlanner(ConsentDb db)
     /// </summary>
     public async Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct)
     {
-        var names = members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList();
-        return await (
+        var names = members.Where(m => m.Context == context).Select(m => m.SourceSystem).ToHashSet(StringComparer.Ordinal);
+        var all = await DestinationsOfContextAsync(nmsc, context, ct);
+        return all.Where(d => names.Contains(d.Key)).ToDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
+    public async Task<Dictionary<string, long>> DestinationsOfContextAsync(string nmsc, string context, CancellationToken ct) =>
+        await (
                 from s in db.SourceSystems.AsNoTracking()
-                where s.Nmsc == nmsc && s.Context == context && names.Contains(s.Name)
+                where s.Nmsc == nmsc && s.Context == context
                 join d in db.Destinations.AsNoTracking() on s.Id equals d.SourceSystemId
                 select new { s.Name, s.Id })
             .ToDictionaryAsync(x => x.Name, x => x.Id, StringComparer.Ordinal, ct);
-    }
 
     /// <summary>
     /// Stages a message for each record of <paramref name="members"/> (one cluster, any contexts) whose consolidated
