@@ -9,18 +9,22 @@ public sealed record MatchResult(string ClusterId, IReadOnlyList<string> MergedC
 
 /// <summary>
 /// Built-in matching, switched on per organisation: records of one organisation that share a normalised email
-/// are the same person. Linking a record joins its matches' cluster; clusters it bridges are merged into one.
+/// or a phone in E.164 form are the same person. Linking a record joins its matches' cluster; clusters it
+/// bridges are merged into one.
 /// </summary>
 public static class ClusterMatching
 {
     /// <summary>Stages the cluster changes in the caller's transaction; the caller records the result in the ledger.</summary>
     public static async Task<MatchResult?> LinkAsync(ConsentDb db, Customer customer, DateTime now, CancellationToken ct)
     {
-        if (customer.EmailKey is null) return null;
+        var (emailKey, phoneKey) = (customer.EmailKey, customer.PhoneKey);
+        if (emailKey is null && phoneKey is null) return null;
         var enabled = await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.BuiltInMatching).SingleAsync(ct);
         if (!enabled) return null;
+        // The null checks matter: a missing key must not match every record that lacks one too.
         var matches = await db.Customers.AsNoTracking()
-            .Where(c => c.Nmsc == customer.Nmsc && c.EmailKey == customer.EmailKey && c.Id != customer.Id)
+            .Where(c => c.Nmsc == customer.Nmsc && c.Id != customer.Id
+                && ((emailKey != null && c.EmailKey == emailKey) || (phoneKey != null && c.PhoneKey == phoneKey)))
             .ToListAsync(ct);
         if (matches.Count == 0) return null;
 

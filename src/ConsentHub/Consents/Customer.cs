@@ -17,6 +17,10 @@ public sealed class Customer
     public string? Email { get; set; }
     /// <summary>The email trimmed and lower-cased: what built-in matching compares.</summary>
     public string? EmailKey { get; set; }
+    /// <summary>The phone as the source system sent it.</summary>
+    public string? Phone { get; set; }
+    /// <summary>The phone in E.164 form (+447700900123): what built-in matching compares.</summary>
+    public string? PhoneKey { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 
@@ -100,6 +104,9 @@ sealed class ConsentsConfiguration :
         b.Property(c => c.Email).HasMaxLength(254);
         b.Property(c => c.EmailKey).HasMaxLength(254);
         b.HasIndex(c => new { c.Nmsc, c.EmailKey });
+        b.Property(c => c.Phone).HasMaxLength(SubscriptionDataRules.MaxPhone);
+        b.Property(c => c.PhoneKey).HasMaxLength(SubscriptionDataRules.MaxPhone);
+        b.HasIndex(c => new { c.Nmsc, c.PhoneKey });
     }
 
     public void Configure(EntityTypeBuilder<ChangeRequest> b)

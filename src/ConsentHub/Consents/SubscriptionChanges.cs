@@ -215,6 +215,12 @@ public sealed class SubscriptionChanges(
             customer.Country = communication.Country ?? customer.Country;
             customer.Email = communication.Email ?? customer.Email;
             customer.EmailKey = MailAddresses.Key(customer.Email);
+            if (communication.Phone is { } phone)
+            {
+                // Read with the country sent beside it, as the rules did: a later country alone does not reinterpret it.
+                customer.Phone = phone;
+                customer.PhoneKey = PhoneKeys.Key(phone, communication.Country);
+            }
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;
@@ -264,8 +270,11 @@ public sealed class SubscriptionChanges(
         }
         foreach (var entry in await consents.ToListAsync(ct)) state.Consents[entry.Code] = entry;
         foreach (var entry in await channels.ToListAsync(ct)) state.Channels[entry.Code] = entry;
-        if (customer.Language is not null || customer.Country is not null || customer.Email is not null)
-            state.Communication = new CommunicationAttributes { Language = customer.Language, Country = customer.Country, Email = customer.Email };
+        if (customer.Language is not null || customer.Country is not null || customer.Email is not null || customer.Phone is not null)
+            state.Communication = new CommunicationAttributes
+            {
+                Language = customer.Language, Country = customer.Country, Email = customer.Email, Phone = customer.Phone,
+            };
         return state;
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ConsentHub.Consents;
 
 // The published language of seed 004: the `data` object a source system sends, member names as in the seed.
@@ -27,6 +29,12 @@ public sealed record CommunicationAttributes
     public string? Language { get; init; }
     public string? Country { get; init; }
     public string? Email { get; init; }
+    /// <summary>
+    /// An extension of the seed: the person's phone number, international (+44 7700 900123) or national in
+    /// <see cref="Country"/>. Left out when unknown, so records without one keep the seed's exact shape.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Phone { get; init; }
 }
 
 public sealed record ConsentAttribute

@@ -24,6 +24,7 @@ public static partial class SubscriptionDataRules
     public const int MaxLongDescription = 10_000;
     public const int MaxReference = 200;
     public const int MaxEmail = 254;
+    public const int MaxPhone = 40;
 
     [GeneratedRegex(@"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     private static partial Regex LanguageTag();
@@ -99,6 +100,10 @@ public static partial class SubscriptionDataRules
             v.Add(new($"{at}.country", "country-code", "country must be an ISO 3166-1 alpha-2 code such as 'GB'."));
         if (attributes.Email is { } email && (email.Length > MaxEmail || !EmailShape().IsMatch(email)))
             v.Add(new($"{at}.email", "email-address", $"email must be one address of at most {MaxEmail} characters, like name@example.com."));
+        Length(attributes.Phone, MaxPhone, $"{at}.phone", v);
+        if (attributes.Phone is { Length: <= MaxPhone } phone && PhoneKeys.Key(phone, attributes.Country) is null)
+            v.Add(new($"{at}.phone", "phone-number",
+                "phone must be a phone number, international like '+44 7700 900123' or national like '07700 900123' with country 'GB'."));
     }
 
     static void CheckConsents(List<ConsentAttribute> attributes, CategoryCatalogue catalogue, List<Violation> v, List<ConsentValue> result)

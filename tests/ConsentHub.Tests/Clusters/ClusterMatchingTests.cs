@@ -5,7 +5,7 @@ using ConsentHub.Tests.Infrastructure;
 
 namespace ConsentHub.Tests.Clusters;
 
-/// <summary>Built-in matching: records of one organisation sharing a normalised email become one cluster.</summary>
+/// <summary>Built-in matching: records of one organisation sharing a normalised email or phone become one cluster.</summary>
 public sealed class ClusterMatchingTests
 {
     static object WithEmail(string code, bool flag, string email, string requested)
@@ -14,6 +14,19 @@ public sealed class ClusterMatchingTests
         body["consent"]!["communicationAttributes"]!["email"] = email;
         return body;
     }
+
+    /// <summary>A change with its own email, so only the phone (read in GB when national) can link it.</summary>
+    static object WithPhone(string code, string email, string phone, string requested)
+    {
+        var body = Seed.Consent(code, true, requested);
+        body["consent"]!["communicationAttributes"]!["email"] = email;
+        body["consent"]!["communicationAttributes"]!["phone"] = phone;
+        return body;
+    }
+
+    static async Task<string?> ClusterIdAsync(HttpClient client, SourceSystemCredentials system, string customerId) =>
+        (await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(system, customerId).Replace("/subscription-data", "/cluster"))))["clusterId"]
+            ?.GetValue<string>();
 
     [Theory, Providers]
     public async Task Records_sharing_an_email_are_linked_when_the_organisation_asks_for_it(DatabaseProvider provider)
@@ -100,5 +113,67 @@ public sealed class ClusterMatchingTests
         var cluster = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1").Replace("/subscription-data", "/cluster")));
         Assert.Null(cluster["clusterId"]);
         Assert.Single(cluster["members"]!.AsArray());
+    }
+
+    [Theory, Providers]
+    public async Task Records_sharing_a_phone_written_differently_are_linked(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true })).StatusCode);
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asCrm, crm, "c-1", WithPhone("OFFERS", "jane@example.com", "+44 7700 900123", "2024-01-01T10:00:00Z"))).StatusCode);
+        var linking = await HubApp.SubmitAsync(asDms, dms, "d-1", WithPhone("SURVEYS", "j.doe@work.example", "07700 900123", "2024-01-02T10:00:00Z"));
+        Assert.Equal(HttpStatusCode.Created, linking.StatusCode);
+
+        var cluster = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1").Replace("/subscription-data", "/cluster")));
+        Assert.StartsWith("match-", cluster["clusterId"]!.GetValue<string>());
+        Assert.Equal(["c-1", "d-1"], cluster["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
+        var data = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1")));
+        Assert.Equal(["OFFERS", "SURVEYS"], data["consent"]!["consentAttributes"]!.AsArray().Select(c => c!["consentCode"]!.GetValue<string>()));
+        // Each record keeps the phone as its system sent it, after the seed's members.
+        var communication = data["consent"]!["communicationAttributes"]!.AsObject();
+        Assert.Equal(["language", "country", "email", "phone"], communication.Select(p => p.Key));
+        Assert.Equal("+44 7700 900123", communication["phone"]!.GetValue<string>());
+
+        // The link is recorded beside the change that made it, right after its change-applied entry.
+        var requested = (await Json.ReadAsync(linking))["ledgerIndex"]!.GetValue<long>();
+        using var reader = await app.AdminAsync();
+        var entries = (await Json.ReadAsync(await reader.GetAsync($"/ledger/entries?from={requested}&limit=3")))["entries"]!.AsArray();
+        Assert.Equal(["change-requested", "change-applied", "cluster-matched"], entries.Select(e => e!["type"]!.GetValue<string>()));
+        Assert.Equal(cluster["clusterId"]!.GetValue<string>(), entries[2]!["payload"]!["clusterId"]!.GetValue<string>());
+        Assert.Equal(2, entries[2]!["payload"]!["linkedRecords"]!.GetValue<int>());
+        Assert.True((await Json.ReadAsync(await reader.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
+    }
+
+    [Theory, Providers]
+    public async Task Records_with_different_phones_and_emails_are_not_linked(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true });
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+
+        await HubApp.SubmitAsync(asCrm, crm, "c-1", WithPhone("OFFERS", "jane@example.com", "+44 7700 900123", "2024-01-01T10:00:00Z"));
+        await HubApp.SubmitAsync(asDms, dms, "d-1", WithPhone("SURVEYS", "john@example.com", "07700 900124", "2024-01-02T10:00:00Z"));
+        // Two records without a phone have no phone in common either.
+        await HubApp.SubmitAsync(asCrm, crm, "c-2", WithEmail("OFFERS", true, "ann@example.com", "2024-01-01T10:00:00Z"));
+        await HubApp.SubmitAsync(asDms, dms, "d-2", WithEmail("SURVEYS", true, "bob@example.com", "2024-01-02T10:00:00Z"));
+
+        Assert.Null(await ClusterIdAsync(asCrm, crm, "c-1"));
+        Assert.Null(await ClusterIdAsync(asDms, dms, "d-1"));
+        Assert.Null(await ClusterIdAsync(asCrm, crm, "c-2"));
+        Assert.Null(await ClusterIdAsync(asDms, dms, "d-2"));
+        var data = await Json.ReadAsync(await asDms.GetAsync(HubApp.SubscriptionDataPath(dms, "d-1")));
+        Assert.Equal(["SURVEYS"], data["consent"]!["consentAttributes"]!.AsArray().Select(c => c!["consentCode"]!.GetValue<string>()));
     }
 }

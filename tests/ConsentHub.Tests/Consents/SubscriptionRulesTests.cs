@@ -95,6 +95,15 @@ public sealed class SubscriptionRulesTests
         ["email without at sign"] = Bad(b => Comm(b)["email"] = "person.example.com", "consent.communicationAttributes.email", "email-address"),
         ["language not a language tag"] = Bad(b => Comm(b)["language"] = "english!", "consent.communicationAttributes.language", "language-tag"),
         ["country not alpha-2"] = Bad(b => Comm(b)["country"] = "GBR", "consent.communicationAttributes.country", "country-code"),
+        ["phone not a number"] = Bad(b => Comm(b)["phone"] = "call me", "consent.communicationAttributes.phone", "phone-number"),
+        ["phone too short to be possible"] = Bad(b => Comm(b)["phone"] = "+44 12", "consent.communicationAttributes.phone", "phone-number"),
+        ["phone too long to be possible"] = Bad(b => Comm(b)["phone"] = "+44 7700 900123 4567", "consent.communicationAttributes.phone", "phone-number"),
+        ["national phone without a country"] = Bad(b =>
+        {
+            Comm(b).Remove("country");
+            Comm(b)["phone"] = "07700 900123";
+        }, "consent.communicationAttributes.phone", "phone-number"),
+        ["phone over 40"] = Bad(b => Comm(b)["phone"] = "+44 " + new string('7', 37), "consent.communicationAttributes.phone", "max-length"),
         // timestamps
         ["requested timestamp without offset"] = Bad(b => Attr(b, 0)["requestedTimestamp"] = "2024-01-01T10:00:00.000", $"{C0}.requestedTimestamp", "timestamp-format"),
         ["requested timestamp garbage"] = Bad(b => Attr(b, 0)["requestedTimestamp"] = "yesterday at noon", $"{C0}.requestedTimestamp", "timestamp-format"),
@@ -207,6 +216,13 @@ public sealed class SubscriptionRulesTests
             Chan(b, 0)["modifiedByUser"] = new string('u', 200);
         }, ["OFFERS"]),
         ["consent only"] = Good(b => b.Remove("channel"), ["OFFERS"]),
+        ["phone in international form"] = Good(b => Comm(b)["phone"] = "+44 7700 900123", ["OFFERS"]),
+        ["phone in the national form of country"] = Good(b => Comm(b)["phone"] = "(0)7700 900-123", ["OFFERS"]),
+        ["international phone without a country"] = Good(b =>
+        {
+            Comm(b).Remove("country");
+            Comm(b)["phone"] = "+32 470 12 34 56";
+        }, ["OFFERS"]),
         ["channel only"] = new(Seed.Channel("PHONE", true).ToJsonString(), []),
     };
 

@@ -341,6 +341,14 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("Phone")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("PhoneKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
                     b.Property<string>("SourceCustomerId")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -357,6 +365,8 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.HasIndex("Nmsc", "EmailKey");
+
+                    b.HasIndex("Nmsc", "PhoneKey");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();

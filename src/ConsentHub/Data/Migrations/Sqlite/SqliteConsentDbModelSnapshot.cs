@@ -328,6 +328,14 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Phone")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PhoneKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("SourceCustomerId")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -344,6 +352,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("Nmsc", "EmailKey");
+
+                    b.HasIndex("Nmsc", "PhoneKey");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();
