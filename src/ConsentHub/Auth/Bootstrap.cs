@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -32,6 +33,8 @@ public static class Bootstrap
         var db = provider.GetRequiredService<ConsentDb>();
         var time = provider.GetRequiredService<TimeProvider>();
         await provider.GetRequiredService<TokenKeys>().LoadAsync(db, time, ct);
+        await provider.GetRequiredService<CheckpointKey>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
+        await LedgerTreeBackfill.RunAsync(db, provider.GetRequiredService<LedgerWriter>(), ct);
         if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;
 
         var options = provider.GetRequiredService<IOptions<BootstrapOptions>>().Value;

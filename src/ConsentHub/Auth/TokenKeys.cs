@@ -34,7 +34,8 @@ public sealed class TokenKeys
             () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), time, ct)));
     }
 
-    static async Task<string> GetOrCreateAsync(ConsentDb db, string name, Func<string> create, TimeProvider time, CancellationToken ct)
+    /// <summary>The value of a named server key; the first instance to ask creates it, the others read theirs.</summary>
+    public static async Task<string> GetOrCreateAsync(ConsentDb db, string name, Func<string> create, TimeProvider time, CancellationToken ct)
     {
         var existing = await db.ServerKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Name == name, ct);
         if (existing is not null) return existing.Value;

@@ -30,6 +30,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
     public DbSet<LedgerHead> LedgerHeads => Set<LedgerHead>();
+    public DbSet<LedgerTreeNode> LedgerTreeNodes => Set<LedgerTreeNode>();
+    public DbSet<LedgerCheckpoint> LedgerCheckpoints => Set<LedgerCheckpoint>();
     public DbSet<ValidationRequest> Validations => Set<ValidationRequest>();
     public DbSet<ValidationToken> ValidationTokens => Set<ValidationToken>();
     public DbSet<ContextTexts> ContextTexts => Set<ContextTexts>();

@@ -1,28 +1,294 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using ConsentHub.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Ledger;
 
-/// <summary><c>ConsentHub ledger verify</c>: checks the chain of the configured database and exits non-zero if it breaks.</summary>
+/// <summary>
+/// <c>ConsentHub ledger verify</c> and <c>ledger export</c>. Verification reads the configured database, a running hub
+/// (<c>--url</c>) or an exported directory (<c>--dir</c>); against a hub or a directory the checkpoint's signature is
+/// checked with a public key the auditor supplies, never with one the server offers.
+/// </summary>
 public static class LedgerCommand
 {
+    const string Usage = """
+        usage:
+          ConsentHub ledger verify                                   the configured database, with this hub's own key
+          ConsentHub ledger verify --url URL --public-key KEY [--token T] [--since FILE] [--save FILE]
+          ConsentHub ledger verify --dir DIR --public-key KEY [--since FILE]
+          ConsentHub ledger export --url URL --out DIR [--token T]
+        KEY is the verifier key "name+keyid+base64" of GET /ledger/public-key, obtained out of band.
+        The token (an admin access token) may also come from the CONSENTHUB_TOKEN environment variable.
+        """;
+
     public static bool Matches(string[] args) => args is ["ledger", ..];
 
     public static async Task<int> RunAsync(IServiceProvider services, string[] args)
     {
-        if (args is not ["ledger", "verify", ..])
+        var options = ParseOptions(args.Skip(2));
+        try
         {
-            await Console.Error.WriteLineAsync("usage: ConsentHub ledger verify");
+            return args switch
+            {
+                ["ledger", "verify", ..] when options.ContainsKey("url") || options.ContainsKey("dir") => await VerifyOfflineAsync(options),
+                ["ledger", "verify", ..] => await VerifyDatabaseAsync(services),
+                ["ledger", "export", ..] when options.ContainsKey("url") && options.ContainsKey("out") => await ExportAsync(options),
+                _ => UsageError(),
+            };
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
             return 2;
         }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"cannot read the hub: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int UsageError()
+    {
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    static async Task<int> VerifyDatabaseAsync(IServiceProvider services)
+    {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
-        var result = await LedgerVerifier.VerifyAsync(db, CancellationToken.None);
+        var key = scope.ServiceProvider.GetRequiredService<CheckpointKey>();
+        await key.LoadAsync(db, scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(),
+            scope.ServiceProvider.GetRequiredService<TimeProvider>(), CancellationToken.None);
+        var result = await LedgerVerifier.VerifyAsync(db, CancellationToken.None, key.VerifierKey);
         if (result.Valid)
         {
             Console.WriteLine($"ledger valid: {result.Entries} entries verified");
             return 0;
         }
-        Console.WriteLine($"ledger INVALID at index {result.FirstBadIndex}: {result.Reason} ({result.Entries} entries verified before it)");
+        Console.WriteLine($"ledger INVALID at index {result.FirstBadIndex}: {result.Kind}: {result.Reason} ({result.Entries} entries verified before it)");
         return 1;
+    }
+
+    static async Task<int> VerifyOfflineAsync(Dictionary<string, string> options)
+    {
+        var key = Required(options, "public-key");
+        if (SignedNote.ParseVerifierKey(key, out var keyError) is null) throw new UsageException($"--public-key: {keyError}");
+        using var source = options.TryGetValue("url", out var url) ? LedgerSource.Remote(url, Token(options)) : LedgerSource.Directory(Required(options, "dir"));
+
+        var result = await LedgerCheck.RunAsync(source, key, options.TryGetValue("since", out var since) ? await File.ReadAllTextAsync(since) : null,
+            progress: Console.IsErrorRedirected ? null : (done, total) => Console.Error.Write(Progress(done, total)), CancellationToken.None);
+        if (!Console.IsErrorRedirected) Console.Error.WriteLine();
+        foreach (var line in result.Checked) Console.WriteLine(line);
+        if (result.Fault is { } fault)
+        {
+            Console.WriteLine($"ledger INVALID at index {fault.Index}: {fault.Kind}: {fault.Reason}");
+            return 1;
+        }
+        if (options.TryGetValue("save", out var save)) await File.WriteAllTextAsync(save, result.CheckpointNote);
+        Console.WriteLine("ledger valid");
+        return 0;
+    }
+
+    static async Task<int> ExportAsync(Dictionary<string, string> options)
+    {
+        var directory = Directory.CreateDirectory(options["out"]).FullName;
+        using var source = LedgerSource.Remote(options["url"], Token(options));
+        var note = await source.CheckpointNoteAsync(CancellationToken.None);
+        long count = 0;
+        await using (var entries = new StreamWriter(Path.Combine(directory, LedgerSource.EntriesFile)))
+        {
+            await foreach (var (hash, canonical) in source.EntriesAsync(CancellationToken.None))
+            {
+                await entries.WriteAsync($"{hash} {canonical}\n");
+                count++;
+            }
+        }
+        await File.WriteAllTextAsync(Path.Combine(directory, LedgerSource.CheckpointFile), note);
+        Console.WriteLine($"exported {count} entries and the latest checkpoint to {directory}");
+        return 0;
+    }
+
+    static string Progress(long done, long total)
+    {
+        const int width = 30;
+        var share = total <= 0 ? 0 : Math.Min(1, (double)done / total);
+        var filled = (int)(share * width);
+        return $"\r[{new string('#', filled)}{new string('.', width - filled)}] {done.ToString("N0", CultureInfo.InvariantCulture)} / {total.ToString("N0", CultureInfo.InvariantCulture)}";
+    }
+
+    static string? Token(Dictionary<string, string> options) =>
+        options.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("CONSENTHUB_TOKEN");
+
+    static string Required(Dictionary<string, string> options, string name) =>
+        options.TryGetValue(name, out var value) ? value : throw new UsageException($"--{name} is required.\n{Usage}");
+
+    static Dictionary<string, string> ParseOptions(IEnumerable<string> args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        var list = args.ToList();
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (!list[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= list.Count)
+                throw new UsageException($"unexpected argument '{list[i]}'.\n{Usage}");
+            options[list[i][2..]] = list[++i];
+        }
+        return options;
+    }
+
+    sealed class UsageException(string message) : Exception(message);
+}
+
+/// <summary>Where an offline verification reads the ledger: a running hub's export endpoint, or an exported directory.</summary>
+public abstract class LedgerSource : IDisposable
+{
+    public const string EntriesFile = "entries.txt";
+    public const string CheckpointFile = "checkpoint.txt";
+
+    public abstract IAsyncEnumerable<(string Hash, string Canonical)> EntriesAsync(CancellationToken ct);
+    public abstract Task<string> CheckpointNoteAsync(CancellationToken ct);
+    /// <summary>The hub's consistency proof between two sizes, or null where there is no hub to ask.</summary>
+    public abstract Task<IReadOnlyList<byte[]>?> ConsistencyProofAsync(long from, long to, CancellationToken ct);
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    public static LedgerSource Remote(string url, string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return new RemoteSource(http);
+    }
+
+    /// <summary>A hub reached through a client already pointed (and authorised) at it.</summary>
+    public static LedgerSource Remote(HttpClient http) => new RemoteSource(http);
+    public static LedgerSource Directory(string path) => new DirectorySource(path);
+
+    static (string, string) Split(string line)
+    {
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        return space < 0 ? (line, "") : (line[..space], line[(space + 1)..]);
+    }
+
+    sealed class RemoteSource(HttpClient http) : LedgerSource
+    {
+        public override async IAsyncEnumerable<(string Hash, string Canonical)> EntriesAsync(
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            long from = 0;
+            while (true)
+            {
+                var text = await GetAsync($"/ledger/export?from={from}&limit={LedgerApi.MaxExportLines}", ct);
+                var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                foreach (var line in lines) yield return Split(line);
+                if (lines.Length < LedgerApi.MaxExportLines) yield break;
+                from += lines.Length;
+            }
+        }
+
+        public override Task<string> CheckpointNoteAsync(CancellationToken ct) => GetAsync("/ledger/checkpoint?format=note", ct);
+
+        public override async Task<IReadOnlyList<byte[]>?> ConsistencyProofAsync(long from, long to, CancellationToken ct)
+        {
+            var proof = JsonNode.Parse(await GetAsync($"/ledger/proofs/consistency?from={from}&to={to}", ct))!["proof"]!.AsArray();
+            return [.. proof.Select(p => Convert.FromBase64String(p!.GetValue<string>()))];
+        }
+
+        async Task<string> GetAsync(string path, CancellationToken ct)
+        {
+            using var response = await http.GetAsync(path, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (!response.IsSuccessStatusCode)
+                throw new HttpRequestException($"GET {path}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+            return body;
+        }
+
+        public override void Dispose()
+        {
+            http.Dispose();
+            base.Dispose();
+        }
+    }
+
+    sealed class DirectorySource(string path) : LedgerSource
+    {
+        public override async IAsyncEnumerable<(string Hash, string Canonical)> EntriesAsync(
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            using var reader = new StreamReader(Path.Combine(path, EntriesFile));
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (line.Length > 0) yield return Split(line);
+            }
+        }
+
+        public override Task<string> CheckpointNoteAsync(CancellationToken ct) => File.ReadAllTextAsync(Path.Combine(path, CheckpointFile), ct);
+
+        public override Task<IReadOnlyList<byte[]>?> ConsistencyProofAsync(long from, long to, CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<byte[]>?>(null);
+    }
+}
+
+public sealed record LedgerCheckResult(IReadOnlyList<string> Checked, LedgerFault? Fault, string CheckpointNote);
+
+/// <summary>The offline verification: signature, hash chain, tree root against the checkpoint, and consistency with a saved one.</summary>
+public static class LedgerCheck
+{
+    public static async Task<LedgerCheckResult> RunAsync(
+        LedgerSource source, string verifierKey, string? savedNote, Action<long, long>? progress, CancellationToken ct)
+    {
+        var checkedLines = new List<string>();
+        var note = await source.CheckpointNoteAsync(ct);
+        LedgerCheckResult Fail(string kind, long index, string reason) => new(checkedLines, new LedgerFault(kind, index, reason), note);
+
+        var text = SignedNote.Open(note, verifierKey, out var signatureError);
+        var checkpoint = text is null ? null : CheckpointBody.Parse(text);
+        if (checkpoint is null)
+            return Fail(LedgerFaults.BadSignature, -1, $"the latest checkpoint does not verify with the given key: {signatureError ?? "malformed checkpoint"}");
+        checkedLines.Add($"checkpoint  signature OK ({checkpoint.Origin}), tree size {checkpoint.Size}");
+
+        CheckpointBody? saved = null;
+        if (savedNote is not null)
+        {
+            var savedText = SignedNote.Open(savedNote, verifierKey, out var savedError);
+            saved = savedText is null ? null : CheckpointBody.Parse(savedText);
+            if (saved is null) return Fail(LedgerFaults.BadSignature, -1, $"the saved checkpoint does not verify with the given key: {savedError ?? "malformed checkpoint"}");
+            checkedLines.Add($"saved       signature OK, tree size {saved.Size}");
+            if (saved.Size > checkpoint.Size)
+                return Fail(LedgerFaults.InconsistentCheckpoint, checkpoint.Size,
+                    $"the saved checkpoint covers {saved.Size} entries but the latest only {checkpoint.Size}: the log shrank");
+        }
+
+        var audit = new LedgerAudit(saved is null ? [checkpoint.Size] : [checkpoint.Size, saved.Size]);
+        await foreach (var (hash, canonical) in source.EntriesAsync(ct))
+        {
+            if (!audit.Add(hash, canonical)) break;
+            if (progress is not null && audit.Verified % 10_000 == 0) progress(audit.Verified, checkpoint.Size);
+        }
+        progress?.Invoke(audit.Verified, checkpoint.Size);
+        if (audit.Fault is { } fault) return new(checkedLines, fault, note);
+        checkedLines.Add($"entries     {audit.Verified} verified: every hash and link of the chain holds");
+        if (audit.Verified < checkpoint.Size)
+            return Fail(LedgerFaults.Missing, audit.Verified, $"the checkpoint covers {checkpoint.Size} entries but only {audit.Verified} are stored");
+
+        if (!audit.Roots.TryGetValue(checkpoint.Size, out var root) || !root.AsSpan().SequenceEqual(checkpoint.RootHash))
+            return Fail(LedgerFaults.InconsistentCheckpoint, checkpoint.Size - 1,
+                $"the Merkle root of the first {checkpoint.Size} entries differs from the signed checkpoint: entries were rewritten");
+        checkedLines.Add($"tree        root of the first {checkpoint.Size} entries matches the checkpoint");
+
+        if (saved is not null)
+        {
+            if (!audit.Roots.TryGetValue(saved.Size, out var savedRoot) || !savedRoot.AsSpan().SequenceEqual(saved.RootHash))
+                return Fail(LedgerFaults.InconsistentCheckpoint, saved.Size - 1,
+                    $"the first {saved.Size} entries no longer have the root of the saved checkpoint: history was rewritten");
+            var proof = saved.Size == checkpoint.Size ? [] : await source.ConsistencyProofAsync(saved.Size, checkpoint.Size, ct);
+            if (proof is not null && saved.Size < checkpoint.Size && !Merkle.VerifyConsistency(saved.Size, checkpoint.Size, saved.RootHash, checkpoint.RootHash, proof))
+                return Fail(LedgerFaults.InconsistentCheckpoint, saved.Size - 1,
+                    $"the hub's consistency proof from {saved.Size} to {checkpoint.Size} does not verify");
+            checkedLines.Add($"since       the saved checkpoint ({saved.Size}) is a prefix of the latest ({checkpoint.Size})"
+                + (proof is null ? "" : "; the hub's consistency proof verifies"));
+        }
+        return new(checkedLines, null, note);
     }
 }

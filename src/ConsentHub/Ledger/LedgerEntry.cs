@@ -13,6 +13,8 @@ public sealed class LedgerEntry
     public required string Payload { get; set; }
     public required string PrevHash { get; set; }
     public required string Hash { get; set; }
+    /// <summary>Its Merkle leaf hash, known when it was appended here (not stored: the tree's level 0 holds it).</summary>
+    public byte[]? LeafHash { get; set; }
 }
 
 /// <summary>The single row every writer locks: the next index and the hash it must chain to.</summary>
@@ -22,6 +24,8 @@ public sealed class LedgerHead
     public int Id { get; set; }
     public long NextIndex { get; set; }
     public required string LastHash { get; set; }
+    /// <summary>The Merkle tree's right edge: the roots of its perfect subtrees, largest first (see <see cref="MerkleFrontier"/>).</summary>
+    public byte[]? Frontier { get; set; }
 }
 
 sealed class LedgerConfiguration : IEntityTypeConfiguration<LedgerEntry>, IEntityTypeConfiguration<LedgerHead>
@@ -34,6 +38,7 @@ sealed class LedgerConfiguration : IEntityTypeConfiguration<LedgerEntry>, IEntit
         b.Property(e => e.Type).HasMaxLength(64);
         b.Property(e => e.PrevHash).HasMaxLength(64);
         b.Property(e => e.Hash).HasMaxLength(64);
+        b.Ignore(e => e.LeafHash);
     }
 
     public void Configure(EntityTypeBuilder<LedgerHead> b)

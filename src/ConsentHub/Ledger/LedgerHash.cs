@@ -31,5 +31,10 @@ public static class LedgerHash
         return buffer.ToArray();
     }
 
-    public static string Of(LedgerEntry entry) => Convert.ToHexStringLower(SHA256.HashData(Canonical(entry)));
+    public static string Of(LedgerEntry entry) => Of(Canonical(entry));
+
+    public static string Of(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
+
+    /// <summary>The entry's Merkle leaf hash, SHA-256(0x00 ‖ canonical encoding) (RFC 9162 §2.1.1).</summary>
+    public static byte[] LeafOf(LedgerEntry entry) => Merkle.LeafHash(Canonical(entry));
 }

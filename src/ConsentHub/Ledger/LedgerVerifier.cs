@@ -3,43 +3,55 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Ledger;
 
-public sealed record LedgerVerification(bool Valid, long Entries, long? FirstBadIndex = null, string? Reason = null);
+public sealed record LedgerVerification(bool Valid, long Entries, long? FirstBadIndex = null, string? Reason = null, string? Kind = null);
 
-/// <summary>Recomputes the whole chain from the genesis hash and names the first index that does not verify.</summary>
+/// <summary>
+/// The hub's own check of its database: the hash chain from the genesis hash, the head, the stored Merkle tree, and
+/// every signed checkpoint against the entries (and, given the key, its signature). Names the first bad index.
+/// </summary>
 public static class LedgerVerifier
 {
     const int PageSize = 5_000;
 
-    public static async Task<LedgerVerification> VerifyAsync(ConsentDb db, CancellationToken ct)
+    public static async Task<LedgerVerification> VerifyAsync(ConsentDb db, CancellationToken ct, string? verifierKey = null)
     {
-        long expected = 0;
-        var previous = LedgerHash.Genesis;
-        while (true)
+        var checkpoints = await db.LedgerCheckpoints.AsNoTracking().OrderBy(c => c.Size).ToListAsync(ct);
+        var audit = new LedgerAudit(checkpoints.Select(c => c.Size));
+        long next = 0;
+        while (audit.Fault is null)
         {
-            var page = await db.LedgerEntries.AsNoTracking()
-                .Where(e => e.Index >= expected)
-                .OrderBy(e => e.Index)
-                .Take(PageSize)
-                .ToListAsync(ct);
+            var page = await db.LedgerEntries.AsNoTracking().Where(e => e.Index >= next).OrderBy(e => e.Index).Take(PageSize).ToListAsync(ct);
             foreach (var entry in page)
             {
-                if (entry.Index != expected)
-                    return new(false, expected, expected, $"entry {expected} is missing: the next stored entry is {entry.Index}");
-                if (entry.PrevHash != previous)
-                    return new(false, expected, expected, $"prevHash of entry {expected} does not match the hash of entry {expected - 1}");
-                if (LedgerHash.Of(entry) != entry.Hash)
-                    return new(false, expected, expected, $"entry {expected} was altered: its content does not match its hash");
-                previous = entry.Hash;
-                expected++;
+                if (!audit.Add(entry.Hash, System.Text.Encoding.UTF8.GetString(LedgerHash.Canonical(entry)))) break;
             }
             if (page.Count < PageSize) break;
+            next = page[^1].Index + 1;
         }
+        if (audit.Fault is { } fault) return Invalid(audit, fault);
 
+        var count = audit.Verified;
         var head = await db.LedgerHeads.AsNoTracking().SingleAsync(ct);
-        if (head.NextIndex != expected)
-            return new(false, expected, expected, $"the ledger head records {head.NextIndex} entries but the chain ends after {expected}: entries are missing at the end");
-        if (head.LastHash != previous)
-            return new(false, expected, expected - 1, $"the ledger head's hash does not match entry {expected - 1}");
-        return new(true, expected);
+        if (head.NextIndex > count)
+            audit.Fail(LedgerFaults.Missing, count, $"the ledger head records {head.NextIndex} entries but the chain ends after {count}: entries are missing at the end");
+        else if (head.NextIndex < count)
+            audit.Fail(LedgerFaults.Inserted, head.NextIndex, $"the ledger head records {head.NextIndex} entries but {count} are stored: entries were added after the last one written");
+        else if (head.LastHash != audit.LastHash)
+            audit.Fail(LedgerFaults.Altered, count - 1, $"the ledger head's hash does not match entry {count - 1}");
+        else if (count > 0 && !MerkleFrontier.Root(MerkleFrontier.Deserialize(head.Frontier)).AsSpan().SequenceEqual(audit.Root))
+            audit.Fail(LedgerFaults.InconsistentCheckpoint, count - 1, "the stored Merkle tree's root does not match the entries");
+        foreach (var checkpoint in checkpoints)
+        {
+            if (audit.Fault is not null) break;
+            if (!audit.Roots.TryGetValue(checkpoint.Size, out var root) || !root.AsSpan().SequenceEqual(checkpoint.RootHash))
+                audit.Fail(LedgerFaults.InconsistentCheckpoint, checkpoint.Size - 1,
+                    $"the checkpoint of size {checkpoint.Size} does not match the root of the first {checkpoint.Size} entries");
+            else if (verifierKey is not null && (SignedNote.Open(checkpoint.Note, verifierKey, out _) is not { } text
+                         || CheckpointBody.Parse(text) is not { } body || body.Size != checkpoint.Size || !body.RootHash.AsSpan().SequenceEqual(checkpoint.RootHash)))
+                audit.Fail(LedgerFaults.BadSignature, checkpoint.Size - 1, $"the checkpoint of size {checkpoint.Size} is not signed by this hub's key");
+        }
+        return audit.Fault is { } found ? Invalid(audit, found) : new(true, count);
     }
+
+    static LedgerVerification Invalid(LedgerAudit audit, LedgerFault fault) => new(false, audit.Verified, fault.Index, fault.Reason, fault.Kind);
 }

@@ -17,6 +17,10 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
     static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web);
 
     LedgerHead? head;
+    List<byte[]>? frontier;
+
+    /// <summary>The locked head row (after <see cref="LockHeadAsync"/>).</summary>
+    public LedgerHead Head => head ?? throw new InvalidOperationException("Lock the ledger head first.");
 
     /// <summary>Opens the transaction and takes the ledger lock at once.</summary>
     public async Task<IDbContextTransaction> BeginAsync(CancellationToken ct)
@@ -34,6 +38,7 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
     public async Task<IDbContextTransaction> BeginUnlockedAsync(CancellationToken ct)
     {
         head = null;
+        frontier = null;
         return await db.Database.BeginTransactionAsync(ct);
     }
 
@@ -49,6 +54,7 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
             stale.State = EntityState.Detached;
         db.LedgerHeads.Attach(current);
         head = current;
+        frontier = null;
     }
 
     public LedgerEntry Append(string type, object payload)
@@ -63,7 +69,16 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
             PrevHash = head.LastHash,
             Hash = "",
         };
-        entry.Hash = LedgerHash.Of(entry);
+        var canonical = LedgerHash.Canonical(entry);
+        entry.Hash = LedgerHash.Of(canonical);
+        entry.LeafHash = Merkle.LeafHash(canonical);
+        // The Merkle tree grows with the chain: the nodes this leaf completes, at most one per level.
+        frontier ??= MerkleFrontier.Deserialize(head.Frontier);
+        var grown = MerkleFrontier.Append(frontier, entry.Index, entry.LeafHash);
+        frontier = grown.Frontier;
+        foreach (var node in grown.Nodes)
+            db.LedgerTreeNodes.Add(new LedgerTreeNode { Level = node.Level, Index = node.Index, Hash = node.Hash });
+        head.Frontier = MerkleFrontier.Serialize(frontier);
         head.NextIndex++;
         head.LastHash = entry.Hash;
         db.LedgerEntries.Add(entry);

@@ -57,6 +57,12 @@ public sealed class AuthorisationTests
         new("GET", "/admin/mail/{file}", Access.Admin),
         new("GET", "/ledger/entries", Access.Admin),
         new("GET", "/ledger/verify", Access.Admin),
+        new("GET", "/ledger/entries/{index}", Access.Admin),
+        new("GET", "/ledger/export", Access.Admin),
+        new("GET", "/ledger/checkpoint", Access.Admin),
+        new("GET", "/ledger/checkpoints", Access.Admin),
+        new("GET", "/ledger/proofs/inclusion", Access.Admin),
+        new("GET", "/ledger/proofs/consistency", Access.Admin),
         new("POST", Customer + "/subscription-data", Access.WriteAsItself),
         new("GET", Customer + "/subscription-data", Access.ReadBound),
         new("GET", Customer + "/subscription-data/history", Access.ReadBound),
@@ -81,7 +87,7 @@ public sealed class AuthorisationTests
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
     // The landing page: the unguessable token in its address is the person's credential.
-    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}"];
+    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}", "GET /ledger/public-key"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
     sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId)

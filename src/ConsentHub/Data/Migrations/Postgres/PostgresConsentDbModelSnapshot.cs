@@ -411,6 +411,38 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("idempotency_records", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Ledger.LedgerCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Size")
+                        .IsUnique();
+
+                    b.ToTable("ledger_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Ledger.LedgerEntry", b =>
                 {
                     b.Property<long>("Index")
@@ -448,6 +480,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<int>("Id")
                         .HasColumnType("integer");
 
+                    b.Property<byte[]>("Frontier")
+                        .HasColumnType("bytea");
+
                     b.Property<string>("LastHash")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -467,6 +502,24 @@ namespace ConsentHub.Data.Migrations.Postgres
                             LastHash = "0000000000000000000000000000000000000000000000000000000000000000",
                             NextIndex = 0L
                         });
+                });
+
+            modelBuilder.Entity("ConsentHub.Ledger.LedgerTreeNode", b =>
+                {
+                    b.Property<int>("Level")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Index")
+                        .HasColumnType("bigint");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Level", "Index");
+
+                    b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Propagation.DeliveryAttempt", b =>

@@ -398,6 +398,36 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("idempotency_records", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Ledger.LedgerCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.Property<long>("Size")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Size")
+                        .IsUnique();
+
+                    b.ToTable("ledger_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Ledger.LedgerEntry", b =>
                 {
                     b.Property<long>("Index")
@@ -435,6 +465,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<int>("Id")
                         .HasColumnType("INTEGER");
 
+                    b.Property<byte[]>("Frontier")
+                        .HasColumnType("BLOB");
+
                     b.Property<string>("LastHash")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -454,6 +487,24 @@ namespace ConsentHub.Data.Migrations.Sqlite
                             LastHash = "0000000000000000000000000000000000000000000000000000000000000000",
                             NextIndex = 0L
                         });
+                });
+
+            modelBuilder.Entity("ConsentHub.Ledger.LedgerTreeNode", b =>
+                {
+                    b.Property<int>("Level")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Index")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Level", "Index");
+
+                    b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Propagation.DeliveryAttempt", b =>
