@@ -148,7 +148,7 @@ public static class ClusterMembership
         {
             nmsc, clusterId, memberCount = members.Count, members = Sorted(members).Select(Member), movedFrom,
         });
-        planner.Stamp(entry.Index);
+        planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return (View(nmsc, clusterId, members), current.Count == 0);
@@ -184,7 +184,7 @@ public static class ClusterMembership
         foreach (var row in rows) await planner.PlanAsync(nmsc, [KeyOf(row)], PropagationCause.Cluster, null, time.Now(), ct);
         await ledger.LockHeadAsync(ct);
         var entry = ledger.Append(ClusterEvents.ClusterDeleted, new { nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member) });
-        planner.Stamp(entry.Index);
+        planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return true;

@@ -108,7 +108,7 @@ public sealed class SubscriptionChanges(
         }
 
         await ledger.LockHeadAsync(ct);
-        request.Sequence = ledger.Append(LedgerEvents.ChangeRequested, new
+        var requested = ledger.Append(LedgerEvents.ChangeRequested, new
         {
             changeRequestId = request.Id,
             nmsc = sourceSystem.Nmsc,
@@ -118,14 +118,15 @@ public sealed class SubscriptionChanges(
             validated = change.Validated,
             submittedBy,
             dataSha256 = Idempotency.Hash(System.Text.Encoding.UTF8.GetBytes(stored)),
-        }).Index;
+        });
+        request.Sequence = requested.Index;
         if (state is not null)
         {
             state.Renumber(request.Id, request.Sequence);
             AppendApplied(request, change);
         }
 
-        var body = Hal.Serialize(Views.ChangeRequest(request, customer, data));
+        var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
         {
             db.IdempotencyRecords.Add(new IdempotencyRecord
@@ -174,12 +175,13 @@ public sealed class SubscriptionChanges(
     /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
     public void AppendApplied(ChangeRequest request, NormalisedChange change)
     {
-        request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
+        var applied = ledger.Append(LedgerEvents.ChangeApplied, new
         {
             changeRequestId = request.Id,
             consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
             channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-        }).Index;
+        });
+        request.OutcomeLedgerIndex = applied.Index;
         if (matched is { } match)
         {
             ledger.Append(ClusterEvents.ClusterMatched, new
@@ -188,7 +190,7 @@ public sealed class SubscriptionChanges(
             });
             matched = null;
         }
-        planner.Stamp(request.OutcomeLedgerIndex.Value);
+        planner.Stamp(applied);
     }
 
     /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>

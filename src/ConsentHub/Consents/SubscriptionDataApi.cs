@@ -170,8 +170,10 @@ public static class SubscriptionDataApi
             .ToListAsync(ct);
         var ids = page.Select(c => c.Id).ToList();
         var validations = await db.Validations.AsNoTracking().Where(v => ids.Contains(v.ChangeRequestId)).ToDictionaryAsync(v => v.ChangeRequestId, ct);
+        var leaves = await LeafHashes.OfAsync(db, page.Select(c => c.Sequence), ct);
         var views = page.Take(size)
             .Select(c => Views.ChangeRequest(c, customer, JsonSerializer.Deserialize<SubscriptionData>(c.Data, SubscriptionChanges.StoredJson)!,
+                leaves.GetValueOrDefault(c.Sequence),
                 validations.GetValueOrDefault(c.Id)))
             .ToList();
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
@@ -213,7 +215,8 @@ public static class SubscriptionDataApi
         var customer = await db.Customers.AsNoTracking().SingleAsync(c => c.Id == change.CustomerId, ct);
         if (!Caller.From(user).MayRead(customer.Nmsc, customer.Context)) return notFound;
         var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
-        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!, validation));
+        var leaf = (await LeafHashes.OfAsync(db, [change.Sequence], ct)).GetValueOrDefault(change.Sequence);
+        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!, leaf, validation));
     }
 
     /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>

@@ -50,6 +50,7 @@ public sealed record ChangeRequestView(
     string? AppliedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StatusReason,
     long LedgerIndex,
+    string? LeafHash,
     IReadOnlyList<TimelineEvent> Timeline,
     SubscriptionData Data,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
@@ -96,7 +97,8 @@ public static class Views
     public static ChannelAttributeView ChannelAttribute(ChannelEntry c) => new(
         c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser);
 
-    public static ChangeRequestView ChangeRequest(ChangeRequest change, Customer customer, SubscriptionData data, ValidationRequest? validation = null)
+    public static ChangeRequestView ChangeRequest(
+        ChangeRequest change, Customer customer, SubscriptionData data, string? leafHash, ValidationRequest? validation = null)
     {
         var timeline = new List<TimelineEvent> { new("requested", HubTime.Format(change.ReceivedAt), change.Sequence) };
         if (validation is { SentAt: { } sentAt, SentLedgerIndex: { } sentIndex })
@@ -110,7 +112,7 @@ public static class Views
         return new ChangeRequestView(
             change.Id, change.Status, customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
             change.Validated, change.SubmittedBy, HubTime.Format(change.ReceivedAt), HubTime.Format(change.AppliedAt),
-            change.StatusReason, change.Sequence, timeline, data,
+            change.StatusReason, change.Sequence, leafHash, timeline, data,
             new Dictionary<string, HalLink>
             {
                 ["self"] = new(Paths.ChangeRequest(change.Id)),

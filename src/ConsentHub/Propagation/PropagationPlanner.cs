@@ -156,8 +156,10 @@ public sealed class PropagationPlanner(ConsentDb db)
     /// Writes the staged messages, now that the ledger entry causing them has its index; returns how many.
     /// Entries of the change being applied are read here, after their final renumbering.
     /// </summary>
-    public int Stamp(long ledgerIndex)
+    public int Stamp(Ledger.LedgerEntry cause)
     {
+        var ledgerIndex = cause.Index;
+        var leafHash = Ledger.LeafHashes.Format(cause.LeafHash);
         foreach (var draft in staged)
         {
             var message = draft.Message;
@@ -166,7 +168,7 @@ public sealed class PropagationPlanner(ConsentDb db)
                 CommandTypes.Propagated, HubTime.Format(draft.Cause.CommandTimestamp), message.SourceCustomerId,
                 draft.Consents.Count == 0 ? null : new ConsentView(true, [.. draft.Consents.Select(Views.ConsentAttribute)], true, false, null),
                 draft.Channels.Count == 0 ? null : new ChannelView([.. draft.Channels.Select(Views.ChannelAttribute)]),
-                message.Id, ledgerIndex), PayloadJson);
+                message.Id, ledgerIndex, leafHash), PayloadJson);
             db.Propagations.Add(message);
         }
         var count = staged.Count;
@@ -177,7 +179,10 @@ public sealed class PropagationPlanner(ConsentDb db)
     static MemberKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
 
-/// <summary>The body of a PROPAGATED call: seed 004 §7 member for member, then the hub's propagationId and ledgerIndex.</summary>
+/// <summary>
+/// The body of a PROPAGATED call: seed 004 §7 member for member, then the hub's propagationId, and the index and Merkle
+/// leaf hash of the ledger entry that caused it (provable with GET /ledger/proofs/inclusion).
+/// </summary>
 public sealed record PropagatedPayload(
     string CommandType, string? CommandTimestamp, string SourceCustomerId, ConsentView? Consent, ChannelView? Channel,
-    Guid PropagationId, long LedgerIndex);
+    Guid PropagationId, long LedgerIndex, string? LeafHash);

@@ -42,7 +42,9 @@ public sealed class PropagationTests
         using var asCrm = await app.AsAsync(crm);
         var posted = await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Customer123);
         Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
-        var changeId = (await Json.ReadAsync(posted))["id"]!.GetValue<string>();
+        var postedBody = await Json.ReadAsync(posted);
+        var changeId = postedBody["id"]!.GetValue<string>();
+        Assert.Equal(44, postedBody["leafHash"]!.GetValue<string>().Length);
 
         foreach (var (system, hook, customerId, (apiKey, secret)) in hooks)
         {
@@ -56,8 +58,15 @@ public sealed class PropagationTests
 
             // Seed 004 §7, member for member, then the hub's own two.
             var body = call.Json.AsObject();
-            Assert.Equal(["commandType", "commandTimestamp", "sourceCustomerId", "consent", "channel", "propagationId", "ledgerIndex"],
+            Assert.Equal(["commandType", "commandTimestamp", "sourceCustomerId", "consent", "channel", "propagationId", "ledgerIndex", "leafHash"],
                 body.Select(p => p.Key));
+            // The entry that caused it is in the ledger under that index and leaf hash.
+            using (var auditor = await app.AdminAsync())
+            {
+                var entry = await Json.ReadAsync(await auditor.GetAsync($"/ledger/entries/{call.LedgerIndex}"));
+                Assert.Equal(entry["leafHash"]!.GetValue<string>(), body["leafHash"]!.GetValue<string>());
+                Assert.Contains("\"type\":\"change-applied\"", entry["canonical"]!.GetValue<string>());
+            }
             Assert.Equal("PROPAGATED", body["commandType"]!.GetValue<string>());
             Assert.Equal("2018-04-23T14:10:44.000Z", body["commandTimestamp"]!.GetValue<string>());
             Assert.Equal(customerId, body["sourceCustomerId"]!.GetValue<string>());
@@ -110,6 +119,7 @@ public sealed class PropagationTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
         var change = await Json.ReadAsync(await admin.GetAsync($"/change-requests/{changeId}"));
         Assert.Equal("APPLIED", change["status"]!.GetValue<string>());
+        Assert.Equal(postedBody["leafHash"]!.GetValue<string>(), change["leafHash"]!.GetValue<string>());
     }
 
     [Theory, Providers]
