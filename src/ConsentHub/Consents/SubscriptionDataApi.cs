@@ -119,11 +119,15 @@ public static class SubscriptionDataApi
     }
 
     static async Task<IResult> Read(
-        string context, string nmsc, string sourceSystem, string sourceCustomerId, string? at,
-        ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+        string context, string nmsc, string sourceSystem, string sourceCustomerId, string? at, string? proof,
+        ClaimsPrincipal user, ConsentDb db, Checkpoints checkpoints, CancellationToken ct)
     {
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
+        if (proof is not (null or "true" or "false"))
+            return Problems.Invalid("proof", "boolean", "proof must be true or false.");
+        if (proof == "true" && at is null)
+            return Problems.Invalid("proof", "requires-at", "proof=true answers a point in time: give at= as well.");
 
         // Consolidated across the customer's cluster within its context, under the organisation's merge policy.
         var others = await ClusterMembership.OtherRecordsAsync(db, customer, ct);
@@ -151,7 +155,16 @@ public static class SubscriptionDataApi
         var pasts = new List<SubscriptionState>();
         foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, other, instant, ct)).State);
         past = SubscriptionState.Merge(past, pasts, policy);
-        return Hal.Ok(Views.Consolidated(customer, past, commandTimestamp, "?at=" + Uri.EscapeDataString(at)));
+        var answer = Views.Consolidated(customer, past, commandTimestamp, "?at=" + Uri.EscapeDataString(at));
+        if (proof == "true")
+        {
+            var recordIds = others.Select(o => o.Id).Append(customer.Id).ToList();
+            var indices = await db.ChangeRequests.AsNoTracking()
+                .Where(c => recordIds.Contains(c.CustomerId) && c.Status == ChangeStatus.Applied && c.AppliedAt <= instant && c.OutcomeLedgerIndex != null)
+                .OrderBy(c => c.OutcomeLedgerIndex).Select(c => c.OutcomeLedgerIndex!.Value).ToListAsync(ct);
+            answer = answer with { Proof = await ProveAsync(db, checkpoints, indices, ct) };
+        }
+        return Hal.Ok(answer);
     }
 
     static async Task<IResult> History(
@@ -217,6 +230,28 @@ public static class SubscriptionDataApi
         var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
         var leaf = (await LeafHashes.OfAsync(db, [change.Sequence], ct)).GetValueOrDefault(change.Sequence);
         return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!, leaf, validation));
+    }
+
+    /// <summary>
+    /// The entries with their inclusion proofs in the latest checkpoint's tree; when they are newer than it, a checkpoint
+    /// is signed first, so the answer is always provable at once.
+    /// </summary>
+    static async Task<AnswerProof> ProveAsync(ConsentDb db, Checkpoints checkpoints, List<long> indices, CancellationToken ct)
+    {
+        var checkpoint = await Checkpoints.LatestAsync(db, ct);
+        if (checkpoint is null || (indices.Count > 0 && checkpoint.Size <= indices[^1]))
+            checkpoint = await checkpoints.IssueAsync(ct) ?? throw new InvalidOperationException("The ledger is empty.");
+        var nodes = new StoredMerkleNodes(db);
+        var entries = await db.LedgerEntries.AsNoTracking().Where(e => indices.Contains(e.Index)).OrderBy(e => e.Index).ToListAsync(ct);
+        var proven = new List<ProvenEntry>();
+        foreach (var entry in entries)
+        {
+            var canonical = LedgerHash.Canonical(entry);
+            var path = await Merkle.InclusionProofAsync(nodes, entry.Index, checkpoint.Size, ct);
+            proven.Add(new ProvenEntry(entry.Index, System.Text.Encoding.UTF8.GetString(canonical), Convert.ToBase64String(Merkle.LeafHash(canonical)),
+                [.. path.Select(Convert.ToBase64String)]));
+        }
+        return new AnswerProof(checkpoint.Note, checkpoint.Size, Convert.ToBase64String(checkpoint.RootHash), proven);
     }
 
     /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>

@@ -15,7 +15,17 @@ public sealed record ConsolidatedView(
     string SourceCustomerId,
     ConsentView? Consent,
     ChannelView? Channel,
-    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links)
+{
+    /// <summary>With ?proof=true: what the answer derives from, provable against a signed checkpoint.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AnswerProof? Proof { get; init; }
+}
+
+/// <summary>The ledger entries an answer derives from, each with its inclusion proof in the checkpoint's tree.</summary>
+public sealed record AnswerProof(string Checkpoint, long TreeSize, string RootHash, IReadOnlyList<ProvenEntry> Entries);
+
+public sealed record ProvenEntry(long LedgerIndex, string Canonical, string LeafHash, IReadOnlyList<string> AuditPath);
 
 public sealed record ConsentView(
     bool GdprCompliant,

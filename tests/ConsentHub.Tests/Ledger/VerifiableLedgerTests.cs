@@ -306,6 +306,55 @@ public sealed class VerifiableLedgerTests
         Assert.Equal(1, await LedgerCommand.RunAsync(app.Services, ["ledger", "verify", "--url", url, "--token", token, "--public-key", key, "--since", saved]));
     }
 
+    [Theory, Providers]
+    public async Task A_point_in_time_answer_comes_with_proofs_an_auditor_checks_without_trusting_the_server(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, NoWorkers);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync("tgb", "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            await System.Net.Http.Json.HttpClientJsonExtensions.PutAsJsonAsync(admin, "/nmscs/tgb/clusters/p-1", new
+            {
+                members = new[] { new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-1" }, new { context = "toyota", sourceSystem = "dms", sourceCustomerId = "d-9" } },
+            });
+        using var asCrm = await app.AsAsync(crm);
+        using var asDms = await app.AsAsync(dms);
+        var first = await Json.ReadAsync(await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z")));
+        var second = await Json.ReadAsync(await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", false, "2024-01-02T10:00:00Z")));
+        await Task.Delay(20);
+        var at = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'");
+        await Task.Delay(20);
+        // Applied after the instant asked about: neither in the answer nor among its proven entries.
+        await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-01-03T10:00:00Z"));
+        using var anonymous = app.CreateClient();
+        var key = (await Json.ReadAsync(await anonymous.GetAsync("/ledger/public-key")))["verifierKey"]!.GetValue<string>();
+
+        var answer = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + $"?at={at}&proof=true"));
+        var proof = answer["proof"]!;
+        var body = CheckpointBody.Parse(SignedNote.Open(proof["checkpoint"]!.GetValue<string>(), key, out var error) ?? throw new Xunit.Sdk.XunitException(error))!;
+        Assert.Equal(body.Size, proof["treeSize"]!.GetValue<long>());
+        var entries = proof["entries"]!.AsArray();
+        Assert.Equal(2, entries.Count);
+        var canonicals = new List<string>();
+        foreach (var entry in entries)
+        {
+            var canonical = entry!["canonical"]!.GetValue<string>();
+            var leaf = Merkle.LeafHash(Encoding.UTF8.GetBytes(canonical));
+            var path = entry["auditPath"]!.AsArray().Select(p => Convert.FromBase64String(p!.GetValue<string>())).ToList();
+            Assert.True(Merkle.VerifyInclusion(leaf, entry["ledgerIndex"]!.GetValue<long>(), body.Size, path, body.RootHash));
+            Assert.Contains("\"type\":\"change-applied\"", canonical);
+            canonicals.Add(canonical);
+        }
+        // The answer's consents come from exactly these proven entries, one per record of the cluster.
+        Assert.Contains(canonicals, c => c.Contains(first["id"]!.GetValue<string>(), StringComparison.Ordinal) && c.Contains("\"OFFERS\"", StringComparison.Ordinal));
+        Assert.Contains(canonicals, c => c.Contains(second["id"]!.GetValue<string>(), StringComparison.Ordinal) && c.Contains("\"SURVEYS\"", StringComparison.Ordinal));
+        Assert.Equal(["OFFERS", "SURVEYS"], answer["consent"]!["consentAttributes"]!.AsArray().Select(c => c!["consentCode"]!.GetValue<string>()));
+
+        Assert.Null((await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + $"?at={at}")))["proof"]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + "?proof=true")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + $"?at={at}&proof=maybe")).StatusCode);
+    }
+
     [PostgresOnly]
     public async Task Eight_writers_append_ten_thousand_entries_into_one_consistent_tree()
     {
