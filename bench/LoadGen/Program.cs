@@ -1,7 +1,17 @@
 // A small closed-loop load generator for ConsentHub: N connections, each sending the next request as soon as
 // the previous one answered, for a fixed time. It registers its own organisation and source system first.
-//   dotnet run -c Release --project bench/LoadGen -- --url http://127.0.0.1:5080 --mode post|get
+//   dotnet run -c Release --project bench/LoadGen -- --url http://127.0.0.1:5080 --mode post|get|propagate
 //     --admin-client-id … --admin-client-secret … --admin-password … [--connections 32] [--seconds 10] [--customers 1000]
+//     [--backlog 0] [--wait 120]
+// --mode propagate measures delivery to a webhook (Propagate.cs). LoadGen runs the receiver itself (Kestrel on
+// 127.0.0.1, answering 204) and registers it as its source system's destination, so the server must run with
+// ConsentHub__Propagation__AllowInsecureLoopback=true. Every POST names a new customer, so each 201 causes exactly one
+// PROPAGATED message, matched by sourceCustomerId. Steady phase (--seconds, 0 skips it): closed-loop posting with the
+// receiver up; prints posts/s, deliveries/s (arrivals while posting), the tail after posting stopped and the latency
+// from the client receiving the 201 to the receiver holding the message (p50/p90/p99/max). Drain phase (--backlog N):
+// N changes are posted while nothing listens on the destination's port; once each has failed (and its 5 s retry is
+// over) the receiver starts and POST …/destination/recover makes them due at once; prints the time to deliver all N
+// and deliveries/s. --wait bounds each wait for deliveries, in seconds.
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -14,6 +24,7 @@ var mode = options.Get("mode", "post");
 var connections = int.Parse(options.Get("connections", "32"));
 var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
+if (mode is not ("post" or "get" or "propagate")) throw new ArgumentException($"--mode {mode}: post, get or propagate");
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url) };
 
@@ -25,6 +36,12 @@ await SendAsync(HttpMethod.Put, "/admin/contexts/toyota", adminToken, null);
 var system = JsonNode.Parse(await SendAsync(HttpMethod.Post, "/admin/source-systems", adminToken, new { context = "toyota", nmsc, name = "crm" }))!;
 var token = await TokenAsync(system["clientId"]!.GetValue<string>(), system["clientSecret"]!.GetValue<string>(), new() { ["grant_type"] = "client_credentials" });
 var basePath = $"/contexts/toyota/nmscs/{nmsc}/source-systems/crm/customers";
+
+if (mode == "propagate")
+{
+    return await new PropagateBench(http, token, "toyota", nmsc, "crm")
+        .RunAsync(connections, seconds, int.Parse(options.Get("backlog", "0")), int.Parse(options.Get("wait", "120")));
+}
 
 if (mode == "get")
 {
@@ -63,22 +80,7 @@ Console.WriteLine($"mode={mode} connections={connections} seconds={elapsed:F1} r
     $"rate={all.Length / elapsed:F0}/s p50={Percentile(0.50):F2}ms p99={Percentile(0.99):F2}ms");
 return errors == 0 ? 0 : 1;
 
-static object Body(int n) => new
-{
-    commandType = "REQUESTED",
-    commandTimestamp = "2024-01-01T10:00:00Z",
-    consent = new
-    {
-        gdprCompliant = true,
-        validated = true,
-        communicationAttributes = new { language = "en", country = "GB", email = $"person{n}@example.com" },
-        consentAttributes = new[]
-        {
-            new { consentCode = "OFFERS", consentFlag = n % 2 == 0, consentDescription = "Offers", requestedTimestamp = DateTimeOffset.UtcNow.ToString("O") },
-        },
-    },
-    channel = new { channelAttributes = new[] { new { channelCode = "EMAIL", channelFlag = true, requestedTimestamp = "2024-01-01T10:00:00Z" } } },
-};
+static object Body(int n) => Hub.Body(n, $"person{n}@example.com");
 
 async Task<string> TokenAsync(string clientId, string secret, Dictionary<string, string> form)
 {
@@ -90,15 +92,38 @@ async Task<string> TokenAsync(string clientId, string secret, Dictionary<string,
     return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
 }
 
-async Task<string> SendAsync(HttpMethod method, string path, string bearer, object? body)
+Task<string> SendAsync(HttpMethod method, string path, string bearer, object? body) => Hub.SendAsync(http, method, path, bearer, body);
+
+static class Hub
 {
-    using var request = new HttpRequestMessage(method, path);
-    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-    if (body is not null) request.Content = JsonContent.Create(body);
-    using var response = await http.SendAsync(request);
-    var text = await response.Content.ReadAsStringAsync();
-    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
-    return text;
+    /// <summary>A validated REQUESTED change: one consent, one channel, the given email.</summary>
+    public static object Body(int n, string email) => new
+    {
+        commandType = "REQUESTED",
+        commandTimestamp = "2024-01-01T10:00:00Z",
+        consent = new
+        {
+            gdprCompliant = true,
+            validated = true,
+            communicationAttributes = new { language = "en", country = "GB", email },
+            consentAttributes = new[]
+            {
+                new { consentCode = "OFFERS", consentFlag = n % 2 == 0, consentDescription = "Offers", requestedTimestamp = DateTimeOffset.UtcNow.ToString("O") },
+            },
+        },
+        channel = new { channelAttributes = new[] { new { channelCode = "EMAIL", channelFlag = true, requestedTimestamp = "2024-01-01T10:00:00Z" } } },
+    };
+
+    public static async Task<string> SendAsync(HttpClient http, HttpMethod method, string path, string bearer, object? body)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
+        return text;
+    }
 }
 
 sealed class Args(Dictionary<string, string> values)
