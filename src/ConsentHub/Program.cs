@@ -9,6 +9,9 @@ using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 
 var builder = WebApplication.CreateBuilder(args);
+// The default address, unless one is configured: ASPNETCORE_URLS, Urls, --urls (an appsettings entry would override ASPNETCORE_URLS).
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+    builder.WebHost.UseUrls("http://localhost:5080");
 
 builder.Services.AddHosting();
 builder.Services.AddConsentData();
