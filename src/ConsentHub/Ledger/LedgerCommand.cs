@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
@@ -154,6 +156,19 @@ public abstract class LedgerSource : IDisposable
     public abstract Task<IReadOnlyList<byte[]>?> ConsistencyProofAsync(long from, long to, CancellationToken ct);
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
+    /// <summary>
+    /// Feeds every entry of <see cref="EntriesAsync"/> to the audit in order, up to its first fault;
+    /// <paramref name="added"/> after each entry it accepts.
+    /// </summary>
+    internal virtual async Task AuditAsync(LedgerAudit audit, Action? added, CancellationToken ct)
+    {
+        await foreach (var (hash, canonical) in EntriesAsync(ct))
+        {
+            if (!audit.Add(hash, canonical)) break;
+            added?.Invoke();
+        }
+    }
+
     public static LedgerSource Remote(string url, string? token)
     {
         var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(5) };
@@ -227,6 +242,87 @@ public abstract class LedgerSource : IDisposable
 
         public override Task<IReadOnlyList<byte[]>?> ConsistencyProofAsync(long from, long to, CancellationToken ct) =>
             Task.FromResult<IReadOnlyList<byte[]>?>(null);
+
+        /// <summary>
+        /// The entries as <see cref="EntriesAsync"/> reads them, but read as bytes in large blocks and given to the audit
+        /// as UTF-8, without a string per line: the same lines (split at '\n', '\r' and "\r\n", empty ones skipped) and
+        /// the same bytes hashed. A line that is not valid UTF-8 or holds a '\r' goes through strings, as before; a file
+        /// with a UTF-16 or UTF-32 byte order mark is read entirely as before.
+        /// </summary>
+        internal override async Task AuditAsync(LedgerAudit audit, Action? added, CancellationToken ct)
+        {
+            await using var file = new FileStream(Path.Combine(path, EntriesFile), FileMode.Open, FileAccess.Read, FileShare.Read,
+                bufferSize: 0, FileOptions.SequentialScan);
+            var buffer = new byte[1 << 20];
+            var filled = 0;
+            var first = true;
+            while (true)
+            {
+                var read = await file.ReadAsync(buffer.AsMemory(filled), ct);
+                filled += read;
+                var start = 0;
+                if (first)
+                {
+                    // Byte order marks, as StreamReader detects them: from the first four bytes, or all there are.
+                    if (filled < 4 && read > 0) continue;
+                    first = false;
+                    var head = buffer.AsSpan(0, filled);
+                    if (head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE])
+                        || head.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]))
+                    {
+                        await base.AuditAsync(audit, added, ct);
+                        return;
+                    }
+                    if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) start = 3;
+                }
+                var consumed = Feed(buffer.AsSpan(start, filled - start), final: read == 0, audit, added, out var stop) + start;
+                if (stop || read == 0) return;
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+                if (filled == buffer.Length) Array.Resize(ref buffer, 2 * buffer.Length);
+            }
+        }
+
+        /// <summary>Feeds the complete lines of <paramref name="data"/> (all of it when final); the bytes consumed.</summary>
+        static int Feed(ReadOnlySpan<byte> data, bool final, LedgerAudit audit, Action? added, out bool stop)
+        {
+            stop = false;
+            var complete = final ? data.Length : data.LastIndexOf((byte)'\n') + 1;
+            var lines = data[..complete];
+            // Entries the hub exported are plain UTF-8 without '\r': then each line needs no further check.
+            var plain = lines.IndexOf((byte)'\r') < 0 && Utf8.IsValid(lines);
+            while (!lines.IsEmpty)
+            {
+                var end = lines.IndexOf((byte)'\n');
+                var line = end < 0 ? lines : lines[..end];
+                lines = end < 0 ? [] : lines[(end + 1)..];
+                if (line.IsEmpty) continue;
+                bool accepted;
+                if (plain || (line.IndexOf((byte)'\r') < 0 && Utf8.IsValid(line)))
+                {
+                    var space = line.IndexOf((byte)' ');
+                    accepted = space < 0 ? audit.Add(line, []) : audit.Add(line[..space], line[(space + 1)..]);
+                    if (accepted) added?.Invoke();
+                }
+                else
+                {
+                    accepted = true;
+                    // As StreamReader: invalid sequences decode to U+FFFD, and '\r' ends a line too.
+                    foreach (var part in Encoding.UTF8.GetString(line).Split('\r', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        var (hash, canonical) = Split(part);
+                        if (!(accepted = audit.Add(hash, canonical))) break;
+                        added?.Invoke();
+                    }
+                }
+                if (!accepted)
+                {
+                    stop = true;
+                    break;
+                }
+            }
+            return complete;
+        }
     }
 }
 
@@ -261,11 +357,10 @@ public static class LedgerCheck
         }
 
         var audit = new LedgerAudit(saved is null ? [checkpoint.Size] : [checkpoint.Size, saved.Size]);
-        await foreach (var (hash, canonical) in source.EntriesAsync(ct))
+        await source.AuditAsync(audit, progress is null ? null : () =>
         {
-            if (!audit.Add(hash, canonical)) break;
-            if (progress is not null && audit.Verified % 10_000 == 0) progress(audit.Verified, checkpoint.Size);
-        }
+            if (audit.Verified % 10_000 == 0) progress(audit.Verified, checkpoint.Size);
+        }, ct);
         progress?.Invoke(audit.Verified, checkpoint.Size);
         if (audit.Fault is { } fault) return new(checkedLines, fault, note);
         checkedLines.Add($"entries     {audit.Verified} verified: every hash and link of the chain holds");

@@ -35,6 +35,15 @@ public static class LedgerHash
 
     public static string Of(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
 
+    /// <summary>The same hash as <see cref="Of(ReadOnlySpan{byte})"/>, its 64 hex digits written as ASCII, without allocating.</summary>
+    public static void Of(ReadOnlySpan<byte> canonical, Span<byte> utf8Hex)
+    {
+        Span<byte> hash = stackalloc byte[Merkle.HashSize];
+        Merkle.Sha256(canonical, hash);
+        if (!Convert.TryToHexStringLower(hash, utf8Hex, out _))
+            throw new ArgumentException($"The destination holds fewer than {2 * Merkle.HashSize} bytes.", nameof(utf8Hex));
+    }
+
     /// <summary>The entry's Merkle leaf hash, SHA-256(0x00 ‖ canonical encoding) (RFC 9162 §2.1.1).</summary>
     public static byte[] LeafOf(LedgerEntry entry) => Merkle.LeafHash(Canonical(entry));
 }
