@@ -400,6 +400,32 @@ public sealed class PropagationTests
     }
 
     [Theory, Providers]
+    public async Task Operations_refuse_bad_input_with_the_field_and_rule(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync(Propagations.DestinationPath(crm) + "/enable", null)).StatusCode);
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, hook);
+        foreach (var (path, field, rule) in new[]
+                 {
+                     ("/recover", "since", "required"), ("/recover?since=yesterday", "since", "timestamp-format"),
+                     ("/deliveries?limit=0", "limit", "range"), ("/deliveries?after=-3", "after", "non-negative-integer"),
+                 })
+        {
+            var response = path.StartsWith("/recover", StringComparison.Ordinal)
+                ? await client.PostAsync(Propagations.DestinationPath(crm) + path, null)
+                : await client.GetAsync(Propagations.DestinationPath(crm) + path);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var violation = (await Json.ReadAsync(response))["violations"]![0]!;
+            Assert.Equal((field, rule), (violation["field"]!.GetValue<string>(), violation["rule"]!.GetValue<string>()));
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/propagations/not-a-uuid")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/propagations/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Theory, Providers]
     public async Task During_a_secret_rotation_both_signatures_are_sent(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
