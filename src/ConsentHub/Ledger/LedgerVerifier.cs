@@ -15,6 +15,9 @@ public static class LedgerVerifier
 
     public static async Task<LedgerVerification> VerifyAsync(ConsentDb db, CancellationToken ct, string? verifierKey = null)
     {
+        // One snapshot for every read: entries, head and checkpoints committed meanwhile by writers must not look like
+        // entries missing at the end. Neither provider blocks writers for it.
+        await using var snapshot = await SnapshotAsync(db, ct);
         var checkpoints = await db.LedgerCheckpoints.AsNoTracking().OrderBy(c => c.Size).ToListAsync(ct);
         var audit = new LedgerAudit(checkpoints.Select(c => c.Size));
         long next = 0;
@@ -51,6 +54,29 @@ public static class LedgerVerifier
                 audit.Fail(LedgerFaults.BadSignature, checkpoint.Size - 1, $"the checkpoint of size {checkpoint.Size} is not signed by this hub's key");
         }
         return audit.Fault is { } found ? Invalid(audit, found) : new(true, count);
+    }
+
+    static async Task<IAsyncDisposable> SnapshotAsync(ConsentDb db, CancellationToken ct)
+    {
+        if (db.Provider == DatabaseProvider.Postgres)
+            return await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        // SQLite in WAL mode: a deferred transaction reads one snapshot and takes no write lock.
+        await db.Database.OpenConnectionAsync(ct);
+        var transaction = ((Microsoft.Data.Sqlite.SqliteConnection)db.Database.GetDbConnection()).BeginTransaction(deferred: true);
+        await db.Database.UseTransactionAsync(transaction, ct);
+        return new SqliteSnapshot(db, transaction);
+    }
+
+    /// <summary>Ends a read snapshot EF does not own: detach it, roll it back, give the connection back.</summary>
+    sealed class SqliteSnapshot(ConsentDb db, System.Data.Common.DbTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await db.Database.UseTransactionAsync(null);
+            await transaction.RollbackAsync();
+            await transaction.DisposeAsync();
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     static LedgerVerification Invalid(LedgerAudit audit, LedgerFault fault) => new(false, audit.Verified, fault.Index, fault.Reason, fault.Kind);
