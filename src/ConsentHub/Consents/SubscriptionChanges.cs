@@ -25,7 +25,8 @@ public abstract record SubmitOutcome
 /// idempotency record all commit in one transaction, so a 2xx answer means all of it is durable.
 /// </summary>
 public sealed class SubscriptionChanges(
-    ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation)
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation,
+    PersonKeys personKeys)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -107,6 +108,8 @@ public sealed class SubscriptionChanges(
             });
         }
 
+        // A keyed commitment to the request (which may carry an email address), never a plain hash of it.
+        var dataCommitment = PersonKeys.Commit(await personKeys.ForAsync(customer.Id, ct), stored);
         await ledger.LockHeadAsync(ct);
         var requested = ledger.Append(LedgerEvents.ChangeRequested, new
         {
@@ -117,7 +120,7 @@ public sealed class SubscriptionChanges(
             sourceCustomerId,
             validated = change.Validated,
             submittedBy,
-            dataSha256 = Idempotency.Hash(System.Text.Encoding.UTF8.GetBytes(stored)),
+            dataCommitment,
         });
         request.Sequence = requested.Index;
         if (state is not null)

@@ -15,7 +15,7 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
-    IOptions<ValidationOptions> options, PropagationSignal propagation, ILogger<ValidationService> logger)
+    IOptions<ValidationOptions> options, PropagationSignal propagation, PersonKeys personKeys, ILogger<ValidationService> logger)
 {
     const int BatchSize = 20;
     static readonly TimeSpan[] Backoff =
@@ -118,7 +118,8 @@ public sealed class ValidationService(
                 var entry = ledger.Append(reminder ? LedgerEvents.ValidationReminderSent : LedgerEvents.ValidationSent, new
                 {
                     validationId = row.Id, changeRequestId = row.ChangeRequestId, messageId = sent.MessageId,
-                    emailSha256 = MailAddresses.Hash(row.Email), windowEndsAt = row.WindowEndsAt,
+                    emailCommitment = PersonKeys.Commit(await personKeys.ForAsync(request.CustomerId, ct), MailAddresses.Key(row.Email) ?? ""),
+                windowEndsAt = row.WindowEndsAt,
                 });
                 if (reminder) { row.State = ValidationStates.Reminded; row.ReminderSentAt = now; row.ReminderLedgerIndex = entry.Index; }
                 else { row.State = ValidationStates.Sent; row.SentAt = now; row.SentLedgerIndex = entry.Index; }
@@ -219,6 +220,7 @@ public sealed class ValidationService(
 
         var request = await db.ChangeRequests.SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
         var change = await changes.ApplyConfirmedAsync(request, now, validation.Id.ToString(), ct);
+        var personKey = await personKeys.ForAsync(request.CustomerId, ct);
         validation.State = ValidationStates.Confirmed;
         validation.EndedAt = now;
         validation.LeaseUntil = null;
@@ -226,8 +228,8 @@ public sealed class ValidationService(
         validation.EndLedgerIndex = ledger.Append(LedgerEvents.ValidationConfirmed, new
         {
             validationId = validation.Id, changeRequestId = validation.ChangeRequestId, confirmedAt = now,
-            remoteAddressSha256 = remoteAddress is null ? null : ValidationContent.HashOf(remoteAddress),
-            userAgentSha256 = userAgent is null ? null : ValidationContent.HashOf(userAgent),
+            remoteAddressCommitment = remoteAddress is null ? null : PersonKeys.Commit(personKey, remoteAddress),
+            userAgentCommitment = userAgent is null ? null : PersonKeys.Commit(personKey, userAgent),
         }).Index;
         changes.AppendApplied(request, change);
         await db.SaveChangesAsync(ct);

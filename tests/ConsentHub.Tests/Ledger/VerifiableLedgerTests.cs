@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Ledger;
 using ConsentHub.Tests.Infrastructure;
@@ -353,6 +354,40 @@ public sealed class VerifiableLedgerTests
         Assert.Null((await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + $"?at={at}")))["proof"]);
         Assert.Equal(HttpStatusCode.BadRequest, (await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + "?proof=true")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1") + $"?at={at}&proof=maybe")).StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task Leaves_hold_keyed_commitments_to_personal_data_and_destroying_the_key_leaves_every_proof_valid(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, NoWorkers);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using (var client = await app.AsAsync(crm))
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "cust-123", Seed.Customer123)).StatusCode);
+        await IssueAsync(app);
+        using var admin = await app.AdminAsync();
+        var ledgerText = await (await admin.GetAsync("/ledger/export")).Content.ReadAsStringAsync();
+        // Neither the address nor a plain (guessable) hash of it is in the ledger.
+        Assert.DoesNotContain("test@toyota.com", ledgerText);
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("test@toyota.com"))), ledgerText);
+
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            var customer = await db.Customers.SingleAsync(c => c.SourceCustomerId == "cust-123");
+            var request = await db.ChangeRequests.SingleAsync(c => c.CustomerId == customer.Id);
+            var key = await scope.ServiceProvider.GetRequiredService<PersonKeys>().ForAsync(customer.Id, CancellationToken.None);
+            var entry = await db.LedgerEntries.SingleAsync(e => e.Index == request.Sequence);
+            var commitment = JsonNode.Parse(entry.Payload)!["dataCommitment"]!.GetValue<string>();
+            // Whoever holds the key can show what was committed to; the commitment is an HMAC under the person's key.
+            Assert.Equal(PersonKeys.Commit(key, request.Data), commitment);
+            Assert.NotEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(request.Data))), commitment);
+
+            // Erasure by key destruction: the key is gone, the ledger and all its proofs stay valid.
+            await db.PersonKeys.Where(k => k.CustomerId == customer.Id).ExecuteDeleteAsync();
+        }
+        var key2 = (await Json.ReadAsync(await admin.GetAsync("/ledger/public-key")))["verifierKey"]!.GetValue<string>();
+        Assert.Null((await CheckAsync(app, key2)).Fault);
+        Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
     [PostgresOnly]

@@ -364,6 +364,25 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("customers", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Consents.PersonKey", b =>
+                {
+                    b.Property<long>("CustomerId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ProtectedKey")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("CustomerId");
+
+                    b.ToTable("person_keys", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Hosting.IdempotencyRecord", b =>
                 {
                     b.Property<string>("Scope")
