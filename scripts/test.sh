@@ -56,18 +56,10 @@ trap 'exit 143' TERM
 "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres \
   --encoding=UTF8 --locale=C.UTF-8 >/dev/null
 
-# First free TCP port from 55432 on (a connect that succeeds means it's taken).
-PORT=55432
-while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
-  PORT=$((PORT + 1))
-  (( PORT < 55532 )) || { echo "test.sh: no free port in 55432-55531" >&2; exit 1; }
-done
-
 # Durability is pointless for a cluster that is deleted afterwards; turn it off
 # for speed. max_connections is high because tests run in parallel with pools.
 cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $PORT
 unix_socket_directories = '$PG_TMP'
 fsync = off
 synchronous_commit = off
@@ -75,11 +67,25 @@ full_page_writes = off
 max_connections = 300
 CONF
 
-if ! "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_TMP/postgres.log" -w -s start; then
+# The first free TCP port from 55432 on. A port can look free to a connect probe yet be
+# bound as the local end of some client connection (the range is inside Linux's ephemeral
+# ports), so a start that fails with "Address already in use" moves on to the next port.
+PORT=55432
+while true; do
+  while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
+  (( PORT < 55532 )) || { echo "test.sh: no free port in 55432-55531" >&2; exit 1; }
+  if "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_TMP/postgres.log" -o "-p $PORT" -w -s start; then
+    break
+  fi
+  if grep -q "Address already in use" "$PG_TMP/postgres.log"; then
+    PORT=$((PORT + 1))
+    : >"$PG_TMP/postgres.log"
+    continue
+  fi
   echo "test.sh: PostgreSQL failed to start; log follows:" >&2
   cat "$PG_TMP/postgres.log" >&2
   exit 1
-fi
+done
 for _ in $(seq 1 30); do
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" && break
   sleep 1
