@@ -21,6 +21,17 @@ public static class ClusterMatching
         if (emailKey is null && phoneKey is null) return null;
         var enabled = await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.BuiltInMatching).SingleAsync(ct);
         if (!enabled) return null;
+        // Records of one person arriving at once must see each other: on PostgreSQL, whoever links by an address
+        // holds a lock on it until commit, so the next one's query below sees the first one's record. (SQLite has
+        // one writer at a time already.) Email before phone, always, so two of these locks never wait on each other.
+        if (db.Provider == DatabaseProvider.Postgres)
+        {
+            foreach (var key in new[] { emailKey is null ? null : "email:" + emailKey, phoneKey is null ? null : "phone:" + phoneKey })
+            {
+                if (key is not null)
+                    await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtextextended({customer.Nmsc + "|" + key}, 0))", ct);
+            }
+        }
         // The null checks matter: a missing key must not match every record that lacks one too.
         var matches = await db.Customers.AsNoTracking()
             .Where(c => c.Nmsc == customer.Nmsc && c.Id != customer.Id
