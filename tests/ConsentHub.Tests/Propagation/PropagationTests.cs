@@ -388,6 +388,13 @@ public sealed class PropagationTests
         using var client = await app.AsAsync(crm);
         await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
         var first = Assert.Single(await hook.WaitForCountAsync(1));
+        // The receiver has it; wait until the hub has recorded the answer (while a call is in flight, redelivery is 409).
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while ((await Json.ReadAsync(await client.GetAsync($"/propagations/{first.PropagationId}")))["status"]!.GetValue<string>() != "DELIVERED")
+        {
+            Assert.True(DateTime.UtcNow < until, "the delivery was not recorded");
+            await Task.Delay(50);
+        }
 
         var redelivered = await client.PostAsync($"/propagations/{first.PropagationId}/redeliver", null);
         Assert.Equal(HttpStatusCode.Accepted, redelivered.StatusCode);
