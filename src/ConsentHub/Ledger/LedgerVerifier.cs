@@ -26,7 +26,7 @@ public static class LedgerVerifier
             var page = await db.LedgerEntries.AsNoTracking().Where(e => e.Index >= next).OrderBy(e => e.Index).Take(PageSize).ToListAsync(ct);
             foreach (var entry in page)
             {
-                if (!audit.Add(entry.Hash, System.Text.Encoding.UTF8.GetString(LedgerHash.Canonical(entry)))) break;
+                if (!audit.Add(System.Text.Encoding.UTF8.GetBytes(entry.Hash), LedgerHash.Canonical(entry))) break;
             }
             if (page.Count < PageSize) break;
             next = page[^1].Index + 1;
