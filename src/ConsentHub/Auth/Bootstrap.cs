@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.DataProtection;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -34,7 +35,9 @@ public static class Bootstrap
         var time = provider.GetRequiredService<TimeProvider>();
         await provider.GetRequiredService<TokenKeys>().LoadAsync(db, time, ct);
         await provider.GetRequiredService<CheckpointKey>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
+        await provider.GetRequiredService<BlindIndex>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
         await LedgerTreeBackfill.RunAsync(db, provider.GetRequiredService<LedgerWriter>(), ct);
+        await PersonalDataBackfill.RunAsync(provider, ct);
         if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;
 
         var options = provider.GetRequiredService<IOptions<BootstrapOptions>>().Value;

@@ -14,12 +14,16 @@ public sealed class Customer
     public required string SourceCustomerId { get; set; }
     public string? Language { get; set; }
     public string? Country { get; set; }
-    public string? Email { get; set; }
-    /// <summary>The email trimmed and lower-cased: what built-in matching compares.</summary>
+    /// <summary>
+    /// Where older versions kept the email in clear. The address now lives sealed in personal_data; on start the hub
+    /// moves any it finds here (<see cref="PersonalDataBackfill"/>), so this is null in every current row.
+    /// </summary>
+    public string? LegacyEmail { get; set; }
+    /// <summary>The blind index of the email (<see cref="BlindIndex"/>): what built-in matching compares.</summary>
     public string? EmailKey { get; set; }
-    /// <summary>The phone as the source system sent it.</summary>
-    public string? Phone { get; set; }
-    /// <summary>The phone in E.164 form (+447700900123): what built-in matching compares.</summary>
+    /// <summary>As <see cref="LegacyEmail"/>, for the phone.</summary>
+    public string? LegacyPhone { get; set; }
+    /// <summary>The blind index of the phone in its E.164 form: what built-in matching compares.</summary>
     public string? PhoneKey { get; set; }
     public DateTime CreatedAt { get; set; }
 }
@@ -41,7 +45,10 @@ public sealed class ChangeRequest
     public required string Status { get; set; }
     public bool Validated { get; set; }
     public DateTime? CommandTimestamp { get; set; }
-    /// <summary>The request's subscription data, normalised (see <see cref="SubscriptionData"/>).</summary>
+    /// <summary>
+    /// The request's subscription data as sent, without the email and phone: those are sealed in personal_data
+    /// (<see cref="PersonalDataKinds.ChangeRequest"/>) and joined back by <see cref="PersonalDataVault.RequestDataAsync"/>.
+    /// </summary>
     public required string Data { get; set; }
     /// <summary>Who sent it: the token's subject.</summary>
     public required string SubmittedBy { get; set; }
@@ -101,11 +108,11 @@ sealed class ConsentsConfiguration :
         b.Property(c => c.SourceCustomerId).HasMaxLength(200);
         b.Property(c => c.Language).HasMaxLength(35);
         b.Property(c => c.Country).HasMaxLength(2);
-        b.Property(c => c.Email).HasMaxLength(254);
+        b.Property(c => c.LegacyEmail).HasColumnName("Email").HasMaxLength(254);
         b.Property(c => c.EmailKey).HasMaxLength(254);
         b.HasIndex(c => new { c.Nmsc, c.EmailKey });
-        b.Property(c => c.Phone).HasMaxLength(SubscriptionDataRules.MaxPhone);
-        b.Property(c => c.PhoneKey).HasMaxLength(SubscriptionDataRules.MaxPhone);
+        b.Property(c => c.LegacyPhone).HasColumnName("Phone").HasMaxLength(SubscriptionDataRules.MaxPhone);
+        b.Property(c => c.PhoneKey).HasMaxLength(64);
         b.HasIndex(c => new { c.Nmsc, c.PhoneKey });
     }
 

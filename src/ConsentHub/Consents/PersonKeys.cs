@@ -36,6 +36,10 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
 {
     const string Purpose = "ConsentHub.PersonKeys.v1";
 
+    /// <summary>Keys read from the database in this scope. Keys created in it are not kept here: a unit of work that
+    /// rolls back and starts again must not find a key that was never committed.</summary>
+    readonly Dictionary<long, byte[]> committed = [];
+
     /// <summary>
     /// The record's key, created on first use in the caller's transaction. Callers hold the customer's row lock (or
     /// come after the change that created it), so two keys are never made for one record.
@@ -43,15 +47,37 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
     public async Task<byte[]> ForAsync(long customerId, CancellationToken ct)
     {
         var protector = protection.CreateProtector(Purpose);
-        var stored = db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == customerId)
-            ?? await db.PersonKeys.SingleOrDefaultAsync(k => k.CustomerId == customerId, ct);
-        if (stored is not null) return Convert.FromBase64String(protector.Unprotect(stored.ProtectedKey));
+        if (db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == customerId) is { } staged)
+            return Convert.FromBase64String(protector.Unprotect(staged.ProtectedKey));
+        if ((await ExistingAsync([customerId], ct)).TryGetValue(customerId, out var existing)) return existing;
         var key = RandomNumberGenerator.GetBytes(32);
         db.PersonKeys.Add(new PersonKey
         {
             CustomerId = customerId, ProtectedKey = protector.Protect(Convert.ToBase64String(key)), CreatedAt = Hosting.HubTime.Now(time),
         });
         return key;
+    }
+
+    /// <summary>The keys these records have, whether committed or staged in this unit of work; an erased record has none.</summary>
+    public async Task<Dictionary<long, byte[]>> ExistingAsync(IReadOnlyCollection<long> customerIds, CancellationToken ct)
+    {
+        var protector = protection.CreateProtector(Purpose);
+        var found = new Dictionary<long, byte[]>();
+        var unknown = new List<long>();
+        foreach (var id in customerIds.Distinct())
+        {
+            if (committed.TryGetValue(id, out var known)) found[id] = known;
+            else if (db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == id) is { } staged)
+                found[id] = Convert.FromBase64String(protector.Unprotect(staged.ProtectedKey));
+            else unknown.Add(id);
+        }
+        foreach (var chunk in unknown.Chunk(500))
+        {
+            var rows = await db.PersonKeys.AsNoTracking().Where(k => chunk.Contains(k.CustomerId)).ToListAsync(ct);
+            foreach (var row in rows)
+                found[row.CustomerId] = committed[row.CustomerId] = Convert.FromBase64String(protector.Unprotect(row.ProtectedKey));
+        }
+        return found;
     }
 
     /// <summary>HMAC-SHA256 of the UTF-8 text under the key, lower-case hex.</summary>

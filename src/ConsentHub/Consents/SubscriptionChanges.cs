@@ -26,7 +26,7 @@ public abstract record SubmitOutcome
 /// </summary>
 public sealed class SubscriptionChanges(
     ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation,
-    PersonKeys personKeys)
+    PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -66,7 +66,17 @@ public sealed class SubscriptionChanges(
             var earlier = await db.IdempotencyRecords.AsNoTracking()
                 .SingleOrDefaultAsync(r => r.Scope == idempotency.Scope && r.Key == idempotency.Key, ct);
             if (earlier is not null)
-                return earlier.RequestHash == idempotency.RequestHash ? new SubmitOutcome.Replayed(earlier) : new SubmitOutcome.KeyReused();
+            {
+                if (earlier.RequestHash != idempotency.RequestHash) return new SubmitOutcome.KeyReused();
+                if (earlier.ResponseBody is null && earlier.ChangeRequestId is { } answered)
+                {
+                    // Sealed with the change request's record key; once the person is erased only an empty body is left.
+                    var reference = PersonalDataVault.Reference(answered);
+                    var opened = await vault.OpenAsync(PersonalDataKinds.Response, [reference], ct);
+                    earlier.ResponseBody = opened.TryGetValue(reference, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : "{}";
+                }
+                return new SubmitOutcome.Replayed(earlier);
+            }
         }
 
         var now = time.Now();
@@ -84,14 +94,15 @@ public sealed class SubscriptionChanges(
         }
 
         var stored = JsonSerializer.Serialize(data, StoredJson);
+        var requestId = Guid.CreateVersion7();
         var request = new ChangeRequest
         {
-            Id = Guid.CreateVersion7(),
+            Id = requestId,
             CustomerId = customer.Id,
             Status = ChangeStatus.PendingValidation,
             Validated = change.Validated,
             CommandTimestamp = change.CommandTimestamp,
-            Data = stored,
+            Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct),
             SubmittedBy = submittedBy,
             ReceivedAt = now,
         };
@@ -99,16 +110,16 @@ public sealed class SubscriptionChanges(
         var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, ct) : null;
         if (!change.Validated)
         {
-            // The rules guarantee an address: the person is asked by email (the worker sends it).
+            // The rules guarantee an address: the person is asked by email (the worker sends it to the request's address).
             db.Validations.Add(new ValidationRequest
             {
                 Id = Guid.CreateVersion7(), ChangeRequestId = request.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
-                Email = change.Communication!.Email!, Language = change.Communication.Language,
+                Language = change.Communication!.Language,
                 State = ValidationStates.Queued, CreatedAt = now, DueAt = now,
             });
         }
 
-        // A keyed commitment to the request (which may carry an email address), never a plain hash of it.
+        // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
         var dataCommitment = PersonKeys.Commit(await personKeys.ForAsync(customer.Id, ct), stored);
         await ledger.LockHeadAsync(ct);
         var requested = ledger.Append(LedgerEvents.ChangeRequested, new
@@ -132,12 +143,15 @@ public sealed class SubscriptionChanges(
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
         {
+            // The answer repeats the request's email: it is kept sealed like the request itself.
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
                 Scope = idempotency.Scope, Key = idempotency.Key, RequestHash = idempotency.RequestHash,
                 StatusCode = change.Validated ? StatusCodes.Status201Created : StatusCodes.Status202Accepted,
-                Location = Paths.ChangeRequest(request.Id), ResponseBody = body, CreatedAt = now,
+                Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
             });
+            await vault.SealAsync(customer.Id, PersonalDataKinds.Response, PersonalDataVault.Reference(request.Id),
+                System.Text.Encoding.UTF8.GetBytes(body), ct);
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -159,7 +173,7 @@ public sealed class SubscriptionChanges(
     /// </summary>
     public async Task<NormalisedChange> ApplyConfirmedAsync(ChangeRequest request, DateTime confirmedAt, string validationReference, CancellationToken ct)
     {
-        var data = JsonSerializer.Deserialize<SubscriptionData>(request.Data, StoredJson)!;
+        var data = await vault.RequestDataAsync(request, ct);
         var (parsed, violations) = SubscriptionDataRules.Check(data, CategoryCatalogue.Replay);
         if (parsed is null)
             throw new InvalidOperationException($"Stored change request {request.Id} no longer parses: {violations[0].Message}");
@@ -210,7 +224,8 @@ public sealed class SubscriptionChanges(
     /// </summary>
     async Task<SubscriptionState> ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, CancellationToken ct)
     {
-        var state = await CurrentStateAsync(db, customer, tracked: true, ct);
+        var state = await CurrentStateAsync(db, vault, customer, tracked: true, ct);
+        var contact = state.Communication is { } known ? new Contact(known.Email, known.Phone) : new Contact(null, null);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
@@ -218,14 +233,18 @@ public sealed class SubscriptionChanges(
         {
             customer.Language = communication.Language ?? customer.Language;
             customer.Country = communication.Country ?? customer.Country;
-            customer.Email = communication.Email ?? customer.Email;
-            customer.EmailKey = MailAddresses.Key(customer.Email);
+            if (communication.Email is { } email)
+            {
+                contact = contact with { Email = email };
+                customer.EmailKey = blindIndex.Email(email);
+            }
             if (communication.Phone is { } phone)
             {
                 // Read with the country sent beside it, as the rules did: a later country alone does not reinterpret it.
-                customer.Phone = phone;
-                customer.PhoneKey = PhoneKeys.Key(phone, communication.Country);
+                contact = contact with { Phone = phone };
+                customer.PhoneKey = blindIndex.Phone(phone, communication.Country);
             }
+            if (!contact.IsEmpty) await vault.SetContactAsync(customer.Id, contact, ct);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;
@@ -263,7 +282,8 @@ public sealed class SubscriptionChanges(
         }
     }
 
-    public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, Customer customer, bool tracked, CancellationToken ct)
+    /// <summary>The record's current state; its email and phone are opened only when a <paramref name="vault"/> is given.</summary>
+    public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, PersonalDataVault? vault, Customer customer, bool tracked, CancellationToken ct)
     {
         var state = new SubscriptionState(customer.Id);
         IQueryable<ConsentEntry> consents = db.ConsentEntries.Where(e => e.CustomerId == customer.Id);
@@ -275,17 +295,18 @@ public sealed class SubscriptionChanges(
         }
         foreach (var entry in await consents.ToListAsync(ct)) state.Consents[entry.Code] = entry;
         foreach (var entry in await channels.ToListAsync(ct)) state.Channels[entry.Code] = entry;
-        if (customer.Language is not null || customer.Country is not null || customer.Email is not null || customer.Phone is not null)
+        var contact = vault is null ? null : await vault.ContactAsync(customer.Id, ct);
+        if (customer.Language is not null || customer.Country is not null || contact is not null)
             state.Communication = new CommunicationAttributes
             {
-                Language = customer.Language, Country = customer.Country, Email = customer.Email, Phone = customer.Phone,
+                Language = customer.Language, Country = customer.Country, Email = contact?.Email, Phone = contact?.Phone,
             };
         return state;
     }
 
     /// <summary>Replays the changes applied up to <paramref name="at"/> (inclusive) to give the state of that instant.</summary>
     public static async Task<(SubscriptionState State, DateTime? CommandTimestamp)> StateAtAsync(
-        ConsentDb db, Customer customer, DateTime at, CancellationToken ct)
+        ConsentDb db, PersonalDataVault vault, Customer customer, DateTime at, CancellationToken ct)
     {
         var applied = await db.ChangeRequests.AsNoTracking()
             .Where(c => c.CustomerId == customer.Id && c.Status == ChangeStatus.Applied && c.AppliedAt <= at)
@@ -293,9 +314,10 @@ public sealed class SubscriptionChanges(
             .ToListAsync(ct);
         var state = new SubscriptionState(customer.Id);
         DateTime? commandTimestamp = null;
+        var sent = await vault.RequestDataAsync(applied, ct);
         foreach (var request in applied)
         {
-            var data = JsonSerializer.Deserialize<SubscriptionData>(request.Data, StoredJson)!;
+            var data = sent[request.Id];
             // The change passed the rules when it arrived; categories hidden since then must not hide the past.
             var (change, violations) = SubscriptionDataRules.Check(data, CategoryCatalogue.Replay);
             if (change is null)

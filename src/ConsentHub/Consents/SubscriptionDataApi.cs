@@ -18,7 +18,7 @@ public static class SubscriptionDataApi
     const int MaxPageSize = 200;
 
     public static IServiceCollection AddConsents(this IServiceCollection services) =>
-        services.AddScoped<SubscriptionChanges>().AddScoped<PersonKeys>();
+        services.AddScoped<SubscriptionChanges>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddSingleton<BlindIndex>();
 
     public static IEndpointRouteBuilder MapConsents(this IEndpointRouteBuilder app)
     {
@@ -120,7 +120,7 @@ public static class SubscriptionDataApi
 
     static async Task<IResult> Read(
         string context, string nmsc, string sourceSystem, string sourceCustomerId, string? at, string? proof,
-        ClaimsPrincipal user, ConsentDb db, Checkpoints checkpoints, CancellationToken ct)
+        ClaimsPrincipal user, ConsentDb db, PersonalDataVault vault, Checkpoints checkpoints, CancellationToken ct)
     {
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
@@ -135,9 +135,9 @@ public static class SubscriptionDataApi
             : await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
         if (at is null)
         {
-            var state = await SubscriptionChanges.CurrentStateAsync(db, customer, tracked: false, ct);
+            var state = await SubscriptionChanges.CurrentStateAsync(db, vault, customer, tracked: false, ct);
             var theirs = new List<SubscriptionState>();
-            foreach (var other in others) theirs.Add(await SubscriptionChanges.CurrentStateAsync(db, other, tracked: false, ct));
+            foreach (var other in others) theirs.Add(await SubscriptionChanges.CurrentStateAsync(db, vault: null, other, tracked: false, ct));
             state = SubscriptionState.Merge(state, theirs, policy);
             var recordIds = others.Select(o => o.Id).Append(customer.Id).ToList();
             var latest = await db.ChangeRequests.AsNoTracking()
@@ -150,10 +150,10 @@ public static class SubscriptionDataApi
         at = at.Replace(' ', '+');
         if (!Timestamps.TryParse(at, out var instant))
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
-        var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, customer, instant, ct);
+        var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, vault, customer, instant, ct);
         // The past of today's cluster: membership history is not kept yet.
         var pasts = new List<SubscriptionState>();
-        foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, other, instant, ct)).State);
+        foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, vault, other, instant, ct)).State);
         past = SubscriptionState.Merge(past, pasts, policy);
         var answer = Views.Consolidated(customer, past, commandTimestamp, "?at=" + Uri.EscapeDataString(at));
         if (proof == "true")
@@ -169,7 +169,7 @@ public static class SubscriptionDataApi
 
     static async Task<IResult> History(
         string context, string nmsc, string sourceSystem, string sourceCustomerId, string? after, string? limit,
-        ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+        ClaimsPrincipal user, ConsentDb db, PersonalDataVault vault, CancellationToken ct)
     {
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
@@ -184,8 +184,9 @@ public static class SubscriptionDataApi
         var ids = page.Select(c => c.Id).ToList();
         var validations = await db.Validations.AsNoTracking().Where(v => ids.Contains(v.ChangeRequestId)).ToDictionaryAsync(v => v.ChangeRequestId, ct);
         var leaves = await LeafHashes.OfAsync(db, page.Select(c => c.Sequence), ct);
+        var sent = await vault.RequestDataAsync(page.Take(size).ToList(), ct);
         var views = page.Take(size)
-            .Select(c => Views.ChangeRequest(c, customer, JsonSerializer.Deserialize<SubscriptionData>(c.Data, SubscriptionChanges.StoredJson)!,
+            .Select(c => Views.ChangeRequest(c, customer, sent[c.Id],
                 leaves.GetValueOrDefault(c.Sequence),
                 validations.GetValueOrDefault(c.Id)))
             .ToList();
@@ -219,7 +220,7 @@ public static class SubscriptionDataApi
             new Dictionary<string, HalLink> { ["self"] = new(self) }));
     }
 
-    static async Task<IResult> ChangeRequestStatus(string id, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    static async Task<IResult> ChangeRequestStatus(string id, ClaimsPrincipal user, ConsentDb db, PersonalDataVault vault, CancellationToken ct)
     {
         var notFound = Problems.NotFound("No such change request.");
         if (!Guid.TryParse(id, out var changeId)) return notFound;
@@ -229,7 +230,7 @@ public static class SubscriptionDataApi
         if (!Caller.From(user).MayRead(customer.Nmsc, customer.Context)) return notFound;
         var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
         var leaf = (await LeafHashes.OfAsync(db, [change.Sequence], ct)).GetValueOrDefault(change.Sequence);
-        return Hal.Ok(Views.ChangeRequest(change, customer, JsonSerializer.Deserialize<SubscriptionData>(change.Data, SubscriptionChanges.StoredJson)!, leaf, validation));
+        return Hal.Ok(Views.ChangeRequest(change, customer, await vault.RequestDataAsync(change, ct), leaf, validation));
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<ConsentEntry> ConsentEntries => Set<ConsentEntry>();
     public DbSet<ChannelEntry> ChannelEntries => Set<ChannelEntry>();
     public DbSet<PersonKey> PersonKeys => Set<PersonKey>();
+    public DbSet<SealedPersonalData> PersonalData => Set<SealedPersonalData>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
     public DbSet<LedgerHead> LedgerHeads => Set<LedgerHead>();

@@ -21,7 +21,7 @@ public static class Idempotency
         return (key, null);
     }
 
-    public static IResult Replay(IdempotencyRecord record) => Hal.Raw(record.StatusCode, record.ResponseBody, record.Location);
+    public static IResult Replay(IdempotencyRecord record) => Hal.Raw(record.StatusCode, record.ResponseBody ?? "{}", record.Location);
 
     public static IResult KeyReused() => Problems.Unprocessable(
         $"This {Header} was already used for a different request (another body or another customer). Use a new key for a new request.", "idempotency-key-reused");

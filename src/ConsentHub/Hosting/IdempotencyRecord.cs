@@ -12,7 +12,13 @@ public sealed class IdempotencyRecord
     public required string RequestHash { get; set; }
     public int StatusCode { get; set; }
     public string? Location { get; set; }
-    public required string ResponseBody { get; set; }
+    /// <summary>
+    /// The body in clear, for answers without personal data. A change request's answer carries the email, so it is
+    /// sealed in personal_data instead (<see cref="Consents.PersonalDataKinds.Response"/>) and this is null.
+    /// </summary>
+    public string? ResponseBody { get; set; }
+    /// <summary>The change request whose answer this is, when the body is sealed.</summary>
+    public Guid? ChangeRequestId { get; set; }
     public DateTime CreatedAt { get; set; }
 }
 

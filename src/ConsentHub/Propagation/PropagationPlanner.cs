@@ -93,7 +93,7 @@ public sealed class PropagationPlanner(ConsentDb db)
         foreach (var customer in customers)
         {
             states.Add(known?.GetValueOrDefault(KeyOf(customer))
-                ?? await SubscriptionChanges.CurrentStateAsync(db, customer, tracked: false, ct));
+                ?? await SubscriptionChanges.CurrentStateAsync(db, vault: null, customer, tracked: false, ct));
         }
         if (states.Count == 0) return;
         policy ??= await db.Organisations.AsNoTracking().Where(o => o.Nmsc == nmsc).Select(o => o.MergePolicy).SingleAsync(ct);

@@ -28,8 +28,11 @@ public sealed class ValidationRequest
     public Guid ChangeRequestId { get; set; }
     public required string Nmsc { get; set; }
     public required string Context { get; set; }
-    /// <summary>Personal data: kept here, never in the ledger (which holds a hash of it).</summary>
-    public required string Email { get; set; }
+    /// <summary>
+    /// Where older versions kept the address in clear; null in current rows. The address to ask is the one its
+    /// change request carried, sealed in personal_data.
+    /// </summary>
+    public string? LegacyEmail { get; set; }
     public string? Language { get; set; }
     public required string State { get; set; }
     public DateTime CreatedAt { get; set; }
@@ -77,7 +80,7 @@ sealed class ValidationConfiguration :
         b.HasIndex(v => new { v.State, v.DueAt });
         b.Property(v => v.Nmsc).HasMaxLength(64);
         b.Property(v => v.Context).HasMaxLength(64);
-        b.Property(v => v.Email).HasMaxLength(254);
+        b.Property(v => v.LegacyEmail).HasColumnName("Email").HasMaxLength(254);
         b.Property(v => v.Language).HasMaxLength(35);
         b.Property(v => v.State).HasMaxLength(16);
         b.Property(v => v.LastError).HasMaxLength(1000);

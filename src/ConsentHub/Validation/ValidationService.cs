@@ -15,7 +15,7 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
-    IOptions<ValidationOptions> options, PropagationSignal propagation, PersonKeys personKeys, ILogger<ValidationService> logger)
+    IOptions<ValidationOptions> options, PropagationSignal propagation, PersonKeys personKeys, PersonalDataVault vault, ILogger<ValidationService> logger)
 {
     const int BatchSize = 20;
     static readonly TimeSpan[] Backoff =
@@ -92,12 +92,19 @@ public sealed class ValidationService(
         var request = await db.ChangeRequests.AsNoTracking().SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
         var reminder = claim.Step == Step.Remind;
         var link = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/validation/{claim.Token}";
-        var message = EmailRenderer.Render(validation.Email,
-            await ValidationContent.BrandingAsync(db, validation.Context, ct),
-            await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct),
-            ValidationContent.ItemsOf(request), link, reminder);
-
-        SendResult? result = await mail.SendAsync(message, ct);
+        // The address the change request carried, opened from its sealed row; gone once the person is erased.
+        var address = (await vault.RequestContactAsync(request, ct))?.Email;
+        SendResult? result;
+        if (address is null)
+            result = new SendResult.Permanent("the address is no longer available (erased)", null);
+        else
+        {
+            var message = EmailRenderer.Render(address,
+                await ValidationContent.BrandingAsync(db, validation.Context, ct),
+                await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct),
+                ValidationContent.ItemsOf(request), link, reminder);
+            result = await mail.SendAsync(message, ct);
+        }
 
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var row = await LockAsync(claim.Id, ct);
@@ -118,7 +125,7 @@ public sealed class ValidationService(
                 var entry = ledger.Append(reminder ? LedgerEvents.ValidationReminderSent : LedgerEvents.ValidationSent, new
                 {
                     validationId = row.Id, changeRequestId = row.ChangeRequestId, messageId = sent.MessageId,
-                    emailCommitment = PersonKeys.Commit(await personKeys.ForAsync(request.CustomerId, ct), MailAddresses.Key(row.Email) ?? ""),
+                    emailCommitment = PersonKeys.Commit(await personKeys.ForAsync(request.CustomerId, ct), MailAddresses.Key(address) ?? ""),
                 windowEndsAt = row.WindowEndsAt,
                 });
                 if (reminder) { row.State = ValidationStates.Reminded; row.ReminderSentAt = now; row.ReminderLedgerIndex = entry.Index; }

@@ -378,9 +378,13 @@ public sealed class VerifiableLedgerTests
             var key = await scope.ServiceProvider.GetRequiredService<PersonKeys>().ForAsync(customer.Id, CancellationToken.None);
             var entry = await db.LedgerEntries.SingleAsync(e => e.Index == request.Sequence);
             var commitment = JsonNode.Parse(entry.Payload)!["dataCommitment"]!.GetValue<string>();
-            // Whoever holds the key can show what was committed to; the commitment is an HMAC under the person's key.
-            Assert.Equal(PersonKeys.Commit(key, request.Data), commitment);
-            Assert.NotEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(request.Data))), commitment);
+            // Whoever holds the key can open the request as it was sent and show what was committed to; the
+            // commitment is an HMAC under the person's key.
+            var sent = await scope.ServiceProvider.GetRequiredService<PersonalDataVault>().RequestDataAsync(request, CancellationToken.None);
+            Assert.Equal("test@toyota.com", sent.Consent!.CommunicationAttributes!.Email);
+            var sentJson = System.Text.Json.JsonSerializer.Serialize(sent, SubscriptionChanges.StoredJson);
+            Assert.Equal(PersonKeys.Commit(key, sentJson), commitment);
+            Assert.NotEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sentJson))), commitment);
 
             // Erasure by key destruction: the key is gone, the ledger and all its proofs stay valid.
             await db.PersonKeys.Where(k => k.CustomerId == customer.Id).ExecuteDeleteAsync();

@@ -324,10 +324,6 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<string>("Email")
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)");
-
                     b.Property<string>("EmailKey")
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)");
@@ -336,18 +332,24 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasMaxLength(35)
                         .HasColumnType("character varying(35)");
 
+                    b.Property<string>("LegacyEmail")
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)")
+                        .HasColumnName("Email");
+
+                    b.Property<string>("LegacyPhone")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("Phone");
+
                     b.Property<string>("Nmsc")
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
-                    b.Property<string>("Phone")
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)");
-
                     b.Property<string>("PhoneKey")
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)");
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.Property<string>("SourceCustomerId")
                         .IsRequired()
@@ -398,6 +400,44 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("person_keys", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Consents.SealedPersonalData", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<byte[]>("Sealed")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId");
+
+                    b.HasIndex("Kind", "Reference")
+                        .IsUnique();
+
+                    b.ToTable("personal_data", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Hosting.IdempotencyRecord", b =>
                 {
                     b.Property<string>("Scope")
@@ -407,6 +447,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<string>("Key")
                         .HasMaxLength(255)
                         .HasColumnType("character varying(255)");
+
+                    b.Property<Guid?>("ChangeRequestId")
+                        .HasColumnType("uuid");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
@@ -421,7 +464,6 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasColumnType("character varying(64)");
 
                     b.Property<string>("ResponseBody")
-                        .IsRequired()
                         .HasColumnType("text");
 
                     b.Property<int>("StatusCode")
@@ -994,11 +1036,6 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<DateTime>("DueAt")
                         .HasColumnType("timestamp with time zone");
 
-                    b.Property<string>("Email")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)");
-
                     b.Property<long?>("EndLedgerIndex")
                         .HasColumnType("bigint");
 
@@ -1015,6 +1052,11 @@ namespace ConsentHub.Data.Migrations.Postgres
 
                     b.Property<DateTime?>("LeaseUntil")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LegacyEmail")
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)")
+                        .HasColumnName("Email");
 
                     b.Property<string>("MessageId")
                         .HasMaxLength(300)

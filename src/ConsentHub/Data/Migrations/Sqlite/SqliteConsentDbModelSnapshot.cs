@@ -311,10 +311,6 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Email")
-                        .HasMaxLength(254)
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("EmailKey")
                         .HasMaxLength(254)
                         .HasColumnType("TEXT");
@@ -323,17 +319,23 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasMaxLength(35)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("LegacyEmail")
+                        .HasMaxLength(254)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("Email");
+
+                    b.Property<string>("LegacyPhone")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("Phone");
+
                     b.Property<string>("Nmsc")
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Phone")
-                        .HasMaxLength(40)
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("PhoneKey")
-                        .HasMaxLength(40)
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("SourceCustomerId")
@@ -383,6 +385,42 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("person_keys", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Consents.SealedPersonalData", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reference")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Sealed")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId");
+
+                    b.HasIndex("Kind", "Reference")
+                        .IsUnique();
+
+                    b.ToTable("personal_data", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Hosting.IdempotencyRecord", b =>
                 {
                     b.Property<string>("Scope")
@@ -391,6 +429,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
 
                     b.Property<string>("Key")
                         .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ChangeRequestId")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime>("CreatedAt")
@@ -406,7 +447,6 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ResponseBody")
-                        .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.Property<int>("StatusCode")
@@ -965,11 +1005,6 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("DueAt")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("Email")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("TEXT");
-
                     b.Property<long?>("EndLedgerIndex")
                         .HasColumnType("INTEGER");
 
@@ -986,6 +1021,11 @@ namespace ConsentHub.Data.Migrations.Sqlite
 
                     b.Property<DateTime?>("LeaseUntil")
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("LegacyEmail")
+                        .HasMaxLength(254)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("Email");
 
                     b.Property<string>("MessageId")
                         .HasMaxLength(300)
