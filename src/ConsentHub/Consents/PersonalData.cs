@@ -61,12 +61,16 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     static readonly byte[] KeyInfo = "ConsentHub personal data v1"u8.ToArray();
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Stores <paramref name="plaintext"/> under (kind, reference), replacing what was there; staged on the context.</summary>
-    public async Task SealAsync(long customerId, string kind, string reference, byte[] plaintext, CancellationToken ct)
+    /// <summary>
+    /// Stores <paramref name="plaintext"/> under (kind, reference), staged on the context. With <paramref name="isNew"/>
+    /// the reference is known to be fresh (a new change request) and no row is looked for; otherwise one is replaced.
+    /// </summary>
+    public async Task SealAsync(long customerId, string kind, string reference, byte[] plaintext, CancellationToken ct, bool isNew = false)
     {
         var key = await keys.ForAsync(customerId, ct);
-        var row = db.PersonalData.Local.FirstOrDefault(p => p.Kind == kind && p.Reference == reference)
-            ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == kind && p.Reference == reference, ct);
+        var row = isNew ? null
+            : db.PersonalData.Local.FirstOrDefault(p => p.Kind == kind && p.Reference == reference)
+                ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == kind && p.Reference == reference, ct);
         var sealedBytes = Seal(key, customerId, kind, reference, plaintext);
         if (row is null)
         {
@@ -134,7 +138,8 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     public async Task<string> SealRequestAsync(long customerId, Guid requestId, SubscriptionData data, CancellationToken ct)
     {
         var (rest, contact) = Split(data);
-        if (contact is not null) await SealAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), contact, ct);
+        if (contact is not null)
+            await SealAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), JsonSerializer.SerializeToUtf8Bytes(contact, Json), ct, isNew: true);
         return JsonSerializer.Serialize(rest, SubscriptionChanges.StoredJson);
     }
 

@@ -151,7 +151,7 @@ public sealed class SubscriptionChanges(
                 Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
             });
             await vault.SealAsync(customer.Id, PersonalDataKinds.Response, PersonalDataVault.Reference(request.Id),
-                System.Text.Encoding.UTF8.GetBytes(body), ct);
+                System.Text.Encoding.UTF8.GetBytes(body), ct, isNew: true);
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
