@@ -3,6 +3,9 @@
 //   dotnet run -c Release --project bench/LoadGen -- --url http://127.0.0.1:5080 --mode post|get|propagate
 //     --admin-client-id … --admin-client-secret … --admin-password … [--connections 32] [--seconds 10] [--customers 1000]
 //     [--backlog 0] [--wait 120]
+// --mode bulk uploads --records N generated records and exports them as a DPO, each beside PostgreSQL's COPY of the
+// same rows (Bulk.cs): needs --pg CONNECTION-STRING of the hub's (otherwise empty) database, and optionally
+// --server-pid PID for the hub's peak memory.
 // --mode propagate measures delivery to a webhook (Propagate.cs). LoadGen runs the receiver itself (Kestrel on
 // 127.0.0.1, answering 204) and registers it as its source system's destination, so the server must run with
 // ConsentHub__Propagation__AllowInsecureLoopback=true. Every POST names a new customer, so each 201 causes exactly one
@@ -24,7 +27,7 @@ var mode = options.Get("mode", "post");
 var connections = int.Parse(options.Get("connections", "32"));
 var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
-if (mode is not ("post" or "get" or "propagate")) throw new ArgumentException($"--mode {mode}: post, get or propagate");
+if (mode is not ("post" or "get" or "propagate" or "bulk")) throw new ArgumentException($"--mode {mode}: post, get, propagate or bulk");
 
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url) };
 
@@ -41,6 +44,13 @@ if (mode == "propagate")
 {
     return await new PropagateBench(http, token, "toyota", nmsc, "crm")
         .RunAsync(connections, seconds, int.Parse(options.Get("backlog", "0")), int.Parse(options.Get("wait", "120")));
+}
+
+if (mode == "bulk")
+{
+    var pid = options.Get("server-pid", "");
+    return await new BulkBench(http, adminToken, token, "toyota", nmsc, "crm", options.Get("pg", ""), pid == "" ? null : int.Parse(pid))
+        .RunAsync(int.Parse(options.Get("records", "100000")));
 }
 
 if (mode == "get")

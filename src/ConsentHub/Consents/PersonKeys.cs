@@ -50,6 +50,20 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
         if (db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == customerId) is { } staged)
             return Convert.FromBase64String(protector.Unprotect(staged.ProtectedKey));
         if ((await ExistingAsync([customerId], ct)).TryGetValue(customerId, out var existing)) return existing;
+        return Create(customerId, protector);
+    }
+
+    /// <summary>As <see cref="ForAsync"/> for many records at once: one query, and keys staged for those without one.</summary>
+    public async Task<Dictionary<long, byte[]>> ForManyAsync(IReadOnlyCollection<long> customerIds, CancellationToken ct)
+    {
+        var found = await ExistingAsync(customerIds, ct);
+        var protector = protection.CreateProtector(Purpose);
+        foreach (var id in customerIds.Distinct().Where(id => !found.ContainsKey(id))) found[id] = Create(id, protector);
+        return found;
+    }
+
+    byte[] Create(long customerId, IDataProtector protector)
+    {
         var key = RandomNumberGenerator.GetBytes(32);
         db.PersonKeys.Add(new PersonKey
         {

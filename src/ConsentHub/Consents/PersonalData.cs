@@ -86,8 +86,8 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         }
     }
 
-    public Task SealAsync<T>(long customerId, string kind, string reference, T value, CancellationToken ct) =>
-        SealAsync(customerId, kind, reference, JsonSerializer.SerializeToUtf8Bytes(value, Json), ct);
+    public Task SealJsonAsync<T>(long customerId, string kind, string reference, T value, CancellationToken ct, bool isNew = false) =>
+        SealAsync(customerId, kind, reference, JsonSerializer.SerializeToUtf8Bytes(value, Json), ct, isNew);
 
     /// <summary>
     /// The plaintexts of the rows of one kind with these references. A reference with no row, or whose record's key
@@ -129,7 +129,7 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         (await ContactsAsync([customerId], ct)).GetValueOrDefault(customerId);
 
     public Task SetContactAsync(long customerId, Contact contact, CancellationToken ct) =>
-        SealAsync(customerId, PersonalDataKinds.Contact, Reference(customerId), contact, ct);
+        SealJsonAsync(customerId, PersonalDataKinds.Contact, Reference(customerId), contact, ct);
 
     /// <summary>
     /// Stores a change request's data: the email and phone it carries are sealed under its record's key, the rest is
@@ -139,7 +139,7 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     {
         var (rest, contact) = Split(data);
         if (contact is not null)
-            await SealAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), JsonSerializer.SerializeToUtf8Bytes(contact, Json), ct, isNew: true);
+            await SealJsonAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), contact, ct, isNew: true);
         return JsonSerializer.Serialize(rest, SubscriptionChanges.StoredJson);
     }
 

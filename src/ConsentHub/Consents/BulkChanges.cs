@@ -1,0 +1,138 @@
+using System.Text.Json;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Consents;
+
+/// <summary>One validated REQUESTED change of a batch, with the idempotency key that makes it apply once.</summary>
+public sealed record BulkChange(string SourceCustomerId, SubscriptionData Data, NormalisedChange Change, string Key);
+
+/// <summary>
+/// Applies a batch of validated changes of one source system in one transaction: the same rows and ledger entries as
+/// <see cref="SubscriptionChanges.SubmitAsync"/> writes for each, read and written set by set instead of one round
+/// trip after another. It plans no propagation and does no built-in matching: callers needing either submit one by one.
+/// </summary>
+public sealed class BulkChanges(
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex)
+{
+    /// <summary>
+    /// Applies the changes in order; true for each applied, false for each skipped because a change with its key was
+    /// applied before (by an earlier batch, or earlier in this one).
+    /// </summary>
+    public async Task<bool[]> ApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryApplyAsync(system, changes, submittedBy, scope, ct);
+            }
+            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+            {
+                // A concurrent upload of the same records, or a single change of one of them, got there first.
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    async Task<bool[]> TryApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
+    {
+        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        var now = time.Now();
+        var keys = changes.Select(c => c.Key).Distinct().ToList();
+        var done = await db.IdempotencyRecords.AsNoTracking()
+            .Where(r => r.Scope == scope && keys.Contains(r.Key)).Select(r => r.Key).ToHashSetAsync(StringComparer.Ordinal, ct);
+        var applied = new bool[changes.Count];
+        var todo = Enumerable.Range(0, changes.Count).Where(i => done.Add(changes[i].Key)).ToList();
+        if (todo.Count == 0) return applied;
+
+        // The records, locked in id order as a single change locks its one (PostgreSQL), then those still missing created.
+        var ids = todo.Select(i => changes[i].SourceCustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        var customers = (db.Provider == DatabaseProvider.Postgres
+                ? await db.Customers.FromSqlInterpolated(
+                    $"""SELECT * FROM customers WHERE "SourceSystemId" = {system.Id} AND "SourceCustomerId" = ANY({ids}) ORDER BY "Id" FOR UPDATE""").ToListAsync(ct)
+                : await db.Customers.Where(c => c.SourceSystemId == system.Id && ids.Contains(c.SourceCustomerId)).ToListAsync(ct))
+            .ToDictionary(c => c.SourceCustomerId, StringComparer.Ordinal);
+        var existing = customers.Values.Select(c => c.Id).ToList();
+        foreach (var id in ids.Where(id => !customers.ContainsKey(id)))
+        {
+            var customer = new Customer
+            {
+                SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
+                SourceCustomerId = id, CreatedAt = now,
+            };
+            customers[id] = customer;
+            db.Customers.Add(customer);
+        }
+        await db.SaveChangesAsync(ct);
+
+        // Their current state, contact rows and keys, a query each for the whole batch. Contacts are opened before
+        // missing keys are made, so a record whose key was destroyed reads as having none rather than failing to open.
+        var states = customers.Values.ToDictionary(c => c.Id, c => new SubscriptionState(c.Id));
+        foreach (var entry in await db.ConsentEntries.Where(e => existing.Contains(e.CustomerId)).ToListAsync(ct)) states[entry.CustomerId].Consents[entry.Code] = entry;
+        foreach (var entry in await db.ChannelEntries.Where(e => existing.Contains(e.CustomerId)).ToListAsync(ct)) states[entry.CustomerId].Channels[entry.Code] = entry;
+        var contactReferences = existing.Select(PersonalDataVault.Reference).ToList();
+        await db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && contactReferences.Contains(p.Reference)).LoadAsync(ct);
+        var contacts = await vault.ContactsAsync(existing, ct);
+        var sealedContacts = db.PersonalData.Local.Where(p => p.Kind == PersonalDataKinds.Contact).Select(p => p.CustomerId).ToHashSet();
+        var recordKeys = await personKeys.ForManyAsync(customers.Values.Select(c => c.Id).ToList(), ct);
+
+        await ledger.LockHeadAsync(ct);
+        foreach (var i in todo)
+        {
+            var (sourceCustomerId, data, change, key) = changes[i];
+            var customer = customers[sourceCustomerId];
+            var requestId = Guid.CreateVersion7();
+            var request = new ChangeRequest
+            {
+                Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true,
+                CommandTimestamp = change.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
+                Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct),
+            };
+            var requested = ledger.Append(LedgerEvents.ChangeRequested, new
+            {
+                changeRequestId = request.Id, nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name,
+                sourceCustomerId, validated = true, submittedBy,
+                dataCommitment = PersonKeys.Commit(recordKeys[customer.Id], JsonSerializer.Serialize(data, SubscriptionChanges.StoredJson)),
+            });
+            request.Sequence = requested.Index;
+
+            var (newConsents, newChannels) = states[customer.Id].Apply(change, request.Id, request.Sequence, now, customer.SourceSystem);
+            db.ConsentEntries.AddRange(newConsents);
+            db.ChannelEntries.AddRange(newChannels);
+            if (change.Communication is { } communication)
+            {
+                customer.Language = communication.Language ?? customer.Language;
+                customer.Country = communication.Country ?? customer.Country;
+                var contact = contacts.GetValueOrDefault(customer.Id) ?? new Contact(null, null);
+                if (communication.Email is { } email) { contact = contact with { Email = email }; customer.EmailKey = blindIndex.Email(email); }
+                if (communication.Phone is { } phone) { contact = contact with { Phone = phone }; customer.PhoneKey = blindIndex.Phone(phone, communication.Country); }
+                if (!contact.IsEmpty)
+                {
+                    contacts[customer.Id] = contact;
+                    await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct,
+                        isNew: sealedContacts.Add(customer.Id));
+                }
+            }
+            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
+            {
+                changeRequestId = request.Id,
+                consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
+                channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
+            }).Index;
+            db.ChangeRequests.Add(request);
+            db.IdempotencyRecords.Add(new IdempotencyRecord
+            {
+                Scope = scope, Key = key, RequestHash = key, StatusCode = StatusCodes.Status201Created,
+                Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
+            });
+            applied[i] = true;
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return applied;
+    }
+}
