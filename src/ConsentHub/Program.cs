@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Bulk;
 using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
@@ -43,6 +44,7 @@ app.MapValidationPages();
 app.MapValidationAdmin();
 app.MapDestinations();
 app.MapPropagations();
+app.MapDpoUsers();
 
 await app.RunAsync();
 return 0;
