@@ -21,6 +21,7 @@ builder.Services.AddLedger();
 builder.Services.AddConsents();
 builder.Services.AddValidation();
 builder.Services.AddPropagation();
+builder.Services.AddBulk();
 
 var app = builder.Build();
 
@@ -44,7 +45,7 @@ app.MapValidationPages();
 app.MapValidationAdmin();
 app.MapDestinations();
 app.MapPropagations();
-app.MapDpoUsers();
+app.MapBulk();
 
 await app.RunAsync();
 return 0;

@@ -115,4 +115,6 @@ public static class LedgerEvents
     public const string PropagationProcessed = "propagation-processed";
     public const string DpoUserCreated = "dpo-user-created";
     public const string DpoUserDeleted = "dpo-user-deleted";
+    /// <summary>A DPO downloaded a bulk export: who, which context and organisation, how many records.</summary>
+    public const string ExportDownloaded = "export-downloaded";
 }
