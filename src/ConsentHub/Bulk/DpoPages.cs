@@ -13,12 +13,11 @@ public static class DpoPages
 
     public static IEndpointRouteBuilder MapDpoPages(this IEndpointRouteBuilder app)
     {
-        var pages = app.MapGroup("/dpo").ExcludeFromDescription();
-        pages.MapGet("/login", ShowLoginAsync).AllowAnonymous();
+        app.MapGet(LoginPath, ShowLoginAsync).AllowAnonymous().ExcludeFromDescription();
         // Antiforgery is checked in the handlers, so that a stale form gets a fresh page instead of a bare 400.
-        pages.MapPost("/login", LoginAsync).AllowAnonymous().DisableAntiforgery();
-        pages.MapGet("", LandingAsync).RequireAuthorization(BulkSetup.DpoPolicy);
-        pages.MapPost("/logout", LogoutAsync).RequireAuthorization(BulkSetup.DpoPolicy).DisableAntiforgery();
+        app.MapPost(LoginPath, LoginAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+        app.MapGet(LandingPath, LandingAsync).RequireAuthorization(BulkSetup.DpoPolicy).ExcludeFromDescription();
+        app.MapPost(LogoutPath, LogoutAsync).RequireAuthorization(BulkSetup.DpoPolicy).DisableAntiforgery().ExcludeFromDescription();
         return app;
     }
 

@@ -47,22 +47,22 @@ public static partial class DpoUsers
 
     public static IEndpointRouteBuilder MapDpoUsers(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin/users").WithTags("Administration").RequireAuthorization(AuthSetup.AdminPolicy);
-        admin.MapPost("", CreateAsync)
+        var admin = app.MapGroup("/admin").WithTags("Administration").RequireAuthorization(AuthSetup.AdminPolicy);
+        admin.MapPost("/users", CreateAsync)
             .WithName("CreateDpoUser").WithSummary("Create a DPO (dpo for one organisation, head-office-dpo for every organisation of a context); the password is shown in this answer only.")
             .Accepts<DpoUserInput>("application/json")
             .Produces<DpoUserCredentialsView>(StatusCodes.Status201Created, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapGet("", ListAsync)
+        admin.MapGet("/users", ListAsync)
             .WithName("ListUsers").WithSummary("Users who sign in with a password (admin, source systems' technical users, DPOs), optionally of one role; no secrets; paginated.")
             .Produces<UserList>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        admin.MapGet("/{username}", GetAsync)
+        admin.MapGet("/users/{username}", GetAsync)
             .WithName("GetUser").WithSummary("One user; no secrets.")
             .Produces<UserView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapDelete("/{username}", DeleteAsync)
+        admin.MapDelete("/users/{username}", DeleteAsync)
             .WithName("DeleteDpoUser").WithSummary("Remove a DPO; their browser sessions end at their next request.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
