@@ -18,20 +18,23 @@ public static class DpoHtml
         "The username or password is incorrect, or the account is locked. After 5 failed attempts an account is locked for " +
         "15 minutes; wait and try again, or ask your administrator.";
 
-    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username) =>
-        Page("Sign in", $"""
+    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
+    {
+        var described = error is null ? "" : """ aria-describedby="login-error" """.TrimEnd();
+        return Page("Sign in", $"""
             <h1>Sign in</h1>
             <p class="lead">Sign in with the DPO account your administrator gave you to download bulk exports of validated consent.</p>
             {(error is null ? "" : $"""<p class="error" role="alert" id="login-error">{E(error)}</p>""")}
-            <form method="post" action="{DpoPages.LoginPath}"{(error is null ? "" : """ aria-describedby="login-error" """)}>
+            <form method="post" action="{DpoPages.LoginPath}">
             <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
             <label for="username">Username</label>
-            <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="{E(username ?? "")}"{(username is null ? " autofocus" : "")}>
+            <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="{E(username ?? "")}"{described}{(username is null ? " autofocus" : "")}>
             <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required{(username is null ? "" : " autofocus")}>
+            <input id="password" name="password" type="password" autocomplete="current-password" required{described}{(username is null ? "" : " autofocus")}>
             <button type="submit">Sign in</button>
             </form>
             """);
+    }
 
     public static string Landing(DpoIdentity dpo, IReadOnlyList<ExportableOrganisation> organisations,
         string antiforgeryFieldName, string antiforgeryToken, string? error)
