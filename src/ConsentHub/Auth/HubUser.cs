@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace ConsentHub.Auth;
 
-/// <summary>Someone who signs in with a username and password: the admin, or a source system's technical user.</summary>
+/// <summary>Someone who signs in with a username and password: the admin, a source system's technical user, or a DPO.</summary>
 public sealed class HubUser
 {
     public long Id { get; set; }
@@ -14,6 +14,10 @@ public sealed class HubUser
     public string? Context { get; set; }
     public long? SourceSystemId { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>Failed sign-ins since the last success or lock-out (DPO login page); kept on the row so every instance counts.</summary>
+    public int FailedLogins { get; set; }
+    /// <summary>Until when the DPO login page refuses this user, after too many failed sign-ins.</summary>
+    public DateTime? LockedUntil { get; set; }
 }
 
 /// <summary>Key material the hub generates once and every instance shares (token signing).</summary>
@@ -30,6 +34,12 @@ public static class Roles
     public const string SourceSystem = "source-system";
     /// <summary>An external system (the Consumer Domain) that feeds the clusters of one organisation.</summary>
     public const string ClusterFeed = "cluster-feed";
+    /// <summary>An organisation's data protection officer: exports that organisation's validated consent of one context.</summary>
+    public const string Dpo = "dpo";
+    /// <summary>The head office's data protection officer: exports every organisation's validated consent of one context.</summary>
+    public const string HeadOfficeDpo = "head-office-dpo";
+
+    public static bool IsDpo(string role) => role is Dpo or HeadOfficeDpo;
 }
 
 public static class Scopes

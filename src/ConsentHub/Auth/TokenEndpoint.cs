@@ -32,6 +32,9 @@ public static class TokenEndpoint
             var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, ct);
             if (user is null || request.Password is null || !Secrets.VerifyPassword(user.PasswordHash, request.Password))
                 return Refuse(Errors.InvalidGrant, BadCredentials);
+            // DPOs sign in on the DPO login page only, where failed attempts lock the account; they get no bearer token.
+            if (Roles.IsDpo(user.Role))
+                return Refuse(Errors.InvalidGrant, BadCredentials);
             // A source system's client signs in only its own user; the admin client may sign in any user.
             if (client is not null && user.SourceSystemId != client.Id)
                 return Refuse(Errors.InvalidGrant, BadCredentials);

@@ -102,6 +102,8 @@ sealed class ConsentsConfiguration :
         b.ToTable("customers");
         b.HasIndex(c => new { c.SourceSystemId, c.SourceCustomerId }).IsUnique();
         b.HasIndex(c => new { c.Nmsc, c.Context, c.SourceSystem, c.SourceCustomerId }).IsUnique();
+        // The DPO bulk export walks one organisation's records of one context in id order.
+        b.HasIndex(c => new { c.Nmsc, c.Context, c.Id });
         b.Property(c => c.Nmsc).HasMaxLength(64);
         b.Property(c => c.Context).HasMaxLength(64);
         b.Property(c => c.SourceSystem).HasMaxLength(64);

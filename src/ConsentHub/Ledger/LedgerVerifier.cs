@@ -56,7 +56,8 @@ public static class LedgerVerifier
         return audit.Fault is { } found ? Invalid(audit, found) : new(true, count);
     }
 
-    static async Task<IAsyncDisposable> SnapshotAsync(ConsentDb db, CancellationToken ct)
+    /// <summary>A read-only snapshot of the whole database for the context's next queries (also the bulk export's).</summary>
+    public static async Task<IAsyncDisposable> SnapshotAsync(ConsentDb db, CancellationToken ct)
     {
         if (db.Provider == DatabaseProvider.Postgres)
             return await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);

@@ -113,4 +113,8 @@ public static class LedgerEvents
     public const string DestinationEnabled = "destination-enabled";
     /// <summary>A source system acknowledged a PROPAGATED message with PROCESSED.</summary>
     public const string PropagationProcessed = "propagation-processed";
+    public const string DpoUserCreated = "dpo-user-created";
+    public const string DpoUserDeleted = "dpo-user-deleted";
+    /// <summary>A DPO downloaded a bulk export: who, which context and organisation, how many records.</summary>
+    public const string ExportDownloaded = "export-downloaded";
 }

@@ -33,6 +33,8 @@ public sealed class AuthorisationTests
         ItselfOrAdmin,
         /// <summary>The cluster feed of the route's organisation, or the admin; source systems and other feeds get 403.</summary>
         ClusterFeed,
+        /// <summary>A DPO's browser session (cookie), never a bearer token; which exports a DPO may download is tested in Bulk/ExportTests.</summary>
+        DpoSession,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -83,11 +85,20 @@ public sealed class AuthorisationTests
         new("GET", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
         new("DELETE", "/nmscs/{nmsc}/clusters/{clusterId}", Access.ClusterFeed),
         new("POST", "/nmscs/{nmsc}/clusters:batch", Access.ClusterFeed),
+        new("POST", "/admin/users", Access.Admin),
+        new("GET", "/admin/users", Access.Admin),
+        new("GET", "/admin/users/{username}", Access.Admin),
+        new("DELETE", "/admin/users/{username}", Access.Admin),
+        new("GET", "/dpo", Access.DpoSession),
+        new("POST", "/dpo/logout", Access.DpoSession),
+        new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
     // The landing page: the unguessable token in its address is the person's credential.
-    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}", "GET /ledger/public-key"];
+    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}", "GET /ledger/public-key",
+        // The DPO's login form: the password in it is the credential.
+        "GET /dpo/login", "POST /dpo/login"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
     sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId)
@@ -102,7 +113,8 @@ public sealed class AuthorisationTests
             .Replace("{id}", ChangeId)
             .Replace("{clusterId}", "cluster-1")
             .Replace("{language}", "en")
-            .Replace("{file}", "none.eml");
+            .Replace("{file}", "none.eml")
+            .Replace("{username}", "nobody");
     }
 
     static HttpRequestMessage Request(Row row, Target target)
@@ -192,7 +204,8 @@ public sealed class AuthorisationTests
         using var anonymous = app.CreateClient();
         using var garbage = app.WithToken("garbage");
 
-        foreach (var row in Protected)
+        // DPO session endpoints answer with the cookie scheme's challenge instead: see the test below.
+        foreach (var row in Protected.Where(r => r.Access != Access.DpoSession))
         {
             foreach (var client in new[] { anonymous, garbage })
             {
@@ -206,6 +219,32 @@ public sealed class AuthorisationTests
         using var admin = await app.AdminAsync();
         var history = await Json.ReadAsync(await admin.GetAsync(HubApp.SubscriptionDataPath(target.System, target.CustomerId) + "/history"));
         Assert.Equal(1, history["count"]!.GetValue<int>());
+    }
+
+    [Theory, Providers]
+    public async Task Dpo_session_endpoints_refuse_anonymous_callers_and_every_bearer_token_and_admit_a_dpo_session(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var anonymous = app.CreateClient(new() { AllowAutoRedirect = false });
+        using var system = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        using var session = await Bulk.Dpos.SignInAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc));
+        var rows = Protected.Where(r => r.Access == Access.DpoSession).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client) in new[] { ("anonymous", anonymous), ("source system", system), ("admin", admin) })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            }
+            var admitted = await session.SendAsync(Request(row, target));
+            Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                $"DPO on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
+        }
     }
 
     [Theory, Providers]

@@ -37,6 +37,12 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("FailedLogins")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Nmsc")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
@@ -372,6 +378,8 @@ namespace ConsentHub.Data.Migrations.Postgres
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();
+
+                    b.HasIndex("Nmsc", "Context", "Id");
 
                     b.HasIndex("Nmsc", "Context", "SourceSystem", "SourceCustomerId")
                         .IsUnique();

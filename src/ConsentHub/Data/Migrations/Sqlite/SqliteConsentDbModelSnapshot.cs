@@ -30,6 +30,12 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("FailedLogins")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("LockedUntil")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Nmsc")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
@@ -359,6 +365,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId")
                         .IsUnique();
+
+                    b.HasIndex("Nmsc", "Context", "Id");
 
                     b.HasIndex("Nmsc", "Context", "SourceSystem", "SourceCustomerId")
                         .IsUnique();

@@ -1,0 +1,261 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.Tests.Bulk;
+
+/// <summary>The bulk export file: its content in the seed's format, who may download which, and the ledger entry.</summary>
+public sealed class ExportTests
+{
+    static async Task<JsonArray> ExportAsync(HttpClient session, string context, string nmsc)
+    {
+        var response = await session.GetAsync($"/exports/{context}/{nmsc}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Matches("^consenthub-export-.+\\.json$", response.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
+        return JsonNode.Parse(text)!.AsArray();
+    }
+
+    [Theory, Providers]
+    public async Task A_record_sent_through_the_api_is_exported_in_the_seed_format(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using (var client = await app.AsAsync(crm))
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "cust-123", Seed.Customer123)).StatusCode);
+        using var session = await Dpos.SignInAsync(app, await Dpos.CreateAsync(app, "dpo", "toyota", crm.Nmsc));
+
+        var file = await ExportAsync(session, "toyota", crm.Nmsc);
+
+        // Seed 004 §3.6.3's first record, member for member, as the hub holds it: instants in UTC, the origin filled in with
+        // the sending system (the hub's rule for a blank origin), categories and channels in code order.
+        var expected = new JsonObject
+        {
+            ["context"] = "toyota",
+            ["nmsc"] = crm.Nmsc,
+            ["sourceSystemName"] = "crm",
+            ["sourceCustomerId"] = "cust-123",
+            ["data"] = JsonNode.Parse(Seed.Customer123),
+        };
+        var data = expected["data"]!;
+        data["commandTimestamp"] = "2018-04-23T14:10:44.000Z";
+        data["consent"]!["nmsc"] = crm.Nmsc;
+        data["channel"]!["nmsc"] = crm.Nmsc;
+        var utc = new Dictionary<string, string>
+        {
+            ["2017-03-20T15:10:44.000+0100"] = "2017-03-20T14:10:44.000Z",
+            ["2017-03-20T12:10:44.000+0100"] = "2017-03-20T11:10:44.000Z",
+            ["2017-03-21T12:10:44.000+0100"] = "2017-03-21T11:10:44.000Z",
+        };
+        foreach (var attributes in new[] { data["consent"]!["consentAttributes"]!.AsArray(), data["channel"]!["channelAttributes"]!.AsArray() })
+        {
+            foreach (var attribute in attributes)
+            {
+                foreach (var member in new[] { "requestedTimestamp", "validatedTimestamp" })
+                    if (attribute![member] is { } value) attribute[member] = utc[value.GetValue<string>()];
+                attribute!["originSourceSystem"] = "crm";
+            }
+            var sorted = attributes.Select(a => a!.DeepClone()).OrderBy(a => (a["consentCode"] ?? a["channelCode"])!.GetValue<string>(), StringComparer.Ordinal).ToList();
+            attributes.Clear();
+            foreach (var a in sorted) attributes.Add(a);
+        }
+        var record = Assert.Single(file);
+        Assert.Equal(expected.ToJsonString(), record!.ToJsonString());
+    }
+
+    [Theory, Providers]
+    public async Task Only_applied_records_of_the_organisation_and_context_are_exported_each_with_its_own_current_state(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dealer = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer");
+        var lexus = await app.RegisterSourceSystemAsync(nmsc, "lexus", "crm");
+        var elsewhere = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        async Task Submit(SourceSystemCredentials system, string customer, JsonObject body, HttpStatusCode status)
+        {
+            using var client = await app.AsAsync(system);
+            Assert.Equal(status, (await HubApp.SubmitAsync(client, system, customer, body.ToJsonString())).StatusCode);
+        }
+        await Submit(crm, "c1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"), HttpStatusCode.Created);
+        await Submit(crm, "c1", Seed.Consent("OFFERS", false, "2024-02-01T10:00:00Z"), HttpStatusCode.Created);
+        await Submit(crm, "c1", Seed.Consent("SURVEYS", true, "2024-03-01T10:00:00Z", validated: false), HttpStatusCode.Accepted);
+        await Submit(crm, "pending-only", Seed.Consent("OFFERS", true, validated: false), HttpStatusCode.Accepted);
+        await Submit(dealer, "d1", Seed.Channel("SMS", true), HttpStatusCode.Created);
+        await Submit(lexus, "x1", Seed.Consent("OFFERS", true), HttpStatusCode.Created);
+        await Submit(elsewhere, "c1", Seed.Consent("OFFERS", true), HttpStatusCode.Created);
+        using var session = await Dpos.SignInAsync(app, await Dpos.CreateAsync(app, "dpo", "toyota", nmsc));
+
+        var file = await ExportAsync(session, "toyota", nmsc);
+
+        Assert.Equal(["crm/c1", "dealer/d1"], file.Select(r => $"{r!["sourceSystemName"]}/{r["sourceCustomerId"]}").ToArray());
+        var c1 = file[0]!["data"]!;
+        var offers = Assert.Single(c1["consent"]!["consentAttributes"]!.AsArray());
+        Assert.Equal("OFFERS", offers!["consentCode"]!.GetValue<string>());
+        Assert.False(offers["consentFlag"]!.GetValue<bool>());
+        Assert.Equal("2024-02-01T10:00:00.000Z", c1["commandTimestamp"]!.GetValue<string>());
+        Assert.Equal("person@example.com", c1["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>());
+        Assert.True(c1["consent"]!["validated"]!.GetValue<bool>());
+        Assert.Empty(c1["channel"]!["channelAttributes"]!.AsArray());
+        var d1 = file[1]!["data"]!;
+        Assert.Empty(d1["consent"]!["consentAttributes"]!.AsArray());
+        Assert.Equal("SMS", d1["channel"]!["channelAttributes"]![0]!["channelCode"]!.GetValue<string>());
+        Assert.Null(d1["commandTimestamp"]);
+    }
+
+    [Theory, Providers]
+    public async Task Each_role_downloads_exactly_the_exports_of_its_context_and_organisations_and_every_other_is_404(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        // Contexts of this test alone, so that the head-office DPOs' lists are known.
+        var toyota = HubApp.Unique("toyota");
+        var lexus = HubApp.Unique("lexus");
+        var a = HubApp.Unique("tgb");
+        var b = HubApp.Unique("tfr");
+        var aToyota = await app.RegisterSourceSystemAsync(a, toyota, "crm");
+        await app.RegisterSourceSystemAsync(b, toyota, "crm");
+        await app.RegisterSourceSystemAsync(a, lexus, "crm");
+        using (var client = await app.AsAsync(aToyota))
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, aToyota, "c1", Seed.Consent("OFFERS", true))).StatusCode);
+
+        var exports = new[] { (toyota, a), (toyota, b), (lexus, a), (lexus, b), (toyota, HubApp.Unique("none")) };
+        var roles = new (string Who, DpoCredentials Dpo, (string, string)[] Allowed)[]
+        {
+            ("dpo of a in toyota", await Dpos.CreateAsync(app, "dpo", toyota, a), [(toyota, a)]),
+            ("dpo of b in toyota", await Dpos.CreateAsync(app, "dpo", toyota, b), [(toyota, b)]),
+            ("dpo of a in lexus", await Dpos.CreateAsync(app, "dpo", lexus, a), [(lexus, a)]),
+            ("head office toyota", await Dpos.CreateAsync(app, "head-office-dpo", toyota, null), [(toyota, a), (toyota, b)]),
+            // b has no source system in lexus: lexus is not one of its contexts.
+            ("head office lexus", await Dpos.CreateAsync(app, "head-office-dpo", lexus, null), [(lexus, a)]),
+        };
+        string? refusal = null;
+        foreach (var (who, dpo, allowed) in roles)
+        {
+            using var session = await Dpos.SignInAsync(app, dpo);
+            var landing = WebUtility.HtmlDecode(await (await session.GetAsync("/dpo")).Content.ReadAsStringAsync());
+            foreach (var (context, nmsc) in exports)
+            {
+                var response = await session.GetAsync($"/exports/{context}/{nmsc}");
+                var text = await response.Content.ReadAsStringAsync();
+                var link = $"href=\"/exports/{context}/{nmsc}\"";
+                if (allowed.Contains((context, nmsc)))
+                {
+                    Assert.True(response.StatusCode == HttpStatusCode.OK, $"{who} on {context}/{nmsc}: {(int)response.StatusCode} {text}");
+                    Assert.Contains(link, landing);
+                }
+                else
+                {
+                    Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{who} on {context}/{nmsc}: {(int)response.StatusCode}");
+                    Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                    Assert.DoesNotContain(link, landing);
+                    // Another organisation's export reads like one that does not exist, but for the names in the route.
+                    var shape = WithoutTraceIdAndDetail(text);
+                    Assert.Equal(refusal ??= shape, shape);
+                }
+            }
+            Assert.Equal(allowed.Length, landing.Split("href=\"/exports/").Length - 1);
+        }
+
+        // Tokens open no export, whoever holds them; neither does nobody.
+        using var admin = await app.AdminAsync();
+        using var system = await app.AsAsync(aToyota);
+        using var anonymous = app.CreateClient();
+        foreach (var client in new[] { admin, system, anonymous })
+        {
+            var response = await client.GetAsync($"/exports/{toyota}/{a}");
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
+    [Theory, Providers]
+    public async Task Each_download_is_recorded_in_the_ledger_with_who_what_and_how_many(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using (var client = await app.AsAsync(crm))
+        {
+            foreach (var customer in new[] { "c1", "c2", "c3" })
+                Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, customer, Seed.Consent("OFFERS", true))).StatusCode);
+        }
+        var dpo = await Dpos.CreateAsync(app, "head-office-dpo", "toyota", null);
+        using var session = await Dpos.SignInAsync(app, dpo);
+
+        Assert.Equal(3, (await ExportAsync(session, "toyota", crm.Nmsc)).Count);
+
+        using var scope = app.Scope();
+        var entry = await app.Db(scope).LedgerEntries.AsNoTracking()
+            .Where(e => e.Type == "export-downloaded" && e.Payload.Contains(dpo.Username)).SingleAsync();
+        var payload = JsonNode.Parse(entry.Payload)!;
+        Assert.Equal(dpo.Username, payload["username"]!.GetValue<string>());
+        Assert.Equal("head-office-dpo", payload["role"]!.GetValue<string>());
+        Assert.Equal("toyota", payload["context"]!.GetValue<string>());
+        Assert.Equal(crm.Nmsc, payload["nmsc"]!.GetValue<string>());
+        Assert.Equal(3, payload["records"]!.GetValue<int>());
+        Assert.True(payload["completed"]!.GetValue<bool>());
+        Assert.InRange(entry.Timestamp, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1));
+        using var admin = await app.AdminAsync();
+        Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
+    }
+
+    [Theory, Providers]
+    public async Task An_organisation_larger_than_one_batch_is_exported_whole_in_id_order(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        const int records = ConsentHub.Bulk.ExportWriter.BatchSize * 2 + 345;
+        using (var scope = app.Scope())
+        {
+            // Written straight to storage: thousands of API calls would test nothing more.
+            var db = app.Db(scope);
+            var now = DateTime.UtcNow;
+            var customers = Enumerable.Range(0, records).Select(i => new Customer
+            {
+                SourceSystemId = crm.Id, Nmsc = crm.Nmsc, Context = "toyota", SourceSystem = "crm", SourceCustomerId = $"bulk-{i:D5}",
+                Email = $"p{i}@example.com", CreatedAt = now,
+            }).ToList();
+            db.Customers.AddRange(customers);
+            await db.SaveChangesAsync();
+            for (var i = 0; i < records; i++)
+            {
+                // Record 500 has only a change waiting for validation.
+                var change = new ChangeRequest
+                {
+                    Id = Guid.NewGuid(), CustomerId = customers[i].Id, Status = i == 500 ? ChangeStatus.PendingValidation : ChangeStatus.Applied,
+                    Validated = true, Data = "{}", SubmittedBy = "test", ReceivedAt = now, Sequence = i,
+                };
+                db.ChangeRequests.Add(change);
+                if (i != 500)
+                    db.ConsentEntries.Add(new ConsentEntry
+                    {
+                        CustomerId = customers[i].Id, Code = "OFFERS", Flag = i % 2 == 0, RequestedAt = now, ValidatedAt = now,
+                        ChangeRequestId = change.Id, Sequence = i,
+                    });
+            }
+            await db.SaveChangesAsync();
+        }
+        using var session = await Dpos.SignInAsync(app, await Dpos.CreateAsync(app, "dpo", "toyota", crm.Nmsc));
+
+        var file = await ExportAsync(session, "toyota", crm.Nmsc);
+
+        var ids = file.Select(r => r!["sourceCustomerId"]!.GetValue<string>()).ToList();
+        Assert.Equal(records - 1, ids.Count);
+        Assert.Equal(Enumerable.Range(0, records).Where(i => i != 500).Select(i => $"bulk-{i:D5}"), ids);
+        Assert.All(file, r => Assert.Equal($"p{int.Parse(r!["sourceCustomerId"]!.GetValue<string>()["bulk-".Length..])}@example.com",
+            r["data"]!["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>()));
+    }
+
+    static string WithoutTraceIdAndDetail(string problem)
+    {
+        var node = JsonNode.Parse(problem)!.AsObject();
+        node.Remove("traceId");
+        node.Remove("detail");
+        return node.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
+}
