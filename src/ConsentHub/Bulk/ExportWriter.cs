@@ -21,7 +21,7 @@ public sealed class ExportProgress
 /// written straight to the stream: memory holds one batch, however large the organisation. All batches read one
 /// database snapshot, so the file is consistent as of its start.
 /// </summary>
-public sealed class ExportWriter(ConsentDb db)
+public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
 {
     public const int BatchSize = 1_000;
     const int FlushBytes = 64 * 1024;
@@ -29,9 +29,6 @@ public sealed class ExportWriter(ConsentDb db)
     static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     sealed record Row(long Id, string SourceSystem, string SourceCustomerId, string? Language, string? Country, DateTime? CommandTimestamp);
-
-    /// <summary>The stand-in for the encrypted contact store; see <see cref="ContactsAsync"/>.</summary>
-    sealed record Contact(string? Email, string? Phone);
 
     public async Task WriteAsync(Stream body, string context, string nmsc, ExportProgress progress, CancellationToken ct)
     {
@@ -55,7 +52,7 @@ public sealed class ExportWriter(ConsentDb db)
             var ids = batch.Select(r => r.Id).ToList();
             var consents = (await db.ConsentEntries.AsNoTracking().Where(e => ids.Contains(e.CustomerId)).ToListAsync(ct)).ToLookup(e => e.CustomerId);
             var channels = (await db.ChannelEntries.AsNoTracking().Where(e => ids.Contains(e.CustomerId)).ToListAsync(ct)).ToLookup(e => e.CustomerId);
-            var contacts = await ContactsAsync(ids, ct);
+            var contacts = await vault.ContactsAsync(ids, ct);
             foreach (var row in batch)
             {
                 WriteRecord(json, context, nmsc, row, contacts.GetValueOrDefault(row.Id), consents[row.Id], channels[row.Id]);
@@ -69,14 +66,6 @@ public sealed class ExportWriter(ConsentDb db)
         json.WriteEndArray();
         await json.FlushAsync(ct);
     }
-
-    /// <summary>
-    /// The customers' email and phone. They are moving out of the customers table into an encrypted store: at that
-    /// merge this body becomes <c>vault.ContactsAsync(customerIds, ct)</c> (PersonalDataVault injected into this class),
-    /// and the stand-in <see cref="Contact"/> record above goes.
-    /// </summary>
-    async Task<IReadOnlyDictionary<long, Contact>> ContactsAsync(IReadOnlyCollection<long> customerIds, CancellationToken ct) =>
-        await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => new Contact(c.Email, c.Phone), ct);
 
     // Member order and names as in seed 004 §3.6.3. Strings the hub has no value for are written "", as in the seed's file;
     // communication attributes it does not know are null, so that the file uploads again unchanged (§3.5).

@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsentHub.Tests.Bulk;
 
@@ -218,10 +219,14 @@ public sealed class ExportTests
             var customers = Enumerable.Range(0, records).Select(i => new Customer
             {
                 SourceSystemId = crm.Id, Nmsc = crm.Nmsc, Context = "toyota", SourceSystem = "crm", SourceCustomerId = $"bulk-{i:D5}",
-                Email = $"p{i}@example.com", CreatedAt = now,
+                CreatedAt = now,
             }).ToList();
             db.Customers.AddRange(customers);
             await db.SaveChangesAsync();
+            // Their addresses sealed as the hub keeps them, under a key per record.
+            var vault = scope.ServiceProvider.GetRequiredService<PersonalDataVault>();
+            foreach (var (customer, i) in customers.Select((c, i) => (c, i)))
+                await vault.SetContactAsync(customer.Id, new Contact($"p{i}@example.com", null), CancellationToken.None);
             for (var i = 0; i < records; i++)
             {
                 // Record 500 has only a change waiting for validation.
