@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Bulk;
 using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
@@ -20,6 +21,7 @@ builder.Services.AddLedger();
 builder.Services.AddConsents();
 builder.Services.AddValidation();
 builder.Services.AddPropagation();
+builder.Services.AddUploads();
 
 var app = builder.Build();
 
@@ -43,6 +45,7 @@ app.MapValidationPages();
 app.MapValidationAdmin();
 app.MapDestinations();
 app.MapPropagations();
+app.MapUploads();
 
 await app.RunAsync();
 return 0;
