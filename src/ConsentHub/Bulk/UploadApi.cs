@@ -47,13 +47,16 @@ public static class UploadApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
-        var uploads = app.MapGroup("/uploads/{id}").WithTags("Initial upload").RequireAuthorization(AuthSetup.ReadScope);
-        uploads.MapGet("", Read)
+        app.MapGet("/uploads/{id}", Read)
+            .WithTags("Initial upload")
+            .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetUpload")
             .WithSummary("An upload's status (RUNNING, COMPLETED, FAILED), counts, rate and timestamps; updated after every batch.")
             .Produces<UploadView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        uploads.MapGet("/errors", Errors)
+        app.MapGet("/uploads/{id}/errors", Errors)
+            .WithTags("Initial upload")
+            .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetUploadErrors")
             .WithSummary("Every rejected record of an upload (position, sourceCustomerId, field, rule, message): NDJSON, or CSV with Accept: text/csv or ?format=csv.")
             .Produces(StatusCodes.Status200OK, contentType: NdjsonMediaType, additionalContentTypes: ["text/csv"])
