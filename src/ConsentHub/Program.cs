@@ -26,6 +26,7 @@ builder.Services.AddUploads();
 var app = builder.Build();
 
 if (LedgerCommand.Matches(args)) return await LedgerCommand.RunAsync(app.Services, args);
+if (UploadCommand.Matches(args)) return await UploadCommand.RunAsync(args, Console.Out, Console.Error, showProgress: !Console.IsErrorRedirected);
 
 // Schema, token keys and the first admin exist before the first request is served.
 await app.Services.MigrateConsentDbAsync();
