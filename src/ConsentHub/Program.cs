@@ -22,10 +22,12 @@ builder.Services.AddConsents();
 builder.Services.AddValidation();
 builder.Services.AddPropagation();
 builder.Services.AddBulk();
+builder.Services.AddUploads();
 
 var app = builder.Build();
 
 if (LedgerCommand.Matches(args)) return await LedgerCommand.RunAsync(app.Services, args);
+if (UploadCommand.Matches(args)) return await UploadCommand.RunAsync(args, Console.Out, Console.Error, showProgress: !Console.IsErrorRedirected);
 
 // Schema, token keys and the first admin exist before the first request is served.
 await app.Services.MigrateConsentDbAsync();
@@ -46,6 +48,7 @@ app.MapValidationAdmin();
 app.MapDestinations();
 app.MapPropagations();
 app.MapBulk();
+app.MapUploads();
 
 await app.RunAsync();
 return 0;

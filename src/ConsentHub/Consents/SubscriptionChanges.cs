@@ -33,15 +33,19 @@ public sealed class SubscriptionChanges(
     /// <summary>Built-in matching's change to the clusters in the current unit of work, recorded with the applied change.</summary>
     MatchResult? matched;
 
+    /// <param name="propagate">
+    /// False records the change without planning any propagation (an initial upload that only bootstraps the hub):
+    /// no system is sent it now, and a later change propagates the consolidated data as usual.
+    /// </param>
     public async Task<SubmitOutcome> SubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
-        string submittedBy, IdempotencyKey? idempotency, CancellationToken ct)
+        string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, ct);
+                return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
             }
             catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
             {
@@ -55,7 +59,7 @@ public sealed class SubscriptionChanges(
 
     async Task<SubmitOutcome> TrySubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
-        string submittedBy, IdempotencyKey? idempotency, CancellationToken ct)
+        string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
     {
         // The ledger lock is taken last and held only for the final statements; until then concurrent
         // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
@@ -107,7 +111,7 @@ public sealed class SubscriptionChanges(
             ReceivedAt = now,
         };
         db.ChangeRequests.Add(request);
-        var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, ct) : null;
+        var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct) : null;
         if (!change.Validated)
         {
             // The rules guarantee an address: the person is asked by email (the worker sends it to the request's address).
@@ -185,7 +189,7 @@ public sealed class SubscriptionChanges(
             ?? throw new InvalidOperationException($"Customer {request.CustomerId} of change request {request.Id} is missing.");
         await LockCustomerAsync(customer.SourceSystemId, customer.SourceCustomerId, ct);
         // Its arrival order is its own "change-requested" index, known since it arrived.
-        await ApplyAsync(request, customer, change, confirmedAt, request.Sequence, ct);
+        await ApplyAsync(request, customer, change, confirmedAt, request.Sequence, propagate: true, ct);
         return change;
     }
 
@@ -222,7 +226,8 @@ public sealed class SubscriptionChanges(
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
     /// (all committed earlier, under the customer's lock) until <see cref="SubscriptionState.Renumber"/>.
     /// </summary>
-    async Task<SubscriptionState> ApplyAsync(ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, CancellationToken ct)
+    async Task<SubscriptionState> ApplyAsync(
+        ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct)
     {
         var state = await CurrentStateAsync(db, vault, customer, tracked: true, ct);
         var contact = state.Communication is { } known ? new Contact(known.Email, known.Phone) : new Contact(null, null);
@@ -249,7 +254,7 @@ public sealed class SubscriptionChanges(
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
-        await PlanPropagationAsync(request, customer, state, now, ct);
+        if (propagate) await PlanPropagationAsync(request, customer, state, now, ct);
         return state;
     }
 

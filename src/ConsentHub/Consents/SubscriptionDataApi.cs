@@ -107,7 +107,7 @@ public static class SubscriptionDataApi
         // Keys belong to the source system, whichever grant its token came from.
         var idempotency = key is null ? null : new IdempotencyKey($"source-system:{system.Id}", key, Idempotency.Hash(
             [.. System.Text.Encoding.UTF8.GetBytes(Paths.SubscriptionData(context, nmsc, sourceSystem, sourceCustomerId) + "\n"), .. body.Bytes]));
-        var outcome = await changes.SubmitAsync(system, sourceCustomerId, body.Value!, change, caller.Subject, idempotency, ct);
+        var outcome = await changes.SubmitAsync(system, sourceCustomerId, body.Value!, change, caller.Subject, idempotency, propagate: true, ct);
         return outcome switch
         {
             SubmitOutcome.Accepted accepted => Hal.Raw(

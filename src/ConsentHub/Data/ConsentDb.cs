@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Bulk;
 using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Hosting;
@@ -43,6 +44,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<PropagationMessage> Propagations => Set<PropagationMessage>();
     public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
     public DbSet<PropagatedValue> PropagatedValues => Set<PropagatedValue>();
+    public DbSet<Upload> Uploads => Set<Upload>();
+    public DbSet<UploadError> UploadErrors => Set<UploadError>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

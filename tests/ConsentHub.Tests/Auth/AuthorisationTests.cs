@@ -35,6 +35,8 @@ public sealed class AuthorisationTests
         ClusterFeed,
         /// <summary>A DPO's browser session (cookie), never a bearer token; which exports a DPO may download is tested in Bulk/ExportTests.</summary>
         DpoSession,
+        /// <summary>The source system that uploaded, or the admin; every other caller gets 404.</summary>
+        UploaderOrAdmin,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -92,6 +94,9 @@ public sealed class AuthorisationTests
         new("GET", "/dpo", Access.DpoSession),
         new("POST", "/dpo/logout", Access.DpoSession),
         new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/uploads", Access.WriteAsItself),
+        new("GET", "/uploads/{id}", Access.UploaderOrAdmin),
+        new("GET", "/uploads/{id}/errors", Access.UploaderOrAdmin),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
@@ -101,10 +106,11 @@ public sealed class AuthorisationTests
         "GET /dpo/login", "POST /dpo/login"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
-    sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId)
+    sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId, Guid UploadId)
     {
         public string Url(Row row) => row.Pattern
             .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
+            .Replace("/uploads/{id}", $"/uploads/{UploadId}")
             .Replace("{context}", System.Context)
             .Replace("{nmsc}", System.Nmsc)
             .Replace("{sourceSystem}", Uri.EscapeDataString(System.Name))
@@ -148,7 +154,16 @@ public sealed class AuthorisationTests
             });
             await db.SaveChangesAsync();
         }
-        return new Target(system, customerId, changeId, propagationId);
+        // An upload of the system whose one record was rejected (unvalidated): it changed nothing but has an error report.
+        var upload = await client.PostAsync($"/contexts/{system.Context}/nmscs/{system.Nmsc}/source-systems/{system.Name}/uploads",
+            new StringContent(new JsonArray(new JsonObject
+            {
+                ["context"] = system.Context, ["nmsc"] = system.Nmsc, ["sourceSystemName"] = system.Name, ["sourceCustomerId"] = customerId,
+                ["data"] = Seed.Consent("OFFERS", false, validated: false),
+            }).ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
+        var uploadId = Guid.Parse((await Json.ReadAsync(upload))["id"]!.GetValue<string>());
+        return new Target(system, customerId, changeId, propagationId, uploadId);
     }
 
     // ---- the table is complete ----------------------------------------------------------------------
@@ -294,7 +309,7 @@ public sealed class AuthorisationTests
         using var writer = await AdminWith("write");
         var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
 
-        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed))
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin))
         {
             var reads = row.Method == "GET";
             var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
@@ -348,7 +363,7 @@ public sealed class AuthorisationTests
         var b = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
         using var asB = await app.AsAsync(b);
         using var asA = await app.AsAsync(a.System);
-        var unknown = a with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString(), PropagationId = Guid.NewGuid() };
+        var unknown = a with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString(), PropagationId = Guid.NewGuid(), UploadId = Guid.NewGuid() };
 
         foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
         {
@@ -463,6 +478,37 @@ public sealed class AuthorisationTests
             Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"sibling {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
             var hidden = await stranger.SendAsync(Request(row, target));
             Assert.True(hidden.StatusCode == HttpStatusCode.NotFound, $"stranger {row.Method} {row.Pattern}: {(int)hidden.StatusCode}");
+        }
+    }
+
+    [Theory, Providers]
+    public async Task An_upload_is_read_by_its_source_system_and_the_admin_and_does_not_exist_for_anyone_else(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm"));
+        var unknown = target with { UploadId = Guid.NewGuid() };
+        using var own = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        using var sibling = await app.AsAsync(await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer"));
+        using var otherContext = await app.AsAsync(await app.RegisterSourceSystemAsync(nmsc, "lexus", "crm"));
+        using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, nmsc));
+
+        foreach (var row in Protected.Where(r => r.Access == Access.UploaderOrAdmin))
+        {
+            foreach (var (who, client) in new[] { ("itself", own), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode == HttpStatusCode.OK, $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
+            }
+            var missing = WithoutTraceId(await (await own.SendAsync(Request(row, unknown))).Content.ReadAsStringAsync());
+            foreach (var (who, client) in new[] { ("sibling", sibling), ("other context", otherContext), ("stranger", stranger), ("feed", feed) })
+            {
+                var hidden = await client.SendAsync(Request(row, target));
+                Assert.True(hidden.StatusCode == HttpStatusCode.NotFound, $"{who} on {row.Method} {row.Pattern}: {(int)hidden.StatusCode}");
+                Assert.Equal(missing, WithoutTraceId(await hidden.Content.ReadAsStringAsync()));
+            }
         }
     }
 
