@@ -29,7 +29,12 @@ var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
 if (mode is not ("post" or "get" or "propagate" or "bulk")) throw new ArgumentException($"--mode {mode}: post, get, propagate or bulk");
 
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url) };
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections })
+{
+    BaseAddress = new Uri(url),
+    // An upload of a million records is one request of many minutes.
+    Timeout = mode == "bulk" ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(100),
+};
 
 var adminToken = await TokenAsync(options.Get("admin-client-id", ""), options.Get("admin-client-secret", ""),
     new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = options.Get("admin-password", "") });

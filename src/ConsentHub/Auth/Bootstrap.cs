@@ -36,6 +36,7 @@ public static class Bootstrap
         await provider.GetRequiredService<TokenKeys>().LoadAsync(db, time, ct);
         await provider.GetRequiredService<CheckpointKey>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
         await provider.GetRequiredService<BlindIndex>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
+        await provider.GetRequiredService<PersonKeyWrapping>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
         await LedgerTreeBackfill.RunAsync(db, provider.GetRequiredService<LedgerWriter>(), ct);
         await PersonalDataBackfill.RunAsync(provider, ct);
         if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;

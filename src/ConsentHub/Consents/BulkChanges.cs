@@ -81,7 +81,22 @@ public sealed class BulkChanges(
         var recordKeys = await personKeys.ForManyAsync(customers.Values.Select(c => c.Id).ToList(), ct);
 
         await ledger.LockHeadAsync(ct);
-        foreach (var i in todo)
+        // Thousands of entities are staged below; detecting changes on every lookup of the local view would make the
+        // batch quadratic. Nothing tracked is modified behind the context's back, so detection runs once, at the save.
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            foreach (var i in todo) await StageAsync(i);
+        }
+        finally
+        {
+            db.ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return applied;
+
+        async Task StageAsync(int i)
         {
             var (sourceCustomerId, data, change, key) = changes[i];
             var customer = customers[sourceCustomerId];
@@ -90,7 +105,7 @@ public sealed class BulkChanges(
             {
                 Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true,
                 CommandTimestamp = change.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
-                Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct),
+                Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, recordKeys[customer.Id]),
             };
             var requested = ledger.Append(LedgerEvents.ChangeRequested, new
             {
@@ -114,7 +129,7 @@ public sealed class BulkChanges(
                 {
                     contacts[customer.Id] = contact;
                     await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct,
-                        isNew: sealedContacts.Add(customer.Id));
+                        isNew: sealedContacts.Add(customer.Id), key: recordKeys[customer.Id]);
                 }
             }
             request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
@@ -131,8 +146,5 @@ public sealed class BulkChanges(
             });
             applied[i] = true;
         }
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        return applied;
     }
 }

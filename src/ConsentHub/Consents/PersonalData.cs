@@ -64,10 +64,11 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     /// <summary>
     /// Stores <paramref name="plaintext"/> under (kind, reference), staged on the context. With <paramref name="isNew"/>
     /// the reference is known to be fresh (a new change request) and no row is looked for; otherwise one is replaced.
+    /// A caller that holds the record's <paramref name="key"/> already passes it.
     /// </summary>
-    public async Task SealAsync(long customerId, string kind, string reference, byte[] plaintext, CancellationToken ct, bool isNew = false)
+    public async Task SealAsync(long customerId, string kind, string reference, byte[] plaintext, CancellationToken ct, bool isNew = false, byte[]? key = null)
     {
-        var key = await keys.ForAsync(customerId, ct);
+        key ??= await keys.ForAsync(customerId, ct);
         var row = isNew ? null
             : db.PersonalData.Local.FirstOrDefault(p => p.Kind == kind && p.Reference == reference)
                 ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == kind && p.Reference == reference, ct);
@@ -86,8 +87,8 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         }
     }
 
-    public Task SealJsonAsync<T>(long customerId, string kind, string reference, T value, CancellationToken ct, bool isNew = false) =>
-        SealAsync(customerId, kind, reference, JsonSerializer.SerializeToUtf8Bytes(value, Json), ct, isNew);
+    public Task SealJsonAsync<T>(long customerId, string kind, string reference, T value, CancellationToken ct, bool isNew = false, byte[]? key = null) =>
+        SealAsync(customerId, kind, reference, JsonSerializer.SerializeToUtf8Bytes(value, Json), ct, isNew, key);
 
     /// <summary>
     /// The plaintexts of the rows of one kind with these references. A reference with no row, or whose record's key
@@ -135,11 +136,11 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     /// Stores a change request's data: the email and phone it carries are sealed under its record's key, the rest is
     /// returned as the JSON to keep in <see cref="ChangeRequest.Data"/>.
     /// </summary>
-    public async Task<string> SealRequestAsync(long customerId, Guid requestId, SubscriptionData data, CancellationToken ct)
+    public async Task<string> SealRequestAsync(long customerId, Guid requestId, SubscriptionData data, CancellationToken ct, byte[]? key = null)
     {
         var (rest, contact) = Split(data);
         if (contact is not null)
-            await SealJsonAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), contact, ct, isNew: true);
+            await SealJsonAsync(customerId, PersonalDataKinds.ChangeRequest, Reference(requestId), contact, ct, isNew: true, key);
         return JsonSerializer.Serialize(rest, SubscriptionChanges.StoredJson);
     }
 

@@ -18,7 +18,7 @@ public static class SubscriptionDataApi
     const int MaxPageSize = 200;
 
     public static IServiceCollection AddConsents(this IServiceCollection services) =>
-        services.AddScoped<SubscriptionChanges>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddScoped<BulkChanges>().AddSingleton<BlindIndex>();
+        services.AddScoped<SubscriptionChanges>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddScoped<BulkChanges>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>();
 
     public static IEndpointRouteBuilder MapConsents(this IEndpointRouteBuilder app)
     {

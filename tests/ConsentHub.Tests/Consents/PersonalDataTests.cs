@@ -7,6 +7,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsentHub.Tests.Consents;
@@ -198,6 +199,31 @@ public sealed class PersonalDataTests
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asDms, dms, "d-1", Change("SURVEYS", "someone.else@example.com", phone: "07700 900123"))).StatusCode);
         var cluster = await Json.ReadAsync(await asDms.GetAsync(HubApp.SubscriptionDataPath(dms, "d-1").Replace("/subscription-data", "/cluster")));
         Assert.Equal(["c-1", "d-1"], cluster["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
+    }
+
+    [Theory, Providers]
+    public async Task Person_keys_are_wrapped_and_keys_written_under_data_protection_alone_still_open(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, NoWorkers);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var asCrm = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asCrm, crm, "c-1", Change("OFFERS", Email))).StatusCode);
+
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            var stored = await db.PersonKeys.SingleAsync();
+            Assert.StartsWith("w1:", stored.ProtectedKey);
+            var key = await scope.ServiceProvider.GetRequiredService<PersonKeys>().ForAsync(stored.CustomerId, CancellationToken.None);
+            // As the previous version stored it: the key under Data Protection, without the wrapping key.
+            var protector = scope.ServiceProvider.GetRequiredService<IDataProtectionProvider>()
+                .CreateProtector("ConsentHub.PersonKeys.v1");
+            stored.ProtectedKey = protector.Protect(Convert.ToBase64String(key));
+            await db.SaveChangesAsync();
+        }
+
+        var current = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1")));
+        Assert.Equal(Email, current["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>());
     }
 
     /// <summary>Every table and column, other than personal_data, holding one of the texts (compared lower-cased).</summary>
