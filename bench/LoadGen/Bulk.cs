@@ -179,7 +179,7 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
     private static partial Regex HiddenField();
 
     /// <summary>N upload records as NDJSON, written as the request is sent.</summary>
-    sealed class RecordsContent(int records, string context, string nmsc, string system) : HttpContent
+    internal sealed class RecordsContent(int records, string context, string nmsc, string system) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? transport)
         {
