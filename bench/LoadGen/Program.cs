@@ -40,7 +40,11 @@ if (mode == "receiver")
     await using var receiver = new Receiver(int.Parse(options.Get("port", "0")), received, () => { });
     await receiver.StartAsync();
     Console.WriteLine($"listening on {receiver.Url}");
-    await Task.Delay(TimeSpan.FromSeconds(seconds));
+    // Until --seconds have passed or the harness stops us (SIGTERM, Ctrl-C), whichever comes first.
+    using var done = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+    using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal => { signal.Cancel = true; done.Cancel(); });
+    using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, signal => { signal.Cancel = true; done.Cancel(); });
+    try { await Task.Delay(Timeout.Infinite, done.Token); } catch (OperationCanceledException) { }
     Console.WriteLine($"received={received.Count}");
     return 0;
 }
