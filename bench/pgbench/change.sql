@@ -8,9 +8,12 @@
 --   pgbench -n -M prepared -D customers=1000 -f bench/pgbench/change.sql
 \set n random(1, :customers)
 BEGIN;
+-- Insert-if-new then update, as the hub reads then writes the record. Not one INSERT … ON CONFLICT DO UPDATE: that
+-- names one unique index, and two clients creating the same customer at once would collide on the other one.
 INSERT INTO customers ("SourceSystemId", "Nmsc", "Context", "SourceSystem", "SourceCustomerId", "Language", "Country", "CreatedAt")
   VALUES (1, 'bench', 'toyota', 'crm', 'c' || :n, 'en', 'GB', now())
-  ON CONFLICT ("SourceSystemId", "SourceCustomerId") DO UPDATE SET "Language" = EXCLUDED."Language", "Country" = EXCLUDED."Country"
+  ON CONFLICT DO NOTHING;
+UPDATE customers SET "Language" = 'en', "Country" = 'GB' WHERE "SourceSystemId" = 1 AND "SourceCustomerId" = 'c' || :n
   RETURNING "Id" AS customer \gset
 INSERT INTO person_keys ("CustomerId", "ProtectedKey", "CreatedAt") VALUES (:customer, repeat('k', 184), now())
   ON CONFLICT DO NOTHING;
