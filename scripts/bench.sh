@@ -163,6 +163,9 @@ READ_BASELINE_DLL=$(dll ReadBaseline bench/ReadBaseline)
 LEDGER_VERIFY=(dotnet "$(dll LedgerVerify bench/LedgerVerify)")
 ADMIN=(--admin-client-id bench-admin --admin-client-secret bench-secret --admin-password bench-admin-password)
 
+# The commit measured, taken now: a commit made while the run goes on must not be credited with its figures.
+COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench scripts || echo ' (with uncommitted changes)')"
+
 HUB_PID='' HUB_URL=''
 start_hub() {  # start_hub DATABASE: a ConsentHub on its own database and a free port; sets HUB_PID and HUB_URL
   "${PSQL[@]}" -c "CREATE DATABASE $1"
@@ -274,7 +277,7 @@ if timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@
     row 1 "$hub_rate changes/s (LoadGen --mode post, 32 connections, p99 $(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' "$WORK/write-hub.out"))" \
       "$(calc "$base_rate") tx/s (pgbench bench/pgbench/change.sql, 32 clients)" "$ratio%" "$(yes_no ge "$ratio" 40)"
   else
-    skip 1 "pgbench failed: $(tail -1 "$WORK/write-base.out" | cut -c1-120)"
+    skip 1 "pgbench failed: $(grep -m1 -i error "$WORK/write-base.out" | cut -c1-160)"
   fi
 else
   skip 1 "LoadGen --mode post failed: $(tail -1 "$WORK/write-hub.err" | cut -c1-120)"
@@ -328,7 +331,7 @@ mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# ConsentHub benchmark"
   echo
-  echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench scripts || echo ' (with uncommitted changes)'), $(date -u +%Y-%m-%dT%H:%MZ)," \
+  echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
     "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run'): $CUSTOMERS customers, $RECORDS upload records," \
     "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
   echo
