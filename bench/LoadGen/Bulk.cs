@@ -80,8 +80,8 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
 
         Console.WriteLine($"| workload | ConsentHub | COPY | ratio | peak RSS |");
         Console.WriteLine($"|---|---|---|---|---|");
-        Console.WriteLine($"| upload, {records:N0} records | {upload.Seconds:F1} s ({records / upload.Seconds:F0} records/s) | {uploadCopy:F1} s (COPY FROM of the {UploadTables.Length} tables it wrote) | {upload.Seconds / uploadCopy:F2}× | {Mb(upload.PeakRss)} |");
-        Console.WriteLine($"| export, {exported:N0} records ({bytes / 1e6:F0} MB) | {export.Seconds:F1} s ({exported / export.Seconds:F0} records/s) | {exportCopy:F1} s (COPY TO of the rows it reads) | {export.Seconds / exportCopy:F2}× | {Mb(export.PeakRss)} |");
+        Console.WriteLine($"| upload, {records:N0} records | {upload.Seconds:F2} s ({records / upload.Seconds:F0} records/s) | {uploadCopy:F3} s (COPY FROM of the {UploadTables.Length} tables it wrote) | {upload.Seconds / uploadCopy:F2}× | {Mb(upload.PeakRss)} |");
+        Console.WriteLine($"| export, {exported:N0} records ({bytes / 1e6:F0} MB) | {export.Seconds:F2} s ({exported / export.Seconds:F0} records/s) | {exportCopy:F3} s (COPY TO of the rows it reads) | {export.Seconds / exportCopy:F2}× | {Mb(export.PeakRss)} |");
         return exported == records ? 0 : 1;
     }
 
@@ -179,7 +179,7 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
     private static partial Regex HiddenField();
 
     /// <summary>N upload records as NDJSON, written as the request is sent.</summary>
-    sealed class RecordsContent(int records, string context, string nmsc, string system) : HttpContent
+    internal sealed class RecordsContent(int records, string context, string nmsc, string system) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? transport)
         {

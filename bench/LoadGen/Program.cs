@@ -6,6 +6,9 @@
 // --mode bulk uploads --records N generated records and exports them as a DPO, each beside PostgreSQL's COPY of the
 // same rows (Bulk.cs): needs --pg CONNECTION-STRING of the hub's (otherwise empty) database, and optionally
 // --server-pid PID for the hub's peak memory.
+// --mode seed --customers N [--systems crm,dms,web,app] [--out FILE] uploads N records across the systems, clusters
+// some pairs and writes the first system's token and paths to FILE for wrk (Seed.cs). --mode receiver --port P
+// [--seconds S] runs the webhook receiver of mode propagate alone, so wrk can measure its own accept rate.
 // --mode propagate measures delivery to a webhook (Propagate.cs). LoadGen runs the receiver itself (Kestrel on
 // 127.0.0.1, answering 204) and registers it as its source system's destination, so the server must run with
 // ConsentHub__Propagation__AllowInsecureLoopback=true. Every POST names a new customer, so each 201 causes exactly one
@@ -27,14 +30,28 @@ var mode = options.Get("mode", "post");
 var connections = int.Parse(options.Get("connections", "32"));
 var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
-if (mode is not ("post" or "get" or "propagate" or "bulk")) throw new ArgumentException($"--mode {mode}: post, get, propagate or bulk");
+if (mode is not ("post" or "get" or "propagate" or "bulk" or "seed" or "receiver"))
+    throw new ArgumentException($"--mode {mode}: post, get, propagate, bulk, seed or receiver");
 
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections })
+if (mode == "receiver")
 {
-    BaseAddress = new Uri(url),
-    // An upload of a million records is one request of many minutes.
-    Timeout = mode == "bulk" ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(100),
-};
+    // The propagation receiver alone, for its own maximum accept rate (wrk posts to it); stops after --seconds.
+    var received = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+    await using var receiver = new Receiver(int.Parse(options.Get("port", "0")), received, () => { });
+    await receiver.StartAsync();
+    Console.WriteLine($"listening on {receiver.Url}");
+    // Until --seconds have passed or the harness stops us (SIGTERM, Ctrl-C), whichever comes first.
+    using var done = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+    using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal => { signal.Cancel = true; done.Cancel(); });
+    using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, signal => { signal.Cancel = true; done.Cancel(); });
+    try { await Task.Delay(Timeout.Infinite, done.Token); } catch (OperationCanceledException) { }
+    Console.WriteLine($"received={received.Count}");
+    return 0;
+}
+
+// No client timeout: an upload of many records takes longer than HttpClient's default 100 s; bench.sh bounds the
+// whole process with `timeout` instead.
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { BaseAddress = new Uri(url), Timeout = Timeout.InfiniteTimeSpan };
 
 var adminToken = await TokenAsync(options.Get("admin-client-id", ""), options.Get("admin-client-secret", ""),
     new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = options.Get("admin-password", "") });
@@ -49,6 +66,18 @@ if (mode == "propagate")
 {
     return await new PropagateBench(http, token, "toyota", nmsc, "crm")
         .RunAsync(connections, seconds, int.Parse(options.Get("backlog", "0")), int.Parse(options.Get("wait", "120")));
+}
+
+if (mode == "seed")
+{
+    var systems = options.Get("systems", "crm,dms,web,app").Split(',');
+    async Task<string> RegisterAsync(string name)
+    {
+        if (name == "") return token;
+        var created = JsonNode.Parse(await SendAsync(HttpMethod.Post, "/admin/source-systems", adminToken, new { context = "toyota", nmsc, name }))!;
+        return await TokenAsync(created["clientId"]!.GetValue<string>(), created["clientSecret"]!.GetValue<string>(), new() { ["grant_type"] = "client_credentials" });
+    }
+    return await new SeedBench(http, adminToken, "toyota", nmsc, RegisterAsync).RunAsync(customers, ["crm", .. systems.Where(s => s != "crm")], options.Get("out", "seed.env"));
 }
 
 if (mode == "bulk")

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# Measures ConsentHub on PostgreSQL beside a baseline for each workload, in the same run, and prints one markdown
+# table (also written to bench/results/latest.md). See bench/README.md.
+#   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N]
+# Works on a bare Debian 12 machine with the .NET 10 SDK, as root or as a user with sudo.
+# BENCH_ARTIFACTS=DIR builds into DIR (dotnet build --artifacts-path) instead of each project's bin/.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT=$PWD
+PG_BIN=/usr/lib/postgresql/15/bin
+RESULTS=$REPO_ROOT/bench/results/latest.md
+export DEBIAN_FRONTEND=noninteractive
+
+QUICK=0 DRY_RUN=0
+CUSTOMERS='' RECORDS='' ENTRIES='' SECONDS_EACH=''
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --customers) CUSTOMERS=$2; shift ;;
+    --records) RECORDS=$2; shift ;;
+    --entries) ENTRIES=$2; shift ;;
+    --seconds) SECONDS_EACH=$2; shift ;;
+    -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ $QUICK -eq 1 ]]; then
+  : "${CUSTOMERS:=5000}" "${RECORDS:=20000}" "${ENTRIES:=100000}" "${SECONDS_EACH:=5}"; LEDGER_ROUNDS=1
+else
+  : "${CUSTOMERS:=100000}" "${RECORDS:=1000000}" "${ENTRIES:=1000000}" "${SECONDS_EACH:=20}"; LEDGER_ROUNDS=3
+fi
+# Each workload's process gets at most this long; a workload that runs out is reported as skipped.
+BULK_LIMIT=$(( QUICK ? 600 : 1200 ))
+SEED_LIMIT=$(( QUICK ? 300 : 900 ))
+STEP_LIMIT=$(( SECONDS_EACH + 120 ))
+BACKLOG=$(( QUICK ? 300 : 2000 ))
+PROPAGATE_LIMIT=$(( SECONDS_EACH + 600 ))
+
+ROWS=()
+row() { ROWS[$1]="| ${WORKLOADS[$1]} | $2 | $3 | $4 | ${TARGETS[$1]} | $5 |"; }   # row N CONSENTHUB BASELINE RATIO MET
+skip() { row "$1" "skipped ($2)" "" "" ""; }                                        # skip N REASON
+
+print_table() {
+  echo "| workload | ConsentHub | baseline (same run) | ratio | target | met |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+}
+
+# ---- what every run checks ---------------------------------------------------------------------------------
+BENCH_FILES=(bench/wrk/read.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
+BENCH_PROJECTS=(bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj)
+
+build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
+  local project
+  for project in "$@"; do
+    dotnet build "$project" -c Release -nologo -v q ${BENCH_ARTIFACTS:+--artifacts-path "$BENCH_ARTIFACTS"} >/dev/null ||
+      { echo "bench.sh: build of $project failed:" >&2
+        dotnet build "$project" -c Release -nologo -v q ${BENCH_ARTIFACTS:+--artifacts-path "$BENCH_ARTIFACTS"} >&2 || true
+        return 1; }
+  done
+}
+dll() {  # dll NAME PROJECT-DIR -> the built assembly
+  if [[ -n ${BENCH_ARTIFACTS:-} ]]; then echo "$BENCH_ARTIFACTS/bin/$1/release/$1.dll"
+  else echo "$REPO_ROOT/$2/bin/Release/net10.0/$1.dll"; fi
+}
+
+bash -n scripts/bench.sh scripts/test.sh
+for file in "${BENCH_FILES[@]}"; do [[ -s $file ]] || { echo "bench.sh: $file is missing" >&2; exit 1; }; done
+
+TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 40%" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%")
+WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED"
+  "propagation to a local receiver" "initial upload, ${RECORDS} records" "DPO export, ${RECORDS} records"
+  "ledger verify, ${ENTRIES} entries")
+
+if [[ $DRY_RUN -eq 1 ]]; then
+  build "${BENCH_PROJECTS[@]}"
+  for i in "${!WORKLOADS[@]}"; do skip "$i" "dry run"; done
+  echo "bench.sh --dry-run: scripts parse, bench projects build, wrk and pgbench scripts present"
+  print_table
+  exit 0
+fi
+
+# ---- install what is missing ---------------------------------------------------------------------------------
+SUDO=()
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then SUDO=(sudo); fi
+missing=()
+[[ -x $PG_BIN/initdb && -x $PG_BIN/pgbench ]] || missing+=(postgresql-15)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  "${SUDO[@]}" apt-get update -q
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ---- processes, and stopping them whatever happens --------------------------------------------------------------
+AS_PG=()
+if [[ $(id -u) -eq 0 ]]; then AS_PG=(runuser -u postgres --); fi
+WORK=$(mktemp -d /tmp/consenthub-bench.XXXXXX)
+PGDATA=$WORK/data
+STARTED=()   # pids of every background process this script started
+stop_pid() {  # TERM, up to 10 s, then KILL
+  local pid=$1 _
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid
+  for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
+  if [[ -f $PGDATA/postmaster.pid ]]; then
+    "${AS_PG[@]}" "$PG_BIN/pg_ctl" -s -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+      "${AS_PG[@]}" "$PG_BIN/pg_ctl" -s -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+[[ ${#AS_PG[@]} -eq 0 ]] || chown postgres: "$WORK"
+
+free_port() {  # free_port FROM -> the first port from FROM on that nothing answers on
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+wait_http() {  # wait_http URL SECONDS: until URL answers 2xx
+  local _
+  for _ in $(seq 1 "$2"); do curl -sf -o /dev/null --max-time 2 "$1" && return 0; sleep 1; done
+  return 1
+}
+
+# ---- PostgreSQL: private, durable ------------------------------------------------------------------------------
+"${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+# Unlike the tests' cluster, this one keeps fsync and synchronous_commit on: a 201 is only honest when it is durable.
+cat >>"$PGDATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$WORK'
+fsync = on
+synchronous_commit = on
+max_connections = 300
+CONF
+PORT=56432
+while true; do
+  PORT=$(free_port "$PORT")
+  (( PORT < 56532 )) || { echo "bench.sh: no free port in 56432-56531" >&2; exit 1; }
+  if "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -o "-p $PORT" -w -t 60 -s start; then break; fi
+  if grep -q "Address already in use" "$WORK/postgres.log"; then PORT=$((PORT + 1)); : >"$WORK/postgres.log"; continue; fi
+  echo "bench.sh: PostgreSQL failed to start; log follows:" >&2; cat "$WORK/postgres.log" >&2; exit 1
+done
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
+pg() { echo "Host=127.0.0.1;Port=$PORT;Username=postgres;Database=$1;Maximum Pool Size=100"; }
+echo "bench.sh: PostgreSQL 15 on 127.0.0.1:$PORT (fsync on, synchronous_commit on)" >&2
+
+# ---- build -------------------------------------------------------------------------------------------------------
+echo "bench.sh: building Release…" >&2
+build src/ConsentHub/ConsentHub.csproj "${BENCH_PROJECTS[@]}"
+HUB_DLL=$(dll ConsentHub src/ConsentHub)
+LOADGEN=(dotnet "$(dll LoadGen bench/LoadGen)")
+READ_BASELINE_DLL=$(dll ReadBaseline bench/ReadBaseline)
+LEDGER_VERIFY=(dotnet "$(dll LedgerVerify bench/LedgerVerify)")
+ADMIN=(--admin-client-id bench-admin --admin-client-secret bench-secret --admin-password bench-admin-password)
+
+# The commit measured, taken now: a commit made while the run goes on must not be credited with its figures.
+COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src bench scripts || echo ' (with uncommitted changes)')"
+
+HUB_PID='' HUB_URL=''
+start_hub() {  # start_hub DATABASE: a ConsentHub on its own database and a free port; sets HUB_PID and HUB_URL
+  "${PSQL[@]}" -c "CREATE DATABASE $1"
+  local port; port=$(free_port 56600)
+  mkdir -p "$WORK/hub-$1"
+  # The working directory is the build output, so its appsettings.json (JSON logs, Warning for the framework) applies.
+  (cd "$(dirname "$HUB_DLL")" && exec env \
+    ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg "$1")" \
+    ConsentHub__DataDirectory="$WORK/hub-$1" Urls="http://127.0.0.1:$port" \
+    ConsentHub__Bootstrap__AdminPassword=bench-admin-password ConsentHub__Bootstrap__ClientId=bench-admin \
+    ConsentHub__Bootstrap__ClientSecret=bench-secret ConsentHub__Propagation__AllowInsecureLoopback=true \
+    dotnet "$HUB_DLL" >"$WORK/hub-$1.log" 2>&1) &
+  HUB_PID=$!; STARTED+=("$HUB_PID"); HUB_URL=http://127.0.0.1:$port
+  wait_http "$HUB_URL/health" 90 || { echo "bench.sh: ConsentHub did not answer on $HUB_URL; log:" >&2; tail -20 "$WORK/hub-$1.log" >&2; exit 1; }
+  echo "bench.sh: ConsentHub (pid $HUB_PID) on $HUB_URL, database $1" >&2
+}
+stop_hub() { stop_pid "$HUB_PID"; }
+
+# Arithmetic on figures: calc EXPRESSION (awk), e.g. calc "100 * $a / $b".
+calc() { awk "BEGIN { printf \"%.1f\", $1 }"; }
+ge() { awk "BEGIN { exit !($1 >= $2) }"; }
+lt() { awk "BEGIN { exit !($1 < $2) }"; }
+yes_no() { if "$@"; then echo yes; else echo "**no**"; fi; }
+
+# wrk's figures: rate, p50 and p99 in ms, non-2xx count, from its --latency output.
+wrk_rate() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+wrk_ms() {  # wrk_ms FILE PERCENT
+  awk -v p="$2%" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    m = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : 60000; printf "%.2f", v * m }' "$1"
+}
+wrk_errors() { awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$1"; }
+WRK_THREADS=2
+
+# ---- 1. initial upload and DPO export: their own database and hub (COPY copies whole tables) -------------------------
+start_hub bulk
+if timeout "$BULK_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode bulk "${ADMIN[@]}" --records "$RECORDS" \
+     --pg "$(pg bulk)" --server-pid "$HUB_PID" >"$WORK/bulk.out" 2>"$WORK/bulk.err"; then
+  # | upload, N records | 12.3 s (1626 records/s) | 1.2 s (COPY …) | 10.25× | 300 MiB |
+  read -r up_s up_rate up_copy up_rss < <(awk -F'|' '/^\| upload/ { split($3, a, " "); split($4, c, " "); gsub(/[()]/, "", a[3]); print a[1], a[3], c[1], $6 }' "$WORK/bulk.out")
+  read -r ex_s ex_rate ex_copy ex_rss < <(awk -F'|' '/^\| export/ { split($3, a, " "); split($4, c, " "); gsub(/[()]/, "", a[3]); print a[1], a[3], c[1], $6 }' "$WORK/bulk.out")
+  up_ratio=$(calc "100 * $up_copy / $up_s"); ex_ratio=$(calc "100 * $ex_copy / $ex_s")
+  row 3 "$up_rate records/s, peak RSS ${up_rss% }" "COPY FROM: $(calc "$RECORDS / $up_copy") records/s" "$up_ratio%" "$(yes_no ge "$up_ratio" 20)"
+  row 4 "$ex_rate records/s, peak RSS ${ex_rss% }" "COPY TO: $(calc "$RECORDS / $ex_copy") records/s" "$ex_ratio%" "$(yes_no ge "$ex_ratio" 33)"
+else
+  rc=$?
+  reason="LoadGen --mode bulk failed (exit $rc)"
+  [[ $rc -eq 124 ]] && reason="not done within $BULK_LIMIT s"
+  grep -q ': 404' "$WORK/bulk.err" && reason="the upload or export route answered 404"
+  skip 3 "$reason"; skip 4 "$reason"
+  tail -5 "$WORK/bulk.err" >&2
+fi
+stop_hub
+
+# ---- the main hub: seeded customers ------------------------------------------------------------------------------------
+start_hub hub
+echo "bench.sh: seeding $CUSTOMERS customers…" >&2
+SEEDED=0
+if timeout "$SEED_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode seed "${ADMIN[@]}" --customers "$CUSTOMERS" \
+     --out "$WORK/seed.env" >"$WORK/seed.out" 2>"$WORK/seed.err"; then
+  set -a; source "$WORK/seed.env"; set +a; SEEDED=1
+  cat "$WORK/seed.err" >&2
+else
+  tail -5 "$WORK/seed.err" >&2
+fi
+
+# ---- 2. consent read: wrk against the hub and against ReadBaseline, same database, same script ------------------------
+if [[ $SEEDED -eq 1 ]]; then
+  wrk_read() {  # wrk_read URL OUT
+    timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c 64 -d "${SECONDS_EACH}s" --latency -s bench/wrk/read.lua "$1" >"$2" 2>&1
+  }
+  read_port=$(free_port 56700)
+  dotnet "$READ_BASELINE_DLL" --pg "$(pg hub)" --urls "http://127.0.0.1:$read_port" >"$WORK/read-baseline.log" 2>&1 &
+  READ_PID=$!; STARTED+=("$READ_PID")
+  wait_http "http://127.0.0.1:$read_port${SEED_PREFIX}0/subscription-data" 60 || true
+  # A short warm-up of each (JIT, pools), then the measurements.
+  timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/read.lua "$HUB_URL" >/dev/null 2>&1 || true
+  timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/read.lua "http://127.0.0.1:$read_port" >/dev/null 2>&1 || true
+  if wrk_read "$HUB_URL" "$WORK/read-hub.out" && wrk_read "http://127.0.0.1:$read_port" "$WORK/read-base.out"; then
+    hub_rate=$(wrk_rate "$WORK/read-hub.out"); base_rate=$(wrk_rate "$WORK/read-base.out")
+    hub_p99=$(wrk_ms "$WORK/read-hub.out" 99)
+    errors="$(wrk_errors "$WORK/read-hub.out")/$(wrk_errors "$WORK/read-base.out")"
+    ratio=$(calc "100 * $hub_rate / $base_rate")
+    note=''; [[ $errors == 0/0 ]] || note=", non-2xx/socket errors hub/baseline $errors"
+    row 0 "$(calc "$hub_rate") req/s, p50 $(wrk_ms "$WORK/read-hub.out" 50) ms, p99 $hub_p99 ms$note" \
+      "$(calc "$base_rate") req/s, p50 $(wrk_ms "$WORK/read-base.out" 50) ms, p99 $(wrk_ms "$WORK/read-base.out" 99) ms (bench/ReadBaseline, Npgsql)" \
+      "$ratio%" "$(yes_no eval "ge $ratio 50 && lt $hub_p99 10 && [[ $errors == 0/0 ]]")"
+  else
+    skip 0 "wrk failed or timed out"
+  fi
+  stop_pid "$READ_PID"
+else
+  skip 0 "seeding failed: $(tail -1 "$WORK/seed.err" | cut -c1-120)"
+fi
+
+# ---- 3. change write: LoadGen --mode post against pgbench on empty twins of the hub's tables -----------------------------
+WRITE_CUSTOMERS=1000
+if timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections 32 \
+     --seconds "$SECONDS_EACH" --customers "$WRITE_CUSTOMERS" >"$WORK/write-hub.out" 2>"$WORK/write-hub.err"; then
+  hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub.out")
+  "${PSQL[@]}" -c "CREATE DATABASE baseline"
+  "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
+    -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
+    "${PSQL[@]}" -d baseline >/dev/null
+  "${PSQL[@]}" -d baseline -c "INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64), NULL)"
+  if timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 \
+       -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -f bench/pgbench/change.sql baseline >"$WORK/write-base.out" 2>&1; then
+    base_rate=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/write-base.out" | head -1)
+    ratio=$(calc "100 * $hub_rate / $base_rate")
+    row 1 "$hub_rate changes/s (LoadGen --mode post, 32 connections, p99 $(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' "$WORK/write-hub.out"))" \
+      "$(calc "$base_rate") tx/s (pgbench bench/pgbench/change.sql, 32 clients)" "$ratio%" "$(yes_no ge "$ratio" 40)"
+  else
+    skip 1 "pgbench failed: $(grep -m1 -i error "$WORK/write-base.out" | cut -c1-160)"
+  fi
+else
+  skip 1 "LoadGen --mode post failed: $(tail -1 "$WORK/write-hub.err" | cut -c1-120)"
+fi
+
+# ---- 4. propagation: LoadGen --mode propagate, beside wrk against the same receiver standing alone --------------------------
+# Steady phase: latency from 201 to receipt while posting (its deliveries/s cannot exceed the posting rate). Drain
+# phase: a backlog posted while the receiver is down, then delivered at once: the dispatcher's own rate.
+if timeout "$PROPAGATE_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode propagate "${ADMIN[@]}" --connections 32 \
+     --seconds "$SECONDS_EACH" --backlog "$BACKLOG" --wait 120 >"$WORK/propagate.out" 2>"$WORK/propagate.err"; then
+  steady=$(grep '^phase=steady' "$WORK/propagate.out"); drain=$(grep '^phase=drain' "$WORK/propagate.out")
+  field() { sed -n "s/.* $1=\([-0-9.]*\).*/\1/p" <<<"$2"; }
+  deliveries=$(field 'deliveries\/s' "$drain"); steady_rate=$(field 'deliveries\/s' "$steady"); posts=$(field 'posts\/s' "$steady")
+  p50=$(field p50 "$steady"); p99=$(field p99 "$steady")
+  receiver_port=$(free_port 56800)
+  "${LOADGEN[@]}" --mode receiver --port "$receiver_port" --seconds $(( SECONDS_EACH + 60 )) >"$WORK/receiver.out" 2>&1 &
+  RECEIVER_PID=$!; STARTED+=("$RECEIVER_PID")
+  for _ in $(seq 1 60); do grep -q listening "$WORK/receiver.out" && break; sleep 1; done
+  timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/receiver.lua "http://127.0.0.1:$receiver_port" >/dev/null 2>&1 || true
+  if timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c 64 -d "${SECONDS_EACH}s" --latency -s bench/wrk/receiver.lua \
+       "http://127.0.0.1:$receiver_port" >"$WORK/receiver-wrk.out" 2>&1; then
+    base_rate=$(wrk_rate "$WORK/receiver-wrk.out")
+    row 2 "$deliveries deliveries/s draining a backlog of $BACKLOG; while posting ($posts posts/s, 32 connections) $steady_rate/s, 201→receipt p50 $p50 ms, p99 $p99 ms (LoadGen --mode propagate)" \
+      "$(calc "$base_rate") req/s accepted (wrk, 64 connections, LoadGen --mode receiver)" "$(calc "100 * $deliveries / $base_rate")%" \
+      "$(yes_no eval "ge $deliveries 1000 && lt $p99 1000")"
+  else
+    skip 2 "wrk against the receiver failed"
+  fi
+  stop_pid "$RECEIVER_PID"
+else
+  skip 2 "LoadGen --mode propagate failed: $(tail -1 "$WORK/propagate.err" | cut -c1-120)"
+  cat "$WORK/propagate.out" >&2
+fi
+stop_hub
+
+# ---- 5. ledger verify: bench/LedgerVerify, in-process, (a) against (b) ----------------------------------------------------
+if timeout "$BULK_LIMIT" "${LEDGER_VERIFY[@]}" --entries "$ENTRIES" --rounds "$LEDGER_ROUNDS" --dir "$WORK/ledger" \
+     >"$WORK/ledger.out" 2>"$WORK/ledger.err"; then
+  # | a   | verification … | entries | bytes | best s | median s | entries/s | …
+  a_rate=$(awk -F'|' '$2 ~ /^ a +$/ { gsub(/[ ,]/, "", $8); print $8 }' "$WORK/ledger.out")
+  b_rate=$(awk -F'|' '$2 ~ /^ b +$/ { gsub(/[ ,]/, "", $8); print $8 }' "$WORK/ledger.out")
+  ratio=$(calc "100 * $a_rate / $b_rate")
+  row 5 "$a_rate entries/s (LedgerCheck: file, chain, tree, signature; best of $LEDGER_ROUNDS)" \
+    "$b_rate entries/s (the same lines, one SHA-256 each)" "$ratio%" "$(yes_no ge "$ratio" 50)"
+else
+  skip 5 "LedgerVerify failed or timed out: $(tail -1 "$WORK/ledger.err" | cut -c1-120)"
+fi
+
+# ---- the table -----------------------------------------------------------------------------------------------------------
+mkdir -p "$(dirname "$RESULTS")"
+{
+  echo "# ConsentHub benchmark"
+  echo
+  echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
+    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run'): $CUSTOMERS customers, $RECORDS upload records," \
+    "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
+  echo
+  echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+    "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') with fsync and synchronous_commit on; .NET $(dotnet --version)"
+  echo
+  print_table
+} >"$RESULTS"
+cat "$RESULTS"
