@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 
@@ -50,6 +51,18 @@ public sealed class TokenKeys
             db.ChangeTracker.Clear();
         }
         return (await db.ServerKeys.AsNoTracking().SingleAsync(k => k.Name == name, ct)).Value;
+    }
+
+    /// <summary>
+    /// As <see cref="GetOrCreateAsync"/> for secret bytes kept under Data Protection with <paramref name="purpose"/>:
+    /// the first instance creates and protects them, every instance reads them back in clear.
+    /// </summary>
+    public static async Task<byte[]> GetOrCreateProtectedAsync(
+        ConsentDb db, IDataProtectionProvider protection, string name, string purpose, Func<byte[]> create, TimeProvider time, CancellationToken ct)
+    {
+        var protector = protection.CreateProtector(purpose);
+        var stored = await GetOrCreateAsync(db, name, () => protector.Protect(Convert.ToBase64String(create())), time, ct);
+        return Convert.FromBase64String(protector.Unprotect(stored));
     }
 
     static InvalidOperationException NotLoaded() => new("Token keys are not loaded: the host must call LoadAsync at start.");

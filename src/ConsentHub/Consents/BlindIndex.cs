@@ -21,10 +21,7 @@ public sealed class BlindIndex
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        var protector = protection.CreateProtector(Purpose);
-        var stored = await TokenKeys.GetOrCreateAsync(db, Name,
-            () => protector.Protect(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), time, ct);
-        key = Convert.FromBase64String(protector.Unprotect(stored));
+        key = await TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
     }
 
     /// <summary>The index of an email address (trimmed, lower-cased), or null when there is none.</summary>

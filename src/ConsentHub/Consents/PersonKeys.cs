@@ -47,10 +47,7 @@ public sealed class PersonKeyWrapping
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        var protector = protection.CreateProtector(Purpose);
-        var stored = await Auth.TokenKeys.GetOrCreateAsync(db, Name,
-            () => protector.Protect(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), time, ct);
-        key = Convert.FromBase64String(protector.Unprotect(stored));
+        key = await Auth.TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
     }
 
     public static bool IsWrapped(string stored) => stored.StartsWith(Prefix, StringComparison.Ordinal);

@@ -88,10 +88,7 @@ public sealed class CheckpointKey(IOptions<LedgerOptions> options)
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        var protector = protection.CreateProtector(Purpose);
-        var stored = await TokenKeys.GetOrCreateAsync(db, Name,
-            () => protector.Protect(Convert.ToBase64String(SignedNote.NewKeyPair().PrivateKey)), time, ct);
-        privateKey = Convert.FromBase64String(protector.Unprotect(stored));
+        privateKey = await TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => SignedNote.NewKeyPair().PrivateKey, time, ct);
         PublicKey = SignedNote.PublicKeyOf(privateKey);
     }
 
