@@ -107,12 +107,9 @@ public sealed class BulkChanges(
                 CommandTimestamp = change.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
                 Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, recordKeys[customer.Id]),
             };
-            var requested = ledger.Append(LedgerEvents.ChangeRequested, new
-            {
-                changeRequestId = request.Id, nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name,
-                sourceCustomerId, validated = true, submittedBy,
-                dataCommitment = PersonKeys.Commit(recordKeys[customer.Id], JsonSerializer.Serialize(data, SubscriptionChanges.StoredJson)),
-            });
+            var dataCommitment = PersonKeys.Commit(recordKeys[customer.Id], JsonSerializer.Serialize(data, SubscriptionChanges.StoredJson));
+            var requested = ledger.Append(LedgerEvents.ChangeRequested,
+                ChangeRecording.Requested(request.Id, system, sourceCustomerId, validated: true, submittedBy, dataCommitment));
             request.Sequence = requested.Index;
 
             var (newConsents, newChannels) = states[customer.Id].Apply(change, request.Id, request.Sequence, now, customer.SourceSystem);
@@ -120,11 +117,7 @@ public sealed class BulkChanges(
             db.ChannelEntries.AddRange(newChannels);
             if (change.Communication is { } communication)
             {
-                customer.Language = communication.Language ?? customer.Language;
-                customer.Country = communication.Country ?? customer.Country;
-                var contact = contacts.GetValueOrDefault(customer.Id) ?? new Contact(null, null);
-                if (communication.Email is { } email) { contact = contact with { Email = email }; customer.EmailKey = blindIndex.Email(email); }
-                if (communication.Phone is { } phone) { contact = contact with { Phone = phone }; customer.PhoneKey = blindIndex.Phone(phone, communication.Country); }
+                var contact = ChangeRecording.TakeCommunication(customer, communication, contacts.GetValueOrDefault(customer.Id) ?? new Contact(null, null), blindIndex);
                 if (!contact.IsEmpty)
                 {
                     contacts[customer.Id] = contact;
@@ -132,12 +125,7 @@ public sealed class BulkChanges(
                         isNew: sealedContacts.Add(customer.Id), key: recordKeys[customer.Id]);
                 }
             }
-            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, new
-            {
-                changeRequestId = request.Id,
-                consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
-                channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-            }).Index;
+            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change)).Index;
             db.ChangeRequests.Add(request);
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {

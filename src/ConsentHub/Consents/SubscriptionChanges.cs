@@ -126,17 +126,8 @@ public sealed class SubscriptionChanges(
         // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
         var dataCommitment = PersonKeys.Commit(await personKeys.ForAsync(customer.Id, ct), stored);
         await ledger.LockHeadAsync(ct);
-        var requested = ledger.Append(LedgerEvents.ChangeRequested, new
-        {
-            changeRequestId = request.Id,
-            nmsc = sourceSystem.Nmsc,
-            context = sourceSystem.Context,
-            sourceSystem = sourceSystem.Name,
-            sourceCustomerId,
-            validated = change.Validated,
-            submittedBy,
-            dataCommitment,
-        });
+        var requested = ledger.Append(LedgerEvents.ChangeRequested,
+            ChangeRecording.Requested(request.Id, sourceSystem, sourceCustomerId, change.Validated, submittedBy, dataCommitment));
         request.Sequence = requested.Index;
         if (state is not null)
         {
@@ -196,12 +187,7 @@ public sealed class SubscriptionChanges(
     /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
     public void AppendApplied(ChangeRequest request, NormalisedChange change)
     {
-        var applied = ledger.Append(LedgerEvents.ChangeApplied, new
-        {
-            changeRequestId = request.Id,
-            consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
-            channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-        });
+        var applied = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change));
         request.OutcomeLedgerIndex = applied.Index;
         if (matched is { } match)
         {
@@ -236,19 +222,7 @@ public sealed class SubscriptionChanges(
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)
         {
-            customer.Language = communication.Language ?? customer.Language;
-            customer.Country = communication.Country ?? customer.Country;
-            if (communication.Email is { } email)
-            {
-                contact = contact with { Email = email };
-                customer.EmailKey = blindIndex.Email(email);
-            }
-            if (communication.Phone is { } phone)
-            {
-                // Read with the country sent beside it, as the rules did: a later country alone does not reinterpret it.
-                contact = contact with { Phone = phone };
-                customer.PhoneKey = blindIndex.Phone(phone, communication.Country);
-            }
+            contact = ChangeRecording.TakeCommunication(customer, communication, contact, blindIndex);
             if (!contact.IsEmpty) await vault.SetContactAsync(customer.Id, contact, ct);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
@@ -331,5 +305,52 @@ public sealed class SubscriptionChanges(
             commandTimestamp = request.CommandTimestamp ?? commandTimestamp;
         }
         return (state, commandTimestamp);
+    }
+}
+
+/// <summary>What a single submission and a batch of the initial upload both record for a change, so the two cannot drift apart.</summary>
+static class ChangeRecording
+{
+    /// <summary>The payload of a "change-requested" entry: identifiers and a keyed commitment to the data, no personal data.</summary>
+    public static object Requested(Guid changeRequestId, SourceSystem system, string sourceCustomerId, bool validated, string submittedBy, string dataCommitment) => new
+    {
+        changeRequestId,
+        nmsc = system.Nmsc,
+        context = system.Context,
+        sourceSystem = system.Name,
+        sourceCustomerId,
+        validated,
+        submittedBy,
+        dataCommitment,
+    };
+
+    /// <summary>The payload of a "change-applied" entry: the codes and flags that became current.</summary>
+    public static object Applied(Guid changeRequestId, NormalisedChange change) => new
+    {
+        changeRequestId,
+        consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
+        channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
+    };
+
+    /// <summary>
+    /// Takes an applied change's communication attributes into its record: language and country, and the blind indexes
+    /// of what it sent. Returns the record's contact as it now is, for the caller to seal.
+    /// </summary>
+    public static Contact TakeCommunication(Customer customer, CommunicationAttributes communication, Contact contact, BlindIndex blindIndex)
+    {
+        customer.Language = communication.Language ?? customer.Language;
+        customer.Country = communication.Country ?? customer.Country;
+        if (communication.Email is { } email)
+        {
+            contact = contact with { Email = email };
+            customer.EmailKey = blindIndex.Email(email);
+        }
+        if (communication.Phone is { } phone)
+        {
+            // Read with the country sent beside it, as the rules did: a later country alone does not reinterpret it.
+            contact = contact with { Phone = phone };
+            customer.PhoneKey = blindIndex.Phone(phone, communication.Country);
+        }
+        return contact;
     }
 }
