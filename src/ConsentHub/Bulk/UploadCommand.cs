@@ -1,3 +1,4 @@
+using ConsentHub.Hosting;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -31,22 +32,22 @@ public static class UploadCommand
     {
         try
         {
-            if (args is not ["upload", var file, .. var rest]) throw new UsageException(Usage);
-            var options = ParseOptions(rest);
-            if (!File.Exists(file)) throw new UsageException($"no such file: {file}");
+            if (args is not ["upload", var file, .. var rest]) throw new CommandLine.UsageException(Usage);
+            var options = CommandLine.ParseOptions(rest, Usage);
+            if (!File.Exists(file)) throw new CommandLine.UsageException($"no such file: {file}");
             using var http = new HttpClient { BaseAddress = new Uri(Required(options, "url").TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
             var token = await TokenAsync(http, Required(options, "client-id"), Required(options, "client-secret"), ct);
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-            var nmsc = options.GetValueOrDefault("nmsc") ?? token.Nmsc ?? throw new UsageException("--nmsc is required: the token names no organisation.");
+            var nmsc = options.GetValueOrDefault("nmsc") ?? token.Nmsc ?? throw new CommandLine.UsageException("--nmsc is required: the token names no organisation.");
             var system = options.GetValueOrDefault("source-system") ?? token.SourceSystem
-                ?? throw new UsageException("--source-system is required: the token names no source system.");
+                ?? throw new CommandLine.UsageException("--source-system is required: the token names no source system.");
             var context = options.GetValueOrDefault("context") ?? await FirstContextAsync(file, ct)
-                ?? throw new UsageException("--context is required: the first record names no context.");
+                ?? throw new CommandLine.UsageException("--context is required: the first record names no context.");
             var propagate = options.GetValueOrDefault("propagate") ?? "false";
-            if (propagate is not ("true" or "false")) throw new UsageException("--propagate must be true or false.");
+            if (propagate is not ("true" or "false")) throw new CommandLine.UsageException("--propagate must be true or false.");
             return await UploadAsync(http, file, context, nmsc, system, propagate, output, showProgress ? error : null, ct);
         }
-        catch (UsageException e)
+        catch (CommandLine.UsageException e)
         {
             await error.WriteLineAsync(e.Message);
             return 2;
@@ -164,7 +165,7 @@ public static class UploadCommand
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(clientSecret)}")));
         using var response = await http.SendAsync(request, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
-        if (!response.IsSuccessStatusCode) throw new UsageException($"sign-in refused: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+        if (!response.IsSuccessStatusCode) throw new CommandLine.UsageException($"sign-in refused: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
         var json = JsonNode.Parse(body)!;
         return new Token(json["access_token"]!.GetValue<string>(), json["nmsc"]?.GetValue<string>(), json["source_system"]?.GetValue<string>());
     }
@@ -191,23 +192,7 @@ public static class UploadCommand
         }
     }
 
-    static string Required(Dictionary<string, string> options, string name) =>
-        options.TryGetValue(name, out var value) ? value : throw new UsageException($"--{name} is required.\n{Usage}");
-
-    static Dictionary<string, string> ParseOptions(IEnumerable<string> args)
-    {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
-        {
-            if (!list[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= list.Count)
-                throw new UsageException($"unexpected argument '{list[i]}'.\n{Usage}");
-            options[list[i][2..]] = list[++i];
-        }
-        return options;
-    }
-
-    sealed class UsageException(string message) : Exception(message);
+    static string Required(Dictionary<string, string> options, string name) => CommandLine.Required(options, name, Usage);
 
     /// <summary>The file as it is sent, counting the bytes read from it.</summary>
     sealed class CountingStream(Stream inner) : Stream

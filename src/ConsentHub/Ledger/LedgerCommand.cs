@@ -1,3 +1,4 @@
+using ConsentHub.Hosting;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -29,7 +30,7 @@ public static class LedgerCommand
 
     public static async Task<int> RunAsync(IServiceProvider services, string[] args)
     {
-        var options = ParseOptions(args.Skip(2));
+        var options = CommandLine.ParseOptions(args.Skip(2), Usage);
         try
         {
             return args switch
@@ -40,7 +41,7 @@ public static class LedgerCommand
                 _ => UsageError(),
             };
         }
-        catch (UsageException e)
+        catch (CommandLine.UsageException e)
         {
             await Console.Error.WriteLineAsync(e.Message);
             return 2;
@@ -78,7 +79,7 @@ public static class LedgerCommand
     static async Task<int> VerifyOfflineAsync(Dictionary<string, string> options)
     {
         var key = Required(options, "public-key");
-        if (SignedNote.ParseVerifierKey(key, out var keyError) is null) throw new UsageException($"--public-key: {keyError}");
+        if (SignedNote.ParseVerifierKey(key, out var keyError) is null) throw new CommandLine.UsageException($"--public-key: {keyError}");
         using var source = options.TryGetValue("url", out var url) ? LedgerSource.Remote(url, Token(options)) : LedgerSource.Directory(Required(options, "dir"));
 
         var result = await LedgerCheck.RunAsync(source, key, options.TryGetValue("since", out var since) ? await File.ReadAllTextAsync(since) : null,
@@ -125,23 +126,7 @@ public static class LedgerCommand
     static string? Token(Dictionary<string, string> options) =>
         options.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("CONSENTHUB_TOKEN");
 
-    static string Required(Dictionary<string, string> options, string name) =>
-        options.TryGetValue(name, out var value) ? value : throw new UsageException($"--{name} is required.\n{Usage}");
-
-    static Dictionary<string, string> ParseOptions(IEnumerable<string> args)
-    {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var list = args.ToList();
-        for (var i = 0; i < list.Count; i++)
-        {
-            if (!list[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= list.Count)
-                throw new UsageException($"unexpected argument '{list[i]}'.\n{Usage}");
-            options[list[i][2..]] = list[++i];
-        }
-        return options;
-    }
-
-    sealed class UsageException(string message) : Exception(message);
+    static string Required(Dictionary<string, string> options, string name) => CommandLine.Required(options, name, Usage);
 }
 
 /// <summary>Where an offline verification reads the ledger: a running hub's export endpoint, or an exported directory.</summary>
