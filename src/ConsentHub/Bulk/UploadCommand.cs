@@ -1,4 +1,3 @@
-using ConsentHub.Hosting;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -6,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ConsentHub.Hosting;
 
 namespace ConsentHub.Bulk;
 

@@ -1,10 +1,10 @@
-using ConsentHub.Hosting;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
+using ConsentHub.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Ledger;
