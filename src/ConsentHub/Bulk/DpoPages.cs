@@ -1,4 +1,5 @@
 using ConsentHub.Data;
+using ConsentHub.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 
@@ -60,13 +61,13 @@ public static class DpoPages
         var dpo = DpoIdentity.From(http.User);
         var organisations = await DpoAccess.OrganisationsAsync(db, dpo, ct);
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error));
+        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error), DpoHtml.ContentSecurityPolicy);
     }
 
     static IResult LoginPage(HttpContext http, IAntiforgery antiforgery, int status, string? error, string? username)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return new HtmlPage(status, DpoHtml.Login(tokens.FormFieldName, tokens.RequestToken!, error, username));
+        return new HtmlPage(status, DpoHtml.Login(tokens.FormFieldName, tokens.RequestToken!, error, username), DpoHtml.ContentSecurityPolicy);
     }
 
     static async Task<bool> SignedInAsync(HttpContext http) =>
@@ -80,22 +81,6 @@ public static class DpoPages
             http.Response.Headers.Location = location;
             http.Response.Headers.CacheControl = "no-store";
             return Task.CompletedTask;
-        }
-    }
-
-    sealed class HtmlPage(int status, string html) : IResult
-    {
-        public Task ExecuteAsync(HttpContext http)
-        {
-            http.Response.StatusCode = status;
-            http.Response.ContentType = "text/html; charset=utf-8";
-            var headers = http.Response.Headers;
-            headers.CacheControl = "no-store";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XFrameOptions = "DENY";
-            headers.XContentTypeOptions = "nosniff";
-            headers.ContentSecurityPolicy = DpoHtml.ContentSecurityPolicy;
-            return http.Response.WriteAsync(html);
         }
     }
 }

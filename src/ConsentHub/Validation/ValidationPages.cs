@@ -67,21 +67,5 @@ public static class ValidationPages
         return (validation, request);
     }
 
-    static IResult Page(int status, string html) => new HtmlPage(status, html);
-
-    sealed class HtmlPage(int status, string html) : IResult
-    {
-        public Task ExecuteAsync(HttpContext http)
-        {
-            http.Response.StatusCode = status;
-            http.Response.ContentType = "text/html; charset=utf-8";
-            var headers = http.Response.Headers;
-            headers.CacheControl = "no-store";
-            // The token is in the address: never send it to another site, never be framed, run no script.
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XFrameOptions = "DENY";
-            headers.ContentSecurityPolicy = LandingPages.ContentSecurityPolicy;
-            return http.Response.WriteAsync(html);
-        }
-    }
+    static IResult Page(int status, string html) => new HtmlPage(status, html, LandingPages.ContentSecurityPolicy);
 }

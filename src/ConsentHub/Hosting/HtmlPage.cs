@@ -1,0 +1,22 @@
+namespace ConsentHub.Hosting;
+
+/// <summary>
+/// A server-rendered page of the hub (validation landing pages, DPO pages): never cached, never framed, no referrer,
+/// no content sniffing, and only what <paramref name="contentSecurityPolicy"/> allows.
+/// </summary>
+public sealed class HtmlPage(int status, string html, string contentSecurityPolicy) : IResult
+{
+    public Task ExecuteAsync(HttpContext http)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "text/html; charset=utf-8";
+        var headers = http.Response.Headers;
+        headers.CacheControl = "no-store";
+        // Validation links carry their token in the address: never send it to another site.
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XFrameOptions = "DENY";
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = contentSecurityPolicy;
+        return http.Response.WriteAsync(html);
+    }
+}
