@@ -98,6 +98,8 @@ public sealed class SubscriptionChanges(
         }
 
         var stored = JsonSerializer.Serialize(data, StoredJson);
+        // The record's key seals the request and its answer and keys the commitment: fetched (or made) once.
+        var personKey = await personKeys.ForAsync(customer.Id, ct);
         var requestId = Guid.CreateVersion7();
         var request = new ChangeRequest
         {
@@ -106,7 +108,7 @@ public sealed class SubscriptionChanges(
             Status = ChangeStatus.PendingValidation,
             Validated = change.Validated,
             CommandTimestamp = change.CommandTimestamp,
-            Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct),
+            Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, personKey),
             SubmittedBy = submittedBy,
             ReceivedAt = now,
         };
@@ -124,7 +126,7 @@ public sealed class SubscriptionChanges(
         }
 
         // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
-        var dataCommitment = PersonKeys.Commit(await personKeys.ForAsync(customer.Id, ct), stored);
+        var dataCommitment = PersonKeys.Commit(personKey, stored);
         await ledger.LockHeadAsync(ct);
         var requested = ledger.Append(LedgerEvents.ChangeRequested,
             ChangeRecording.Requested(request.Id, sourceSystem, sourceCustomerId, change.Validated, submittedBy, dataCommitment));
@@ -146,7 +148,7 @@ public sealed class SubscriptionChanges(
                 Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
             });
             await vault.SealAsync(customer.Id, PersonalDataKinds.Response, PersonalDataVault.Reference(request.Id),
-                System.Text.Encoding.UTF8.GetBytes(body), ct, isNew: true);
+                System.Text.Encoding.UTF8.GetBytes(body), ct, isNew: true, personKey);
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
