@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures ConsentHub on PostgreSQL beside a baseline for each workload, in the same run, and prints one markdown
 # table (also written to bench/results/latest.md). See bench/README.md.
-#   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N]
+#   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N] [--only LIST]
+# --only takes a comma-separated subset of read,write,propagation,bulk,ledger (bulk is upload and export together).
 # Works on a bare Debian 12 machine with the .NET 10 SDK, as root or as a user with sudo.
 # BENCH_ARTIFACTS=DIR builds into DIR (dotnet build --artifacts-path) instead of each project's bin/.
 set -euo pipefail
@@ -12,7 +13,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RESULTS=$REPO_ROOT/bench/results/latest.md
 export DEBIAN_FRONTEND=noninteractive
 
-QUICK=0 DRY_RUN=0
+QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger
 CUSTOMERS='' RECORDS='' ENTRIES='' SECONDS_EACH=''
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -22,11 +23,17 @@ while [[ $# -gt 0 ]]; do
     --records) RECORDS=$2; shift ;;
     --entries) ENTRIES=$2; shift ;;
     --seconds) SECONDS_EACH=$2; shift ;;
-    -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --only) ONLY=$2; shift ;;
+    -h|--help) sed -n '2,7p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+for part in ${ONLY//,/ }; do
+  case $part in read|write|propagation|bulk|ledger) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger; not $part" >&2; exit 2 ;; esac
+done
+wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
+
 if [[ $QUICK -eq 1 ]]; then
   : "${CUSTOMERS:=5000}" "${RECORDS:=20000}" "${ENTRIES:=100000}" "${SECONDS_EACH:=5}"; LEDGER_ROUNDS=1
 else
@@ -200,6 +207,9 @@ wrk_errors() { awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { 
 WRK_THREADS=2
 
 # ---- 1. initial upload and DPO export: their own database and hub (COPY copies whole tables) -------------------------
+if ! wanted bulk; then
+  skip 3 "not in --only"; skip 4 "not in --only"
+else
 start_hub bulk
 if timeout "$BULK_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode bulk "${ADMIN[@]}" --records "$RECORDS" \
      --pg "$(pg bulk)" --server-pid "$HUB_PID" >"$WORK/bulk.out" 2>"$WORK/bulk.err"; then
@@ -218,8 +228,12 @@ else
   tail -5 "$WORK/bulk.err" >&2
 fi
 stop_hub
+fi
 
 # ---- the main hub: seeded customers ------------------------------------------------------------------------------------
+if ! wanted read && ! wanted write && ! wanted propagation; then
+  skip 0 "not in --only"; skip 1 "not in --only"; skip 2 "not in --only"
+else
 start_hub hub
 echo "bench.sh: seeding $CUSTOMERS customers…" >&2
 SEEDED=0
@@ -232,7 +246,9 @@ else
 fi
 
 # ---- 2. consent read: wrk against the hub and against ReadBaseline, same database, same script ------------------------
-if [[ $SEEDED -eq 1 ]]; then
+if ! wanted read; then
+  skip 0 "not in --only"
+elif [[ $SEEDED -eq 1 ]]; then
   wrk_read() {  # wrk_read URL OUT
     timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c 64 -d "${SECONDS_EACH}s" --latency -s bench/wrk/read.lua "$1" >"$2" 2>&1
   }
@@ -262,7 +278,9 @@ fi
 
 # ---- 3. change write: LoadGen --mode post against pgbench on empty twins of the hub's tables -----------------------------
 WRITE_CUSTOMERS=1000
-if timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections 32 \
+if ! wanted write; then
+  skip 1 "not in --only"
+elif timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections 32 \
      --seconds "$SECONDS_EACH" --customers "$WRITE_CUSTOMERS" >"$WORK/write-hub.out" 2>"$WORK/write-hub.err"; then
   hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub.out")
   "${PSQL[@]}" -c "CREATE DATABASE baseline"
@@ -286,7 +304,9 @@ fi
 # ---- 4. propagation: LoadGen --mode propagate, beside wrk against the same receiver standing alone --------------------------
 # Steady phase: latency from 201 to receipt while posting (its deliveries/s cannot exceed the posting rate). Drain
 # phase: a backlog posted while the receiver is down, then delivered at once: the dispatcher's own rate.
-if timeout "$PROPAGATE_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode propagate "${ADMIN[@]}" --connections 32 \
+if ! wanted propagation; then
+  skip 2 "not in --only"
+elif timeout "$PROPAGATE_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode propagate "${ADMIN[@]}" --connections 32 \
      --seconds "$SECONDS_EACH" --backlog "$BACKLOG" --wait 120 >"$WORK/propagate.out" 2>"$WORK/propagate.err"; then
   steady=$(grep '^phase=steady' "$WORK/propagate.out"); drain=$(grep '^phase=drain' "$WORK/propagate.out")
   field() { sed -n "s/.* $1=\([-0-9.]*\).*/\1/p" <<<"$2"; }
@@ -312,9 +332,12 @@ else
   cat "$WORK/propagate.out" >&2
 fi
 stop_hub
+fi
 
 # ---- 5. ledger verify: bench/LedgerVerify, in-process, (a) against (b) ----------------------------------------------------
-if timeout "$BULK_LIMIT" "${LEDGER_VERIFY[@]}" --entries "$ENTRIES" --rounds "$LEDGER_ROUNDS" --dir "$WORK/ledger" \
+if ! wanted ledger; then
+  skip 5 "not in --only"
+elif timeout "$BULK_LIMIT" "${LEDGER_VERIFY[@]}" --entries "$ENTRIES" --rounds "$LEDGER_ROUNDS" --dir "$WORK/ledger" \
      >"$WORK/ledger.out" 2>"$WORK/ledger.err"; then
   # | a   | verification … | entries | bytes | best s | median s | entries/s | …
   a_rate=$(awk -F'|' '$2 ~ /^ a +$/ { gsub(/[ ,]/, "", $8); print $8 }' "$WORK/ledger.out")
@@ -332,7 +355,7 @@ mkdir -p "$(dirname "$RESULTS")"
   echo "# ConsentHub benchmark"
   echo
   echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
-    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run'): $CUSTOMERS customers, $RECORDS upload records," \
+    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
     "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
   echo
   echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
