@@ -14,6 +14,20 @@ public sealed class SubscriptionState(long customerId)
     /// <summary>Language, country and email of the latest applied change that carried them.</summary>
     public CommunicationAttributes? Communication { get; set; }
 
+    /// <summary>A record's current state from its stored entries and, when opened, its contact details.</summary>
+    public static SubscriptionState Of(Customer customer, IEnumerable<ConsentEntry> consents, IEnumerable<ChannelEntry> channels, Contact? contact)
+    {
+        var state = new SubscriptionState(customer.Id);
+        foreach (var entry in consents) state.Consents[entry.Code] = entry;
+        foreach (var entry in channels) state.Channels[entry.Code] = entry;
+        if (customer.Language is not null || customer.Country is not null || contact is not null)
+            state.Communication = new CommunicationAttributes
+            {
+                Language = customer.Language, Country = customer.Country, Email = contact?.Email, Phone = contact?.Phone,
+            };
+        return state;
+    }
+
     /// <summary>Folds one applied change in; returns the entries it created (existing ones are updated in place).</summary>
     public (List<ConsentEntry> NewConsents, List<ChannelEntry> NewChannels) Apply(
         NormalisedChange change, Guid changeRequestId, long sequence, DateTime appliedAt, string originSourceSystem)

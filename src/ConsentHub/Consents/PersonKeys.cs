@@ -111,9 +111,12 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
         return key;
     }
 
-    byte[] Open(PersonKey stored) => PersonKeyWrapping.IsWrapped(stored.ProtectedKey)
-        ? wrapping.Unwrap(stored.CustomerId, stored.ProtectedKey)
-        : Convert.FromBase64String(protection.CreateProtector(Purpose).Unprotect(stored.ProtectedKey));
+    byte[] Open(PersonKey stored) => Open(stored.CustomerId, stored.ProtectedKey);
+
+    /// <summary>A record's key as stored in its row, read by the caller (a query that fetched it with other data).</summary>
+    public byte[] Open(long customerId, string protectedKey) => PersonKeyWrapping.IsWrapped(protectedKey)
+        ? wrapping.Unwrap(customerId, protectedKey)
+        : Convert.FromBase64String(protection.CreateProtector(Purpose).Unprotect(protectedKey));
 
     /// <summary>The keys these records have, whether committed or staged in this unit of work; an erased record has none.</summary>
     public async Task<Dictionary<long, byte[]>> ExistingAsync(IReadOnlyCollection<long> customerIds, CancellationToken ct)

@@ -129,6 +129,10 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     public async Task<Contact?> ContactAsync(long customerId, CancellationToken ct) =>
         (await ContactsAsync([customerId], ct)).GetValueOrDefault(customerId);
 
+    /// <summary>A record's contact row, read by the caller, opened with the key of its record.</summary>
+    public static Contact OpenContact(SealedPersonalData row, byte[] personKey) =>
+        JsonSerializer.Deserialize<Contact>(Open(personKey, row), Json)!;
+
     public Task SetContactAsync(long customerId, Contact contact, CancellationToken ct) =>
         SealJsonAsync(customerId, PersonalDataKinds.Contact, Reference(customerId), contact, ct);
 

@@ -266,7 +266,6 @@ public sealed class SubscriptionChanges(
     /// <summary>The record's current state; its email and phone are opened only when a <paramref name="vault"/> is given.</summary>
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, PersonalDataVault? vault, Customer customer, bool tracked, CancellationToken ct)
     {
-        var state = new SubscriptionState(customer.Id);
         IQueryable<ConsentEntry> consents = db.ConsentEntries.Where(e => e.CustomerId == customer.Id);
         IQueryable<ChannelEntry> channels = db.ChannelEntries.Where(e => e.CustomerId == customer.Id);
         if (!tracked)
@@ -274,15 +273,10 @@ public sealed class SubscriptionChanges(
             consents = consents.AsNoTracking();
             channels = channels.AsNoTracking();
         }
-        foreach (var entry in await consents.ToListAsync(ct)) state.Consents[entry.Code] = entry;
-        foreach (var entry in await channels.ToListAsync(ct)) state.Channels[entry.Code] = entry;
+        var consentList = await consents.ToListAsync(ct);
+        var channelList = await channels.ToListAsync(ct);
         var contact = vault is null ? null : await vault.ContactAsync(customer.Id, ct);
-        if (customer.Language is not null || customer.Country is not null || contact is not null)
-            state.Communication = new CommunicationAttributes
-            {
-                Language = customer.Language, Country = customer.Country, Email = contact?.Email, Phone = contact?.Phone,
-            };
-        return state;
+        return SubscriptionState.Of(customer, consentList, channelList, contact);
     }
 
     /// <summary>Replays the changes applied up to <paramref name="at"/> (inclusive) to give the state of that instant.</summary>

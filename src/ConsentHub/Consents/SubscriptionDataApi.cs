@@ -120,38 +120,35 @@ public static class SubscriptionDataApi
 
     static async Task<IResult> Read(
         string context, string nmsc, string sourceSystem, string sourceCustomerId, string? at, string? proof,
-        ClaimsPrincipal user, ConsentDb db, PersonalDataVault vault, Checkpoints checkpoints, CancellationToken ct)
+        ClaimsPrincipal user, ConsentDb db, PersonKeys keys, PersonalDataVault vault, Checkpoints checkpoints, CancellationToken ct)
     {
+        if (at is null)
+        {
+            // Consolidated across the customer's cluster within its context, under the organisation's merge policy.
+            context = Names.Normalise(context);
+            nmsc = Names.Normalise(nmsc);
+            var current = Caller.From(user).MayRead(nmsc, context)
+                ? await CurrentSubscriptionData.ReadAsync(db, keys, vault, nmsc, context, sourceSystem, sourceCustomerId, ct)
+                : null;
+            if (current is null) return UnknownCustomer();
+            if (ProofError(proof, at) is { } error) return error;
+            return Hal.Ok(Views.Consolidated(current.Customer, current.State, current.CommandTimestamp));
+        }
+
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
-        if (proof is not (null or "true" or "false"))
-            return Problems.Invalid("proof", "boolean", "proof must be true or false.");
-        if (proof == "true" && at is null)
-            return Problems.Invalid("proof", "requires-at", "proof=true answers a point in time: give at= as well.");
+        if (ProofError(proof, at) is { } proofError) return proofError;
 
-        // Consolidated across the customer's cluster within its context, under the organisation's merge policy.
+        // The past of today's cluster, under the organisation's merge policy: membership history is not kept yet.
         var others = await ClusterMembership.OtherRecordsAsync(db, customer, ct);
         var policy = others.Count == 0 ? MergePolicies.LatestWins
             : await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
-        if (at is null)
-        {
-            var state = await SubscriptionChanges.CurrentStateAsync(db, vault, customer, tracked: false, ct);
-            var theirs = new List<SubscriptionState>();
-            foreach (var other in others) theirs.Add(await SubscriptionChanges.CurrentStateAsync(db, vault: null, other, tracked: false, ct));
-            state = SubscriptionState.Merge(state, theirs, policy);
-            var recordIds = others.Select(o => o.Id).Append(customer.Id).ToList();
-            var latest = await db.ChangeRequests.AsNoTracking()
-                .Where(c => recordIds.Contains(c.CustomerId) && c.Status == ChangeStatus.Applied)
-                .OrderByDescending(c => c.Sequence).Select(c => c.CommandTimestamp).FirstOrDefaultAsync(ct);
-            return Hal.Ok(Views.Consolidated(customer, state, latest));
-        }
 
         // An unencoded '+' in a query string arrives as a space; the format has no other spaces.
         at = at.Replace(' ', '+');
         if (!Timestamps.TryParse(at, out var instant))
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
         var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, vault, customer, instant, ct);
-        // The past of today's cluster: membership history is not kept yet.
         var pasts = new List<SubscriptionState>();
         foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, vault, other, instant, ct)).State);
         past = SubscriptionState.Merge(past, pasts, policy);
@@ -255,18 +252,28 @@ public static class SubscriptionDataApi
         return new AnswerProof(checkpoint.Note, checkpoint.Size, Convert.ToBase64String(checkpoint.RootHash), proven);
     }
 
+    static IResult? ProofError(string? proof, string? at)
+    {
+        if (proof is not (null or "true" or "false"))
+            return Problems.Invalid("proof", "boolean", "proof must be true or false.");
+        if (proof == "true" && at is null)
+            return Problems.Invalid("proof", "requires-at", "proof=true answers a point in time: give at= as well.");
+        return null;
+    }
+
     /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>
     static async Task<(Customer?, IResult?)> FindCustomerAsync(
         string context, string nmsc, string sourceSystem, string sourceCustomerId, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
     {
         context = Names.Normalise(context);
         nmsc = Names.Normalise(nmsc);
-        var notFound = Problems.NotFound("No subscription data is known for this customer.");
-        if (!Caller.From(user).MayRead(nmsc, context)) return (null, notFound);
+        if (!Caller.From(user).MayRead(nmsc, context)) return (null, UnknownCustomer());
         var customer = await db.Customers.AsNoTracking().SingleOrDefaultAsync(c =>
             c.Nmsc == nmsc && c.Context == context && c.SourceSystem == sourceSystem && c.SourceCustomerId == sourceCustomerId, ct);
-        return customer is null ? (null, notFound) : (customer, null);
+        return customer is null ? (null, UnknownCustomer()) : (customer, null);
     }
+
+    static IResult UnknownCustomer() => Problems.NotFound("No subscription data is known for this customer.");
 
     public static async Task<CategoryCatalogue> CatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct) =>
         CategoryCatalogue.From(await db.OrganisationCategories.AsNoTracking().Where(c => c.Nmsc == nmsc).ToListAsync(ct));
