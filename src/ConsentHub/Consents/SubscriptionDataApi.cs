@@ -128,7 +128,7 @@ public static class SubscriptionDataApi
             context = Names.Normalise(context);
             nmsc = Names.Normalise(nmsc);
             var current = Caller.From(user).MayRead(nmsc, context)
-                ? await CurrentSubscriptionData.ReadAsync(db, keys, vault, nmsc, context, sourceSystem, sourceCustomerId, ct)
+                ? await CurrentSubscriptionData.ReadAsync(db, keys, nmsc, context, sourceSystem, sourceCustomerId, ct)
                 : null;
             if (current is null) return UnknownCustomer();
             if (ProofError(proof, at) is { } error) return error;
