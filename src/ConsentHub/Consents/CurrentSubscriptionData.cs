@@ -22,7 +22,7 @@ public static class CurrentSubscriptionData
         var own = await OwnRecord(db)(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
         if (own is null) return null;
         var customer = own.Customer;
-        var state = SubscriptionState.Of(customer, own.Consents, own.Channels, Contact(own, keys));
+        var state = SubscriptionState.Of(customer, own.Consents, own.Channels, ContactOf(own, keys));
         if (own.ClusterId is null) return new Answer(customer, state, own.LatestCommandTimestamp);
 
         var records = new List<ClusterRecord>();
@@ -42,7 +42,7 @@ public static class CurrentSubscriptionData
     /// The record's contact, when it has one and its key (an erased record has none). Every writer seals a record's
     /// contact under the record itself, and the sealed bytes are bound to it: a row sealed otherwise would fail to open.
     /// </summary>
-    static Contact? Contact(OwnRecordRow own, PersonKeys keys)
+    static Contact? ContactOf(OwnRecordRow own, PersonKeys keys)
     {
         if (own.ContactId is not { } id || own.SealedContact is null || own.ProtectedKey is null) return null;
         var row = new SealedPersonalData

@@ -92,6 +92,27 @@ public sealed class ClusterConsolidationTests
     }
 
     [Theory, Providers]
+    public async Task The_command_timestamp_is_that_of_the_last_change_applied_to_any_record_of_the_cluster(DatabaseProvider provider)
+    {
+        var (_, crm, dms, asCrm, asDms) = await ClusterOfTwoAsync(provider);
+        using (asCrm)
+        using (asDms)
+        {
+            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
+            await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-03-01T10:00:00Z"));
+            Assert.Equal("2024-03-01T10:00:00.000Z", await CommandTimestampAsync(asCrm, crm, "c-1"));
+
+            // Arrival order decides, not the timestamp the change carries.
+            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-02-01T10:00:00Z"));
+            Assert.Equal("2024-02-01T10:00:00.000Z", await CommandTimestampAsync(asDms, dms, "d-9"));
+            Assert.Equal("2024-02-01T10:00:00.000Z", await CommandTimestampAsync(asCrm, crm, "c-1"));
+        }
+    }
+
+    static async Task<string?> CommandTimestampAsync(HttpClient client, SourceSystemCredentials system, string sourceCustomerId) =>
+        (await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(system, sourceCustomerId))))["commandTimestamp"]?.GetValue<string>();
+
+    [Theory, Providers]
     public async Task An_unknown_merge_policy_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
