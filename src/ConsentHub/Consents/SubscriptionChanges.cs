@@ -41,19 +41,31 @@ public sealed class SubscriptionChanges(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
         string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
+        // A failed save abandons the whole transaction (it is retried from the start or the error is answered), so the
+        // savepoint EF Core would set around each save is never rolled back to; releasing it costs a round trip, and the
+        // last save happens under the ledger lock that every writer waits for.
+        var savepoints = db.Database.AutoSavepointsEnabled;
+        db.Database.AutoSavepointsEnabled = false;
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
+                try
+                {
+                    return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
+                }
+                catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+                {
+                    // A concurrent request created the same customer, used the same key or linked the same
+                    // person first: start again, and this time see what it committed.
+                    db.ChangeTracker.Clear();
+                    Reset();
+                }
             }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // A concurrent request created the same customer, used the same key or linked the same
-                // person first: start again, and this time see what it committed.
-                db.ChangeTracker.Clear();
-                Reset();
-            }
+        }
+        finally
+        {
+            db.Database.AutoSavepointsEnabled = savepoints;
         }
     }
 
