@@ -229,21 +229,39 @@ public sealed class SubscriptionChanges(
     async Task<SubscriptionState> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct)
     {
-        var state = await CurrentStateAsync(db, vault, customer, tracked: true, ct);
-        var contact = state.Communication is { } known ? new Contact(known.Email, known.Phone) : new Contact(null, null);
+        // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
+        // the state is read without them, and the contact row is read below, once, when it is needed.
+        var state = await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)
         {
-            contact = ChangeRecording.TakeCommunication(customer, communication, contact, blindIndex);
-            if (!contact.IsEmpty) await vault.SetContactAsync(customer.Id, contact, ct);
+            var (stored, hasRow) = await StoredContactAsync(customer.Id, ct);
+            var contact = ChangeRecording.TakeCommunication(customer, communication, stored, blindIndex);
+            // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
+            if (!contact.IsEmpty)
+                await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
         if (propagate) await PlanPropagationAsync(request, customer, state, now, ct);
         return state;
+    }
+
+    /// <summary>
+    /// The record's stored email and phone, and whether it has a contact row. The row is read tracked, so opening it
+    /// needs no second query and sealing the new contact replaces it in place.
+    /// </summary>
+    async Task<(Contact Stored, bool HasRow)> StoredContactAsync(long customerId, CancellationToken ct)
+    {
+        var reference = PersonalDataVault.Reference(customerId);
+        var row = db.PersonalData.Local.FirstOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)
+            ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference, ct);
+        if (row is null) return (new Contact(null, null), false);
+        // An erased record's row may outlive its key: it opens to nothing and is replaced like any other.
+        return (await vault.ContactAsync(customerId, ct) ?? new Contact(null, null), true);
     }
 
     /// <summary>
