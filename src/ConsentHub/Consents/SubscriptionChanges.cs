@@ -41,19 +41,31 @@ public sealed class SubscriptionChanges(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
         string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
+        // A failed save abandons the whole transaction (it is retried from the start or the error is answered), so the
+        // savepoint EF Core would set around each save is never rolled back to; releasing it costs a round trip, and the
+        // last save happens under the ledger lock that every writer waits for.
+        var savepoints = db.Database.AutoSavepointsEnabled;
+        db.Database.AutoSavepointsEnabled = false;
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
+                try
+                {
+                    return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
+                }
+                catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
+                {
+                    // A concurrent request created the same customer, used the same key or linked the same
+                    // person first: start again, and this time see what it committed.
+                    db.ChangeTracker.Clear();
+                    Reset();
+                }
             }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // A concurrent request created the same customer, used the same key or linked the same
-                // person first: start again, and this time see what it committed.
-                db.ChangeTracker.Clear();
-                Reset();
-            }
+        }
+        finally
+        {
+            db.Database.AutoSavepointsEnabled = savepoints;
         }
     }
 
@@ -217,21 +229,39 @@ public sealed class SubscriptionChanges(
     async Task<SubscriptionState> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct)
     {
-        var state = await CurrentStateAsync(db, vault, customer, tracked: true, ct);
-        var contact = state.Communication is { } known ? new Contact(known.Email, known.Phone) : new Contact(null, null);
+        // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
+        // the state is read without them, and the contact row is read below, once, when it is needed.
+        var state = await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)
         {
-            contact = ChangeRecording.TakeCommunication(customer, communication, contact, blindIndex);
-            if (!contact.IsEmpty) await vault.SetContactAsync(customer.Id, contact, ct);
+            var (stored, hasRow) = await StoredContactAsync(customer.Id, ct);
+            var contact = ChangeRecording.TakeCommunication(customer, communication, stored, blindIndex);
+            // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
+            if (!contact.IsEmpty)
+                await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
         if (propagate) await PlanPropagationAsync(request, customer, state, now, ct);
         return state;
+    }
+
+    /// <summary>
+    /// The record's stored email and phone, and whether it has a contact row. The row is read tracked, so opening it
+    /// needs no second query and sealing the new contact replaces it in place.
+    /// </summary>
+    async Task<(Contact Stored, bool HasRow)> StoredContactAsync(long customerId, CancellationToken ct)
+    {
+        var reference = PersonalDataVault.Reference(customerId);
+        var row = db.PersonalData.Local.FirstOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)
+            ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference, ct);
+        if (row is null) return (new Contact(null, null), false);
+        // An erased record's row may outlive its key: it opens to nothing and is replaced like any other.
+        return (await vault.ContactAsync(customerId, ct) ?? new Contact(null, null), true);
     }
 
     /// <summary>

@@ -54,6 +54,27 @@ public sealed class SubscriptionDataTests
     }
 
     [Theory, Providers]
+    public async Task A_change_that_sends_a_new_email_alone_keeps_the_stored_phone(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        var first = Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z");
+        first["consent"]!["communicationAttributes"]!["phone"] = "+44 7700 900123";
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", first)).StatusCode);
+
+        var second = Seed.Consent("SURVEYS", true, "2024-01-02T10:00:00Z");
+        second["consent"]!["communicationAttributes"]!["email"] = "new@example.com";
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", second)).StatusCode);
+        // A change without communication attributes leaves both as they are.
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Channel("EMAIL", true))).StatusCode);
+
+        var communication = (await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1"))))["consent"]!["communicationAttributes"]!;
+        Assert.Equal("new@example.com", communication["email"]!.GetValue<string>());
+        Assert.Equal("+44 7700 900123", communication["phone"]!.GetValue<string>());
+    }
+
+    [Theory, Providers]
     public async Task Unvalidated_change_is_pending_and_never_applied(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
