@@ -57,17 +57,22 @@ public sealed class BulkChanges(
                 : await db.Customers.Where(c => c.SourceSystemId == system.Id && ids.Contains(c.SourceCustomerId)).ToListAsync(ct))
             .ToDictionary(c => c.SourceCustomerId, StringComparer.Ordinal);
         var existing = customers.Values.Select(c => c.Id).ToList();
-        foreach (var id in ids.Where(id => !customers.ContainsKey(id)))
+        var missing = ids.Where(id => !customers.ContainsKey(id)).ToList();
+        // On PostgreSQL the new records take ids from their sequence now and are written with the rest of the batch,
+        // language and blind indexes included; on SQLite they are inserted at once for their ids.
+        var reserved = db.Provider == DatabaseProvider.Postgres ? await ReserveCustomerIdsAsync(missing.Count) : null;
+        for (var n = 0; n < missing.Count; n++)
         {
             var customer = new Customer
             {
                 SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
-                SourceCustomerId = id, CreatedAt = now,
+                SourceCustomerId = missing[n], CreatedAt = now,
             };
-            customers[id] = customer;
+            if (reserved is not null) customer.Id = reserved[n];
+            customers[missing[n]] = customer;
             db.Customers.Add(customer);
         }
-        await db.SaveChangesAsync(ct);
+        if (reserved is null) await db.SaveChangesAsync(ct);
 
         // Their current state, contact rows and keys, a query each for the whole batch. Contacts are opened before
         // missing keys are made, so a record whose key was destroyed reads as having none rather than failing to open.
@@ -92,9 +97,17 @@ public sealed class BulkChanges(
         {
             db.ChangeTracker.AutoDetectChangesEnabled = true;
         }
+        // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
+        await CopyInsert.WriteAddedAsync(db, ct);
+        // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
+        await CopyInsert.WriteAddedAsync(db, ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return applied;
+
+        async Task<List<long>> ReserveCustomerIdsAsync(int count) => count == 0 ? [] :
+            await db.Database.SqlQuery<long>(
+                $"""SELECT nextval(pg_get_serial_sequence('customers', 'Id')) AS "Value" FROM generate_series(1, {count})""").ToListAsync(ct);
 
         async Task StageAsync(int i)
         {

@@ -13,6 +13,8 @@ public static class DbErrors
     public static bool IsRetryable(Exception exception) => exception switch
     {
         DbUpdateException update when IsUniqueViolation(update) => true,
+        // Rows written with COPY (CopyInsert) fail with the server's error itself, not wrapped by EF Core.
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } => true,
         _ => (exception as PostgresException ?? exception.InnerException as PostgresException)?.SqlState
             is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure,
     };
