@@ -28,7 +28,7 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
 
     static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    sealed record Row(long Id, string SourceSystem, string SourceCustomerId, string? Language, string? Country, DateTime? CommandTimestamp);
+    sealed record Row(long Id, string SourceSystem, string SourceCustomerId, string? Language, string? Country, long? LatestApplied, DateTime? CommandTimestamp);
 
     public async Task WriteAsync(Stream body, string context, string nmsc, ExportProgress progress, CancellationToken ct)
     {
@@ -38,17 +38,22 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
         long after = 0;
         while (true)
         {
-            // Records with no applied change have no validated consent: they are left out.
+            // The next records in id order, each with an index probe for its latest applied change. An EXISTS filter here
+            // is planned as a join or hashed subplan reading change_requests from its start on every batch.
             var batch = await db.Customers.AsNoTracking()
                 .Where(c => c.Nmsc == nmsc && c.Context == context && c.Id > after)
-                .Where(c => db.ChangeRequests.Any(r => r.CustomerId == c.Id && r.Status == ChangeStatus.Applied))
                 .OrderBy(c => c.Id)
                 .Take(BatchSize)
                 .Select(c => new Row(c.Id, c.SourceSystem, c.SourceCustomerId, c.Language, c.Country,
                     db.ChangeRequests.Where(r => r.CustomerId == c.Id && r.Status == ChangeStatus.Applied)
+                        .OrderByDescending(r => r.Sequence).Select(r => (long?)r.Sequence).FirstOrDefault(),
+                    db.ChangeRequests.Where(r => r.CustomerId == c.Id && r.Status == ChangeStatus.Applied)
                         .OrderByDescending(r => r.Sequence).Select(r => r.CommandTimestamp).FirstOrDefault()))
                 .ToListAsync(ct);
             if (batch.Count == 0) break;
+            var (last, more) = (batch[^1].Id, batch.Count == BatchSize);
+            // Records with no applied change have no validated consent: they are left out.
+            batch.RemoveAll(r => r.LatestApplied is null);
             var ids = batch.Select(r => r.Id).ToList();
             var consents = (await db.ConsentEntries.AsNoTracking().Where(e => ids.Contains(e.CustomerId)).ToListAsync(ct)).ToLookup(e => e.CustomerId);
             var channels = (await db.ChannelEntries.AsNoTracking().Where(e => ids.Contains(e.CustomerId)).ToListAsync(ct)).ToLookup(e => e.CustomerId);
@@ -60,8 +65,8 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
                 if (json.BytesPending > FlushBytes) await json.FlushAsync(ct);
             }
             await json.FlushAsync(ct);
-            if (batch.Count < BatchSize) break;
-            after = batch[^1].Id;
+            if (!more) break;
+            after = last;
         }
         json.WriteEndArray();
         await json.FlushAsync(ct);
