@@ -1,7 +1,9 @@
 using System.IO.Pipelines;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Tenancy;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace ConsentHub.Bulk;
@@ -80,6 +82,9 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         }
     }
 
+    // Statistics are refreshed after the first applied batch, then whenever the applied records have doubled, and at the end.
+    long analyseAt = 1;
+
     async Task FlushAsync(Upload upload, SourceSystem system, UploadReader reader, List<UploadRecord> batch, List<UploadError> errors, CancellationToken ct)
     {
         if (batch.Count > 0)
@@ -89,18 +94,24 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
             upload.Applied += outcomes.Count(o => o == UploadOutcome.Applied);
             upload.Skipped += outcomes.Count(o => o == UploadOutcome.Skipped);
             batch.Clear();
+            if (upload.Applied >= analyseAt)
+            {
+                await RefreshStatisticsAsync();
+                analyseAt = upload.Applied * 2;
+            }
         }
         db.UploadErrors.AddRange(errors);
         upload.Bytes = reader.Bytes;
         upload.UpdatedAt = time.Now();
         await db.SaveChangesAsync(ct);
         // The errors are stored; only the job stays tracked.
-        foreach (var error in errors) db.Entry(error).State = Microsoft.EntityFrameworkCore.EntityState.Detached;
+        foreach (var error in errors) db.Entry(error).State = EntityState.Detached;
         errors.Clear();
     }
 
     async Task FinishAsync(Upload upload, string status, string? reason)
     {
+        if (upload.Applied > 0) await RefreshStatisticsAsync();
         upload.Status = status;
         upload.FailureReason = Stored(reason, UploadConfiguration.MaxMessage);
         var now = time.Now();
@@ -108,6 +119,24 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         upload.FinishedAt = now;
         // Recorded even when the request was cancelled: the job must not be left RUNNING.
         await db.SaveChangesAsync(CancellationToken.None);
+    }
+
+    /// <summary>
+    /// During and after a bulk load PostgreSQL's planner statistics lag until autovacuum next analyses the tables;
+    /// until then it plans reads of them as if they were nearly empty: a sequential scan that grows with every batch
+    /// for the upload's own lookup of its records, a scan of the status index per record for the DPO export. ANALYZE
+    /// samples each table (at most 30,000 rows by default) and blocks neither readers nor writers.
+    /// </summary>
+    async Task RefreshStatisticsAsync()
+    {
+        if (db.Provider != DatabaseProvider.Postgres) return;
+        Type[] written = [typeof(Customer), typeof(ChangeRequest), typeof(ConsentEntry), typeof(ChannelEntry), typeof(SealedPersonalData), typeof(PersonKey),
+            typeof(IdempotencyRecord)];
+        var tables = string.Join(", ", written.Select(t => "\"" + db.Model.FindEntityType(t)!.GetTableName() + "\""));
+        // The names are the model's own table names, not input.
+#pragma warning disable EF1003
+        await db.Database.ExecuteSqlRawAsync("ANALYZE " + tables, CancellationToken.None);
+#pragma warning restore EF1003
     }
 
     /// <summary>Text fit for a column: no U+0000 (PostgreSQL refuses it) and no longer than the column.</summary>
