@@ -28,14 +28,28 @@ public static class DataServices
     static string? ConnectionString(IServiceProvider sp) =>
         sp.GetRequiredService<IConfiguration>().GetConnectionString("ConsentHub") is { Length: > 0 } value ? value : null;
 
-    static string PostgresConnectionString(IServiceProvider sp) =>
-        new NpgsqlConnectionStringBuilder(ConnectionString(sp) ?? throw new InvalidOperationException(
-            "ConsentHub:Database:Provider is Postgres but ConnectionStrings:ConsentHub is empty."))
+    /// <summary>Statements prepared per connection unless the connection string says otherwise.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
+    public static string PostgresConnectionString(string configured)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(configured)
         {
             // The hub keeps no session state on its connections, so the DISCARD ALL that Npgsql would
             // otherwise send at the next use of a pooled connection is a wasted round trip per request.
             NoResetOnClose = true,
-        }.ConnectionString;
+        };
+        // The hub runs a small set of statements over and over: prepared once per connection, PostgreSQL stops parsing
+        // and planning them on every request. A connection string that sets it (0 behind PgBouncer in transaction
+        // mode) is followed.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = configured }.Keys.Cast<string>();
+        if (!given.Any(k => k.Replace(" ", "").Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        return builder.ConnectionString;
+    }
+
+    static string PostgresConnectionString(IServiceProvider sp) => PostgresConnectionString(
+        ConnectionString(sp) ?? throw new InvalidOperationException("ConsentHub:Database:Provider is Postgres but ConnectionStrings:ConsentHub is empty."));
 
     static string DefaultSqlite(HubOptions hub) =>
         new SqliteConnectionStringBuilder
