@@ -99,8 +99,6 @@ public sealed class BulkChanges(
         }
         // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
         await CopyInsert.WriteAddedAsync(db, ct);
-        // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
-        await CopyInsert.WriteAddedAsync(db, ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return applied;
