@@ -26,8 +26,9 @@
 # the two markers) and write under it one #> line for each thing its answer must contain, e.g.
 #     curl -si -H "Authorization: Bearer $ADMIN" http://localhost:5080/admin/organisations/tgb
 #     #> HTTP/1.1 200 OK
-# Keep the files a step writes under data/ (git ignores it). The step that tampers with the ledger must stay
-# the last one of the tour: the ledger is invalid after it, on purpose.
+# Keep the files a step writes under data/ (git ignores it). Steps may use what earlier steps set: $ADMIN,
+# $CRM, $DMS, $FEED (tokens), $C, $D, $S (routes), data/*.json (credentials); a new region after the tour's
+# section runs after all of them.
 #
 # What is changed before running. The commands run as written, in a scratch directory laid out like the root
 # of a fresh clone: samples/ (a link to the repository's), an empty data/, and src/ConsentHub/data/, the
@@ -191,13 +192,13 @@ trap 'echo "tour.sh: timed out after ${TOUR_TIMEOUT} s${TOUR_STEP:+ in the step 
     exec dotnet "$TOUR_DLL"
 ) >"$TOUR_DIR/server.log" 2>&1 </dev/null &
 TOUR_SERVER_PID=$!
-# The watchdog: after TOUR_TIMEOUT seconds it stops this script and the processes it started (by parent id),
-# so a step that hangs fails the tour instead of the test run. Stopped itself, it stops its sleep.
+# The watchdog: after TOUR_TIMEOUT seconds it stops the server, which ends a step waiting on it, and this
+# script, whose TERM trap then reports the step. Stopped itself, it stops its sleep.
 (
   trap 'kill "$tour_sleep" 2>/dev/null; exit 0' TERM
   sleep "$TOUR_TIMEOUT" & tour_sleep=$!
   wait "$tour_sleep" || exit 0
-  kill -TERM $$; pkill -TERM -P $$
+  kill -TERM $$; kill -TERM "$TOUR_SERVER_PID"
 ) 2>/dev/null &
 TOUR_WATCHDOG=$!
 
