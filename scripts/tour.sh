@@ -48,7 +48,7 @@ set -uo pipefail   # no -e: the tour's own commands are evaluated here and their
 TOUR_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOUR_README=$TOUR_REPO/README.md
 TOUR_BUILD=1
-TOUR_TIMEOUT=${TOUR_TIMEOUT:-240}   # seconds for the whole tour; a step that hangs fails it
+TOUR_TIMEOUT=${TOUR_TIMEOUT:-300}   # seconds for the whole tour, server start included; a step that hangs fails it
 for tour_arg in "$@"; do
   case $tour_arg in
     --no-build) TOUR_BUILD=0 ;;
