@@ -119,6 +119,13 @@ if ! ./scripts/bench.sh --quick --dry-run; then
   [[ $rc -ne 0 ]] || rc=1
 fi
 
+# The README's tour must answer as the README says: tour.sh runs it against a fresh server started from the
+# Release build the tests just used. Like the dry run, its output goes before the summary; its failure fails the run.
+if ! ./scripts/tour.sh --no-build; then
+  echo "test.sh: ./scripts/tour.sh failed: the README's tour does not run as written" >&2
+  [[ $rc -ne 0 ]] || rc=1
+fi
+
 total=$(counter total); executed=$(counter executed)
 passed=$(counter passed); failed=$(counter failed)
 echo "$passed passed, $failed failed, $((total - executed)) skipped"
