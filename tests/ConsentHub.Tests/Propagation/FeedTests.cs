@@ -175,6 +175,29 @@ public sealed class FeedTests
     }
 
     [Theory, Providers]
+    public async Task The_feed_is_read_by_its_system_and_the_admin_and_by_nobody_else(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using var asCrm = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true))).StatusCode);
+        using var admin = await app.AdminAsync();
+        using var sibling = await app.AsAsync(await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer"));
+        using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var anonymous = app.CreateClient();
+
+        Assert.Equal(1, (await PullAsync(asCrm, FeedPath(crm)))["count"]!.GetValue<int>());
+        Assert.Equal(1, (await PullAsync(admin, FeedPath(crm)))["count"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await sibling.GetAsync(FeedPath(crm))).StatusCode);
+        // Another organisation's system learns nothing, not even that the system exists.
+        var hidden = await stranger.GetAsync(FeedPath(crm));
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync(FeedPath(crm with { Nmsc = HubApp.Unique("tgb") }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(FeedPath(crm))).StatusCode);
+    }
+
+    [Theory, Providers]
     public async Task A_destination_registered_later_is_sent_only_new_messages_while_the_feed_keeps_the_older_ones(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
