@@ -50,16 +50,9 @@ public static class ClusterMatching
         // Everyone already in a bridged cluster comes along, not only the matched records.
         var merged = clusters.Where(c => c != target).ToList();
         foreach (var member in await db.ClusterMembers.Where(m => m.Nmsc == customer.Nmsc && merged.Contains(m.ClusterId)).ToListAsync(ct))
-        {
-            member.ClusterId = target;
-            member.UpdatedAt = now;
-        }
+            Move(db, member, target, now);
         var placed = memberships.Select(Key).ToHashSet();
-        foreach (var membership in memberships.Where(m => m.ClusterId != target))
-        {
-            membership.ClusterId = target;
-            membership.UpdatedAt = now;
-        }
+        foreach (var membership in memberships.Where(m => m.ClusterId != target)) Move(db, membership, target, now);
         foreach (var record in records.Where(r => !placed.Contains(r)))
         {
             db.ClusterMembers.Add(new ClusterMember
@@ -67,8 +60,16 @@ public static class ClusterMatching
                 Nmsc = customer.Nmsc, ClusterId = target, Context = record.Context, SourceSystem = record.SourceSystem,
                 SourceCustomerId = record.SourceCustomerId, UpdatedAt = now,
             });
+            ClusterHistory.Record(db, customer.Nmsc, new MemberKey(record.Context, record.SourceSystem, record.SourceCustomerId), target, now);
         }
         return new MatchResult(target, merged, records.Count);
+    }
+
+    static void Move(ConsentDb db, ClusterMember member, string target, DateTime now)
+    {
+        member.ClusterId = target;
+        member.UpdatedAt = now;
+        ClusterHistory.Record(db, member.Nmsc, ClusterMembership.KeyOf(member), target, now);
     }
 
     static (string Context, string SourceSystem, string SourceCustomerId) Key(Customer c) => (c.Context, c.SourceSystem, c.SourceCustomerId);

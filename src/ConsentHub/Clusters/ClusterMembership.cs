@@ -39,6 +39,19 @@ public static class ClusterMembership
             .ToList();
     }
 
+    /// <summary>The customer records the hub knows among <paramref name="keys"/> (all of one context).</summary>
+    public static async Task<List<Customer>> CustomersAsync(ConsentDb db, string nmsc, string context, IReadOnlyCollection<MemberKey> keys, CancellationToken ct)
+    {
+        if (keys.Count == 0) return [];
+        var ids = keys.Select(k => k.SourceCustomerId).Distinct().ToList();
+        var wanted = keys.ToHashSet();
+        return (await db.Customers.AsNoTracking()
+                .Where(c => c.Nmsc == nmsc && c.Context == context && ids.Contains(c.SourceCustomerId))
+                .ToListAsync(ct))
+            .Where(c => wanted.Contains(new MemberKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
+            .ToList();
+    }
+
     /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
     public static async Task<List<MemberKey>> ContextGroupAsync(ConsentDb db, string nmsc, MemberKey record, CancellationToken ct)
     {
@@ -120,6 +133,7 @@ public static class ClusterMembership
         await LockRecordsAsync(db, nmsc, [.. members, .. removed.Select(KeyOf), .. leftBehind.Select(KeyOf)], ct);
 
         db.ClusterMembers.RemoveRange(removed);
+        foreach (var gone in removed) ClusterHistory.Record(db, nmsc, KeyOf(gone), null, now);
         foreach (var key in members)
         {
             if (named.TryGetValue(key, out var row))
@@ -136,6 +150,7 @@ public static class ClusterMembership
                     SourceCustomerId = key.SourceCustomerId, UpdatedAt = now,
                 });
             }
+            ClusterHistory.Record(db, nmsc, key, clusterId, now);
         }
 
         await planner.PlanAsync(nmsc, members, PropagationCause.Cluster, null, now, ct);
@@ -147,6 +162,7 @@ public static class ClusterMembership
         var entry = ledger.Append(ClusterEvents.ClusterUpdated, new
         {
             nmsc, clusterId, memberCount = members.Count, members = Sorted(members).Select(Member), movedFrom,
+            propagatedTo = planner.StagedTargets(),
         });
         planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
@@ -180,10 +196,18 @@ public static class ClusterMembership
         if (rows.Count == 0) return false;
         await LockRecordsAsync(db, nmsc, [.. rows.Select(KeyOf)], ct);
         db.ClusterMembers.RemoveRange(rows);
+        var now = time.Now();
         // Each record is a cluster of one again.
-        foreach (var row in rows) await planner.PlanAsync(nmsc, [KeyOf(row)], PropagationCause.Cluster, null, time.Now(), ct);
+        foreach (var row in rows)
+        {
+            ClusterHistory.Record(db, nmsc, KeyOf(row), null, now);
+            await planner.PlanAsync(nmsc, [KeyOf(row)], PropagationCause.Cluster, null, now, ct);
+        }
         await ledger.LockHeadAsync(ct);
-        var entry = ledger.Append(ClusterEvents.ClusterDeleted, new { nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member) });
+        var entry = ledger.Append(ClusterEvents.ClusterDeleted, new
+        {
+            nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member), propagatedTo = planner.StagedTargets(),
+        });
         planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);

@@ -20,7 +20,13 @@ public static class CurrentSubscriptionData
         ConsentDb db, PersonKeys keys, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct)
     {
         var own = await OwnRecord(db)(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
-        if (own is null) return null;
+        if (own is null)
+        {
+            // A record its cluster names but that never sent a change of its own is sent the cluster's data: it reads it too.
+            var clusterId = await ClusterIdOf(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
+            if (clusterId is null) return null;
+            own = new OwnRecordRow(Unseen(nmsc, context, sourceSystem, sourceCustomerId), [], [], null, clusterId, null, null, null);
+        }
         var customer = own.Customer;
         var state = SubscriptionState.Of(customer, own.Consents, own.Channels, ContactOf(own, keys));
         if (own.ClusterId is null) return new Answer(customer, state, own.LatestCommandTimestamp);
@@ -37,6 +43,22 @@ public static class CurrentSubscriptionData
         var latest = records.Where(r => r.LatestSequence is not null).MaxBy(r => r.LatestSequence);
         return new Answer(customer, state, latest?.LatestCommandTimestamp);
     }
+
+    /// <summary>
+    /// For a record that a cluster names but that never sent a change of its own, a stand-in without data (id 0, which
+    /// no stored row has), so that it reads as its cluster; null when no cluster names it.
+    /// </summary>
+    public static async Task<Customer?> ClusterOnlyRecordAsync(
+        ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
+        await ClusterIdOf(db, nmsc, context, sourceSystem, sourceCustomerId, ct) is null ? null : Unseen(nmsc, context, sourceSystem, sourceCustomerId);
+
+    static Customer Unseen(string nmsc, string context, string sourceSystem, string sourceCustomerId) =>
+        new() { Id = 0, Nmsc = nmsc, Context = context, SourceSystem = sourceSystem, SourceCustomerId = sourceCustomerId };
+
+    static Task<string?> ClusterIdOf(ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
+        db.ClusterMembers.AsNoTracking()
+            .Where(m => m.Nmsc == nmsc && m.Context == context && m.SourceSystem == sourceSystem && m.SourceCustomerId == sourceCustomerId)
+            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
 
     /// <summary>
     /// The record's contact, when it has one and its key (an erased record has none). Every writer seals a record's

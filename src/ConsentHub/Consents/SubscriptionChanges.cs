@@ -201,7 +201,7 @@ public sealed class SubscriptionChanges(
     /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
     public void AppendApplied(ChangeRequest request, NormalisedChange change)
     {
-        var applied = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change));
+        var applied = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change, planner.StagedTargets()));
         request.OutcomeLedgerIndex = applied.Index;
         if (matched is { } match)
         {
@@ -265,8 +265,8 @@ public sealed class SubscriptionChanges(
     }
 
     /// <summary>
-    /// Stages a PROPAGATED message for every record of the customer's cluster (in its context) whose system has a
-    /// destination. The other records are locked first, so a concurrent change of one of them or of the cluster
+    /// Stages a PROPAGATED message for every record of the customer's cluster (in its context) whose system is
+    /// registered and whose consolidated data changed. The other records are locked first, so a concurrent change of one of them or of the cluster
     /// is either seen here or sees this one.
     /// </summary>
     async Task PlanPropagationAsync(ChangeRequest request, Customer customer, SubscriptionState state, DateTime now, CancellationToken ct)
@@ -274,10 +274,9 @@ public sealed class SubscriptionChanges(
         // Built-in matching staged its cluster change; the membership read below must see it.
         if (matched is not null) await db.SaveChangesAsync(ct);
         var own = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
-        // Most contexts' systems have no destination or few; with none, nobody is to be told and the cluster is not read.
-        var destinations = await planner.DestinationsOfContextAsync(customer.Nmsc, customer.Context, ct);
-        var group = destinations.Count == 0 ? [own] : await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
-        var targets = destinations.Where(d => group.Any(m => m.SourceSystem == d.Key)).ToDictionary(StringComparer.Ordinal);
+        // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
+        var group = await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
+        var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
         if (targets.Count > 0)
         {
             if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);
@@ -350,13 +349,18 @@ static class ChangeRecording
         dataCommitment,
     };
 
-    /// <summary>The payload of a "change-applied" entry: the codes and flags that became current.</summary>
-    public static object Applied(Guid changeRequestId, NormalisedChange change) => new
+    /// <summary>
+    /// The payload of a "change-applied" entry: the codes and flags that became current, and, when it was propagated,
+    /// the records (ids only) its PROPAGATED messages went to.
+    /// </summary>
+    public static object Applied(Guid changeRequestId, NormalisedChange change, IReadOnlyList<PropagationTarget>? propagatedTo = null)
     {
-        changeRequestId,
-        consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag }),
-        channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag }),
-    };
+        var consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag });
+        var channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag });
+        return propagatedTo is null or { Count: 0 }
+            ? new { changeRequestId, consents, channels }
+            : new { changeRequestId, consents, channels, propagatedTo };
+    }
 
     /// <summary>
     /// Takes an applied change's communication attributes into its record: language and country, and the blind indexes

@@ -139,15 +139,18 @@ public static class SubscriptionDataApi
         if (customer is null) return notFound!;
         if (ProofError(proof, at) is { } proofError) return proofError;
 
-        // The past of today's cluster, under the organisation's merge policy: membership history is not kept yet.
-        var others = await ClusterMembership.OtherRecordsAsync(db, customer, ct);
-        var policy = others.Count == 0 ? MergePolicies.LatestWins
-            : await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
-
         // An unencoded '+' in a query string arrives as a space; the format has no other spaces.
         at = at.Replace(' ', '+');
         if (!Timestamps.TryParse(at, out var instant))
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
+
+        // The past of the cluster as it was at that instant, under the organisation's merge policy.
+        var record = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        var clusterId = await ClusterHistory.ClusterAtAsync(db, customer.Nmsc, record, instant, ct);
+        var members = clusterId is null ? [] : await ClusterHistory.MembersAtAsync(db, customer.Nmsc, clusterId, customer.Context, instant, ct);
+        var others = (await ClusterMembership.CustomersAsync(db, customer.Nmsc, customer.Context, members, ct)).Where(c => c.Id != customer.Id).ToList();
+        var policy = others.Count == 0 ? MergePolicies.LatestWins
+            : await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
         var (past, commandTimestamp) = await SubscriptionChanges.StateAtAsync(db, vault, customer, instant, ct);
         var pasts = new List<SubscriptionState>();
         foreach (var other in others) pasts.Add((await SubscriptionChanges.StateAtAsync(db, vault, other, instant, ct)).State);
@@ -261,7 +264,10 @@ public static class SubscriptionDataApi
         return null;
     }
 
-    /// <summary>Other organisations' and contexts' customers are answered exactly like unknown ones.</summary>
+    /// <summary>
+    /// The record, or, for a record a cluster names but that never sent a change of its own, a stand-in without data
+    /// (id 0): it reads as its cluster. Other organisations' and contexts' customers are answered exactly like unknown ones.
+    /// </summary>
     static async Task<(Customer?, IResult?)> FindCustomerAsync(
         string context, string nmsc, string sourceSystem, string sourceCustomerId, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
     {
@@ -269,7 +275,8 @@ public static class SubscriptionDataApi
         nmsc = Names.Normalise(nmsc);
         if (!Caller.From(user).MayRead(nmsc, context)) return (null, UnknownCustomer());
         var customer = await db.Customers.AsNoTracking().SingleOrDefaultAsync(c =>
-            c.Nmsc == nmsc && c.Context == context && c.SourceSystem == sourceSystem && c.SourceCustomerId == sourceCustomerId, ct);
+                c.Nmsc == nmsc && c.Context == context && c.SourceSystem == sourceSystem && c.SourceCustomerId == sourceCustomerId, ct)
+            ?? await CurrentSubscriptionData.ClusterOnlyRecordAsync(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
         return customer is null ? (null, UnknownCustomer()) : (customer, null);
     }
 

@@ -172,14 +172,14 @@ public static class DestinationApi
 
     /// <summary>The system itself or the admin; its organisation's other systems get 403, everyone else 404.</summary>
     public static async Task<(SourceSystem?, IResult?)> AuthoriseAsync(
-        string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+        string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, CancellationToken ct, string? forbidden = null)
     {
         context = Names.Normalise(context);
         nmsc = Names.Normalise(nmsc);
         var caller = Caller.From(user);
         if (!caller.IsAdmin && !caller.IsSourceSystem(nmsc, context, sourceSystem))
             return (null, caller.MayRead(nmsc, context)
-                ? Problems.Forbidden("Only the source system itself or the admin manages its destination.")
+                ? Problems.Forbidden(forbidden ?? "Only the source system itself or the admin manages its destination.")
                 : Problems.NotFound("No such source system."));
         var system = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == sourceSystem, ct);
         return system is null ? (null, Problems.NotFound("No such source system.")) : (system, null);

@@ -39,10 +39,10 @@ public static class PropagationApi
     {
         var propagations = app.MapGroup("/propagations").WithTags("Propagation").RequireAuthorization();
         propagations.MapGet("/{id}", GetAsync).RequireAuthorization(AuthSetup.ReadScope)
-            .WithName("GetPropagation").WithSummary("One PROPAGATED message: its status (PENDING, PARKED, DELIVERED, PROCESSED), payload and attempts.")
+            .WithName("GetPropagation").WithSummary("One PROPAGATED message: its status (PENDING, PARKED, DELIVERED, FEED, PROCESSED), payload and attempts.")
             .Produces<PropagationView>(StatusCodes.Status200OK, Hal.MediaType).ProducesProblem(StatusCodes.Status404NotFound);
         propagations.MapPost("/{id}/redeliver", RedeliverAsync).RequireAuthorization(AuthSetup.WriteScope)
-            .WithName("RedeliverPropagation").WithSummary("Send one message again now, whatever its status; the webhook-id stays the same.")
+            .WithName("RedeliverPropagation").WithSummary("Send one message again now, whatever its status; the webhook-id stays the same. 409 without a destination.")
             .Produces<PropagationView>(StatusCodes.Status202Accepted, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -60,6 +60,7 @@ public static class PropagationApi
             .WithName("EnableDestination").WithSummary("Resume delivery to a disabled destination (after a 410); its backlog follows in order.")
             .Produces<DestinationView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        app.MapPropagationFeed();
         return app;
     }
 
@@ -77,6 +78,8 @@ public static class PropagationApi
     {
         var (found, refusal) = await FindAsync(id, user, db, mustManage: true, ct);
         if (found is null) return refusal!;
+        if (!await db.Destinations.AnyAsync(d => d.SourceSystemId == found.SourceSystemId, ct))
+            return Problems.Conflict("This source system has no destination to deliver to; the message waits in its pull feed.");
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var message = await LockAsync(db, found.Id, ct);
         var now = time.Now();

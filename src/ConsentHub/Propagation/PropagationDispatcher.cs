@@ -72,7 +72,7 @@ public sealed class PropagationDispatcher(
                       AND NOT EXISTS (SELECT 1 FROM propagations e
                                       WHERE e."SourceSystemId" = p."SourceSystemId" AND e."SourceCustomerId" = p."SourceCustomerId"
                                         AND e."State" IN ('PENDING', 'PARKED') AND e."LedgerIndex" < p."LedgerIndex")
-                    ORDER BY p."NextAttemptAt" LIMIT {size}
+                    ORDER BY p."NextAttemptAt", p."LedgerIndex" LIMIT {size}
                     FOR UPDATE OF p SKIP LOCKED)
                 UPDATE propagations u SET "LeaseUntil" = {until}, "LeaseToken" = {lease}
                 FROM due WHERE u."Id" = due."Id"
@@ -87,7 +87,7 @@ public sealed class PropagationDispatcher(
                 && db.Destinations.Any(d => d.SourceSystemId == p.SourceSystemId && d.Enabled)
                 && !db.Propagations.Any(e => e.SourceSystemId == p.SourceSystemId && e.SourceCustomerId == p.SourceCustomerId
                     && (e.State == PropagationStates.Pending || e.State == PropagationStates.Parked) && e.LedgerIndex < p.LedgerIndex))
-            .OrderBy(p => p.NextAttemptAt).Take(size)
+            .OrderBy(p => p.NextAttemptAt).ThenBy(p => p.LedgerIndex).Take(size)
             .ToListAsync(ct);
         foreach (var row in rows)
         {
@@ -171,6 +171,7 @@ public sealed class PropagationDispatcher(
     {
         if (outcomes.Count == 0) return;
         outcomes = [.. outcomes.OrderBy(o => o.At)];
+        List<long> delivered = [.. outcomes.Where(o => o.Delivered).Select(o => o.Message.SourceSystemId).Distinct()];
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var bulk = db.Provider == DatabaseProvider.Postgres;
         if (bulk)
@@ -225,8 +226,29 @@ public sealed class PropagationDispatcher(
         }
         if (gone.Count > 0) await DisableAsync(gone, ct);
         await db.SaveChangesAsync(ct);
+        await ReleaseBacklogAsync(delivered, ct);
         await transaction.CommitAsync(ct);
         db.ChangeTracker.Clear();
+    }
+
+    /// <summary>
+    /// A destination that answered 2xx is back: its messages that failed earlier and wait for a later retry (parked
+    /// ones for up to a day) are due now, and follow in order (seed FAQ 11: "as soon as possible"). A message tried in
+    /// the last <see cref="RetrySchedule.ReleasedAgainAfter"/> is left to its schedule, so one that fails by itself is
+    /// not retried at every delivery of the others.
+    /// </summary>
+    async Task ReleaseBacklogAsync(List<long> systemIds, CancellationToken ct)
+    {
+        if (systemIds.Count == 0) return;
+        var now = time.Now();
+        var triedBefore = now - RetrySchedule.ReleasedAgainAfter;
+        var released = await db.Propagations
+            .Where(p => systemIds.Contains(p.SourceSystemId) && (p.State == PropagationStates.Parked || p.State == PropagationStates.Pending)
+                && p.Attempts > 0 && p.NextAttemptAt > now && p.LastAttemptAt <= triedBefore)
+            .ExecuteUpdateAsync(u => u.SetProperty(p => p.NextAttemptAt, now), ct);
+        if (released > 0)
+            logger.LogInformation("A destination answered 2xx again: {Released} waiting messages of its source systems {SystemIds} are due now",
+                released, systemIds);
     }
 
     static string OutcomeOf(Outcome outcome) =>

@@ -13,6 +13,11 @@ public static class PropagationStates
     public const string Delivered = "DELIVERED";
     /// <summary>The source system acknowledged it with a PROCESSED command.</summary>
     public const string Processed = "PROCESSED";
+    /// <summary>
+    /// Planned while the system had no destination: it waits in the system's pull feed and is never sent (so never
+    /// retried or parked), until the system acknowledges it with PROCESSED.
+    /// </summary>
+    public const string Feed = "FEED";
 
     public static bool IsOutstanding(string state) => state is Pending or Parked;
 }
@@ -27,8 +32,8 @@ public static class PropagationCauses
 
 /// <summary>
 /// One PROPAGATED message for one customer record of one source system: an outbox row, written in the transaction
-/// that applied the change, then delivered to the system's destination until it answers 2xx. Messages of one
-/// record are delivered in <see cref="LedgerIndex"/> order.
+/// that applied the change, then delivered to the system's destination until it answers 2xx, and listed in the
+/// system's pull feed either way. Messages of one record are delivered in <see cref="LedgerIndex"/> order.
 /// </summary>
 public sealed class PropagationMessage
 {
@@ -40,6 +45,8 @@ public sealed class PropagationMessage
     public required string SourceCustomerId { get; set; }
     /// <summary>The ledger entry that caused it: the change applied, or the cluster change.</summary>
     public long LedgerIndex { get; set; }
+    /// <summary>Its place among the messages of the same ledger entry: with <see cref="LedgerIndex"/>, the order of the pull feed.</summary>
+    public int Position { get; set; }
     public required string Cause { get; set; }
     public Guid? ChangeRequestId { get; set; }
     /// <summary>The exact JSON body sent, byte for byte on every attempt (the signature covers it).</summary>
@@ -95,6 +102,11 @@ public sealed class PropagatedValue
     public required string Kind { get; set; }
     public required string Code { get; set; }
     public bool Flag { get; set; }
+    /// <summary>
+    /// The requestedTimestamp of the value sent: with the flag, what makes a value "changed" (seed FAQ 7). Null in rows
+    /// written before it was kept; those compare by flag alone.
+    /// </summary>
+    public DateTime? RequestedAt { get; set; }
     /// <summary>The applied change whose value this is.</summary>
     public Guid ChangeRequestId { get; set; }
 }
@@ -116,6 +128,8 @@ sealed class PropagationConfiguration :
         // Order per record, and each record's messages for the API.
         b.HasIndex(p => new { p.SourceSystemId, p.SourceCustomerId, p.LedgerIndex });
         b.HasIndex(p => new { p.SourceSystemId, p.LastAttemptAt });
+        // The pull feed: one system's messages in ledger order.
+        b.HasIndex(p => new { p.SourceSystemId, p.LedgerIndex, p.Position });
         b.Property(p => p.Nmsc).HasMaxLength(64);
         b.Property(p => p.Context).HasMaxLength(64);
         b.Property(p => p.SourceSystem).HasMaxLength(64);

@@ -44,5 +44,26 @@ public sealed class PropagationOptions : IValidatableObject
     }
 }
 
-/// <summary>Wakes this instance's dispatcher when it has just committed messages.</summary>
-public sealed class PropagationSignal : Hosting.WorkSignal;
+/// <summary>
+/// Wakes this instance's dispatcher, and the pull-feed readers waiting on it (wait=), when it has just committed
+/// messages. Messages committed by other instances are found by polling, every <see cref="PropagationOptions.PollMilliseconds"/>.
+/// </summary>
+public sealed class PropagationSignal
+{
+    sealed class DispatchSignal : Hosting.WorkSignal;
+
+    readonly DispatchSignal dispatch = new();
+    TaskCompletionSource committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Notify()
+    {
+        dispatch.Notify();
+        Interlocked.Exchange(ref committed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>The dispatcher's wait: true when notified, false after <paramref name="timeout"/>.</summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => dispatch.WaitAsync(timeout, ct);
+
+    /// <summary>Completes at the next <see cref="Notify"/>; taken before a read, so a commit during the read is not missed.</summary>
+    public Task NextCommit => Volatile.Read(ref committed).Task;
+}

@@ -18,10 +18,11 @@ public sealed record PropagationCause(string Kind, Guid? ChangeRequestId, DateTi
 
 /// <summary>
 /// Decides, inside the unit of work that changed subscription data or a cluster, which records must hear of it:
-/// every record of the cluster (within one context) whose source system has a destination, the originator included
-/// (seed FAQ 8), gets exactly the consents and channels of the consolidated data that differ from what it was last
-/// sent (FAQ 7). Messages are staged until the ledger entry that causes them has its index, then written by
-/// <see cref="Stamp"/> in the same transaction.
+/// every record of the cluster (within one context) whose source system is registered, the originator included
+/// (seed FAQ 8), gets exactly the consents and channels of the consolidated data whose flag or requestedTimestamp
+/// differs from what it was last sent (FAQ 7); nothing differs, no message. A system with a destination is sent the
+/// message; one without finds it in its pull feed. Messages are staged until the ledger entry that causes them has
+/// its index, then written by <see cref="Stamp"/> in the same transaction.
 /// </summary>
 public sealed class PropagationPlanner(ConsentDb db)
 {
@@ -43,14 +44,15 @@ public sealed class PropagationPlanner(ConsentDb db)
     }
 
     /// <summary>
-    /// The records of one cluster within one context that can be sent anything: those whose system has a destination.
-    /// Empty when none has; the caller then needs no further work (and no locks).
+    /// The source systems, by name, that the records of one cluster within one context belong to and that can be told
+    /// anything: every registered one (by webhook when it has a destination, through its pull feed otherwise).
     /// </summary>
     public async Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct)
     {
-        var names = members.Where(m => m.Context == context).Select(m => m.SourceSystem).ToHashSet(StringComparer.Ordinal);
-        var all = await DestinationsOfContextAsync(nmsc, context, ct);
-        return all.Where(d => names.Contains(d.Key)).ToDictionary(StringComparer.Ordinal);
+        var names = members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList();
+        return await db.SourceSystems.AsNoTracking()
+            .Where(s => s.Nmsc == nmsc && s.Context == context && names.Contains(s.Name))
+            .ToDictionaryAsync(s => s.Name, s => s.Id, StringComparer.Ordinal, ct);
     }
 
     /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
@@ -100,6 +102,9 @@ public sealed class PropagationPlanner(ConsentDb db)
         var consolidated = SubscriptionState.Merge(states[0], states.Skip(1), states.Count == 1 ? MergePolicies.LatestWins : policy);
 
         var systemIds = targets.Values.ToList();
+        // Those without a destination keep their messages in the feed: nothing to send, so nothing to retry.
+        var pushed = (await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId))
+            .Select(d => d.SourceSystemId).ToListAsync(ct)).ToHashSet();
         await db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId)).LoadAsync(ct);
         var sent = db.PropagatedValues.Local
             .Where(v => systemIds.Contains(v.SourceSystemId))
@@ -112,12 +117,12 @@ public sealed class PropagationPlanner(ConsentDb db)
             var channels = new List<ChannelEntry>();
             foreach (var entry in consolidated.Consents.Values.OrderBy(e => e.Code, StringComparer.Ordinal))
             {
-                if (Record(sent, systemId, member.SourceCustomerId, ValueKinds.Consent, entry.Code, entry.Flag, entry.ChangeRequestId))
+                if (Record(sent, systemId, member.SourceCustomerId, ValueKinds.Consent, entry.Code, entry.Flag, entry.RequestedAt, entry.ChangeRequestId))
                     consents.Add(entry);
             }
             foreach (var entry in consolidated.Channels.Values.OrderBy(e => e.Code, StringComparer.Ordinal))
             {
-                if (Record(sent, systemId, member.SourceCustomerId, ValueKinds.Channel, entry.Code, entry.Flag, entry.ChangeRequestId))
+                if (Record(sent, systemId, member.SourceCustomerId, ValueKinds.Channel, entry.Code, entry.Flag, entry.RequestedAt, entry.ChangeRequestId))
                     channels.Add(entry);
             }
             if (consents.Count == 0 && channels.Count == 0) continue;
@@ -127,25 +132,32 @@ public sealed class PropagationPlanner(ConsentDb db)
                 SourceSystemId = systemId, Nmsc = nmsc, Context = context, SourceSystem = member.SourceSystem,
                 SourceCustomerId = member.SourceCustomerId,
                 Cause = cause.Kind, ChangeRequestId = cause.ChangeRequestId,
-                Payload = "", State = PropagationStates.Pending, NextAttemptAt = now, CreatedAt = now,
+                Payload = "", State = pushed.Contains(systemId) ? PropagationStates.Pending : PropagationStates.Feed,
+                NextAttemptAt = now, CreatedAt = now,
             }, cause, consents, channels));
         }
     }
 
-    /// <summary>Remembers the value as sent; true when it differs from what was sent before.</summary>
+    /// <summary>
+    /// Remembers the value as sent; true when it differs from what was sent before. The same flag requested at the same
+    /// instant is the same value, whichever change carried it: re-posting unchanged data tells nobody anything.
+    /// </summary>
     bool Record(Dictionary<(long, string, string, string), PropagatedValue> sent, long systemId, string customerId,
-        string kind, string code, bool flag, Guid changeRequestId)
+        string kind, string code, bool flag, DateTime requestedAt, Guid changeRequestId)
     {
         if (sent.TryGetValue((systemId, customerId, kind, code), out var last))
         {
-            if (last.Flag == flag && last.ChangeRequestId == changeRequestId) return false;
-            last.Flag = flag;
+            var same = last.Flag == flag && (last.RequestedAt is null || last.RequestedAt == requestedAt);
             last.ChangeRequestId = changeRequestId;
+            if (same) return false;
+            last.Flag = flag;
+            last.RequestedAt = requestedAt;
             return true;
         }
         var value = new PropagatedValue
         {
-            SourceSystemId = systemId, SourceCustomerId = customerId, Kind = kind, Code = code, Flag = flag, ChangeRequestId = changeRequestId,
+            SourceSystemId = systemId, SourceCustomerId = customerId, Kind = kind, Code = code, Flag = flag, RequestedAt = requestedAt,
+            ChangeRequestId = changeRequestId,
         };
         db.PropagatedValues.Add(value);
         sent[(systemId, customerId, kind, code)] = value;
@@ -160,10 +172,12 @@ public sealed class PropagationPlanner(ConsentDb db)
     {
         var ledgerIndex = cause.Index;
         var leafHash = Ledger.LeafHashes.Format(cause.LeafHash);
+        var position = 0;
         foreach (var draft in staged)
         {
             var message = draft.Message;
             message.LedgerIndex = ledgerIndex;
+            message.Position = position++;
             message.Payload = JsonSerializer.Serialize(new PropagatedPayload(
                 CommandTypes.Propagated, HubTime.Format(draft.Cause.CommandTimestamp), message.SourceCustomerId,
                 draft.Consents.Count == 0 ? null : new ConsentView(true, [.. draft.Consents.Select(Views.ConsentAttribute)], true, false, null),
@@ -176,6 +190,13 @@ public sealed class PropagationPlanner(ConsentDb db)
         return count;
     }
 
+    /// <summary>
+    /// The records the staged messages go to, for the ledger entry that causes them (seed 004 §2.4: the cluster used for
+    /// propagation is part of the record). Ids only; empty when nobody is to be told.
+    /// </summary>
+    public IReadOnlyList<PropagationTarget> StagedTargets() =>
+        [.. staged.Select(d => new PropagationTarget(d.Message.Context, d.Message.SourceSystem, d.Message.SourceCustomerId, d.Message.Id))];
+
     static MemberKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
 
@@ -186,3 +207,6 @@ public sealed class PropagationPlanner(ConsentDb db)
 public sealed record PropagatedPayload(
     string CommandType, string? CommandTimestamp, string SourceCustomerId, ConsentView? Consent, ChannelView? Channel,
     Guid PropagationId, long LedgerIndex, string? LeafHash);
+
+/// <summary>One record a ledger entry's propagation was planned for, and the message it got.</summary>
+public sealed record PropagationTarget(string Context, string SourceSystem, string SourceCustomerId, Guid PropagationId);

@@ -28,6 +28,12 @@ public static class RetrySchedule
     /// <summary>How often a parked message is tried again.</summary>
     public static TimeSpan Parked => TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// When a destination answers 2xx, its messages waiting for a retry are due at once, unless they were tried within
+    /// this time: a message that fails on its own is then retried at most this often, not at every delivery.
+    /// </summary>
+    public static TimeSpan ReleasedAgainAfter => TimeSpan.FromMinutes(5);
+
     /// <summary>The longest a receiver's Retry-After is honoured for; beyond it the message waits no longer than a parked one.</summary>
     public static TimeSpan MaxRetryAfter => TimeSpan.FromHours(24);
 

@@ -79,6 +79,7 @@ public sealed class AuthorisationTests
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/deliveries", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/recover", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/enable", Access.ItselfOrAdmin),
+        new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/propagations", Access.ItselfOrAdmin),
         new("GET", "/propagations/{id}", Access.ReadBound),
         new("POST", "/propagations/{id}/redeliver", Access.ItselfOrAdmin),
         new("POST", "/admin/cluster-feeds", Access.Admin),

@@ -545,6 +545,104 @@ public sealed class PropagationTests
         Assert.Equal(3, crmHook.Calls.Count);
         Assert.True(split["ledgerIndex"]!.GetValue<long>() > merged["ledgerIndex"]!.GetValue<long>());
     }
+
+    [Theory, Providers]
+    public async Task A_parked_backlog_follows_the_first_successful_delivery_in_order(DatabaseProvider provider)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings, s => s.AddSingleton<TimeProvider>(clock));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        hook.Answer = (_, _) => new ReceiverAnswer(503);
+        await Propagations.RegisterAsync(app, crm, hook);
+        // Tokens are issued on the hub's clock, which the test moves by days: each step signs in afresh.
+        var client = await app.AsAsync(crm);
+        // c-1 has two messages (the second waits behind the first), c-2 one.
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-2", Seed.Consent("SURVEYS", true, "2024-01-02T10:00:00Z"))).StatusCode);
+
+        async Task<List<JsonNode>> FeedAsync()
+        {
+            using var reader = await app.AsAsync(crm);
+            return [.. (await Json.ReadAsync(await reader.GetAsync("/contexts/toyota/nmscs/tgb/source-systems/crm/propagations")))["propagations"]!.AsArray().Select(i => i!)];
+        }
+        async Task AttemptedAsync(int calls)
+        {
+            await hook.WaitForAsync(_ => hook.Calls.Count >= calls, what: $"{calls} calls");
+            var until = DateTime.UtcNow.AddSeconds(20);
+            using var reader = await app.AsAsync(crm);
+            while ((await Json.ReadAsync(await reader.GetAsync(Propagations.DestinationPath(crm) + "/deliveries?limit=1000")))["count"]!.GetValue<int>() < calls)
+            {
+                Assert.True(DateTime.UtcNow < until, $"attempt {calls} was not recorded");
+                await Task.Delay(50);
+            }
+        }
+
+        // The receiver is down for the whole schedule: the first attempt and nine retries of each head message.
+        await AttemptedAsync(2);
+        for (var retry = 1; retry <= 9; retry++)
+        {
+            clock.Advance(TimeSpan.FromHours(30));
+            await AttemptedAsync(2 * (retry + 1));
+        }
+        var parked = await FeedAsync();
+        Assert.Equal(["PARKED", "PENDING", "PARKED"], parked.Select(p => p["status"]!.GetValue<string>()));
+        Assert.Equal(20, hook.Calls.Count);
+
+        // It is back. Minutes later (not a day), a new message is delivered, and the backlog follows it at once, in order.
+        hook.Answer = (_, _) => new ReceiverAnswer(204);
+        clock.Advance(TimeSpan.FromMinutes(6));
+        client.Dispose();
+        client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-3", Seed.Consent("EVENTS", true))).StatusCode);
+        var accepted = await hook.WaitForCountAsync(4);
+        Assert.Equal("c-3", accepted[0].SourceCustomerId);
+        var first = accepted.Where(c => c.SourceCustomerId == "c-1").ToList();
+        Assert.Equal([true, false], first.Select(c => c.Json["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>()));
+        Assert.Single(accepted, c => c.SourceCustomerId == "c-2");
+        Assert.Equal(parked[0]["propagationId"]!.GetValue<string>(), first[0].WebhookId);
+        client.Dispose();
+    }
+
+    [Theory, Providers]
+    public async Task Reposting_unchanged_data_sends_nothing(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, hook);
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Customer123)).StatusCode);
+        await hook.WaitForCountAsync(1);
+
+        var again = await HubApp.SubmitAsync(client, crm, "c-1", Seed.Customer123);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var repostId = (await Json.ReadAsync(again))["id"]!.GetValue<string>();
+        Assert.Equal("APPLIED", (await Json.ReadAsync(await client.GetAsync($"/change-requests/{repostId}")))["status"]!.GetValue<string>());
+        // A change that does change something; a message for the repost would have to arrive before it (per-record order).
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Channel("SMS", false, "2024-05-01T10:00:00Z"))).StatusCode);
+        var calls = await hook.WaitForCountAsync(2);
+        using (var scope = app.Scope())
+        {
+            var dispatcher = scope.ServiceProvider.GetRequiredService<ConsentHub.Propagation.PropagationDispatcher>();
+            while (await dispatcher.DeliverDueAsync(CancellationToken.None) > 0) { }
+        }
+
+        Assert.Equal(2, hook.Calls.Count);
+        Assert.Null(calls[1].Json["consent"]);
+        Assert.Equal("SMS", Assert.Single(calls[1].Json["channel"]!["channelAttributes"]!.AsArray())!["channelCode"]!.GetValue<string>());
+        var feed = (await Json.ReadAsync(await client.GetAsync("/contexts/toyota/nmscs/tgb/source-systems/crm/propagations?processed=true")))["propagations"]!.AsArray();
+        Assert.Equal(2, feed.Count);
+        // The repost's change-applied entry names nobody it was propagated to; the others name the record.
+        using var admin = await app.AdminAsync();
+        var applied = (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=1000")))["entries"]!.AsArray()
+            .Where(e => e!["type"]!.GetValue<string>() == "change-applied").Select(e => e!["payload"]!.ToJsonString()).ToList();
+        Assert.Equal(3, applied.Count);
+        Assert.Contains("propagatedTo", applied[0]);
+        Assert.DoesNotContain("propagatedTo", applied[1]);
+        Assert.Contains(calls[1].PropagationId, applied[2]);
+    }
 }
 
 /// <summary>Several hub instances on one PostgreSQL database share the dispatching.</summary>

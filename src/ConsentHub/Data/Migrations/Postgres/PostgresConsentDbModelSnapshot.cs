@@ -287,6 +287,50 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("cluster_members", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Clusters.ClusterMembershipChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ClusterId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("SourceCustomerId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("SourceSystem")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "ClusterId", "At");
+
+                    b.HasIndex("Nmsc", "Context", "SourceSystem", "SourceCustomerId", "At");
+
+                    b.ToTable("cluster_membership_history", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Consents.ChangeRequest", b =>
                 {
                     b.Property<Guid>("Id")
@@ -833,6 +877,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<bool>("Flag")
                         .HasColumnType("boolean");
 
+                    b.Property<DateTime?>("RequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.HasKey("SourceSystemId", "SourceCustomerId", "Kind", "Code");
 
                     b.ToTable("propagated_values", (string)null);
@@ -897,6 +944,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<int>("Position")
+                        .HasColumnType("integer");
+
                     b.Property<DateTime?>("ProcessedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -928,6 +978,8 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasFilter("\"State\" IN ('PENDING', 'PARKED')");
 
                     b.HasIndex("SourceSystemId", "LastAttemptAt");
+
+                    b.HasIndex("SourceSystemId", "LedgerIndex", "Position");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId", "LedgerIndex");
 

@@ -274,6 +274,48 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("cluster_members", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Clusters.ClusterMembershipChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClusterId")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceCustomerId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceSystem")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "ClusterId", "At");
+
+                    b.HasIndex("Nmsc", "Context", "SourceSystem", "SourceCustomerId", "At");
+
+                    b.ToTable("cluster_membership_history", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Consents.ChangeRequest", b =>
                 {
                     b.Property<Guid>("Id")
@@ -808,6 +850,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<bool>("Flag")
                         .HasColumnType("INTEGER");
 
+                    b.Property<DateTime?>("RequestedAt")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("SourceSystemId", "SourceCustomerId", "Kind", "Code");
 
                     b.ToTable("propagated_values", (string)null);
@@ -872,6 +917,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("ProcessedAt")
                         .HasColumnType("TEXT");
 
@@ -903,6 +951,8 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasFilter("\"State\" IN ('PENDING', 'PARKED')");
 
                     b.HasIndex("SourceSystemId", "LastAttemptAt");
+
+                    b.HasIndex("SourceSystemId", "LedgerIndex", "Position");
 
                     b.HasIndex("SourceSystemId", "SourceCustomerId", "LedgerIndex");
 
