@@ -105,9 +105,20 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         foreach (var record in live)
             await db.PropagatedValues.Where(v => v.SourceSystemId == record.SourceSystemId && v.SourceCustomerId == record.SourceCustomerId).ExecuteDeleteAsync(ct);
 
+        // Told to erase: the erased records, and the records their clusters name that the hub has never seen (a cluster
+        // feed named them, and their systems were sent the person's data). Records erased earlier were told then.
+        var known = person.Select(PersonMatch.Key).ToHashSet();
+        var told = live.Select(PersonMatch.Key)
+            .Concat((await PersonMatch.ClusterMembersAsync(db, nmsc, live, ct)).Where(m => !known.Contains(m)))
+            .Distinct().ToList();
         var destinations = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-        foreach (var context in live.Select(c => c.Context).Distinct())
+        foreach (var context in told.Select(m => m.Context).Distinct())
             destinations[context] = await planner.DestinationsOfContextAsync(nmsc, context, ct);
+        foreach (var member in told.Where(m => !known.Contains(m)))
+        {
+            if (!destinations[member.Context].TryGetValue(member.SourceSystem, out var systemId)) continue;
+            await db.PropagatedValues.Where(v => v.SourceSystemId == systemId && v.SourceCustomerId == member.SourceCustomerId).ExecuteDeleteAsync(ct);
+        }
 
         await ledger.LockHeadAsync(ct);
         var entry = ledger.Append(RightsEvents.Erasure, new
@@ -121,10 +132,10 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
             validation.EndLedgerIndex = entry.Index;
             (await db.ChangeRequests.SingleAsync(r => r.Id == validation.ChangeRequestId, ct)).OutcomeLedgerIndex = entry.Index;
         }
-        foreach (var record in live)
+        foreach (var member in told)
         {
-            if (destinations[record.Context].TryGetValue(record.SourceSystem, out var systemId))
-                planner.AddErasure(systemId, nmsc, PersonMatch.Key(record), entry, now);
+            if (destinations[member.Context].TryGetValue(member.SourceSystem, out var systemId))
+                planner.AddErasure(systemId, nmsc, member, entry, now);
         }
         db.Erasures.Add(erasure);
         db.ErasedRecords.AddRange(records);

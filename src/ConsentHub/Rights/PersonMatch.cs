@@ -111,5 +111,18 @@ public static class PersonMatch
         return [.. matched.Concat(inClusters).DistinctBy(c => c.Id).OrderBy(c => c.Id)];
     }
 
+    /// <summary>Every record the clusters of these records name, whether the hub has seen it or only a cluster feed has.</summary>
+    public static async Task<List<MemberKey>> ClusterMembersAsync(ConsentDb db, string nmsc, IReadOnlyCollection<Customer> records, CancellationToken ct)
+    {
+        if (records.Count == 0) return [];
+        var ids = records.Select(c => c.SourceCustomerId).Distinct().ToList();
+        var keys = records.Select(Key).ToHashSet();
+        var clusterIds = (await db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
+            .Where(m => keys.Contains(ClusterMembership.KeyOf(m))).Select(m => m.ClusterId).Distinct().ToList();
+        return clusterIds.Count == 0 ? []
+            : (await db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && clusterIds.Contains(m.ClusterId)).ToListAsync(ct))
+                .Select(ClusterMembership.KeyOf).ToList();
+    }
+
     public static MemberKey Key(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
