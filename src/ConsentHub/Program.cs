@@ -6,6 +6,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Propagation;
+using ConsentHub.Rights;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 
@@ -23,6 +24,7 @@ builder.Services.AddValidation();
 builder.Services.AddPropagation();
 builder.Services.AddBulk();
 builder.Services.AddUploads();
+builder.Services.AddRights();
 
 var app = builder.Build();
 
@@ -49,6 +51,7 @@ app.MapDestinations();
 app.MapPropagations();
 app.MapBulk();
 app.MapUploads();
+app.MapRights();
 
 await app.RunAsync();
 return 0;

@@ -43,6 +43,8 @@ public static class AuthSetup
             {
                 o.SetTokenEndpointUris("oauth/token");
                 o.AllowPasswordFlow().AllowClientCredentialsFlow();
+                // A DPO asks for a token without a client (TokenEndpoint); everyone else must still authenticate theirs.
+                o.AcceptAnonymousClients();
                 o.RegisterScopes(Scopes.Read, Scopes.Write);
                 // Plain signed JWTs, as in seed 004 §5.5: integrators may read the claims.
                 o.DisableAccessTokenEncryption();

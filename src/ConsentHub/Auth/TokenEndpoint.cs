@@ -17,14 +17,22 @@ public static class TokenEndpoint
 {
     const string BadCredentials = "The username or password is incorrect.";
 
-    public static async Task<IResult> IssueAsync(HttpContext http, ConsentDb db, CancellationToken ct)
+    public static async Task<IResult> IssueAsync(HttpContext http, ConsentDb db, Bulk.DpoSignIn dpoSignIn, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
         var client = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
 
         Holder? holder;
-        if (request.IsPasswordGrantType())
+        if (request.IsPasswordGrantType() && request.ClientId is null)
+        {
+            // No client: only a DPO, checked as on the DPO login page, lock-out included, so this is no way around it.
+            // The token's role opens only the data subject rights of the organisations the DPO covers (Rights/).
+            var dpo = await dpoSignIn.CheckAsync(request.Username, request.Password, ct);
+            if (dpo is null) return Refuse(Errors.InvalidGrant, BadCredentials);
+            holder = new Holder(dpo.Username, dpo.Role, dpo.Nmsc, dpo.Context, null);
+        }
+        else if (request.IsPasswordGrantType())
         {
             // Control characters were refused earlier (AuthSetup); overlong names cannot exist.
             if (request.Username is not { Length: > 0 and <= 100 } username)
@@ -32,7 +40,7 @@ public static class TokenEndpoint
             var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, ct);
             if (user is null || request.Password is null || !Secrets.VerifyPassword(user.PasswordHash, request.Password))
                 return Refuse(Errors.InvalidGrant, BadCredentials);
-            // DPOs sign in on the DPO login page only, where failed attempts lock the account; they get no bearer token.
+            // Through a client, DPOs get no token: theirs is requested without one (above).
             if (Roles.IsDpo(user.Role))
                 return Refuse(Errors.InvalidGrant, BadCredentials);
             // A source system's client signs in only its own user; the admin client may sign in any user.

@@ -73,6 +73,10 @@ public static class DpoHtml
         }
         body.Append($"""
             </section>
+            <section aria-labelledby="rights-heading">
+            <h2 id="rights-heading">Data subject rights</h2>
+            <p><a href="{Rights.ErasurePage.Path}">Erase a person</a> <span class="hint">by email, phone or source record, after a confirmation</span></p>
+            </section>
             <form method="post" action="{DpoPages.LogoutPath}" class="logout">
             <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
             <button type="submit" class="secondary">Sign out</button>
@@ -81,9 +85,9 @@ public static class DpoHtml
         return Page("Bulk export", body.ToString());
     }
 
-    static string E(string value) => Html.Encode(value);
+    internal static string E(string value) => Html.Encode(value);
 
-    static string Page(string title, string content) => $$"""
+    internal static string Page(string title, string content) => $$"""
         <!DOCTYPE html>
         <html lang="en">
         <head>
@@ -118,7 +122,7 @@ public static class DpoHtml
         p{margin:0 0 1rem}
         .lead{color:#374151}
         label{display:block;margin:1rem 0 .25rem;font-weight:600}
-        input[type=text],input[type=password]{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
+        input[type=text],input[type=password],input[type=email],input[type=tel],select{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
         button{display:block;width:100%;min-height:3rem;margin-top:1.5rem;padding:.75rem 2rem;border:0;border-radius:.5rem;background:#1f2937;color:#ffffff;font:inherit;font-weight:600;cursor:pointer}
         button.secondary{background:#ffffff;color:#1f2937;box-shadow:inset 0 0 0 2px #1f2937}
         a{color:#1d4ed8}

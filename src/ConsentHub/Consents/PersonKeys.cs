@@ -89,10 +89,15 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
     /// The record's key, created on first use in the caller's transaction. Callers hold the customer's row lock (or
     /// come after the change that created it), so two keys are never made for one record.
     /// </summary>
-    public async Task<byte[]> ForAsync(long customerId, CancellationToken ct)
+    /// <param name="dropUnreadable">
+    /// The record existed before this unit of work and nothing of it is tracked yet. If its key was destroyed without
+    /// its sealed rows (by hand, before the erasure API), those rows would fail to open under the new key: they go first.
+    /// </param>
+    public async Task<byte[]> ForAsync(long customerId, CancellationToken ct, bool dropUnreadable = false)
     {
         if (db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == customerId) is { } staged) return Open(staged);
         if ((await ExistingAsync([customerId], ct)).TryGetValue(customerId, out var existing)) return existing;
+        if (dropUnreadable) await db.PersonalData.Where(p => p.CustomerId == customerId).ExecuteDeleteAsync(ct);
         return Create(customerId);
     }
 

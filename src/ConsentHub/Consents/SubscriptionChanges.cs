@@ -97,6 +97,7 @@ public sealed class SubscriptionChanges(
 
         var now = time.Now();
         var customer = await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct);
+        var known = customer is not null;
         if (customer is null)
         {
             customer = new Customer
@@ -111,7 +112,8 @@ public sealed class SubscriptionChanges(
 
         var stored = JsonSerializer.Serialize(data, StoredJson);
         // The record's key seals the request and its answer and keys the commitment: fetched (or made) once.
-        var personKey = await personKeys.ForAsync(customer.Id, ct);
+        // An erased record has no key: it gets a new one here.
+        var personKey = await personKeys.ForAsync(customer.Id, ct, dropUnreadable: known);
         var requestId = Guid.CreateVersion7();
         var request = new ChangeRequest
         {

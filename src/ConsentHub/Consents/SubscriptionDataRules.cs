@@ -67,8 +67,10 @@ public static partial class SubscriptionDataRules
         var channels = new List<ChannelValue>();
         var consentCount = data.Consent?.ConsentAttributes?.Count ?? 0;
         var channelCount = data.Channel?.ChannelAttributes?.Count ?? 0;
-        if (consentCount == 0 && channelCount == 0)
-            v.Add(new("consent", "required", "Send at least one consent attribute or one channel attribute."));
+        // Rectification: a validated change may carry only a new email or phone (communicationAttributes), nothing else.
+        var contactOnly = data.Consent is { Validated: true, CommunicationAttributes: { } contact } && (contact.Email is not null || contact.Phone is not null);
+        if (consentCount == 0 && channelCount == 0 && !contactOnly)
+            v.Add(new("consent", "required", "Send at least one consent attribute or one channel attribute, or (validated) a new email or phone."));
 
         if (data.Consent is { } consent)
         {

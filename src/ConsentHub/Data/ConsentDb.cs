@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Propagation;
+using ConsentHub.Rights;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -46,6 +47,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<PropagatedValue> PropagatedValues => Set<PropagatedValue>();
     public DbSet<Upload> Uploads => Set<Upload>();
     public DbSet<UploadError> UploadErrors => Set<UploadError>();
+    public DbSet<Erasure> Erasures => Set<Erasure>();
+    public DbSet<ErasedRecord> ErasedRecords => Set<ErasedRecord>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -28,6 +28,8 @@ public static class PropagationCauses
     public const string ChangeApplied = "change-applied";
     /// <summary>The cluster itself changed: records joined, left or merged.</summary>
     public const string ClusterChanged = "cluster-changed";
+    /// <summary>The person was erased (Rights/): the system is told to erase its record.</summary>
+    public const string Erasure = "erasure";
 }
 
 /// <summary>

@@ -197,16 +197,40 @@ public sealed class PropagationPlanner(ConsentDb db)
     public IReadOnlyList<PropagationTarget> StagedTargets() =>
         [.. staged.Select(d => new PropagationTarget(d.Message.Context, d.Message.SourceSystem, d.Message.SourceCustomerId, d.Message.Id))];
 
+    /// <summary>
+    /// Writes a message telling a record's system to erase the person (Rights/): PROPAGATED with <c>"erased": true</c> and
+    /// neither consent nor channel, so a client that ignores unknown members sees a message with nothing to apply. The
+    /// erasure's ledger entry already has its index, so the message is written at once, in the erasure's transaction.
+    /// </summary>
+    /// A system without a destination finds the message in its pull feed, as any other.
+    public void AddErasure(long systemId, bool pushed, int position, string nmsc, MemberKey member, Ledger.LedgerEntry erasure, DateTime now)
+    {
+        var message = new PropagationMessage
+        {
+            Id = Guid.CreateVersion7(),
+            SourceSystemId = systemId, Nmsc = nmsc, Context = member.Context, SourceSystem = member.SourceSystem,
+            SourceCustomerId = member.SourceCustomerId, LedgerIndex = erasure.Index, Position = position,
+            Cause = PropagationCauses.Erasure, Payload = "", State = pushed ? PropagationStates.Pending : PropagationStates.Feed,
+            NextAttemptAt = now, CreatedAt = now,
+        };
+        message.Payload = JsonSerializer.Serialize(new PropagatedPayload(
+            CommandTypes.Propagated, null, member.SourceCustomerId, null, null, message.Id, erasure.Index,
+            Ledger.LeafHashes.Format(erasure.LeafHash), Erased: true), PayloadJson);
+        db.Propagations.Add(message);
+    }
+
     static MemberKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
 
 /// <summary>
 /// The body of a PROPAGATED call: seed 004 §7 member for member, then the hub's propagationId, and the index and Merkle
-/// leaf hash of the ledger entry that caused it (provable with GET /ledger/proofs/inclusion).
+/// leaf hash of the ledger entry that caused it (provable with GET /ledger/proofs/inclusion). <c>erased</c> is present
+/// (true) only on the message that tells a system the person was erased.
 /// </summary>
 public sealed record PropagatedPayload(
     string CommandType, string? CommandTimestamp, string SourceCustomerId, ConsentView? Consent, ChannelView? Channel,
-    Guid PropagationId, long LedgerIndex, string? LeafHash);
+    Guid PropagationId, long LedgerIndex, string? LeafHash,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? Erased = null);
 
 /// <summary>One record a ledger entry's propagation was planned for, and the message it got.</summary>
 public sealed record PropagationTarget(string Context, string SourceSystem, string SourceCustomerId, Guid PropagationId);

@@ -37,6 +37,8 @@ public sealed class AuthorisationTests
         DpoSession,
         /// <summary>The source system that uploaded, or the admin; every other caller gets 404.</summary>
         UploaderOrAdmin,
+        /// <summary>The admin or a DPO's bearer token covering the organisation; other DPOs get 404, every other role 403.</summary>
+        DataSubjectRights,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -98,6 +100,11 @@ public sealed class AuthorisationTests
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/uploads", Access.WriteAsItself),
         new("GET", "/uploads/{id}", Access.UploaderOrAdmin),
         new("GET", "/uploads/{id}/errors", Access.UploaderOrAdmin),
+        new("POST", "/nmscs/{nmsc}/erasures", Access.DataSubjectRights),
+        new("GET", "/nmscs/{nmsc}/erasures/{id}", Access.DataSubjectRights),
+        new("GET", "/nmscs/{nmsc}/subject-access", Access.DataSubjectRights),
+        new("GET", "/dpo/erasure", Access.DpoSession),
+        new("POST", "/dpo/erasure", Access.DpoSession),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
@@ -310,7 +317,7 @@ public sealed class AuthorisationTests
         using var writer = await AdminWith("write");
         var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
 
-        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin))
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin or Access.DataSubjectRights))
         {
             var reads = row.Method == "GET";
             var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
@@ -353,6 +360,48 @@ public sealed class AuthorisationTests
             Assert.Equal(HttpStatusCode.Forbidden, (await own.SendAsync(Request(row, target))).StatusCode);
         foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
             Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task Data_subject_rights_admit_the_admin_and_the_organisations_dpo_token_and_refuse_every_other_caller(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var dpo = await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc);
+        using var own = await Rights.People.AsDpoAsync(app, dpo);
+        using var admin = await app.AdminAsync();
+        using var otherDpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", "toyota",
+            (await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm")).Nmsc));
+        using var system = await app.AsAsync(target.System);
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
+        using var session = await Bulk.Dpos.SignInAsync(app, dpo);
+        var rows = Protected.Where(r => r.Access == Access.DataSubjectRights).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client, status) in new[]
+                     {
+                         ("source system", system, HttpStatusCode.Forbidden), ("cluster feed", feed, HttpStatusCode.Forbidden),
+                         ("another organisation's DPO", otherDpo, HttpStatusCode.NotFound), ("a DPO's browser session", session, HttpStatusCode.Unauthorized),
+                     })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                Assert.True(refused.StatusCode == status, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+            }
+            foreach (var (who, client) in new[] { ("own DPO", own), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                    $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
+        // A DPO's token is no admin's, no source system's and no feed's.
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.WriteAsItself or Access.ClusterFeed))
+            Assert.Equal(HttpStatusCode.Forbidden, (await own.SendAsync(Request(row, target))).StatusCode);
+        foreach (var row in Protected.Where(r => r.Access is Access.ReadBound or Access.UploaderOrAdmin))
+            Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
+        await AssertUntouchedAsync(app, target);
     }
 
     [Theory, Providers]

@@ -227,7 +227,7 @@ public sealed class PersonalDataTests
     }
 
     /// <summary>Every table and column, other than personal_data, holding one of the texts (compared lower-cased).</summary>
-    static async Task<List<string>> CellsContainingAsync(ConsentDb db, string[] texts)
+    internal static async Task<List<string>> CellsContainingAsync(ConsentDb db, string[] texts)
     {
         var connection = db.Database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open) await db.Database.OpenConnectionAsync();

@@ -125,7 +125,8 @@ public sealed class SubscriptionRulesTests
         ["consent flag missing"] = Bad(b => Attr(b, 0).Remove("consentFlag"), $"{C0}.consentFlag", "required"),
         ["consent flag null"] = Bad(b => Attr(b, 0)["consentFlag"] = null, $"{C0}.consentFlag", "required"),
         ["requested timestamp missing"] = Bad(b => Attr(b, 0).Remove("requestedTimestamp"), $"{C0}.requestedTimestamp", "required"),
-        ["no consent and no channel attributes"] = Bad(b => { b["consent"]!["consentAttributes"] = new JsonArray(); b.Remove("channel"); }, "consent", "required"),
+        // With neither an email nor a phone: a validated change of those alone is a rectification (Rights/RectificationTests).
+        ["no consent and no channel attributes"] = Bad(b => { b["consent"]!["consentAttributes"] = new JsonArray(); b["consent"]!.AsObject().Remove("communicationAttributes"); b.Remove("channel"); }, "consent", "required"),
         ["empty object"] = BadRaw("{}", ("commandType", "required"), ("consent", "required")),
         ["empty body"] = BadRaw("", ("body", "required")),
         ["JSON null"] = BadRaw("null", ("body", "required")),

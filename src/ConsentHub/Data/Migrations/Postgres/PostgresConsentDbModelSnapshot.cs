@@ -986,6 +986,79 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("propagations", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Rights.ErasedRecord", b =>
+                {
+                    b.Property<Guid>("ErasureId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("SourceCustomerId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("SourceSystem")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.HasKey("ErasureId", "CustomerId");
+
+                    b.HasIndex("CustomerId");
+
+                    b.ToTable("erased_records", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Rights.Erasure", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Criterion")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("CriterionKey")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("ErasedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("LedgerIndex")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("RequestedByRole")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "Criterion", "CriterionKey");
+
+                    b.ToTable("erasures", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Tenancy.ConsentContext", b =>
                 {
                     b.Property<long>("Id")

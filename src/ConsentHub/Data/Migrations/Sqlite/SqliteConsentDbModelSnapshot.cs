@@ -959,6 +959,79 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("propagations", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Rights.ErasedRecord", b =>
+                {
+                    b.Property<Guid>("ErasureId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceCustomerId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceSystem")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ErasureId", "CustomerId");
+
+                    b.HasIndex("CustomerId");
+
+                    b.ToTable("erased_records", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Rights.Erasure", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Criterion")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CriterionKey")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ErasedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LedgerIndex")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestedByRole")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Nmsc", "Criterion", "CriterionKey");
+
+                    b.ToTable("erasures", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Tenancy.ConsentContext", b =>
                 {
                     b.Property<long>("Id")
