@@ -45,6 +45,10 @@ public static class OrganisationApiUsers
             .WithName("ListOrganisationApiUsers").WithSummary("The API users of an organisation; no secrets.")
             .Produces<OrganisationApiUserList>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapGet("/organisations/{nmsc}/api-users/{username}", GetAsync)
+            .WithName("GetOrganisationApiUser").WithSummary("One API user of an organisation; no secrets.")
+            .Produces<OrganisationApiUserView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapDelete("/organisations/{nmsc}/api-users/{username}", DeleteAsync)
             .WithName("DeleteOrganisationApiUser").WithSummary("Remove an API user: its client is removed and its tokens are refused at once.")
             .Produces(StatusCodes.Status204NoContent)
@@ -93,10 +97,21 @@ public static class OrganisationApiUsers
         nmsc = Names.Normalise(nmsc);
         if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct)) return NoOrganisation(nmsc);
         var users = await db.Users.AsNoTracking().Where(u => u.Role == Roles.Organisation && u.Nmsc == nmsc).OrderBy(u => u.Id).ToListAsync(ct);
-        var views = users.Select(u => new OrganisationApiUserView(u.Username, nmsc, u.Context, u.ClientId!, HubTime.Format(u.CreatedAt), Links(nmsc, u.Username))).ToList();
+        var views = users.Select(View).ToList();
         return Hal.Ok(new OrganisationApiUserList(views.Count, views,
             new Dictionary<string, HalLink> { ["self"] = new(Paths.Organisation(nmsc) + "/api-users"), ["organisation"] = new(Paths.Organisation(nmsc)) }));
     }
+
+    static async Task<IResult> GetAsync(string nmsc, string username, ConsentDb db, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        var user = username.Length > 100 ? null
+            : await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username && u.Role == Roles.Organisation && u.Nmsc == nmsc, ct);
+        return user is null ? NoUser(nmsc, username) : Hal.Ok(View(user));
+    }
+
+    static OrganisationApiUserView View(HubUser u) =>
+        new(u.Username, u.Nmsc!, u.Context, u.ClientId!, HubTime.Format(u.CreatedAt), Links(u.Nmsc!, u.Username));
 
     static async Task<IResult> DeleteAsync(
         string nmsc, string username, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, CancellationToken ct)
