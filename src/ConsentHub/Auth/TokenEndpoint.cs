@@ -89,7 +89,8 @@ public static class TokenEndpoint
             .SetClaim(HubClaims.Context, holder.Context)
             .SetClaim(HubClaims.SourceSystem, holder.SourceSystem)
             .SetClaim(HubClaims.CredentialStamp, holder.CredentialStamp);
-        if (Authorities.TryGetValue(holder.Role, out var authority)) identity.SetClaims(HubClaims.Authorities, [authority]);
+        // A JSON array, as in the seed's tokens, even with one member.
+        if (Authorities.TryGetValue(holder.Role, out var authority)) identity.AddClaim(HubClaims.Authorities, new System.Text.Json.Nodes.JsonArray(authority));
         identity.SetScopes(granted);
         identity.SetDestinations(_ => [Destinations.AccessToken]);
 
