@@ -90,7 +90,7 @@ public static class TokenEndpoint
             .SetClaim(HubClaims.SourceSystem, holder.SourceSystem)
             .SetClaim(HubClaims.CredentialStamp, holder.CredentialStamp);
         // A JSON array, as in the seed's tokens, even with one member.
-        if (Authorities.TryGetValue(holder.Role, out var authority)) identity.AddClaim(HubClaims.Authorities, new System.Text.Json.Nodes.JsonArray(authority));
+        if (Authorities.TryGetValue(holder.Role, out var authority)) identity.AddClaim(new Claim(HubClaims.Authorities, $"[\"{authority}\"]", "JSON_ARRAY"));
         identity.SetScopes(granted);
         identity.SetDestinations(_ => [Destinations.AccessToken]);
 
