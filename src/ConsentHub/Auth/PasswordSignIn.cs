@@ -99,7 +99,11 @@ public sealed class PasswordSignIn(ConsentDb db, TimeProvider time, IOptions<Sig
     }
 
     /// <summary>A successful authentication clears the count.</summary>
-    public Task ResetClientAsync(string clientId, CancellationToken ct) =>
-        db.ClientLockouts.Where(l => l.ClientId == clientId && (l.FailedAttempts != 0 || l.LockedUntil != null))
-            .ExecuteUpdateAsync(s => s.SetProperty(l => l.FailedAttempts, 0).SetProperty(l => l.LockedUntil, (DateTime?)null), ct);
+    public async Task ResetClientAsync(string clientId, CancellationToken ct)
+    {
+        // Read first: nearly every success has nothing to clear, and a write would take SQLite's write lock for nothing.
+        var stale = db.ClientLockouts.Where(l => l.ClientId == clientId && (l.FailedAttempts != 0 || l.LockedUntil != null));
+        if (await stale.AnyAsync(ct))
+            await stale.ExecuteUpdateAsync(s => s.SetProperty(l => l.FailedAttempts, 0).SetProperty(l => l.LockedUntil, (DateTime?)null), ct);
+    }
 }
