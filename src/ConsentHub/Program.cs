@@ -36,6 +36,8 @@ await app.Services.MigrateConsentDbAsync();
 await app.Services.BootstrapAsync();
 
 app.UseHosting();
+// Before authentication: OpenIddict answers the token endpoint from there.
+app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();
 

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Microsoft.AspNetCore;
 using Microsoft.Extensions.Options;
@@ -11,13 +12,35 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ConsentHub.Auth;
 
-public sealed class TokenOptions
+public sealed class TokenOptions : IValidatableObject
 {
     public const string Section = "ConsentHub:Tokens";
 
     /// <summary>Access token lifetime; the seed's tokens live 12 hours.</summary>
-    [System.ComponentModel.DataAnnotations.Range(1, 60 * 24 * 7)]
+    [Range(1, 60 * 24 * 7)]
     public int AccessTokenLifetimeMinutes { get; set; } = 720;
+
+    /// <summary>
+    /// The issuer (<c>iss</c>) of every token, the same on every instance; empty: <c>ConsentHub:Validation:PublicBaseUrl</c>.
+    /// Without it, each instance would name itself after the Host of the request and refuse the others' tokens.
+    /// </summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>Token requests one client address may make per window; more are answered 429.</summary>
+    [Range(1, 1_000_000)]
+    public int RateLimitPermits { get; set; } = 30;
+
+    [Range(1, 24 * 60 * 60)]
+    public int RateLimitWindowSeconds { get; set; } = 60;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrWhiteSpace(Issuer) && !IsHttpUri(Issuer))
+            yield return new ValidationResult("Issuer must be an absolute http or https URI.", [nameof(Issuer)]);
+    }
+
+    public static bool IsHttpUri(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
 
 /// <summary>OAuth2 (RFC 6749) through OpenIddict: the token endpoint, bearer validation and the hub's policies.</summary>
@@ -33,6 +56,9 @@ public static class AuthSetup
     {
         services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.Section);
         services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SignInOptions>().BindConfiguration(SignInOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<PasswordSignIn>();
+        services.AddTokenRateLimit();
         services.AddSingleton<TokenKeys>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerFromHub>();
         services.AddSingleton<IPostConfigureOptions<LoggerFilterOptions>, KeepTokensOutOfLogs>();
@@ -59,11 +85,23 @@ public static class AuthSetup
                     .UseInlineHandler(AddPublishedTokenMembers)
                     .SetOrder(OpenIddictServerHandlers.AttachSignInParameters.Descriptor.Order + 1)
                     .SetType(OpenIddictServerHandlerType.Custom));
+                o.AddEventHandler<OpenIddictServerEvents.ProcessAuthenticationContext>(b => b
+                    .UseInlineHandler(ClientLockouts.RefuseLockedClientAsync)
+                    .SetOrder(OpenIddictServerHandlers.ValidateClientSecret.Descriptor.Order - 1)
+                    .SetType(OpenIddictServerHandlerType.Custom));
+                o.AddEventHandler<OpenIddictServerEvents.ApplyTokenResponseContext>(b => b
+                    .UseInlineHandler(ClientLockouts.CountOutcomeAsync)
+                    .SetOrder(int.MinValue + 100_000)
+                    .SetType(OpenIddictServerHandlerType.Custom));
             })
             .AddValidation(o =>
             {
                 o.UseLocalServer();
                 o.UseAspNetCore();
+                o.AddEventHandler<OpenIddictValidationEvents.ProcessAuthenticationContext>(b => b
+                    .UseInlineHandler(CurrentHolders.RefuseRevokedAsync)
+                    .SetOrder(OpenIddictValidationHandlers.ValidateAccessToken.Descriptor.Order + 1)
+                    .SetType(OpenIddictValidationHandlerType.Custom));
                 o.AddEventHandler<OpenIddictValidationEvents.ProcessChallengeContext>(b => b
                     .UseInlineHandler(WriteChallengeBody)
                     .SetOrder(OpenIddictValidationAspNetCoreHandlers.AttachWwwAuthenticateHeader<OpenIddictValidationEvents.ProcessChallengeContext>.Descriptor.Order + 1)
@@ -88,6 +126,7 @@ public static class AuthSetup
     public static IEndpointRouteBuilder MapAuth(this IEndpointRouteBuilder app)
     {
         app.MapPost("/oauth/token", TokenEndpoint.IssueAsync)
+            .RequireRateLimiting(TokenRateLimit.Policy)
             .WithTags("OAuth2")
             .WithName("Token")
             .WithSummary("RFC 6749 token endpoint: grant_type=password (seed 004 §5.5) or client_credentials, client authenticated with HTTP Basic.")
@@ -103,6 +142,10 @@ public static class AuthSetup
     /// <summary>A source system's own client: its password grant (with its user) and client credentials.</summary>
     public static OpenIddictApplicationDescriptor SourceSystemClient(string clientId, string clientSecret, string name) =>
         Client(clientId, clientSecret, name, Permissions.GrantTypes.Password, Permissions.GrantTypes.ClientCredentials);
+
+    /// <summary>An organisation API user's own client: its password grant (with its user) and client credentials.</summary>
+    public static OpenIddictApplicationDescriptor OrganisationApiClient(string clientId, string clientSecret, string nmsc) =>
+        Client(clientId, clientSecret, $"API user of {nmsc}", Permissions.GrantTypes.Password, Permissions.GrantTypes.ClientCredentials);
 
     /// <summary>A cluster feed's client: client credentials only.</summary>
     public static OpenIddictApplicationDescriptor ClusterFeedClient(string clientId, string clientSecret, string name) =>
@@ -177,10 +220,13 @@ public static class AuthSetup
     }
 
     /// <summary>Keys (loaded from the database at start) and lifetimes, applied when OpenIddict first resolves its options.</summary>
-    sealed class ConfigureServerFromHub(TokenKeys keys, IOptions<TokenOptions> tokens) : IConfigureOptions<OpenIddictServerOptions>
+    sealed class ConfigureServerFromHub(TokenKeys keys, IOptions<TokenOptions> tokens, IOptions<Validation.ValidationOptions> validation)
+        : IConfigureOptions<OpenIddictServerOptions>
     {
         public void Configure(OpenIddictServerOptions options)
         {
+            // One issuer for every instance: tokens carry it, and every instance checks it (seed 004 tokens are shared).
+            options.Issuer = new Uri(string.IsNullOrWhiteSpace(tokens.Value.Issuer) ? validation.Value.PublicBaseUrl : tokens.Value.Issuer);
             options.SigningCredentials.Add(new SigningCredentials(keys.Signing, SecurityAlgorithms.RsaSha256));
             options.EncryptionCredentials.Add(new EncryptingCredentials(keys.Encryption,
                 SecurityAlgorithms.Aes256KW, SecurityAlgorithms.Aes256CbcHmacSha512));

@@ -14,9 +14,14 @@ public sealed record Caller(string Subject, string Role, string? Nmsc, string? C
 
     public bool IsAdmin => Role == Roles.Admin;
 
-    /// <summary>A source system reads the customers of its own organisation and context; the admin reads all.</summary>
+    /// <summary>
+    /// A source system reads the customers of its own organisation and context; an organisation API user those of its
+    /// organisation (of its context when it is bound to one); the admin reads all.
+    /// </summary>
     public bool MayRead(string nmsc, string context) =>
-        IsAdmin || (Role == Roles.SourceSystem && Nmsc == nmsc && Context == context);
+        IsAdmin
+        || (Role == Roles.SourceSystem && Nmsc == nmsc && Context == context)
+        || (Role == Roles.Organisation && Nmsc == nmsc && (Context is null || Context == context));
 
     /// <summary>The clusters of an organisation are fed by its own cluster feed, or by the admin.</summary>
     public bool MayFeedClusters(string nmsc) => IsAdmin || (Role == Roles.ClusterFeed && Nmsc == nmsc);

@@ -16,52 +16,65 @@ namespace ConsentHub.Auth;
 public static class TokenEndpoint
 {
     const string BadCredentials = "The username or password is incorrect.";
+    const string Deactivated = "This source system is deactivated.";
 
-    public static async Task<IResult> IssueAsync(HttpContext http, ConsentDb db, Bulk.DpoSignIn dpoSignIn, CancellationToken ct)
+    /// <summary>Seed 004 §5.5's authorities, for the roles the seed shows.</summary>
+    static readonly Dictionary<string, string> Authorities = new() { [Roles.Admin] = "ADMIN_ROLE", [Roles.Organisation] = "NMSC_ROLE" };
+
+    public static async Task<IResult> IssueAsync(HttpContext http, ConsentDb db, PasswordSignIn signIn, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
-        var client = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
+        var system = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
+        var apiUser = system is null ? await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.ClientId == request.ClientId, ct) : null;
 
         Holder? holder;
         if (request.IsPasswordGrantType() && request.ClientId is null)
         {
             // No client: only a DPO, checked as on the DPO login page, lock-out included, so this is no way around it.
             // The token's role opens only the data subject rights of the organisations the DPO covers (Rights/).
-            var dpo = await dpoSignIn.CheckAsync(request.Username, request.Password, ct);
+            var dpo = await signIn.CheckAsync(request.Username, request.Password, u => Roles.IsDpo(u.Role), ct);
             if (dpo is null) return Refuse(Errors.InvalidGrant, BadCredentials);
-            holder = new Holder(dpo.Username, dpo.Role, dpo.Nmsc, dpo.Context, null);
+            holder = new Holder(dpo.Username, dpo.Role, dpo.Nmsc, dpo.Context, null, dpo.CredentialStamp);
         }
         else if (request.IsPasswordGrantType())
         {
-            // Control characters were refused earlier (AuthSetup); overlong names cannot exist.
-            if (request.Username is not { Length: > 0 and <= 100 } username)
+            // Through a client, DPOs get no token: theirs is requested without one (above). Unknown, refused and locked users cost
+            // one password hash like the others, so neither the answer nor its time tells whether a username exists.
+            var user = await signIn.CheckAsync(request.Username, request.Password, u => !Roles.IsDpo(u.Role), ct);
+            if (user is null) return Refuse(Errors.InvalidGrant, BadCredentials);
+            // A source system's or an API user's client signs in only its own user; the admin client may sign in any user.
+            if ((system is not null && user.SourceSystemId != system.Id) || (apiUser is not null && user.Id != apiUser.Id))
                 return Refuse(Errors.InvalidGrant, BadCredentials);
-            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Username == username, ct);
-            if (user is null || request.Password is null || !Secrets.VerifyPassword(user.PasswordHash, request.Password))
-                return Refuse(Errors.InvalidGrant, BadCredentials);
-            // Through a client, DPOs get no token: theirs is requested without one (above).
-            if (Roles.IsDpo(user.Role))
-                return Refuse(Errors.InvalidGrant, BadCredentials);
-            // A source system's client signs in only its own user; the admin client may sign in any user.
-            if (client is not null && user.SourceSystemId != client.Id)
-                return Refuse(Errors.InvalidGrant, BadCredentials);
-            var system = user.SourceSystemId is { } id ? await db.SourceSystems.AsNoTracking().SingleAsync(s => s.Id == id, ct) : null;
-            holder = new Holder(user.Username, user.Role, user.Nmsc, user.Context, system?.Name);
-        }
-        else if (request.IsClientCredentialsGrantType())
-        {
-            if (client is not null)
+            if (user.SourceSystemId is { } id)
             {
-                holder = new Holder(client.ClientId, Roles.SourceSystem, client.Nmsc, client.Context, client.Name);
-            }
-            else if (await db.ClusterFeeds.AsNoTracking().SingleOrDefaultAsync(f => f.ClientId == request.ClientId, ct) is { } feed)
-            {
-                holder = new Holder(feed.ClientId, Roles.ClusterFeed, feed.Nmsc, null, null);
+                var own = await db.SourceSystems.AsNoTracking().SingleAsync(s => s.Id == id, ct);
+                if (!own.Active) return Refuse(Errors.InvalidGrant, Deactivated);
+                holder = new Holder(user.Username, user.Role, user.Nmsc, user.Context, own.Name, own.CredentialStamp);
             }
             else
             {
-                return Refuse(Errors.UnauthorizedClient, "Only a source system's or a cluster feed's own client may use client_credentials.");
+                holder = new Holder(user.Username, user.Role, user.Nmsc, user.Context, null, user.CredentialStamp);
+            }
+        }
+        else if (request.IsClientCredentialsGrantType())
+        {
+            if (system is not null)
+            {
+                if (!system.Active) return Refuse(Errors.InvalidGrant, Deactivated);
+                holder = new Holder(system.ClientId, Roles.SourceSystem, system.Nmsc, system.Context, system.Name, system.CredentialStamp);
+            }
+            else if (apiUser is not null)
+            {
+                holder = new Holder(apiUser.Username, apiUser.Role, apiUser.Nmsc, apiUser.Context, null, apiUser.CredentialStamp);
+            }
+            else if (await db.ClusterFeeds.AsNoTracking().SingleOrDefaultAsync(f => f.ClientId == request.ClientId, ct) is { } feed)
+            {
+                holder = new Holder(feed.ClientId, Roles.ClusterFeed, feed.Nmsc, null, null, null);
+            }
+            else
+            {
+                return Refuse(Errors.UnauthorizedClient, "Only a source system's, an API user's or a cluster feed's own client may use client_credentials.");
             }
         }
         else
@@ -69,18 +82,23 @@ public static class TokenEndpoint
             return Refuse(Errors.UnsupportedGrantType, "Use grant_type password or client_credentials.");
         }
 
+        // An organisation API user reads and never writes: its tokens carry the read scope only.
+        string[] allowed = holder.Role == Roles.Organisation ? [Scopes.Read] : [Scopes.Read, Scopes.Write];
         var requested = request.GetScopes();
-        string[] granted = requested.IsDefaultOrEmpty
-            ? [Scopes.Read, Scopes.Write]
-            : [.. requested.Intersect([Scopes.Read, Scopes.Write])];
-        if (granted.Length == 0) return Refuse(Errors.InvalidScope, "The scopes are read and write.");
+        if (!requested.IsDefaultOrEmpty && requested.Any(s => s is not (Scopes.Read or Scopes.Write)))
+            return Refuse(Errors.InvalidScope, "The scopes are read and write.");
+        string[] granted = requested.IsDefaultOrEmpty ? allowed : [.. requested.Intersect(allowed)];
+        if (granted.Length == 0) return Refuse(Errors.InvalidScope, $"This holder's scopes are: {string.Join(' ', allowed)}.");
 
         var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, HubClaims.Role);
         identity.SetClaim(Claims.Subject, holder.Subject)
             .SetClaim(HubClaims.Role, holder.Role)
             .SetClaim(HubClaims.Nmsc, holder.Nmsc)
             .SetClaim(HubClaims.Context, holder.Context)
-            .SetClaim(HubClaims.SourceSystem, holder.SourceSystem);
+            .SetClaim(HubClaims.SourceSystem, holder.SourceSystem)
+            .SetClaim(HubClaims.CredentialStamp, holder.CredentialStamp);
+        // A JSON array, as in the seed's tokens, even with one member.
+        if (Authorities.TryGetValue(holder.Role, out var authority)) identity.AddClaim(new Claim(HubClaims.Authorities, $"[\"{authority}\"]", "JSON_ARRAY"));
         identity.SetScopes(granted);
         identity.SetDestinations(_ => [Destinations.AccessToken]);
 
@@ -95,5 +113,5 @@ public static class TokenEndpoint
         }),
         [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 
-    sealed record Holder(string Subject, string Role, string? Nmsc, string? Context, string? SourceSystem);
+    sealed record Holder(string Subject, string Role, string? Nmsc, string? Context, string? SourceSystem, string? CredentialStamp);
 }

@@ -25,6 +25,7 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<OrganisationCategory> OrganisationCategories => Set<OrganisationCategory>();
     public DbSet<HubUser> Users => Set<HubUser>();
     public DbSet<ServerKey> ServerKeys => Set<ServerKey>();
+    public DbSet<ClientLockout> ClientLockouts => Set<ClientLockout>();
     public DbSet<Customer> Customers => Set<Customer>();
     public DbSet<ChangeRequest> ChangeRequests => Set<ChangeRequest>();
     public DbSet<ConsentEntry> ConsentEntries => Set<ConsentEntry>();

@@ -96,6 +96,14 @@ public static class LedgerEvents
     public const string ContextRegistered = "context-registered";
     public const string ContextUpdated = "context-updated";
     public const string SourceSystemRegistered = "source-system-registered";
+    /// <summary>Credential lifecycle: a system's tokens stop working when it is deactivated or its credentials rotate.</summary>
+    public const string SourceSystemDeactivated = "source-system-deactivated";
+    public const string SourceSystemReactivated = "source-system-reactivated";
+    public const string SourceSystemPasswordRotated = "source-system-password-rotated";
+    public const string SourceSystemClientSecretRotated = "source-system-client-secret-rotated";
+    public const string OrganisationApiUserCreated = "organisation-api-user-created";
+    public const string OrganisationApiUserDeleted = "organisation-api-user-deleted";
+    public const string DestinationApiKeyRotated = "destination-api-key-rotated";
     public const string ChangeRequested = "change-requested";
     public const string ChangeApplied = "change-applied";
     public const string ChangeRejected = "change-rejected";

@@ -19,6 +19,9 @@ public sealed class Destination
     /// <summary>The secret before the last rotation, still sent beside the new one until <see cref="PreviousSecretUntil"/>.</summary>
     public string? ProtectedPreviousSigningSecret { get; set; }
     public DateTime? PreviousSecretUntil { get; set; }
+    /// <summary>The API key before the last rotation, still sent beside the new one until <see cref="PreviousApiKeyUntil"/>.</summary>
+    public string? ProtectedPreviousApiKey { get; set; }
+    public DateTime? PreviousApiKeyUntil { get; set; }
     public bool Enabled { get; set; } = true;
     public string? DisabledReason { get; set; }
     public DateTime CreatedAt { get; set; }

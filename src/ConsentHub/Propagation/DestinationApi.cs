@@ -24,6 +24,10 @@ public sealed record DestinationView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SigningSecret,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
+public sealed record RotatedApiKeyView(
+    string ApiKey, string? PreviousApiKeyValidUntil,
+    [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
+
 public sealed record RotatedSecretView(
     string SigningSecret, string? PreviousSecretValidUntil,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
@@ -72,6 +76,9 @@ public static class DestinationApi
         destination.MapPost("/destination/rotate-secret", RotateAsync).RequireAuthorization(AuthSetup.WriteScope)
             .WithName("RotateDestinationSecret").WithSummary("Issue a new signing secret; the previous one is still sent beside it for the overlap.")
             .Produces<RotatedSecretView>(StatusCodes.Status200OK, Hal.MediaType).ProducesProblem(StatusCodes.Status404NotFound);
+        destination.MapPost("/destination/rotate-api-key", RotateApiKeyAsync).RequireAuthorization(AuthSetup.WriteScope)
+            .WithName("RotateDestinationApiKey").WithSummary("Issue a new api-key; the previous one is still sent beside it for the overlap.")
+            .Produces<RotatedApiKeyView>(StatusCodes.Status200OK, Hal.MediaType).ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -170,6 +177,31 @@ public static class DestinationApi
             new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) }));
     }
 
+    /// <summary>As <see cref="RotateAsync"/> for the api-key header: both keys go out, space-separated, for the overlap.</summary>
+    static async Task<IResult> RotateApiKeyAsync(
+        string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
+        IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct)
+    {
+        var (system, refusal) = await AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
+        if (system is null) return refusal!;
+        await using var transaction = await ledger.BeginAsync(ct);
+        var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
+        if (destination is null) return NoDestination();
+        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
+        var now = time.Now();
+        var apiKey = WebhookSigner.NewApiKey();
+        var overlap = TimeSpan.FromHours(options.Value.SecretOverlapHours);
+        destination.ProtectedPreviousApiKey = overlap > TimeSpan.Zero ? destination.ProtectedApiKey : null;
+        destination.PreviousApiKeyUntil = overlap > TimeSpan.Zero ? now + overlap : null;
+        destination.ProtectedApiKey = protector.Protect(apiKey);
+        destination.UpdatedAt = now;
+        ledger.Append(LedgerEvents.DestinationApiKeyRotated, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return Hal.Ok(new RotatedApiKeyView(apiKey, HubTime.Format(destination.PreviousApiKeyUntil),
+            new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) }));
+    }
+
     /// <summary>The system itself or the admin; its organisation's other systems get 403, everyone else 404.</summary>
     public static async Task<(SourceSystem?, IResult?)> AuthoriseAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, CancellationToken ct, string? forbidden = null)
@@ -196,5 +228,6 @@ public static class DestinationApi
         {
             ["self"] = new(PathOf(system)),
             ["rotate-secret"] = new(PathOf(system) + "/rotate-secret"),
+            ["rotate-api-key"] = new(PathOf(system) + "/rotate-api-key"),
         });
 }

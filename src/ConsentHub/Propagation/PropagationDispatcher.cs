@@ -110,7 +110,10 @@ public sealed class PropagationDispatcher(
             List<string> secrets = [protector.Unprotect(d.ProtectedSigningSecret)];
             // During a rotation's overlap both signatures go out, the new one first.
             if (d.ProtectedPreviousSigningSecret is { } previous && d.PreviousSecretUntil > now) secrets.Add(protector.Unprotect(previous));
-            return new Target(d.Uri, protector.Unprotect(d.ProtectedApiKey), secrets);
+            var apiKey = protector.Unprotect(d.ProtectedApiKey);
+            // Likewise both API keys, space-separated, the new one first: a receiver accepts the call when one is its own.
+            if (d.ProtectedPreviousApiKey is { } previousKey && d.PreviousApiKeyUntil > now) apiKey += " " + protector.Unprotect(previousKey);
+            return new Target(d.Uri, apiKey, secrets);
         });
     }
 

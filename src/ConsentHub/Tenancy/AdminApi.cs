@@ -3,6 +3,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -22,6 +23,12 @@ public static class AdminApi
             .Produces<OrganisationView>(StatusCodes.Status200OK, Hal.MediaType)
             .Produces<OrganisationView>(StatusCodes.Status201Created, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest);
+        admin.MapPatch("/organisations/{nmsc}", PatchOrganisation)
+            .WithName("PatchOrganisation").WithSummary("Change some settings of an organisation (JSON merge patch, RFC 7396): members left out keep their value, null resets one.")
+            .Accepts<OrganisationInput>("application/merge-patch+json", "application/json")
+            .Produces<OrganisationView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapGet("/organisations/{nmsc}", GetOrganisation)
             .WithName("GetOrganisation").WithSummary("One organisation.")
             .Produces<OrganisationView>(StatusCodes.Status200OK, Hal.MediaType)
@@ -56,6 +63,8 @@ public static class AdminApi
             .WithName("GetSourceSystem").WithSummary("One registered source system; no secrets.")
             .Produces<SourceSystemView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapSourceSystemLifecycle();
+        admin.MapOrganisationApiUsers();
         return app;
     }
 
@@ -102,6 +111,33 @@ public static class AdminApi
         await transaction.CommitAsync(ct);
         var view = View(organisation);
         return created ? Created(view.Links["self"].Href, view) : Hal.Ok(view);
+    }
+
+    /// <summary>
+    /// JSON merge patch (RFC 7396) of an organisation's settings: a member left out keeps its value, a member set to null
+    /// goes back to its default (no name, 24 hours, latest-wins, no built-in matching). Unknown members are refused.
+    /// </summary>
+    static async Task<IResult> PatchOrganisation(string nmsc, HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+    {
+        nmsc = Names.Normalise(nmsc);
+        var body = await JsonBody.ReadAsync<JsonObject>(http, ct);
+        if (body.Error is not null) return body.Error;
+        var patch = OrganisationPatch.Read(body.Value!);
+        if (patch.Violations.Count > 0) return Problems.Invalid(patch.Violations);
+
+        await using var transaction = await ledger.BeginAsync(ct);
+        var organisation = await db.Organisations.SingleOrDefaultAsync(o => o.Nmsc == nmsc, ct);
+        if (organisation is null) return Problems.NotFound($"No organisation '{nmsc}'.");
+        var before = Settings(organisation).ToString();
+        patch.ApplyTo(organisation);
+        if (Settings(organisation).ToString() != before)
+        {
+            organisation.UpdatedAt = time.Now();
+            ledger.Append(LedgerEvents.OrganisationUpdated, Settings(organisation));
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        return Hal.Ok(View(organisation));
     }
 
     static async Task<IResult> GetOrganisation(string nmsc, ConsentDb db, CancellationToken ct)
@@ -172,7 +208,7 @@ public static class AdminApi
         var system = new SourceSystem
         {
             Nmsc = nmsc, Context = context, Name = input.Name!, CreatedAt = now,
-            Username = Secrets.Identifier("ss_"), ClientId = Secrets.Identifier("client_"),
+            Username = Secrets.Identifier("ss_"), ClientId = Secrets.Identifier("client_"), CredentialStamp = SourceSystemLifecycle.NewStamp(),
         };
         db.SourceSystems.Add(system);
         await db.SaveChangesAsync(ct);
@@ -257,6 +293,7 @@ public static class AdminApi
             ["categories"] = new(Paths.Organisation(o.Nmsc) + "/categories"),
         });
 
-    static SourceSystemView View(SourceSystem s) => new(s.Id, s.Context, s.Nmsc, s.Name, s.Username, s.ClientId, HubTime.Format(s.CreatedAt),
+    public static SourceSystemView View(SourceSystem s) => new(s.Id, s.Context, s.Nmsc, s.Name, s.Username, s.ClientId, HubTime.Format(s.CreatedAt),
+        s.Active, s.DeactivatedAt is { } at ? HubTime.Format(at) : null,
         new Dictionary<string, HalLink> { ["self"] = new(Paths.SourceSystem(s.Id)) });
 }

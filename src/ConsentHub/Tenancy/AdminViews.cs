@@ -48,6 +48,7 @@ public sealed record ContextView(
 
 public sealed record SourceSystemView(
     long Id, string Context, string Nmsc, string Name, string Username, string ClientId, string CreatedAt,
+    bool Active, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DeactivatedAt,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
 /// <summary>The only time the secrets are shown: they are stored hashed.</summary>

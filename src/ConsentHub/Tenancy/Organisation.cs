@@ -53,6 +53,11 @@ public sealed class SourceSystem
     public required string Username { get; set; }
     public required string ClientId { get; set; }
     public DateTime CreatedAt { get; set; }
+    /// <summary>Set while the system is deactivated: it gets no token, and the tokens it holds are refused.</summary>
+    public DateTime? DeactivatedAt { get; set; }
+    public bool Active => DeactivatedAt is null;
+    /// <summary>Carried by every token of the system; rotating its credentials or deactivating it changes it, so earlier tokens stop working.</summary>
+    public string CredentialStamp { get; set; } = "";
 }
 
 public enum CategoryKind
@@ -109,6 +114,8 @@ sealed class TenancyConfiguration :
         b.Property(s => s.Name).HasMaxLength(Names.MaxNameLength);
         b.Property(s => s.Username).HasMaxLength(100);
         b.Property(s => s.ClientId).HasMaxLength(100);
+        b.Ignore(s => s.Active);
+        b.Property(s => s.CredentialStamp).HasMaxLength(32).HasDefaultValue("");
     }
 
     public void Configure(EntityTypeBuilder<OrganisationCategory> b)

@@ -49,12 +49,21 @@ public sealed class AuthorisationTests
     [
         new("PUT", "/admin/organisations/{nmsc}", Access.Admin),
         new("GET", "/admin/organisations/{nmsc}", Access.Admin),
+        new("PATCH", "/admin/organisations/{nmsc}", Access.Admin),
+        new("POST", "/admin/organisations/{nmsc}/api-users", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/api-users", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/api-users/{username}", Access.Admin),
+        new("DELETE", "/admin/organisations/{nmsc}/api-users/{username}", Access.Admin),
         new("PUT", "/admin/organisations/{nmsc}/categories", Access.Admin),
         new("GET", "/admin/organisations/{nmsc}/categories", Access.Admin),
         new("PUT", "/admin/contexts/{context}", Access.Admin),
         new("POST", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems/{id:long}", Access.Admin),
+        new("DELETE", "/admin/source-systems/{id:long}", Access.Admin),
+        new("POST", "/admin/source-systems/{id:long}/reactivate", Access.Admin),
+        new("POST", "/admin/source-systems/{id:long}/rotate-password", Access.Admin),
+        new("POST", "/admin/source-systems/{id:long}/rotate-client-secret", Access.Admin),
         new("PUT", "/admin/contexts/{context}/branding", Access.Admin),
         new("GET", "/admin/contexts/{context}/branding", Access.Admin),
         new("PUT", "/admin/contexts/{context}/texts/{language}", Access.Admin),
@@ -78,6 +87,7 @@ public sealed class AuthorisationTests
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("DELETE", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/rotate-secret", Access.ItselfOrAdmin),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/rotate-api-key", Access.ItselfOrAdmin),
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/deliveries", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/recover", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/enable", Access.ItselfOrAdmin),
@@ -134,7 +144,7 @@ public sealed class AuthorisationTests
     static HttpRequestMessage Request(Row row, Target target)
     {
         var request = new HttpRequestMessage(new HttpMethod(row.Method), target.Url(row));
-        if (row.Method is "POST" or "PUT")
+        if (row.Method is "POST" or "PUT" or "PATCH")
         {
             var body = row.Access == Access.WriteAsItself ? Seed.Consent("OFFERS", true).ToJsonString() : "{}";
             request.Content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -511,6 +521,42 @@ public sealed class AuthorisationTests
             Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern}: {(int)response.StatusCode}");
         }
         await AssertUntouchedAsync(app, target);
+    }
+
+    [Theory, Providers]
+    public async Task An_organisation_api_user_reads_every_record_of_its_organisation_and_nothing_else_and_writes_nothing(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var toyota = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm"));
+        var lexus = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(nmsc, "lexus", "dealer"));
+        var stranger = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var unknown = stranger with { CustomerId = "nobody", ChangeId = Guid.NewGuid().ToString(), PropagationId = Guid.NewGuid(), UploadId = Guid.NewGuid() };
+        using var everyContext = await Tenancy.ApiUsers.AsAsync(app, await Tenancy.ApiUsers.CreateAsync(app, nmsc));
+        using var toyotaOnly = await Tenancy.ApiUsers.AsAsync(app, await Tenancy.ApiUsers.CreateAsync(app, nmsc, "toyota"));
+
+        foreach (var row in Protected.Where(r => r.Access == Access.ReadBound))
+        {
+            foreach (var (who, client, target) in new[] { ("every context", everyContext, toyota), ("every context", everyContext, lexus), ("toyota only", toyotaOnly, toyota) })
+            {
+                var read = await client.SendAsync(Request(row, target));
+                Assert.True(read.StatusCode == HttpStatusCode.OK, $"{who} on {row.Method} {row.Pattern} in {target.System.Context}: {(int)read.StatusCode}");
+            }
+            // Another organisation's records, and another context for a bound user, do not exist for it.
+            var missing = WithoutTraceId(await (await everyContext.SendAsync(Request(row, unknown))).Content.ReadAsStringAsync());
+            var hidden = await everyContext.SendAsync(Request(row, stranger));
+            Assert.True(hidden.StatusCode == HttpStatusCode.NotFound, $"{row.Method} {row.Pattern} of another organisation: {(int)hidden.StatusCode}");
+            Assert.Equal(missing, WithoutTraceId(await hidden.Content.ReadAsStringAsync()));
+            Assert.Equal(HttpStatusCode.NotFound, (await toyotaOnly.SendAsync(Request(row, lexus))).StatusCode);
+        }
+        foreach (var row in Protected.Where(r => r.Access is Access.WriteAsItself or Access.ItselfOrAdmin or Access.Admin or Access.ClusterFeed))
+        {
+            var refused = await everyContext.SendAsync(Request(row, toyota));
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+        }
+        foreach (var row in Protected.Where(r => r.Access == Access.UploaderOrAdmin))
+            Assert.Equal(HttpStatusCode.NotFound, (await everyContext.SendAsync(Request(row, toyota))).StatusCode);
+        await AssertUntouchedAsync(app, toyota);
     }
 
     [Theory, Providers]

@@ -336,7 +336,7 @@ public sealed class TokenTests
 
     // ---- JWT by hand ------------------------------------------------------------------------------
 
-    static JsonObject Payload(string jwt) => JsonNode.Parse(FromBase64Url(jwt.Split('.')[1]))!.AsObject();
+    internal static JsonObject Payload(string jwt) => JsonNode.Parse(FromBase64Url(jwt.Split('.')[1]))!.AsObject();
 
     static string Resign(string jwt, Microsoft.IdentityModel.Tokens.RsaSecurityKey key, Action<JsonObject> edit)
     {

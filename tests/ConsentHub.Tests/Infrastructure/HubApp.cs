@@ -55,6 +55,8 @@ public sealed class HubApp : WebApplicationFactory<Program>
             ["ConsentHub:Bootstrap:ClientId"] = AdminClientId,
             ["ConsentHub:Bootstrap:ClientSecret"] = AdminClientSecret,
             ["Logging:Console:FormatterName"] = "simple",
+            // Every test request comes from one address; the rate limit has its own tests.
+            ["ConsentHub:Tokens:RateLimitPermits"] = "1000000",
         };
         foreach (var (key, value) in extra) settings[key] = value;
     }

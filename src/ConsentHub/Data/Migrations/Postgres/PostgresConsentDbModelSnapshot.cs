@@ -22,6 +22,23 @@ namespace ConsentHub.Data.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("ConsentHub.Auth.ClientLockout", b =>
+                {
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<int>("FailedAttempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("ClientId");
+
+                    b.ToTable("client_lockouts", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Auth.HubUser", b =>
                 {
                     b.Property<long>("Id")
@@ -30,12 +47,23 @@ namespace ConsentHub.Data.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
                     b.Property<string>("Context")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CredentialStamp")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasDefaultValue("");
 
                     b.Property<int>("FailedLogins")
                         .HasColumnType("integer");
@@ -66,6 +94,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasColumnType("character varying(100)");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ClientId")
+                        .IsUnique();
 
                     b.HasIndex("Username")
                         .IsUnique();
@@ -816,11 +847,17 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<bool>("Enabled")
                         .HasColumnType("boolean");
 
+                    b.Property<DateTime?>("PreviousApiKeyUntil")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<DateTime?>("PreviousSecretUntil")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("ProtectedApiKey")
                         .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("ProtectedPreviousApiKey")
                         .HasColumnType("text");
 
                     b.Property<string>("ProtectedPreviousSigningSecret")
@@ -1206,6 +1243,16 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasColumnType("character varying(64)");
 
                     b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CredentialStamp")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasDefaultValue("");
+
+                    b.Property<DateTime?>("DeactivatedAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Name")

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsentHub.Hosting;
+
+namespace ConsentHub.Tenancy;
+
+/// <summary>A checked JSON merge patch (RFC 7396) of an organisation: what it sets, or the rules it breaks.</summary>
+public sealed class OrganisationPatch
+{
+    readonly List<Action<Organisation>> changes = [];
+
+    public List<Violation> Violations { get; } = [];
+
+    public static OrganisationPatch Read(JsonObject body)
+    {
+        var patch = new OrganisationPatch();
+        foreach (var (member, value) in body)
+        {
+            switch (member)
+            {
+                case "name":
+                    if (value is null) patch.changes.Add(o => o.Name = null);
+                    else if (String(value) is not { } name) patch.Type(member, "a string or null");
+                    else if (name.Length > 200) patch.Violations.Add(new(member, "max-length", "name may be at most 200 characters."));
+                    else patch.changes.Add(o => o.Name = name);
+                    break;
+                case "validationWindowHours":
+                    if (value is null) patch.changes.Add(o => o.ValidationWindowHours = 24);
+                    else if (value.GetValueKind() != JsonValueKind.Number || !value.AsValue().TryGetValue<int>(out var hours)) patch.Type(member, "a whole number or null");
+                    else if (hours is < 1 or > 720) patch.Violations.Add(new(member, "range", "validationWindowHours must be from 1 to 720."));
+                    else patch.changes.Add(o => o.ValidationWindowHours = hours);
+                    break;
+                case "mergePolicy":
+                    if (value is null) patch.changes.Add(o => o.MergePolicy = MergePolicies.LatestWins);
+                    else if (String(value) is not { } policy) patch.Type(member, "a string or null");
+                    else if (!MergePolicies.IsKnown(policy))
+                        patch.Violations.Add(new(member, "merge-policy", $"mergePolicy is {MergePolicies.LatestWins} or {MergePolicies.MostRestrictive}."));
+                    else patch.changes.Add(o => o.MergePolicy = policy);
+                    break;
+                case "builtInMatching":
+                    if (value is null) patch.changes.Add(o => o.BuiltInMatching = false);
+                    else if (value.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) patch.Type(member, "true, false or null");
+                    else patch.changes.Add(o => o.BuiltInMatching = value.GetValue<bool>());
+                    break;
+                default:
+                    patch.Violations.Add(new(member, "unknown-member",
+                        $"'{member}' is no setting of an organisation; the settings are name, validationWindowHours, mergePolicy and builtInMatching."));
+                    break;
+            }
+        }
+        return patch;
+    }
+
+    public void ApplyTo(Organisation organisation)
+    {
+        foreach (var change in changes) change(organisation);
+    }
+
+    static string? String(JsonNode value) => value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+
+    void Type(string member, string expected) => Violations.Add(new(member, "json", $"{member} must be {expected}."));
+}
