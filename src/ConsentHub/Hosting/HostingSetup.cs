@@ -21,6 +21,7 @@ public static class HostingSetup
                 c.ProblemDetails.Detail ??= "Send the body as application/json.";
         });
         services.AddExceptionHandler<ClientErrorHandler>();
+        services.AddApiVersioning();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
