@@ -22,6 +22,7 @@ public static class HostingSetup
         });
         services.AddExceptionHandler<ClientErrorHandler>();
         services.AddApiVersioning();
+        services.AddPublicAddress();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
@@ -55,6 +56,7 @@ public static class HostingSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiVersioning();
+        app.UsePublicAddress();
         return app;
     }
 
