@@ -23,6 +23,7 @@ public static class HostingSetup
         services.AddExceptionHandler<ClientErrorHandler>();
         services.AddApiVersioning();
         services.AddPublicAddress();
+        services.AddOpenApiContract();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
