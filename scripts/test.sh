@@ -29,8 +29,21 @@ install_browser() {
   [[ -x /usr/bin/chromium ]] || apt_install chromium
 }
 
+# The OpenAPI lint (HostingTests): redocly's CLI from the npm registry, pinned, installed once outside the repository.
+REDOCLY_VERSION=2.77.0
+install_redocly() {
+  local dir=${XDG_CACHE_HOME:-$HOME/.cache}/consenthub-tools/redocly-$REDOCLY_VERSION
+  if [[ ! -x $dir/node_modules/.bin/redocly ]]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent "@redocly/cli@$REDOCLY_VERSION" >/dev/null
+  fi
+  export CONSENTHUB_REDOCLY=$dir/node_modules/.bin/redocly
+}
+
 install_postgres
 install_browser
+install_redocly
 
 # initdb refuses to run as root, so as root everything runs as the `postgres`
 # system user (created by the package); as a normal user we run as ourselves.

@@ -138,9 +138,9 @@ public static partial class DpoUsers
         var page = await query.OrderBy(u => u.Id).Take(size + 1).ToListAsync(ct);
         var now = time.Now();
         var views = page.Take(size).Select(u => View(u, now)).ToList();
-        var filter = role is null ? "" : $"role={Uri.EscapeDataString(role)}&";
-        var links = new Dictionary<string, HalLink> { ["self"] = new($"/admin/users?{filter}after={afterId}&limit={size}") };
-        if (page.Count > size) links["next"] = new($"/admin/users?{filter}after={page[size - 1].Id}&limit={size}");
+        var path = role is null ? "/admin/users" : $"/admin/users?role={Uri.EscapeDataString(role)}";
+        var links = new Dictionary<string, HalLink> { ["self"] = Paging.Link(path, afterId, size) };
+        if (page.Count > size) links["next"] = Paging.Link(path, page[size - 1].Id, size);
         return Hal.Ok(new UserList(views.Count, views, links));
     }
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
@@ -17,46 +18,41 @@ namespace ConsentHub.Bulk;
 /// </summary>
 public static class UploadCommand
 {
-    const string Usage = """
-        usage:
-          ConsentHub upload FILE --url URL --client-id ID --client-secret SECRET
-                            [--context C] [--nmsc N] [--source-system S] [--propagate true|false]
-        FILE is a JSON array of records (seed 004 §3.5) or NDJSON (*.ndjson, *.jsonl). The organisation and source system
-        come from the token unless given; the context from the first record unless given.
-        Exit codes: 0 all applied or skipped, 1 some records rejected, 2 usage or connection error, 3 the upload failed.
-        """;
-
     public static bool Matches(string[] args) => args is ["upload", ..];
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool showProgress, CancellationToken ct = default)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool showProgress, CancellationToken ct = default)
     {
-        try
+        var file = new Argument<string>("FILE")
         {
-            if (args is not ["upload", var file, .. var rest]) throw new CommandLine.UsageException(Usage);
-            var options = CommandLine.ParseOptions(rest, Usage);
-            if (!File.Exists(file)) throw new CommandLine.UsageException($"no such file: {file}");
-            using var http = new HttpClient { BaseAddress = new Uri(Required(options, "url").TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
-            var token = await TokenAsync(http, Required(options, "client-id"), Required(options, "client-secret"), ct);
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.AccessToken);
-            var nmsc = options.GetValueOrDefault("nmsc") ?? token.Nmsc ?? throw new CommandLine.UsageException("--nmsc is required: the token names no organisation.");
-            var system = options.GetValueOrDefault("source-system") ?? token.SourceSystem
+            Description = "A JSON array of records (seed 004 §3.5) or NDJSON (*.ndjson, *.jsonl); relative to the directory you run the command in.",
+        };
+        var url = CommandLine.UrlOption("The hub, e.g. http://localhost:5080.", required: true);
+        var clientId = new Option<string>("--client-id") { Description = "The source system's OAuth client id.", Required = true, HelpName = "ID" };
+        var clientSecret = new Option<string>("--client-secret") { Description = "The source system's OAuth client secret.", Required = true, HelpName = "SECRET" };
+        var context = new Option<string>("--context") { Description = "Default: the context of the first record.", HelpName = "CONTEXT" };
+        var nmsc = new Option<string>("--nmsc") { Description = "Default: the organisation of the token.", HelpName = "NMSC" };
+        var system = new Option<string>("--source-system") { Description = "Default: the source system of the token.", HelpName = "NAME" };
+        var propagate = new Option<bool>("--propagate") { Description = "Send the records to the destinations of their clusters (default false)." };
+        var upload = new Command("upload", """
+            Stream a file of validated consent to the hub as one upload, follow it and print the summary.
+            Exit codes: 0 all applied or skipped, 1 some records rejected, 2 usage or connection error, 3 the upload failed.
+            """) { file, url, clientId, clientSecret, context, nmsc, system, propagate };
+        upload.SetAction(async (parsed, token) =>
+        {
+            var path = CommandLine.ExistingFile("FILE", parsed.GetRequiredValue(file));
+            using var http = new HttpClient { BaseAddress = new Uri(parsed.GetRequiredValue(url).TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+            var signedIn = await TokenAsync(http, parsed.GetRequiredValue(clientId), parsed.GetRequiredValue(clientSecret), token);
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", signedIn.AccessToken);
+            var organisation = parsed.GetValue(nmsc) ?? signedIn.Nmsc
+                ?? throw new CommandLine.UsageException("--nmsc is required: the token names no organisation.");
+            var sourceSystem = parsed.GetValue(system) ?? signedIn.SourceSystem
                 ?? throw new CommandLine.UsageException("--source-system is required: the token names no source system.");
-            var context = options.GetValueOrDefault("context") ?? await FirstContextAsync(file, ct)
+            var contextName = parsed.GetValue(context) ?? await FirstContextAsync(path, token)
                 ?? throw new CommandLine.UsageException("--context is required: the first record names no context.");
-            var propagate = options.GetValueOrDefault("propagate") ?? "false";
-            if (propagate is not ("true" or "false")) throw new CommandLine.UsageException("--propagate must be true or false.");
-            return await UploadAsync(http, file, context, nmsc, system, propagate, output, showProgress ? error : null, ct);
-        }
-        catch (CommandLine.UsageException e)
-        {
-            await error.WriteLineAsync(e.Message);
-            return 2;
-        }
-        catch (HttpRequestException e)
-        {
-            await error.WriteLineAsync($"cannot reach the hub: {e.Message}");
-            return 2;
-        }
+            return await UploadAsync(http, path, contextName, organisation, sourceSystem, parsed.GetValue(propagate) ? "true" : "false",
+                output, showProgress ? error : null, token);
+        });
+        return CommandLine.RunAsync(new RootCommand("ConsentHub command-line verbs.") { upload }, args, output, error, ct);
     }
 
     static async Task<int> UploadAsync(HttpClient http, string file, string context, string nmsc, string system, string propagate,
@@ -191,8 +187,6 @@ public static class UploadCommand
             await reader.CompleteAsync();
         }
     }
-
-    static string Required(Dictionary<string, string> options, string name) => CommandLine.Required(options, name, Usage);
 
     /// <summary>The file as it is sent, counting the bytes read from it.</summary>
     sealed class CountingStream(Stream inner) : Stream

@@ -193,7 +193,7 @@ public static class SubscriptionDataApi
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
         var links = new Dictionary<string, HalLink>
         {
-            ["self"] = new($"{path}?after={afterIndex}&limit={size}"),
+            ["self"] = Paging.Link(path, afterIndex, size),
             ["subscription-data"] = new(Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId)),
         };
         if (page.Count > size) links["next"] = new($"{path}?after={views[^1].LedgerIndex}&limit={size}");

@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -22,6 +24,7 @@ public static class DataServices
         services.AddScoped<ConsentDb>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
             ? sp.GetRequiredService<PostgresConsentDb>()
             : sp.GetRequiredService<SqliteConsentDb>());
+        services.AddKeyRingProtection();
         return services;
     }
 
@@ -71,6 +74,9 @@ public static class DataServices
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
             await db.Database.CloseConnectionAsync();
         }
+        // EF Core reads the history table before creating it and logs the failure as an error on every fresh database
+        // (dotnet/efcore#37328); creating it first (IF NOT EXISTS) keeps a first start free of alarms.
+        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(ct);
         await db.Database.MigrateAsync(ct);
     }
 }

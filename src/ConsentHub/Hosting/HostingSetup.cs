@@ -21,6 +21,9 @@ public static class HostingSetup
                 c.ProblemDetails.Detail ??= "Send the body as application/json.";
         });
         services.AddExceptionHandler<ClientErrorHandler>();
+        services.AddApiVersioning();
+        services.AddPublicAddress();
+        services.AddOpenApiContract();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
@@ -54,6 +57,7 @@ public static class HostingSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiVersioning();
+        app.UsePublicAddress();
         return app;
     }
 

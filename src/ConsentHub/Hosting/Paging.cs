@@ -15,4 +15,16 @@ public static class Paging
             return (0, 0, Problems.Invalid("limit", "range", $"limit must be an integer from 1 to {maxLimit}."));
         return (cursor, size, null);
     }
+
+    /// <summary>
+    /// The link to a page of <paramref name="path"/> (which may carry a query already). The first page, before any
+    /// cursor, is named without one: the same URL the client would send for it, which the endpoint answers.
+    /// </summary>
+    public static HalLink Link(string path, long after, int limit, string afterName = "after")
+    {
+        var separator = path.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+        return new(after < 0
+            ? $"{path}{separator}limit={limit.ToString(CultureInfo.InvariantCulture)}"
+            : $"{path}{separator}{afterName}={after.ToString(CultureInfo.InvariantCulture)}&limit={limit.ToString(CultureInfo.InvariantCulture)}");
+    }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -16,47 +17,65 @@ namespace ConsentHub.Ledger;
 /// </summary>
 public static class LedgerCommand
 {
-    const string Usage = """
-        usage:
-          ConsentHub ledger verify                                   the configured database, with this hub's own key
-          ConsentHub ledger verify --url URL --public-key KEY [--token T] [--since FILE] [--save FILE]
-          ConsentHub ledger verify --dir DIR --public-key KEY [--since FILE]
-          ConsentHub ledger export --url URL --out DIR [--token T]
-        KEY is the verifier key "name+keyid+base64" of GET /ledger/public-key, obtained out of band.
-        The token (an admin access token) may also come from the CONSENTHUB_TOKEN environment variable.
-        """;
-
     public static bool Matches(string[] args) => args is ["ledger", ..];
 
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args)
+    public static Task<int> RunAsync(IServiceProvider services, string[] args) =>
+        CommandLine.RunAsync(Commands(services), args, Console.Out, Console.Error);
+
+    static RootCommand Commands(IServiceProvider services)
     {
-        var options = CommandLine.ParseOptions(args.Skip(2), Usage);
-        try
+        var url = CommandLine.UrlOption("A running hub to verify or export, e.g. http://localhost:5080.");
+        var dir = new Option<string>("--dir") { Description = "A directory written by 'ledger export'.", HelpName = "DIR" };
+        var publicKey = new Option<string>("--public-key")
         {
-            return args switch
-            {
-                ["ledger", "verify", ..] when options.ContainsKey("url") || options.ContainsKey("dir") => await VerifyOfflineAsync(options),
-                ["ledger", "verify", ..] => await VerifyDatabaseAsync(services),
-                ["ledger", "export", ..] when options.ContainsKey("url") && options.ContainsKey("out") => await ExportAsync(options),
-                _ => UsageError(),
-            };
-        }
-        catch (CommandLine.UsageException e)
+            Description = "The verifier key \"name+keyid+base64\" of GET /ledger/public-key, obtained out of band. Required with --url or --dir.",
+            HelpName = "KEY",
+        };
+        var token = new Option<string>("--token")
         {
-            await Console.Error.WriteLineAsync(e.Message);
-            return 2;
-        }
-        catch (HttpRequestException e)
+            Description = "An admin access token; default: the CONSENTHUB_TOKEN environment variable.",
+            HelpName = "TOKEN",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSENTHUB_TOKEN")!,
+        };
+        var since = new Option<string>("--since") { Description = "A checkpoint saved earlier (--save): check that the ledger only grew since.", HelpName = "FILE" };
+        var save = new Option<string>("--save") { Description = "Write the verified latest checkpoint to this file.", HelpName = "FILE" };
+
+        var verify = new Command("verify", """
+            Verify the ledger: the hash chain, the Merkle tree and the signed checkpoints. Without --url or --dir, the
+            configured database with this hub's own key; with them, with the key given (never one the server offers).
+            Exit codes: 0 valid, 1 invalid (the first bad index and the kind of fault are printed), 2 usage or connection error.
+            """) { url, dir, publicKey, token, since, save };
+        verify.Validators.Add(result =>
         {
-            await Console.Error.WriteLineAsync($"cannot read the hub: {e.Message}");
-            return 2;
-        }
+            var remote = result.GetResult(url) is not null;
+            var local = result.GetResult(dir) is not null;
+            if (remote && local) result.AddError("Give either --url or --dir, not both.");
+            else if ((remote || local) && result.GetResult(publicKey) is null) result.AddError("--public-key is required with --url or --dir.");
+            else if (!remote && !local && (result.GetResult(publicKey) ?? result.GetResult(since) ?? result.GetResult(save)) is not null)
+                result.AddError("--public-key, --since and --save need --url or --dir; without them the configured database is verified with the hub's own key.");
+            if (local && result.GetResult(save) is not null) result.AddError("--save needs --url.");
+        });
+        verify.SetAction((parsed, ct) => parsed.GetValue(url) is { } hub
+            ? VerifyOfflineAsync(LedgerSource.Remote(hub, parsed.GetValue(token)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), parsed.GetValue(save), ct)
+            : parsed.GetValue(dir) is { } directory
+                ? VerifyOfflineAsync(LedgerSource.Directory(ExistingDirectory("--dir", directory)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), null, ct)
+                : VerifyDatabaseAsync(services));
+
+        var exportUrl = CommandLine.UrlOption("The running hub to export from.", required: true);
+        var output = new Option<string>("--out") { Description = "The directory to write entries.txt and checkpoint.txt into (created if missing).", Required = true, HelpName = "DIR" };
+        var export = new Command("export", "Copy a hub's ledger entries and latest signed checkpoint into a directory, for 'ledger verify --dir'.")
+        {
+            exportUrl, output, token,
+        };
+        export.SetAction((parsed, ct) => ExportAsync(parsed.GetRequiredValue(exportUrl), parsed.GetValue(token), CommandLine.ResolvePath(parsed.GetRequiredValue(output)), ct));
+
+        return new RootCommand("ConsentHub command-line verbs.") { new Command("ledger", "Verify or export the tamper-evident ledger.") { verify, export } };
     }
 
-    static int UsageError()
+    static string ExistingDirectory(string option, string path)
     {
-        Console.Error.WriteLine(Usage);
-        return 2;
+        var full = CommandLine.ResolvePath(path);
+        return Directory.Exists(full) ? full : throw new CommandLine.UsageException($"{option}: no such directory: {full}");
     }
 
     static async Task<int> VerifyDatabaseAsync(IServiceProvider services)
@@ -76,14 +95,15 @@ public static class LedgerCommand
         return 1;
     }
 
-    static async Task<int> VerifyOfflineAsync(Dictionary<string, string> options)
+    static async Task<int> VerifyOfflineAsync(LedgerSource source, string key, string? since, string? save, CancellationToken ct)
     {
-        var key = Required(options, "public-key");
+        using var _ = source;
         if (SignedNote.ParseVerifierKey(key, out var keyError) is null) throw new CommandLine.UsageException($"--public-key: {keyError}");
-        using var source = options.TryGetValue("url", out var url) ? LedgerSource.Remote(url, Token(options)) : LedgerSource.Directory(Required(options, "dir"));
+        var savedNote = since is null ? null : await File.ReadAllTextAsync(CommandLine.ExistingFile("--since", since), ct);
+        var savePath = save is null ? null : CommandLine.ResolvePath(save);
 
-        var result = await LedgerCheck.RunAsync(source, key, options.TryGetValue("since", out var since) ? await File.ReadAllTextAsync(since) : null,
-            progress: Console.IsErrorRedirected ? null : (done, total) => Console.Error.Write(Progress(done, total)), CancellationToken.None);
+        var result = await LedgerCheck.RunAsync(source, key, savedNote,
+            progress: Console.IsErrorRedirected ? null : (done, total) => Console.Error.Write(Progress(done, total)), ct);
         if (!Console.IsErrorRedirected) Console.Error.WriteLine();
         foreach (var line in result.Checked) Console.WriteLine(line);
         if (result.Fault is { } fault)
@@ -91,26 +111,26 @@ public static class LedgerCommand
             Console.WriteLine($"ledger INVALID at index {fault.Index}: {fault.Kind}: {fault.Reason}");
             return 1;
         }
-        if (options.TryGetValue("save", out var save)) await File.WriteAllTextAsync(save, result.CheckpointNote);
+        if (savePath is not null) await File.WriteAllTextAsync(savePath, result.CheckpointNote, ct);
         Console.WriteLine("ledger valid");
         return 0;
     }
 
-    static async Task<int> ExportAsync(Dictionary<string, string> options)
+    static async Task<int> ExportAsync(string url, string? token, string path, CancellationToken ct)
     {
-        var directory = Directory.CreateDirectory(options["out"]).FullName;
-        using var source = LedgerSource.Remote(options["url"], Token(options));
-        var note = await source.CheckpointNoteAsync(CancellationToken.None);
+        var directory = Directory.CreateDirectory(path).FullName;
+        using var source = LedgerSource.Remote(url, token);
+        var note = await source.CheckpointNoteAsync(ct);
         long count = 0;
         await using (var entries = new StreamWriter(Path.Combine(directory, LedgerSource.EntriesFile)))
         {
-            await foreach (var (hash, canonical) in source.EntriesAsync(CancellationToken.None))
+            await foreach (var (hash, canonical) in source.EntriesAsync(ct))
             {
                 await entries.WriteAsync($"{hash} {canonical}\n");
                 count++;
             }
         }
-        await File.WriteAllTextAsync(Path.Combine(directory, LedgerSource.CheckpointFile), note);
+        await File.WriteAllTextAsync(Path.Combine(directory, LedgerSource.CheckpointFile), note, ct);
         Console.WriteLine($"exported {count} entries and the latest checkpoint to {directory}");
         return 0;
     }
@@ -122,11 +142,6 @@ public static class LedgerCommand
         var filled = (int)(share * width);
         return $"\r[{new string('#', filled)}{new string('.', width - filled)}] {done.ToString("N0", CultureInfo.InvariantCulture)} / {total.ToString("N0", CultureInfo.InvariantCulture)}";
     }
-
-    static string? Token(Dictionary<string, string> options) =>
-        options.GetValueOrDefault("token") ?? Environment.GetEnvironmentVariable("CONSENTHUB_TOKEN");
-
-    static string Required(Dictionary<string, string> options, string name) => CommandLine.Required(options, name, Usage);
 }
 
 /// <summary>Where an offline verification reads the ledger: a running hub's export endpoint, or an exported directory.</summary>

@@ -112,7 +112,7 @@ public static class PropagationApi
         var path = DestinationApi.PathOf(system) + "/deliveries";
         var links = new Dictionary<string, HalLink>
         {
-            ["self"] = new($"{path}?after={afterId}&limit={size}"),
+            ["self"] = Paging.Link(path, afterId, size),
             ["destination"] = new(DestinationApi.PathOf(system)),
         };
         if (page.Count > size) links["next"] = new($"{path}?after={views[^1].Id}&limit={size}");

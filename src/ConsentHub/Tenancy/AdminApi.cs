@@ -49,6 +49,10 @@ public static class AdminApi
             .Produces<ContextView>(StatusCodes.Status200OK, Hal.MediaType)
             .Produces<ContextView>(StatusCodes.Status201Created, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest);
+        admin.MapGet("/contexts/{context}", GetContext)
+            .WithName("GetContext").WithSummary("One context: the target of every context's self link.")
+            .Produces<ContextView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapPost("/source-systems", PostSourceSystem)
             .WithName("RegisterSourceSystem").WithSummary("Register a source system; its credentials are shown in this answer only.")
             .Accepts<SourceSystemInput>("application/json")
@@ -173,10 +177,19 @@ public static class AdminApi
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        var view = new ContextView(row.Name, row.DisplayName, HubTime.Format(row.CreatedAt), HubTime.Format(row.UpdatedAt),
-            new Dictionary<string, HalLink> { ["self"] = new(Paths.Context(row.Name)) });
+        var view = View(row);
         return created ? Created(Paths.Context(row.Name), view) : Hal.Ok(view);
     }
+
+    static async Task<IResult> GetContext(string context, ConsentDb db, CancellationToken ct)
+    {
+        context = Names.Normalise(context);
+        var row = await db.Contexts.AsNoTracking().SingleOrDefaultAsync(c => c.Name == context, ct);
+        return row is null ? Problems.NotFound($"No context '{context}'.") : Hal.Ok(View(row));
+    }
+
+    static ContextView View(ConsentContext row) => new(row.Name, row.DisplayName, HubTime.Format(row.CreatedAt), HubTime.Format(row.UpdatedAt),
+        new Dictionary<string, HalLink> { ["self"] = new(Paths.Context(row.Name)) });
 
     static async Task<IResult> PostSourceSystem(
         HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications, CancellationToken ct)

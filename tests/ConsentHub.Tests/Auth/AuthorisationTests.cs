@@ -57,6 +57,7 @@ public sealed class AuthorisationTests
         new("PUT", "/admin/organisations/{nmsc}/categories", Access.Admin),
         new("GET", "/admin/organisations/{nmsc}/categories", Access.Admin),
         new("PUT", "/admin/contexts/{context}", Access.Admin),
+        new("GET", "/admin/contexts/{context}", Access.Admin),
         new("POST", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems", Access.Admin),
         new("GET", "/admin/source-systems/{id:long}", Access.Admin),

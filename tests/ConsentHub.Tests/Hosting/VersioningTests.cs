@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ConsentHub.Tests.Hosting;
 
@@ -46,12 +48,12 @@ public sealed class VersioningTests
         {
             Assert.True(status == response.StatusCode, $"{what}: expected {(int)status}, got {(int)response.StatusCode}");
             Assert.True(response.Headers.TryGetValues(SupportedVersions, out var values), $"{what}: no {SupportedVersions} header");
-            Assert.Equal("1.0", string.Join(",", values!));
+            Assert.Equal("1.0, 1.1", string.Join(",", values!));
         }
     }
 
     [Theory, Providers]
-    public async Task Version_1_and_1_0_are_the_current_version(DatabaseProvider provider)
+    public async Task Every_1_x_up_to_the_seeds_1_1_0_answers_as_the_latest_version(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
         var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
@@ -65,7 +67,7 @@ public sealed class VersioningTests
         Assert.Equal(HttpStatusCode.Created, postedVersioned.StatusCode);
 
         var latest = await client.GetStringAsync(path);
-        foreach (var version in new[] { "1", "1.0" })
+        foreach (var version in new[] { "1", "1.0", "1.0.3", "1.1", "1.1.0", "1.1.0-RC70" })
         {
             var response = await client.GetAsync($"{path}?version={version}");
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"version={version}: {(int)response.StatusCode}");
@@ -85,7 +87,7 @@ public sealed class VersioningTests
         using var anonymous = app.CreateClient();
         var path = HubApp.SubscriptionDataPath(crm, "c1");
         await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true));
-        string[] queries = ["version=2", "version=abc", "version=2.0", "version=1.1", "version=0", "version=", "Version=2", "version=1&version=1"];
+        string[] queries = ["version=2", "version=abc", "version=2.0", "version=1.2", "version=1.2.0", "version=1.1.0-", "version=0", "version=", "Version=2", "version=1&version=1"];
 
         foreach (var query in queries)
         {
@@ -113,6 +115,63 @@ public sealed class VersioningTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c2"))).StatusCode);
         var history = await Json.ReadAsync(await client.GetAsync(path + "/history"));
         Assert.Equal(1, history["count"]!.GetValue<int>());
+    }
+
+    [Theory, Providers]
+    public async Task A_retired_version_is_announced_with_Deprecation_and_Sunset_until_its_sunset_and_refused_after(DatabaseProvider provider)
+    {
+        var deprecated = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var sunset = new DateTimeOffset(2027, 6, 30, 23, 59, 59, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(sunset.AddDays(-30));
+        await using var app = await HubApp.StartAsync(provider, new()
+        {
+            ["ConsentHub:Api:RetiredVersions:0:Version"] = "1.0",
+            ["ConsentHub:Api:RetiredVersions:0:Deprecated"] = "2026-01-01T00:00:00Z",
+            ["ConsentHub:Api:RetiredVersions:0:Sunset"] = "2027-06-30T23:59:59Z",
+            ["ConsentHub:Api:RetiredVersions:0:Link"] = "https://consenthub.example/versions",
+        }, s => s.AddSingleton<TimeProvider>(clock));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        var path = HubApp.SubscriptionDataPath(crm, "c1");
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
+
+        // Before the sunset: 1.0 (in any spelling) answers, and says it is going away.
+        foreach (var version in new[] { "1.0", "1.0.2" })
+        {
+            var old = await client.GetAsync($"{path}?version={version}");
+            Assert.Equal(HttpStatusCode.OK, old.StatusCode);
+            Assert.Equal($"@{deprecated.ToUnixTimeSeconds()}", Assert.Single(old.Headers.GetValues("Deprecation")));
+            Assert.Equal("Wed, 30 Jun 2027 23:59:59 GMT", Assert.Single(old.Headers.GetValues("Sunset")));
+            Assert.Contains("<https://consenthub.example/versions>; rel=\"deprecation\"", string.Join(",", old.Headers.GetValues("Link")));
+        }
+        // The current version, and no version, are not deprecated.
+        foreach (var query in new[] { "?version=1.1", "?version=1", "" })
+        {
+            var current = await client.GetAsync(path + query);
+            Assert.Equal(HttpStatusCode.OK, current.StatusCode);
+            Assert.False(current.Headers.Contains("Deprecation"), query);
+            Assert.False(current.Headers.Contains("Sunset"), query);
+            Assert.Equal("1.0, 1.1", string.Join(",", current.Headers.GetValues(SupportedVersions)));
+        }
+
+        // After the sunset: refused like any unsupported version, and no longer listed.
+        clock.Advance(TimeSpan.FromDays(31));
+        var refused = await client.GetAsync($"{path}?version=1.0");
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, text);
+        Assert.Equal("unsupported-version", JsonNode.Parse(text)!["violations"]![0]!["rule"]!.GetValue<string>());
+        Assert.Contains("retired on 2027-06-30", text, StringComparison.Ordinal);
+        Assert.Equal("1.1", string.Join(",", refused.Headers.GetValues(SupportedVersions)));
+        using var later = await app.AsAsync(crm); // the first token has expired meanwhile
+        Assert.Equal(HttpStatusCode.OK, (await later.GetAsync($"{path}?version=1.1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_retired_version_the_hub_does_not_answer_stops_the_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            HubApp.StartAsync(DatabaseProvider.Sqlite, new() { ["ConsentHub:Api:RetiredVersions:0:Version"] = "2.0" }));
+        Assert.Contains("RetiredVersions", error.ToString(), StringComparison.Ordinal);
     }
 
     [Theory, Providers]
