@@ -19,6 +19,8 @@ public static class ValidationSetup
             o.Cookie.Name = "consenthub-antiforgery";
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.HttpOnly = true;
+            // Secure whenever the request is HTTPS, including behind a TLS proxy named in ConsentHub:Proxies.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         return services;
     }
