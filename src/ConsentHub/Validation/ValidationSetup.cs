@@ -11,6 +11,7 @@ public static class ValidationSetup
         services.AddMail();
         services.AddSingleton<ValidationSignal>();
         services.AddScoped<ValidationService>();
+        services.AddScoped<NotificationService>();
         services.AddHostedService<ValidationWorker>();
         // Antiforgery tokens must verify on whichever instance the Confirm press reaches: share the keys.
         services.AddDataProtection().SetApplicationName("ConsentHub").PersistKeysToDbContext<ConsentDb>();
