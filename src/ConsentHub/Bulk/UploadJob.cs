@@ -21,6 +21,8 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         var reader = new UploadReader(body, settings.MaxRecordBytes, settings.MaxBytes);
         var batch = new List<UploadRecord>();
         var errors = new List<UploadError>();
+        // Renewed on its own clock: a client that sends slowly, or a long batch, must not make the job look abandoned.
+        await using var heartbeat = UploadHeartbeat.Start(scopes, upload.Id, time, TimeSpan.FromSeconds(settings.HeartbeatSeconds), logger);
         try
         {
             while (true)
@@ -75,7 +77,7 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
             }
             catch (Exception again)
             {
-                // The job stays RUNNING; the next start of an instance marks it interrupted.
+                // The job stays RUNNING; its heartbeat stops with it, and the watchdog of some instance marks it interrupted.
                 logger.LogError(again, "Upload {UploadId} could not be marked FAILED", upload.Id);
             }
             throw;
@@ -102,7 +104,7 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         }
         db.UploadErrors.AddRange(errors);
         upload.Bytes = reader.Bytes;
-        upload.UpdatedAt = time.Now();
+        upload.UpdatedAt = upload.HeartbeatAt = time.Now();
         await db.SaveChangesAsync(ct);
         // The errors are stored; only the job stays tracked.
         foreach (var error in errors) db.Entry(error).State = EntityState.Detached;
