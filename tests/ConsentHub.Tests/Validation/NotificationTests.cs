@@ -146,6 +146,38 @@ public sealed class NotificationTests
         Assert.Empty(smtp.Messages);
     }
 
+    [PostgresOnly]
+    public async Task Two_instances_send_each_notification_exactly_once()
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres, Smtp(smtp));
+        await using var second = app.SecondInstance(Smtp(smtp));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var first = await app.AsAsync(crm);
+        using var other = await second.AsAsync(crm);
+
+        const int count = 12;
+        for (var i = 0; i < count; i++)
+        {
+            var client = i % 2 == 0 ? first : other;
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, $"c{i}", Notified(Seed.Consent("OFFERS", true)))).StatusCode);
+        }
+
+        // Driven to the end: every notification is SENT (a final state), so no instance can send any of them again.
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var scope = app.Scope();
+            var states = await app.Db(scope).Notifications.Select(n => n.State).ToListAsync();
+            if (states.Count == count && states.All(s => s == NotificationStates.Sent)) break;
+            Assert.True(DateTime.UtcNow < until, $"notifications: {string.Join(", ", states)}");
+            await Task.Delay(100);
+        }
+        Assert.Equal(count, smtp.Messages.Count);
+        using (var scope = app.Scope())
+            Assert.Equal(count, await app.Db(scope).LedgerEntries.CountAsync(e => e.Type == LedgerEvents.NotificationSent));
+    }
+
     /// <summary>The change request once its timeline has <paramref name="step"/> (the worker sends after the change committed).</summary>
     static async Task<JsonNode> WaitForTimelineAsync(HttpClient client, HttpResponseMessage posted, string step)
     {
