@@ -26,6 +26,7 @@ public static class UploadApi
     {
         services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<UploadJob>().AddScoped<UploadBatch>();
+        services.AddSingleton<RunningUploads>();
         services.AddHostedService<UploadWatchdog>();
         return services;
     }

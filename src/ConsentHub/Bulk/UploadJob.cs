@@ -13,7 +13,8 @@ namespace ConsentHub.Bulk;
 /// job's progress after every batch, so <c>GET /uploads/{id}</c> shows it from another connection. A bad record is
 /// reported and the rest go on; a file that cannot be read on fails the job, and the records before stay applied.
 /// </summary>
-public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadJob> logger)
+public sealed class UploadJob(
+    ConsentDb db, IServiceScopeFactory scopes, RunningUploads running, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadJob> logger)
 {
     public async Task RunAsync(Upload upload, SourceSystem system, CategoryCatalogue catalogue, PipeReader body, CancellationToken ct)
     {
@@ -22,7 +23,7 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         var batch = new List<UploadRecord>();
         var errors = new List<UploadError>();
         // Renewed on its own clock: a client that sends slowly, or a long batch, must not make the job look abandoned.
-        await using var heartbeat = UploadHeartbeat.Start(scopes, upload.Id, time, TimeSpan.FromSeconds(settings.HeartbeatSeconds), logger);
+        await using var heartbeat = UploadHeartbeat.Start(scopes, running, upload.Id, time, TimeSpan.FromSeconds(settings.HeartbeatSeconds), logger);
         try
         {
             while (true)
@@ -119,6 +120,9 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         var now = time.Now();
         upload.UpdatedAt = now;
         upload.FinishedAt = now;
+        // Written even when unchanged in memory: a watchdog that wrongly took the job for abandoned is overruled by how it ended.
+        db.Entry(upload).Property(u => u.FailureReason).IsModified = true;
+        db.Entry(upload).Property(u => u.Status).IsModified = true;
         // Recorded even when the request was cancelled: the job must not be left RUNNING.
         await db.SaveChangesAsync(CancellationToken.None);
     }

@@ -11,7 +11,8 @@ namespace ConsentHub.Bulk;
 /// taken over, because its body went with the connection; uploading the same file again is safe, as what was applied is
 /// skipped. One statement marks it, so several instances doing this at once agree.
 /// </summary>
-public sealed class UploadWatchdog(IServiceScopeFactory scopes, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadWatchdog> logger)
+public sealed class UploadWatchdog(
+    IServiceScopeFactory scopes, RunningUploads running, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadWatchdog> logger)
     : BackgroundService
 {
     public const string Reason = "interrupted: the hub stopped during the upload. Upload the file again; records already applied are skipped.";
@@ -47,8 +48,9 @@ public sealed class UploadWatchdog(IServiceScopeFactory scopes, TimeProvider tim
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
         var now = time.Now();
         var staleBefore = now.AddSeconds(-options.Value.StaleSeconds);
+        var ours = running.Ids.ToList();
         var marked = await db.Uploads
-            .Where(u => u.Status == UploadStatuses.Running && u.HeartbeatAt < staleBefore)
+            .Where(u => u.Status == UploadStatuses.Running && u.HeartbeatAt < staleBefore && !ours.Contains(u.Id))
             .ExecuteUpdateAsync(u => u
                 .SetProperty(x => x.Status, UploadStatuses.Failed)
                 .SetProperty(x => x.FinishedAt, now)
