@@ -30,7 +30,7 @@ public static class DpoPages
 
     static async Task<IResult> LoginAsync(HttpContext http, IAntiforgery antiforgery, DpoSignIn signIn, CancellationToken ct)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
             return LoginPage(http, antiforgery, StatusCodes.Status400BadRequest,
                 "The form had expired or was not sent from this page. Please sign in again.", username: null);
         var form = await http.Request.ReadFormAsync(ct);
@@ -49,7 +49,7 @@ public static class DpoPages
 
     static async Task<IResult> LogoutAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, CancellationToken ct)
     {
-        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
             return await LandingPageAsync(http, antiforgery, db, StatusCodes.Status400BadRequest,
                 "You are still signed in: the sign-out form had expired or was not sent from this page. Press Sign out again.", ct);
         await http.SignOutAsync(BulkSetup.DpoScheme);

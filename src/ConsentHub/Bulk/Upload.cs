@@ -23,6 +23,8 @@ public sealed class Upload
     public long Bytes { get; set; }
     public DateTime StartedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    /// <summary>Renewed by the instance running the job while it runs; a RUNNING job whose heartbeat is stale was abandoned.</summary>
+    public DateTime HeartbeatAt { get; set; }
     public DateTime? FinishedAt { get; set; }
     public string? FailureReason { get; set; }
 }
@@ -57,8 +59,8 @@ sealed class UploadConfiguration : IEntityTypeConfiguration<Upload>, IEntityType
         b.ToTable("uploads");
         b.HasKey(u => u.Id);
         b.Property(u => u.Id).ValueGeneratedNever();
-        // Start-up looks for interrupted uploads; readers list a system's uploads.
-        b.HasIndex(u => new { u.Status, u.UpdatedAt });
+        // The watchdog looks for abandoned uploads; readers list a system's uploads.
+        b.HasIndex(u => new { u.Status, u.HeartbeatAt });
         b.HasIndex(u => new { u.SourceSystemId, u.StartedAt });
         b.Property(u => u.Nmsc).HasMaxLength(64);
         b.Property(u => u.Context).HasMaxLength(64);

@@ -26,7 +26,8 @@ public static class UploadApi
     {
         services.AddOptions<UploadOptions>().BindConfiguration(UploadOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<UploadJob>().AddScoped<UploadBatch>();
-        services.AddHostedService<UploadRecovery>();
+        services.AddSingleton<RunningUploads>();
+        services.AddHostedService<UploadWatchdog>();
         return services;
     }
 
@@ -100,7 +101,7 @@ public static class UploadApi
         var upload = new Upload
         {
             Id = id, SourceSystemId = system.Id, Nmsc = nmsc, Context = context, SourceSystem = system.Name, SubmittedBy = caller.Subject,
-            Status = UploadStatuses.Running, Propagate = propagate == "true", StartedAt = now, UpdatedAt = now,
+            Status = UploadStatuses.Running, Propagate = propagate == "true", StartedAt = now, UpdatedAt = now, HeartbeatAt = now,
         };
         db.Uploads.Add(upload);
         try

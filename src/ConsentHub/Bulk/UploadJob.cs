@@ -13,7 +13,8 @@ namespace ConsentHub.Bulk;
 /// job's progress after every batch, so <c>GET /uploads/{id}</c> shows it from another connection. A bad record is
 /// reported and the rest go on; a file that cannot be read on fails the job, and the records before stay applied.
 /// </summary>
-public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadJob> logger)
+public sealed class UploadJob(
+    ConsentDb db, IServiceScopeFactory scopes, RunningUploads running, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadJob> logger)
 {
     public async Task RunAsync(Upload upload, SourceSystem system, CategoryCatalogue catalogue, PipeReader body, CancellationToken ct)
     {
@@ -21,6 +22,8 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         var reader = new UploadReader(body, settings.MaxRecordBytes, settings.MaxBytes);
         var batch = new List<UploadRecord>();
         var errors = new List<UploadError>();
+        // Renewed on its own clock: a client that sends slowly, or a long batch, must not make the job look abandoned.
+        await using var heartbeat = UploadHeartbeat.Start(scopes, running, upload.Id, time, TimeSpan.FromSeconds(settings.HeartbeatSeconds), logger);
         try
         {
             while (true)
@@ -75,7 +78,7 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
             }
             catch (Exception again)
             {
-                // The job stays RUNNING; the next start of an instance marks it interrupted.
+                // The job stays RUNNING; its heartbeat stops with it, and the watchdog of some instance marks it interrupted.
                 logger.LogError(again, "Upload {UploadId} could not be marked FAILED", upload.Id);
             }
             throw;
@@ -102,7 +105,7 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         }
         db.UploadErrors.AddRange(errors);
         upload.Bytes = reader.Bytes;
-        upload.UpdatedAt = time.Now();
+        upload.UpdatedAt = upload.HeartbeatAt = time.Now();
         await db.SaveChangesAsync(ct);
         // The errors are stored; only the job stays tracked.
         foreach (var error in errors) db.Entry(error).State = EntityState.Detached;
@@ -117,6 +120,9 @@ public sealed class UploadJob(ConsentDb db, IServiceScopeFactory scopes, TimePro
         var now = time.Now();
         upload.UpdatedAt = now;
         upload.FinishedAt = now;
+        // Written even when unchanged in memory: a watchdog that wrongly took the job for abandoned is overruled by how it ended.
+        db.Entry(upload).Property(u => u.FailureReason).IsModified = true;
+        db.Entry(upload).Property(u => u.Status).IsModified = true;
         // Recorded even when the request was cancelled: the job must not be left RUNNING.
         await db.SaveChangesAsync(CancellationToken.None);
     }

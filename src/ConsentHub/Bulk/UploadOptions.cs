@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ConsentHub.Bulk;
 
-public sealed class UploadOptions
+public sealed class UploadOptions : IValidatableObject
 {
     public const string Section = "ConsentHub:Upload";
 
@@ -18,7 +18,22 @@ public sealed class UploadOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxRecordBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>A RUNNING upload not updated for this long when an instance starts was interrupted: it is marked FAILED.</summary>
-    [Range(1, 24 * 60)]
-    public int StaleMinutes { get; set; } = 10;
+    /// <summary>How often a running upload renews its heartbeat, whether or not records arrive.</summary>
+    [Range(1, 3600)]
+    public int HeartbeatSeconds { get; set; } = 15;
+
+    /// <summary>A RUNNING upload whose heartbeat is older than this was abandoned (its instance crashed or stopped): it is marked FAILED.</summary>
+    [Range(2, 24 * 3600)]
+    public int StaleSeconds { get; set; } = 60;
+
+    /// <summary>How often every instance looks for abandoned uploads.</summary>
+    [Range(1, 3600)]
+    public int WatchdogSeconds { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // A heartbeat delayed by one slow write must not make a live upload look abandoned.
+        if (StaleSeconds < 2 * HeartbeatSeconds)
+            yield return new ValidationResult("StaleSeconds must be at least twice HeartbeatSeconds.", [nameof(StaleSeconds)]);
+    }
 }

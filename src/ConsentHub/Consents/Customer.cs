@@ -44,6 +44,8 @@ public sealed class ChangeRequest
     public long CustomerId { get; set; }
     public required string Status { get; set; }
     public bool Validated { get; set; }
+    /// <summary>The request's <c>notify</c>: once applied, the person is sent an email confirming the change.</summary>
+    public bool Notify { get; set; }
     public DateTime? CommandTimestamp { get; set; }
     /// <summary>
     /// The request's subscription data as sent, without the email and phone: those are sealed in personal_data

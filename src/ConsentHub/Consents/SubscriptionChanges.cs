@@ -121,6 +121,7 @@ public sealed class SubscriptionChanges(
             CustomerId = customer.Id,
             Status = ChangeStatus.PendingValidation,
             Validated = change.Validated,
+            Notify = data.Consent?.Notify == true,
             CommandTimestamp = change.CommandTimestamp,
             Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, personKey),
             SubmittedBy = submittedBy,
@@ -166,8 +167,8 @@ public sealed class SubscriptionChanges(
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        if (!change.Validated) signal.Notify();
-        else propagation.Notify();
+        if (!change.Validated || request.Notify) signal.Notify();
+        if (change.Validated) propagation.Notify();
         return new SubmitOutcome.Accepted(request, customer, body);
     }
 
@@ -248,6 +249,8 @@ public sealed class SubscriptionChanges(
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
+        // notify: true: the person hears of the change once it is applied, from the worker, after this commits.
+        if (request.Notify) NotificationService.Queue(db, request, customer, now);
         if (propagate) await PlanPropagationAsync(request, customer, state, now, ct);
         return state;
     }

@@ -183,12 +183,13 @@ public static class SubscriptionDataApi
             .ToListAsync(ct);
         var ids = page.Select(c => c.Id).ToList();
         var validations = await db.Validations.AsNoTracking().Where(v => ids.Contains(v.ChangeRequestId)).ToDictionaryAsync(v => v.ChangeRequestId, ct);
+        var notifications = await db.Notifications.AsNoTracking().Where(n => ids.Contains(n.ChangeRequestId)).ToDictionaryAsync(n => n.ChangeRequestId, ct);
         var leaves = await LeafHashes.OfAsync(db, page.Select(c => c.Sequence), ct);
         var sent = await vault.RequestDataAsync(page.Take(size).ToList(), ct);
         var views = page.Take(size)
             .Select(c => Views.ChangeRequest(c, customer, sent[c.Id],
                 leaves.GetValueOrDefault(c.Sequence),
-                validations.GetValueOrDefault(c.Id)))
+                validations.GetValueOrDefault(c.Id), notifications.GetValueOrDefault(c.Id)))
             .ToList();
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
         var links = new Dictionary<string, HalLink>
@@ -229,8 +230,9 @@ public static class SubscriptionDataApi
         var customer = await db.Customers.AsNoTracking().SingleAsync(c => c.Id == change.CustomerId, ct);
         if (!Caller.From(user).MayRead(customer.Nmsc, customer.Context)) return notFound;
         var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
+        var notification = await db.Notifications.AsNoTracking().SingleOrDefaultAsync(n => n.ChangeRequestId == change.Id, ct);
         var leaf = (await LeafHashes.OfAsync(db, [change.Sequence], ct)).GetValueOrDefault(change.Sequence);
-        return Hal.Ok(Views.ChangeRequest(change, customer, await vault.RequestDataAsync(change, ct), leaf, validation));
+        return Hal.Ok(Views.ChangeRequest(change, customer, await vault.RequestDataAsync(change, ct), leaf, validation, notification));
     }
 
     /// <summary>

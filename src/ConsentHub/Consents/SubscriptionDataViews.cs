@@ -108,7 +108,8 @@ public static class Views
         c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser);
 
     public static ChangeRequestView ChangeRequest(
-        ChangeRequest change, Customer customer, SubscriptionData data, string? leafHash, ValidationRequest? validation = null)
+        ChangeRequest change, Customer customer, SubscriptionData data, string? leafHash, ValidationRequest? validation = null,
+        Notification? notification = null)
     {
         var timeline = new List<TimelineEvent> { new("requested", HubTime.Format(change.ReceivedAt), change.Sequence) };
         if (validation is { SentAt: { } sentAt, SentLedgerIndex: { } sentIndex })
@@ -119,6 +120,9 @@ public static class Views
             timeline.Add(new("validation-confirmed", HubTime.Format(confirmedAt), confirmedIndex));
         if (change.OutcomeLedgerIndex is { } outcome)
             timeline.Add(new(change.Status.ToLowerInvariant().Replace('_', '-'), HubTime.Format(change.AppliedAt ?? validation?.EndedAt ?? change.ReceivedAt), outcome));
+        // notify: true: the email confirming the applied change, once it went out (or finally could not).
+        if (notification is { State: not NotificationStates.Queued, EndedAt: { } notifiedAt, LedgerIndex: { } notifiedIndex })
+            timeline.Add(new(notification.State == NotificationStates.Sent ? "notification-sent" : "notification-failed", HubTime.Format(notifiedAt), notifiedIndex));
         return new ChangeRequestView(
             change.Id, change.Status, customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
             change.Validated, change.SubmittedBy, HubTime.Format(change.ReceivedAt), HubTime.Format(change.AppliedAt),

@@ -40,6 +40,7 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<ValidationRequest> Validations => Set<ValidationRequest>();
     public DbSet<ValidationToken> ValidationTokens => Set<ValidationToken>();
     public DbSet<ContextTexts> ContextTexts => Set<ContextTexts>();
+    public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<Destination> Destinations => Set<Destination>();
     public DbSet<ClusterMember> ClusterMembers => Set<ClusterMember>();
     public DbSet<ClusterFeed> ClusterFeeds => Set<ClusterFeed>();

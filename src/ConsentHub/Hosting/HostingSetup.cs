@@ -24,6 +24,7 @@ public static class HostingSetup
         services.AddApiVersioning();
         services.AddPublicAddress();
         services.AddOpenApiContract();
+        services.AddSecurityHeaders();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConsentHub API";
@@ -54,6 +55,7 @@ public static class HostingSetup
 
     public static WebApplication UseHosting(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiVersioning();
@@ -64,7 +66,8 @@ public static class HostingSetup
     public static IEndpointRouteBuilder MapHosting(this IEndpointRouteBuilder app)
     {
         app.MapOpenApi().AllowAnonymous();
-        app.MapScalarApiReference("/docs", o => o.WithTitle("ConsentHub API")).AllowAnonymous();
+        // The browser's own fonts, not Scalar's font servers: the page's policy allows no other origin.
+        app.MapScalarApiReference("/docs", o => o.WithTitle("ConsentHub API").DisableDefaultFonts()).AllowAnonymous();
         app.MapHealthChecks("/health", new HealthCheckOptions
         {
             ResponseWriter = (http, report) => http.Response.WriteAsJsonAsync(new
@@ -85,11 +88,18 @@ public static class HostingSetup
             var status = exception switch
             {
                 BadHttpRequestException bad => bad.StatusCode,
+                Microsoft.AspNetCore.Antiforgery.AntiforgeryValidationException => StatusCodes.Status400BadRequest,
+                _ when DatabaseOutage.Is(exception) => StatusCodes.Status503ServiceUnavailable,
                 // The form reader's refusal of a value (e.g. one holding U+0000) is the client's error.
                 InvalidDataException => StatusCodes.Status400BadRequest,
                 _ => StatusCodes.Status500InternalServerError,
             };
-            if (status >= 500) logger.LogError(exception, "Unhandled error for {Method} {Path}", http.Request.Method, http.Request.Path);
+            if (status == StatusCodes.Status503ServiceUnavailable)
+            {
+                logger.LogWarning(exception, "Database unavailable for {Method} {Path}", http.Request.Method, http.Request.Path);
+                http.Response.Headers.RetryAfter = DatabaseOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (status >= 500) logger.LogError(exception, "Unhandled error for {Method} {Path}", http.Request.Method, http.Request.Path);
             http.Response.StatusCode = status;
             return await problems.TryWriteAsync(new ProblemDetailsContext
             {
@@ -98,8 +108,19 @@ public static class HostingSetup
                 ProblemDetails =
                 {
                     Status = status,
-                    Title = status >= 500 ? "An unexpected error occurred." : "The request is malformed.",
-                    Detail = status >= 500 ? null : exception.Message,
+                    Title = status switch
+                    {
+                        StatusCodes.Status503ServiceUnavailable => "The database is unavailable.",
+                        >= 500 => "An unexpected error occurred.",
+                        _ => "The request is malformed.",
+                    },
+                    Detail = status switch
+                    {
+                        StatusCodes.Status503ServiceUnavailable => DatabaseOutage.Detail,
+                        >= 500 => null,
+                        _ => exception.Message,
+                    },
+                    Type = status == StatusCodes.Status503ServiceUnavailable ? "https://consenthub.dev/problems/database-unavailable" : null,
                 },
             });
         }

@@ -112,6 +112,10 @@ public static class LedgerEvents
     public const string ValidationConfirmed = "validation-confirmed";
     public const string ValidationExpired = "validation-expired";
     public const string ValidationFailed = "validation-failed";
+    /// <summary>The email confirming an applied change (notify: true) went out.</summary>
+    public const string NotificationSent = "notification-sent";
+    /// <summary>The confirming email could not be sent (code 525, as a validation email).</summary>
+    public const string NotificationFailed = "notification-failed";
     public const string DestinationRegistered = "destination-registered";
     public const string DestinationUpdated = "destination-updated";
     public const string DestinationDeleted = "destination-deleted";

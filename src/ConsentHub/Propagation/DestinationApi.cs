@@ -45,14 +45,16 @@ public static class DestinationApi
         services.AddHttpClient(PropagationDispatcher.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
-                var allowLoopback = sp.GetRequiredService<IOptions<PropagationOptions>>().Value.AllowInsecureLoopback;
+                var settings = sp.GetRequiredService<IOptions<PropagationOptions>>().Value;
+                var allowLoopback = settings.AllowInsecureLoopback;
+                var allowedNetworks = settings.PrivateNetworksAllowed();
                 return new SocketsHttpHandler
                 {
                     AllowAutoRedirect = false,
                     UseCookies = false,
                     UseProxy = false,
                     PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, ct) => PropagationDispatcher.ConnectAsync(context, allowLoopback, ct),
+                    ConnectCallback = (context, ct) => PropagationDispatcher.ConnectAsync(context.DnsEndPoint, allowLoopback, allowedNetworks, ct),
                 };
             });
         return services;
@@ -92,7 +94,7 @@ public static class DestinationApi
         if (body.Error is not null) return body.Error;
         var v = new List<Violation>();
         if (string.IsNullOrWhiteSpace(body.Value!.Uri)) v.Add(new("uri", "required", "uri is the webhook address."));
-        else if (await DestinationUris.ResolvedRefusalAsync(body.Value.Uri, options.Value.AllowInsecureLoopback, ct) is { } why)
+        else if (await DestinationUris.ResolvedRefusalAsync(body.Value.Uri, options.Value.AllowInsecureLoopback, options.Value.PrivateNetworksAllowed(), ct) is { } why)
             v.Add(new("uri", "destination-uri", why));
         if (body.Value.Version is not { } version || !ApiVersioning.IsSupported(version))
             v.Add(new("version", "unsupported-version", $"version is the payload version to send; supported: {ApiVersioning.Current}."));

@@ -21,8 +21,19 @@ public static class DestinationUris
 
     static readonly string[] MetadataHostNames = ["metadata.google.internal", "metadata"];
 
+    /// <summary>
+    /// Private networks (RFC 1918, carrier-grade NAT of RFC 6598, IPv6 unique local addresses): the hub's own surroundings.
+    /// A destination may point into one only when the operator allow-lists it (ConsentHub:Propagation:AllowedPrivateNetworks).
+    /// </summary>
+    public static readonly IReadOnlyList<IPNetwork> PrivateNetworks =
+        [IPNetwork.Parse("10.0.0.0/8"), IPNetwork.Parse("172.16.0.0/12"), IPNetwork.Parse("192.168.0.0/16"), IPNetwork.Parse("100.64.0.0/10"), IPNetwork.Parse("fc00::/7")];
+
     /// <summary>Null when <paramref name="uri"/> is acceptable as written; otherwise why not, in words for the caller.</summary>
-    public static string? Refusal(string uri, bool allowInsecureLoopback)
+    public static string? Refusal(string uri, bool allowInsecureLoopback) => Refusal(uri, allowInsecureLoopback, []);
+
+    /// <inheritdoc cref="Refusal(string, bool)"/>
+    /// <param name="allowedPrivateNetworks">The private networks the operator allows destinations in.</param>
+    public static string? Refusal(string uri, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks)
     {
         if (string.IsNullOrWhiteSpace(uri))
             return "the destination URI is empty";
@@ -42,7 +53,7 @@ public static class DestinationUris
         bool loopback;
         if (IPAddress.TryParse(host, out var address))
         {
-            if (AddressRefusal(address, allowInsecureLoopback) is { } refusal)
+            if (AddressRefusal(address, allowInsecureLoopback, allowedPrivateNetworks) is { } refusal)
                 return $"the host {refusal}";
             loopback = IPAddress.IsLoopback(Unmapped(address));
         }
@@ -64,11 +75,17 @@ public static class DestinationUris
     /// <see cref="Refusal"/>, and also the addresses a host name resolves to: a name is refused when any of them is
     /// (a name pointing at 169.254.169.254 is as dangerous as the literal).
     /// </summary>
+    public static Task<string?> ResolvedRefusalAsync(
+        string uri, bool allowInsecureLoopback, Func<string, CancellationToken, Task<IPAddress[]>> resolve, CancellationToken ct) =>
+        ResolvedRefusalAsync(uri, allowInsecureLoopback, [], resolve, ct);
+
+    /// <inheritdoc cref="ResolvedRefusalAsync(string, bool, Func{string, CancellationToken, Task{IPAddress[]}}, CancellationToken)"/>
     public static async Task<string?> ResolvedRefusalAsync(
-        string uri, bool allowInsecureLoopback, Func<string, CancellationToken, Task<IPAddress[]>> resolve, CancellationToken ct)
+        string uri, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks,
+        Func<string, CancellationToken, Task<IPAddress[]>> resolve, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(resolve);
-        if (Refusal(uri, allowInsecureLoopback) is { } refusal)
+        if (Refusal(uri, allowInsecureLoopback, allowedPrivateNetworks) is { } refusal)
             return refusal;
         var host = HostOf(new Uri(uri, UriKind.Absolute));
         if (IPAddress.TryParse(host, out _) || IsLocalhostName(host))
@@ -87,7 +104,7 @@ public static class DestinationUris
             return "the host does not resolve";
         foreach (var address in addresses)
         {
-            if (AddressRefusal(address, allowInsecureLoopback) is { } addressRefusal)
+            if (AddressRefusal(address, allowInsecureLoopback, allowedPrivateNetworks) is { } addressRefusal)
                 return $"the host resolves to {address}, {addressRefusal}";
         }
         return null;
@@ -95,14 +112,22 @@ public static class DestinationUris
 
     /// <inheritdoc cref="ResolvedRefusalAsync(string, bool, Func{string, CancellationToken, Task{IPAddress[]}}, CancellationToken)"/>
     public static Task<string?> ResolvedRefusalAsync(string uri, bool allowInsecureLoopback, CancellationToken ct) =>
-        ResolvedRefusalAsync(uri, allowInsecureLoopback, Dns.GetHostAddressesAsync, ct);
+        ResolvedRefusalAsync(uri, allowInsecureLoopback, [], Dns.GetHostAddressesAsync, ct);
+
+    /// <inheritdoc cref="ResolvedRefusalAsync(string, bool, Func{string, CancellationToken, Task{IPAddress[]}}, CancellationToken)"/>
+    public static Task<string?> ResolvedRefusalAsync(string uri, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks, CancellationToken ct) =>
+        ResolvedRefusalAsync(uri, allowInsecureLoopback, allowedPrivateNetworks, Dns.GetHostAddressesAsync, ct);
 
     /// <summary>
     /// Null when the hub may connect to <paramref name="address"/>; otherwise what it is ("a link-local address").
     /// The dispatcher can call this again when it connects, because a name may resolve differently by then.
     /// </summary>
-    public static string? AddressRefusal(IPAddress address, bool allowInsecureLoopback)
+    public static string? AddressRefusal(IPAddress address, bool allowInsecureLoopback) => AddressRefusal(address, allowInsecureLoopback, []);
+
+    /// <inheritdoc cref="AddressRefusal(IPAddress, bool)"/>
+    public static string? AddressRefusal(IPAddress address, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks)
     {
+        ArgumentNullException.ThrowIfNull(allowedPrivateNetworks);
         ArgumentNullException.ThrowIfNull(address);
         address = Unmapped(address);
         if (MetadataAddresses.Contains(address))
@@ -117,6 +142,8 @@ public static class DestinationUris
             return "is the broadcast address";
         if (IPAddress.IsLoopback(address) && !allowInsecureLoopback)
             return "is a loopback address";
+        if (PrivateNetworks.Any(n => n.Contains(address)) && !allowedPrivateNetworks.Any(n => n.Contains(address)))
+            return "is in a private network (allow it with ConsentHub:Propagation:AllowedPrivateNetworks)";
         return null;
     }
 

@@ -322,19 +322,20 @@ public sealed class PropagationDispatcher(
     /// name that pointed somewhere harmless at registration cannot later lead the hub to metadata or link-local
     /// services (DNS rebinding).
     /// </summary>
-    public static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, bool allowInsecureLoopback, CancellationToken ct)
+    public static async ValueTask<Stream> ConnectAsync(
+        DnsEndPoint endpoint, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks, CancellationToken ct)
     {
-        var host = context.DnsEndPoint.Host;
+        var host = endpoint.Host;
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
         foreach (var address in addresses)
         {
-            if (DestinationUris.AddressRefusal(address, allowInsecureLoopback) is { } refusal)
+            if (DestinationUris.AddressRefusal(address, allowInsecureLoopback, allowedPrivateNetworks) is { } refusal)
                 throw new HttpRequestException($"refused to connect: {host} resolves to {address}, which {refusal}");
         }
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct);
+            await socket.ConnectAsync(addresses, endpoint.Port, ct);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

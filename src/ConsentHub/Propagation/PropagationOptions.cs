@@ -9,6 +9,15 @@ public sealed class PropagationOptions : IValidatableObject
     /// <summary>Allow http:// destinations on loopback addresses (tests, local development). HTTPS otherwise.</summary>
     public bool AllowInsecureLoopback { get; set; }
 
+    /// <summary>
+    /// Private networks (CIDR, e.g. 10.20.0.0/16) destinations may point into. Every other private address (10/8, 172.16/12,
+    /// 192.168/16, 100.64/10, fc00::/7) is refused at registration and at every connection.
+    /// </summary>
+    public string[] AllowedPrivateNetworks { get; set; } = [];
+
+    /// <summary><see cref="AllowedPrivateNetworks"/>, parsed (validated on start).</summary>
+    public IReadOnlyList<System.Net.IPNetwork> PrivateNetworksAllowed() => [.. AllowedPrivateNetworks.Select(n => System.Net.IPNetwork.Parse(n))];
+
     /// <summary>How long the previous signing secret is still sent beside a rotated one.</summary>
     [Range(0, 24 * 30)]
     public int SecretOverlapHours { get; set; } = 24;
@@ -41,6 +50,9 @@ public sealed class PropagationOptions : IValidatableObject
         // A lease that ran out during a slow call would let another instance send the same message meanwhile.
         if (LeaseSeconds <= TimeoutSeconds)
             yield return new ValidationResult("LeaseSeconds must be longer than TimeoutSeconds.", [nameof(LeaseSeconds)]);
+        foreach (var network in AllowedPrivateNetworks.Where(n => !System.Net.IPNetwork.TryParse(n, out _)))
+            yield return new ValidationResult($"AllowedPrivateNetworks: '{network}' is not a network in CIDR notation, such as 10.20.0.0/16.",
+                [nameof(AllowedPrivateNetworks)]);
     }
 }
 

@@ -9,11 +9,13 @@ using Microsoft.EntityFrameworkCore;
 namespace ConsentHub.Propagation;
 
 /// <summary>Why messages are planned: an applied change (with its request) or a change of the cluster.</summary>
-public sealed record PropagationCause(string Kind, Guid? ChangeRequestId, DateTime? CommandTimestamp)
+/// <param name="Notify">The change asked for the person to be notified: the messages say so in <c>consent.notify</c>.</param>
+public sealed record PropagationCause(string Kind, Guid? ChangeRequestId, DateTime? CommandTimestamp, bool Notify = false)
 {
     public static PropagationCause Cluster { get; } = new(PropagationCauses.ClusterChanged, null, null);
 
-    public static PropagationCause Change(ChangeRequest request) => new(PropagationCauses.ChangeApplied, request.Id, request.CommandTimestamp);
+    public static PropagationCause Change(ChangeRequest request) =>
+        new(PropagationCauses.ChangeApplied, request.Id, request.CommandTimestamp, request.Notify);
 }
 
 /// <summary>
@@ -180,7 +182,7 @@ public sealed class PropagationPlanner(ConsentDb db)
             message.Position = position++;
             message.Payload = JsonSerializer.Serialize(new PropagatedPayload(
                 CommandTypes.Propagated, HubTime.Format(draft.Cause.CommandTimestamp), message.SourceCustomerId,
-                draft.Consents.Count == 0 ? null : new ConsentView(true, [.. draft.Consents.Select(Views.ConsentAttribute)], true, false, null),
+                draft.Consents.Count == 0 ? null : new ConsentView(true, [.. draft.Consents.Select(Views.ConsentAttribute)], true, draft.Cause.Notify, null),
                 draft.Channels.Count == 0 ? null : new ChannelView([.. draft.Channels.Select(Views.ChannelAttribute)]),
                 message.Id, ledgerIndex, leafHash), PayloadJson);
             db.Propagations.Add(message);

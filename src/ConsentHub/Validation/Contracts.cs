@@ -32,6 +32,11 @@ public sealed record ValidationTexts
     public required string ChannelsHeading { get; init; }
     public required string ConsentsHeading { get; init; }
     public required string IgnoreNote { get; init; }
+    /// <summary>The email confirming an applied change the source system asked to notify (<c>notify: true</c>).</summary>
+    public required string NotificationSubject { get; init; }
+    public required string NotificationHeading { get; init; }
+    public required string NotificationIntro { get; init; }
+    public required string NotificationNote { get; init; }
     public required string ThanksHeading { get; init; }
     public required string ThanksBody { get; init; }
     public required string NotFoundHeading { get; init; }

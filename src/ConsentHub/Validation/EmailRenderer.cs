@@ -26,20 +26,43 @@ public static class EmailRenderer
             to,
             OneLine(branding.SenderName),
             subject,
-            Html(brand, texts, subject, intro, consents, channels, link),
-            Text(brand, texts, intro, consents, channels, link));
+            Html(brand, texts, subject, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote)),
+            Text(brand, texts, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote)));
     }
 
-    static string Text(SafeBranding brand, ValidationTexts texts, string intro, IReadOnlyList<ItemWording> consents, IReadOnlyList<ItemWording> channels, string link)
+    /// <summary>
+    /// The email confirming a change that was applied (<c>notify: true</c>): the same layout and items as the validation
+    /// email, with no link and no button, because there is nothing to do.
+    /// </summary>
+    public static OutgoingMail RenderNotification(string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items)
+    {
+        var brand = SafeBranding.From(branding);
+        var subject = OneLine(brand.Brand(texts.NotificationSubject));
+        var heading = brand.Brand(texts.NotificationHeading);
+        var intro = brand.Brand(texts.NotificationIntro);
+        var note = brand.Brand(texts.NotificationNote);
+        var consents = ItemWording.Consents(texts, items);
+        var channels = ItemWording.Channels(texts, items);
+        return new OutgoingMail(
+            to,
+            OneLine(branding.SenderName),
+            subject,
+            Html(brand, texts, subject, heading, intro, consents, channels, link: null, note),
+            Text(brand, texts, heading, intro, consents, channels, link: null, note));
+    }
+
+    static string Text(
+        SafeBranding brand, ValidationTexts texts, string heading, string intro, IReadOnlyList<ItemWording> consents, IReadOnlyList<ItemWording> channels,
+        string? link, string note)
     {
         var text = new StringBuilder();
         text.Append(brand.DisplayName).Append("\n\n");
-        text.Append(brand.Brand(texts.Heading)).Append("\n\n");
+        text.Append(heading).Append("\n\n");
         text.Append(intro).Append("\n\n");
-        void Section(string heading, IReadOnlyList<ItemWording> lines)
+        void Section(string title, IReadOnlyList<ItemWording> lines)
         {
             if (lines.Count == 0) return;
-            text.Append(brand.Brand(heading)).Append('\n');
+            text.Append(brand.Brand(title)).Append('\n');
             foreach (var line in lines)
             {
                 text.Append("- ").Append(line.Title).Append(": ").Append(line.Status).Append('\n');
@@ -49,12 +72,14 @@ public static class EmailRenderer
         }
         Section(texts.ConsentsHeading, consents);
         Section(texts.ChannelsHeading, channels);
-        text.Append(brand.Brand(texts.ConfirmLabel)).Append(": ").Append(link).Append("\n\n");
-        text.Append(brand.Brand(texts.IgnoreNote)).Append('\n');
+        if (link is not null) text.Append(brand.Brand(texts.ConfirmLabel)).Append(": ").Append(link).Append("\n\n");
+        text.Append(note).Append('\n');
         return text.ToString();
     }
 
-    static string Html(SafeBranding brand, ValidationTexts texts, string subject, string intro, IReadOnlyList<ItemWording> consents, IReadOnlyList<ItemWording> channels, string link)
+    static string Html(
+        SafeBranding brand, ValidationTexts texts, string subject, string heading, string intro, IReadOnlyList<ItemWording> consents,
+        IReadOnlyList<ItemWording> channels, string? link, string note)
     {
         static string E(string value) => SafeBranding.Html.Encode(value);
         var html = new StringBuilder();
@@ -80,14 +105,14 @@ public static class EmailRenderer
             <span style="vertical-align:middle;">{E(brand.DisplayName)}</span>
             </td></tr>
             <tr><td style="padding:28px;{Font}font-size:16px;line-height:1.5;color:{SafeBranding.NearBlack};">
-            <h1 style="margin:0 0 16px;font-size:24px;line-height:1.25;">{E(brand.Brand(texts.Heading))}</h1>
+            <h1 style="margin:0 0 16px;font-size:24px;line-height:1.25;">{E(heading)}</h1>
             <p style="margin:0 0 24px;">{E(intro)}</p>
 
             """);
-        void Section(string heading, IReadOnlyList<ItemWording> lines)
+        void Section(string title, IReadOnlyList<ItemWording> lines)
         {
             if (lines.Count == 0) return;
-            html.Append($"""<h2 style="margin:0 0 8px;font-size:17px;line-height:1.3;">{E(brand.Brand(heading))}</h2>""").Append('\n');
+            html.Append($"""<h2 style="margin:0 0 8px;font-size:17px;line-height:1.3;">{E(brand.Brand(title))}</h2>""").Append('\n');
             html.Append("""<ul style="margin:0 0 24px;padding:0;list-style:none;">""").Append('\n');
             foreach (var line in lines)
             {
@@ -101,13 +126,19 @@ public static class EmailRenderer
         }
         Section(texts.ConsentsHeading, consents);
         Section(texts.ChannelsHeading, channels);
+        if (link is not null)
+        {
+            html.Append($"""
+                <table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;"><tr>
+                <td style="border-radius:6px;background:{brand.Primary};"><a href="{E(link)}" style="display:inline-block;padding:14px 32px;{Font}font-size:16px;font-weight:600;color:{brand.OnPrimary};text-decoration:none;border-radius:6px;">{E(brand.Brand(texts.ConfirmLabel))}</a></td>
+                </tr></table>
+                <p style="margin:0 0 4px;font-size:14px;color:{Muted};">{E(DefaultTexts.CopyLinkHint(texts.Language))}</p>
+                <p style="margin:0 0 24px;font-size:14px;word-break:break-all;">{E(link)}</p>
+
+                """);
+        }
         html.Append($"""
-            <table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;"><tr>
-            <td style="border-radius:6px;background:{brand.Primary};"><a href="{E(link)}" style="display:inline-block;padding:14px 32px;{Font}font-size:16px;font-weight:600;color:{brand.OnPrimary};text-decoration:none;border-radius:6px;">{E(brand.Brand(texts.ConfirmLabel))}</a></td>
-            </tr></table>
-            <p style="margin:0 0 4px;font-size:14px;color:{Muted};">{E(DefaultTexts.CopyLinkHint(texts.Language))}</p>
-            <p style="margin:0 0 24px;font-size:14px;word-break:break-all;">{E(link)}</p>
-            <p style="margin:0;padding-top:16px;border-top:1px solid #e5e7eb;font-size:14px;color:{Muted};">{E(brand.Brand(texts.IgnoreNote))}</p>
+            <p style="margin:0;padding-top:16px;border-top:1px solid #e5e7eb;font-size:14px;color:{Muted};">{E(note)}</p>
             </td></tr>
             </table>
             </td></tr>

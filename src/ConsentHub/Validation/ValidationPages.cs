@@ -17,7 +17,12 @@ public static class ValidationPages
         return app;
     }
 
-    static async Task<IResult> ShowAsync(string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, TimeProvider time, CancellationToken ct)
+    static Task<IResult> ShowAsync(string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, TimeProvider time, CancellationToken ct) =>
+        PageAsync(token, http, db, antiforgery, time, StatusCodes.Status200OK, ct);
+
+    /// <summary>The page the link shows now; a confirm page with a fresh form answers <paramref name="formStatus"/>.</summary>
+    static async Task<IResult> PageAsync(
+        string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, TimeProvider time, int formStatus, CancellationToken ct)
     {
         var found = await FindAsync(db, token, ct);
         if (found is null) return Page(StatusCodes.Status404NotFound, LandingPages.NotFound(DefaultTexts.For(null)));
@@ -28,21 +33,24 @@ public static class ValidationPages
         {
             ValidationService.ConfirmOutcome.AlreadyUsed => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.AlreadyUsed)),
             ValidationService.ConfirmOutcome.Expired => Page(StatusCodes.Status410Gone, LandingPages.Gone(branding, texts, GoneReason.Expired)),
-            _ => ConfirmPage(http, antiforgery, token, branding, texts, ValidationContent.ItemsOf(request)),
+            _ => ConfirmPage(http, antiforgery, token, formStatus, branding, texts, ValidationContent.ItemsOf(request)),
         };
     }
 
-    static IResult ConfirmPage(HttpContext http, IAntiforgery antiforgery, string token, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items)
+    static IResult ConfirmPage(
+        HttpContext http, IAntiforgery antiforgery, string token, int status, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return Page(StatusCodes.Status200OK,
+        return Page(status,
             LandingPages.Confirm(branding, texts, items, $"/validation/{Uri.EscapeDataString(token)}", tokens.FormFieldName, tokens.RequestToken!));
     }
 
-    static async Task<IResult> ConfirmAsync(string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, ValidationService validations, CancellationToken ct)
+    static async Task<IResult> ConfirmAsync(
+        string token, HttpContext http, ConsentDb db, IAntiforgery antiforgery, ValidationService validations, TimeProvider time, CancellationToken ct)
     {
-        if (!await antiforgery.IsRequestValidAsync(http))
-            return Results.Redirect($"/validation/{Uri.EscapeDataString(token)}", permanent: false, preserveMethod: false);
+        // A forged, stale or unreadable form changes nothing: 400 with the page and a fresh form to press again.
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
+            return await PageAsync(token, http, db, antiforgery, time, StatusCodes.Status400BadRequest, ct);
         var (outcome, validation) = await validations.ConfirmAsync(token, http.Connection.RemoteIpAddress?.ToString(),
             http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, ct);
         if (validation is null) return Page(StatusCodes.Status404NotFound, LandingPages.NotFound(DefaultTexts.For(null)));

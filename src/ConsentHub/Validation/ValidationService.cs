@@ -15,10 +15,12 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
-    IOptions<ValidationOptions> options, PropagationSignal propagation, PersonKeys personKeys, PersonalDataVault vault, ILogger<ValidationService> logger)
+    IOptions<ValidationOptions> options, PropagationSignal propagation, ValidationSignal signal, PersonKeys personKeys, PersonalDataVault vault,
+    ILogger<ValidationService> logger)
 {
     const int BatchSize = 20;
-    static readonly TimeSpan[] Backoff =
+    /// <summary>Pauses before each retry of an email after a transient failure; notifications use the same.</summary>
+    internal static readonly TimeSpan[] Backoff =
         [TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5),
          TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4)];
 
@@ -242,6 +244,8 @@ public sealed class ValidationService(
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         propagation.Notify();
+        // A change sent with notify: true was queued its notification when it was applied just now.
+        if (request.Notify) signal.Notify();
         return (ConfirmOutcome.Confirmed, validation);
     }
 

@@ -11,14 +11,17 @@ public static class ValidationSetup
         services.AddMail();
         services.AddSingleton<ValidationSignal>();
         services.AddScoped<ValidationService>();
+        services.AddScoped<NotificationService>();
         services.AddHostedService<ValidationWorker>();
-        // Antiforgery tokens must verify on whichever instance the Confirm press reaches: share the keys.
-        services.AddDataProtection().SetApplicationName("ConsentHub").PersistKeysToDbContext<ConsentDb>();
+        // Antiforgery tokens verify on whichever instance the Confirm press reaches: the key ring is shared through the
+        // database (Data/KeyRingProtection).
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "consenthub-antiforgery";
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.HttpOnly = true;
+            // Secure whenever the request is HTTPS, including behind a TLS proxy named in ConsentHub:Proxies.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         return services;
     }

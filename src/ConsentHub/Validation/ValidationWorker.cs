@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace ConsentHub.Validation;
 
-/// <summary>Sends, reminds and expires validations as they fall due; woken at once when one is queued here.</summary>
+/// <summary>Sends, reminds and expires validations, and sends notifications, as they fall due; woken at once when one is queued here.</summary>
 sealed class ValidationWorker(
     IServiceScopeFactory scopes, ValidationSignal signal, IOptions<ValidationOptions> options, ILogger<ValidationWorker> logger)
     : BackgroundService
@@ -18,6 +18,7 @@ sealed class ValidationWorker(
             {
                 await using var scope = scopes.CreateAsyncScope();
                 done = await scope.ServiceProvider.GetRequiredService<ValidationService>().ProcessDueAsync(stoppingToken);
+                done += await scope.ServiceProvider.GetRequiredService<NotificationService>().ProcessDueAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -331,7 +331,7 @@ public sealed class UploadTests
         Upload Running(DateTime updated) => new()
         {
             Id = Guid.CreateVersion7(), SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
-            SubmittedBy = system.ClientId, Status = UploadStatuses.Running, StartedAt = updated, UpdatedAt = updated,
+            SubmittedBy = system.ClientId, Status = UploadStatuses.Running, StartedAt = updated, UpdatedAt = updated, HeartbeatAt = updated,
         };
         var crashed = Running(DateTime.UtcNow.AddHours(-1));
         var live = Running(DateTime.UtcNow);

@@ -145,6 +145,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTime>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Nmsc")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -190,7 +193,7 @@ namespace ConsentHub.Data.Migrations.Postgres
 
                     b.HasIndex("SourceSystemId", "StartedAt");
 
-                    b.HasIndex("Status", "UpdatedAt");
+                    b.HasIndex("Status", "HeartbeatAt");
 
                     b.ToTable("uploads", (string)null);
                 });
@@ -380,6 +383,9 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.Property<string>("Data")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<bool>("Notify")
+                        .HasColumnType("boolean");
 
                     b.Property<long?>("OutcomeLedgerIndex")
                         .HasColumnType("bigint");
@@ -1304,6 +1310,73 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.HasKey("Context", "Language");
 
                     b.ToTable("context_texts", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Validation.Notification", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("ChangeRequestId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("DueAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("EndedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Language")
+                        .HasMaxLength(35)
+                        .HasColumnType("character varying(35)");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long?>("LedgerIndex")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ChangeRequestId")
+                        .IsUnique();
+
+                    b.HasIndex("State", "DueAt");
+
+                    b.ToTable("notifications", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Validation.ValidationRequest", b =>

@@ -138,6 +138,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime>("HeartbeatAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Nmsc")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -183,7 +186,7 @@ namespace ConsentHub.Data.Migrations.Sqlite
 
                     b.HasIndex("SourceSystemId", "StartedAt");
 
-                    b.HasIndex("Status", "UpdatedAt");
+                    b.HasIndex("Status", "HeartbeatAt");
 
                     b.ToTable("uploads", (string)null);
                 });
@@ -365,6 +368,9 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<string>("Data")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("Notify")
+                        .HasColumnType("INTEGER");
 
                     b.Property<long?>("OutcomeLedgerIndex")
                         .HasColumnType("INTEGER");
@@ -1269,6 +1275,73 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.HasKey("Context", "Language");
 
                     b.ToTable("context_texts", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Validation.Notification", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ChangeRequestId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("DueAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("EndedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Language")
+                        .HasMaxLength(35)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LedgerIndex")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ChangeRequestId")
+                        .IsUnique();
+
+                    b.HasIndex("State", "DueAt");
+
+                    b.ToTable("notifications", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Validation.ValidationRequest", b =>
