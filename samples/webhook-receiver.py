@@ -35,7 +35,8 @@ class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         verdict = signature_ok(self.headers, body)
-        key_ok = (self.headers.get("api-key") == API_KEY) if API_KEY else None
+        # During an API key rotation the header carries the new key and the previous one, space-separated.
+        key_ok = (API_KEY in (self.headers.get("api-key") or "").split(" ")) if API_KEY else None
         print(f"--- webhook-id {self.headers.get('webhook-id')}  signature "
               f"{'OK' if verdict else 'unchecked' if verdict is None else 'BAD'}  api-key "
               f"{'OK' if key_ok else 'unchecked' if key_ok is None else 'BAD'}  -> {STATUS}")

@@ -25,8 +25,11 @@ public static class TokenEndpoint
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
-        var system = await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
-        var apiUser = system is null ? await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.ClientId == request.ClientId, ct) : null;
+        // A request without a client (a DPO's) names no system and no API user: users without a client are many.
+        var system = request.ClientId is null ? null
+            : await db.SourceSystems.AsNoTracking().SingleOrDefaultAsync(s => s.ClientId == request.ClientId, ct);
+        var apiUser = system is null && request.ClientId is not null
+            ? await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.ClientId == request.ClientId, ct) : null;
 
         Holder? holder;
         if (request.IsPasswordGrantType() && request.ClientId is null)
