@@ -11,7 +11,7 @@ namespace ConsentHub.Tests.Hosting;
 public sealed class HalLinkTests
 {
     /// <summary>Link relations that name actions (POST), as the README's HAL paragraph lists them.</summary>
-    static readonly HashSet<string> Actions = ["rotate-secret", "redeliver"];
+    static readonly HashSet<string> Actions = ["rotate-secret", "rotate-api-key", "redeliver"];
 
     [Theory, Providers]
     public async Task Every_link_of_every_resource_answers_a_GET_or_is_a_documented_action(DatabaseProvider provider)

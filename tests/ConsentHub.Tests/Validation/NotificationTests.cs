@@ -103,6 +103,9 @@ public sealed class NotificationTests
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         var validationMail = await smtp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20));
         var link = ValidationFlowTests.LinkPath(validationMail.Message);
+        // The worker records the sending after the SMTP server took the mail: wait for it, so the timeline below is
+        // complete however fast the person confirms.
+        await WaitForTimelineAsync(client, posted, "validation-sent");
         // Not applied, so nothing to notify yet: no notification exists until the change is applied.
         using (var scope = app.Scope())
             Assert.Equal(0, await app.Db(scope).Notifications.CountAsync());
