@@ -155,53 +155,60 @@ public static class DestinationApi
         return TypedResults.NoContent();
     }
 
-    static async Task<IResult> RotateAsync(
+    static Task<IResult> RotateAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
-        IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct)
-    {
-        var (system, refusal) = await AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
-        if (system is null) return refusal!;
-        await using var transaction = await ledger.BeginAsync(ct);
-        var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
-        if (destination is null) return NoDestination();
-        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
-        var now = time.Now();
-        var secret = WebhookSigner.NewSecret();
-        var overlap = TimeSpan.FromHours(options.Value.SecretOverlapHours);
-        destination.ProtectedPreviousSigningSecret = overlap > TimeSpan.Zero ? destination.ProtectedSigningSecret : null;
-        destination.PreviousSecretUntil = overlap > TimeSpan.Zero ? now + overlap : null;
-        destination.ProtectedSigningSecret = protector.Protect(secret);
-        destination.UpdatedAt = now;
-        ledger.Append(LedgerEvents.DestinationSecretRotated, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        return Hal.Ok(new RotatedSecretView(secret, HubTime.Format(destination.PreviousSecretUntil),
-            new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) }));
-    }
+        IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct) =>
+        RotateCredentialAsync(context, nmsc, sourceSystem, user, db, ledger, time, protection, options, LedgerEvents.DestinationSecretRotated,
+            (destination, protector, until) =>
+            {
+                var secret = WebhookSigner.NewSecret();
+                destination.ProtectedPreviousSigningSecret = until is null ? null : destination.ProtectedSigningSecret;
+                destination.PreviousSecretUntil = until;
+                destination.ProtectedSigningSecret = protector.Protect(secret);
+                return Rotated(secret, until, (value, validUntil, links) => new RotatedSecretView(value, validUntil, links));
+            }, ct);
 
     /// <summary>As <see cref="RotateAsync"/> for the api-key header: both keys go out, space-separated, for the overlap.</summary>
-    static async Task<IResult> RotateApiKeyAsync(
+    static Task<IResult> RotateApiKeyAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
-        IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct)
+        IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct) =>
+        RotateCredentialAsync(context, nmsc, sourceSystem, user, db, ledger, time, protection, options, LedgerEvents.DestinationApiKeyRotated,
+            (destination, protector, until) =>
+            {
+                var apiKey = WebhookSigner.NewApiKey();
+                destination.ProtectedPreviousApiKey = until is null ? null : destination.ProtectedApiKey;
+                destination.PreviousApiKeyUntil = until;
+                destination.ProtectedApiKey = protector.Protect(apiKey);
+                return Rotated(apiKey, until, (value, validUntil, links) => new RotatedApiKeyView(value, validUntil, links));
+            }, ct);
+
+    /// <summary>The answer of a rotation, given the new value (shown this once) and the end of the old one's overlap.</summary>
+    static Func<Dictionary<string, HalLink>, IResult> Rotated<T>(
+        string value, DateTime? until, Func<string, string?, Dictionary<string, HalLink>, T> view) =>
+        links => Hal.Ok(view(value, HubTime.Format(until), links));
+
+    /// <summary>
+    /// Replaces one credential of a destination: <paramref name="rotate"/> keeps the old value beside the new one until
+    /// the overlap ends (none when the overlap is zero), and the rotation goes into the ledger.
+    /// </summary>
+    static async Task<IResult> RotateCredentialAsync(
+        string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
+        IDataProtectionProvider protection, IOptions<PropagationOptions> options, string ledgerEvent,
+        Func<Destination, IDataProtector, DateTime?, Func<Dictionary<string, HalLink>, IResult>> rotate, CancellationToken ct)
     {
         var (system, refusal) = await AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
         if (system is null) return refusal!;
         await using var transaction = await ledger.BeginAsync(ct);
         var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
         if (destination is null) return NoDestination();
-        var protector = protection.CreateProtector(DestinationSecrets.Purpose);
         var now = time.Now();
-        var apiKey = WebhookSigner.NewApiKey();
         var overlap = TimeSpan.FromHours(options.Value.SecretOverlapHours);
-        destination.ProtectedPreviousApiKey = overlap > TimeSpan.Zero ? destination.ProtectedApiKey : null;
-        destination.PreviousApiKeyUntil = overlap > TimeSpan.Zero ? now + overlap : null;
-        destination.ProtectedApiKey = protector.Protect(apiKey);
+        var answer = rotate(destination, protection.CreateProtector(DestinationSecrets.Purpose), overlap > TimeSpan.Zero ? now + overlap : null);
         destination.UpdatedAt = now;
-        ledger.Append(LedgerEvents.DestinationApiKeyRotated, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
+        ledger.Append(ledgerEvent, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        return Hal.Ok(new RotatedApiKeyView(apiKey, HubTime.Format(destination.PreviousApiKeyUntil),
-            new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) }));
+        return answer(new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) });
     }
 
     /// <summary>The system itself or the admin; its organisation's other systems get 403, everyone else 404.</summary>
