@@ -19,26 +19,6 @@ public static class ClusterEvents
 /// <summary>Reads and replaces a cluster's membership; each replacement is one transaction with its ledger entry.</summary>
 public static class ClusterMembership
 {
-    /// <summary>The other customer records of <paramref name="customer"/>'s cluster within its own context; none for a cluster of one.</summary>
-    public static async Task<List<Customer>> OtherRecordsAsync(ConsentDb db, Customer customer, CancellationToken ct)
-    {
-        var clusterId = await db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == customer.Nmsc && m.Context == customer.Context && m.SourceSystem == customer.SourceSystem
-                        && m.SourceCustomerId == customer.SourceCustomerId)
-            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
-        if (clusterId is null) return [];
-        var keys = await db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == customer.Nmsc && m.ClusterId == clusterId && m.Context == customer.Context)
-            .Select(m => new { m.SourceSystem, m.SourceCustomerId }).ToListAsync(ct);
-        var ids = keys.Select(k => k.SourceCustomerId).Distinct().ToList();
-        var wanted = keys.Select(k => (k.SourceSystem, k.SourceCustomerId)).ToHashSet();
-        return (await db.Customers.AsNoTracking()
-                .Where(c => c.Nmsc == customer.Nmsc && c.Context == customer.Context && ids.Contains(c.SourceCustomerId))
-                .ToListAsync(ct))
-            .Where(c => c.Id != customer.Id && wanted.Contains((c.SourceSystem, c.SourceCustomerId)))
-            .ToList();
-    }
-
     /// <summary>The customer records the hub knows among <paramref name="keys"/> (all of one context).</summary>
     public static async Task<List<Customer>> CustomersAsync(ConsentDb db, string nmsc, string context, IReadOnlyCollection<MemberKey> keys, CancellationToken ct)
     {
