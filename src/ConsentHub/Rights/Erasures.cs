@@ -102,10 +102,6 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         await db.IdempotencyRecords.Where(r => r.ChangeRequestId != null && requestIds.Contains(r.ChangeRequestId.Value) && r.ResponseBody != null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.ResponseBody, (string?)null), ct);
         var ended = await EndOpenValidationsAsync(liveIds, now, ct);
-        // The systems are told to erase what they were sent: a later change of the person is sent to them in full.
-        foreach (var record in live)
-            await db.PropagatedValues.Where(v => v.SourceSystemId == record.SourceSystemId && v.SourceCustomerId == record.SourceCustomerId).ExecuteDeleteAsync(ct);
-
         // Told to erase: the erased records, and the records their clusters name that the hub has never seen (a cluster
         // feed named them, and their systems were sent the person's data). Records erased earlier were told then.
         var known = person.Select(PersonMatch.Key).ToHashSet();
@@ -120,7 +116,8 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
             registered[context] = await planner.TargetSystemsAsync(nmsc, context, told, ct);
             pushed.UnionWith((await planner.DestinationsOfContextAsync(nmsc, context, ct)).Values);
         }
-        foreach (var member in told.Where(m => !known.Contains(m)))
+        // The systems are told to erase what they were sent: a later change of the person is sent to them in full.
+        foreach (var member in told)
         {
             if (!registered[member.Context].TryGetValue(member.SourceSystem, out var systemId)) continue;
             await db.PropagatedValues.Where(v => v.SourceSystemId == systemId && v.SourceCustomerId == member.SourceCustomerId).ExecuteDeleteAsync(ct);
