@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.OptOut;
 using ConsentHub.Propagation;
 using ConsentHub.Rights;
 using ConsentHub.Tenancy;
@@ -25,6 +26,7 @@ builder.Services.AddPropagation();
 builder.Services.AddBulk();
 builder.Services.AddUploads();
 builder.Services.AddRights();
+builder.Services.AddOptOut();
 
 var app = builder.Build();
 
@@ -54,6 +56,7 @@ app.MapPropagations();
 app.MapBulk();
 app.MapUploads();
 app.MapRights();
+app.MapOptOut();
 
 await app.RunAsync();
 return 0;

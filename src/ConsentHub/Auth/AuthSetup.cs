@@ -51,6 +51,8 @@ public static class AuthSetup
     public const string ClusterFeedPolicy = "cluster-feed";
     public const string ReadScope = "scope:read";
     public const string WriteScope = "scope:write";
+    /// <summary>The routes that take a source system's API key (seed 002's api-key header) instead of a bearer token.</summary>
+    public const string ApiKeyPolicy = "api-key";
 
     public static IServiceCollection AddHubAuth(this IServiceCollection services)
     {
@@ -108,11 +110,14 @@ public static class AuthSetup
                     .SetType(OpenIddictValidationHandlerType.Custom));
             });
 
-        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin).RequireAssertion(AdminScopeFits))
             .AddPolicy(ClusterFeedPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c =>
                 (c.User.HasClaim(HubClaims.Role, Roles.Admin) || c.User.HasClaim(HubClaims.Role, Roles.ClusterFeed)) && AdminScopeFits(c)))
+            .AddPolicy(ApiKeyPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthentication.SchemeName).RequireAuthenticatedUser()
+                .RequireClaim(HubClaims.Role, Roles.ApiKey))
             .AddPolicy(ReadScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Read)))
             .AddPolicy(WriteScope, p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasScope(Scopes.Write)));
         return services;

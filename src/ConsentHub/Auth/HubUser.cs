@@ -52,6 +52,8 @@ public static class Roles
     public const string HeadOfficeDpo = "head-office-dpo";
     /// <summary>An organisation-level API user (seed 004 §5.5's NMSC_ROLE): reads every record of its organisation, writes none.</summary>
     public const string Organisation = "nmsc";
+    /// <summary>A source system authenticated by an API key (<see cref="ApiKeyAuthentication"/>), on the routes that take keys only.</summary>
+    public const string ApiKey = "api-key";
 
     public static bool IsDpo(string role) => role is Dpo or HeadOfficeDpo;
 }

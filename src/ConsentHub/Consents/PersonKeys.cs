@@ -53,21 +53,30 @@ public sealed class PersonKeyWrapping
     public static bool IsWrapped(string stored) => stored.StartsWith(Prefix, StringComparison.Ordinal);
 
     /// <summary>The person key sealed for its record: a wrapped key moved to another record does not open.</summary>
-    public string Wrap(long customerId, byte[] personKey)
+    public string Wrap(long customerId, byte[] personKey) => Wrap(AssociatedData(customerId), personKey);
+
+    public byte[] Unwrap(long customerId, string stored) => Unwrap(AssociatedData(customerId), stored);
+
+    /// <summary>Another record's key (an opt-out's), bound to what <paramref name="owner"/> names so it opens for that owner only.</summary>
+    public string Wrap(string owner, byte[] key) => Wrap(Encoding.UTF8.GetBytes(owner), key);
+
+    public byte[] Unwrap(string owner, string stored) => Unwrap(Encoding.UTF8.GetBytes(owner), stored);
+
+    string Wrap(byte[] associatedData, byte[] personKey)
     {
         var output = new byte[NonceSize + TagSize + personKey.Length];
         RandomNumberGenerator.Fill(output.AsSpan(0, NonceSize));
         using var aes = new AesGcm(Key, TagSize);
-        aes.Encrypt(output.AsSpan(0, NonceSize), personKey, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), AssociatedData(customerId));
+        aes.Encrypt(output.AsSpan(0, NonceSize), personKey, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), associatedData);
         return Prefix + Convert.ToBase64String(output);
     }
 
-    public byte[] Unwrap(long customerId, string stored)
+    byte[] Unwrap(byte[] associatedData, string stored)
     {
         var input = Convert.FromBase64String(stored[Prefix.Length..]);
         var personKey = new byte[input.Length - NonceSize - TagSize];
         using var aes = new AesGcm(Key, TagSize);
-        aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), personKey, AssociatedData(customerId));
+        aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), personKey, associatedData);
         return personKey;
     }
 

@@ -4,6 +4,7 @@ using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.OptOut;
 using ConsentHub.Propagation;
 using ConsentHub.Rights;
 using ConsentHub.Tenancy;
@@ -51,6 +52,12 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<UploadError> UploadErrors => Set<UploadError>();
     public DbSet<Erasure> Erasures => Set<Erasure>();
     public DbSet<ErasedRecord> ErasedRecords => Set<ErasedRecord>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<OptOutTransaction> OptOutTransactions => Set<OptOutTransaction>();
+    public DbSet<OptOutRecord> OptOutRecords => Set<OptOutRecord>();
+    public DbSet<SuppressionEntry> SuppressionEntries => Set<SuppressionEntry>();
+    public DbSet<DataSharingAgreement> DataSharingAgreements => Set<DataSharingAgreement>();
+    public DbSet<IndustryOptOut> IndustryOptOuts => Set<IndustryOptOut>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

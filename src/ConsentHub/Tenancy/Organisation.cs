@@ -15,6 +15,12 @@ public sealed class Organisation
     public string MergePolicy { get; set; } = MergePolicies.LatestWins;
     /// <summary>Link the organisation's records that share a normalised email into one cluster.</summary>
     public bool BuiltInMatching { get; set; }
+    /// <summary>
+    /// ISO 3166 alpha-2 region a phone number without '+' is read in when an opt-out names it (seed 002's samples are US
+    /// numbers); null reads as <see cref="DefaultPhoneCountry"/>.
+    /// </summary>
+    public string? DefaultCountry { get; set; }
+    public const string DefaultPhoneCountry = "US";
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -89,6 +95,7 @@ sealed class TenancyConfiguration :
         b.Property(o => o.Name).HasMaxLength(200);
         b.Property(o => o.ValidationWindowHours).HasDefaultValue(24);
         b.Property(o => o.MergePolicy).HasMaxLength(32).HasDefaultValue(MergePolicies.LatestWins);
+        b.Property(o => o.DefaultCountry).HasMaxLength(2);
     }
 
     public void Configure(EntityTypeBuilder<ConsentContext> b)

@@ -1,0 +1,28 @@
+using ConsentHub.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace ConsentHub.OptOut;
+
+/// <summary>One identifier of the industry pool: its kind and hash, with no trace of who contributed it.</summary>
+public sealed record PooledIdentifier(string Kind, string Sha256);
+
+/// <summary>
+/// The industry-wide opt-outs: every external provider's list, and the suppression entries in force of every
+/// organisation whose data sharing agreement is in force, as hashes only. It is read, never copied: a member that
+/// leaves takes its entries out with it, and no pool row could ever name the member an entry came from.
+/// </summary>
+public static class IndustryPool
+{
+    public static IQueryable<PooledIdentifier> Query(ConsentDb db)
+    {
+        var members = db.DataSharingAgreements.Where(a => a.LeftAt == null).Select(a => a.Nmsc);
+        var shared = db.SuppressionEntries
+            .Where(e => e.SupersededAt == null && members.Contains(e.Nmsc))
+            .Select(e => new PooledIdentifier(e.Kind, e.Sha256));
+        var provided = db.IndustryOptOuts.Select(o => new PooledIdentifier(o.Kind, o.Sha256));
+        return shared.Union(provided);
+    }
+
+    public static Task<bool> IsMemberAsync(ConsentDb db, string nmsc, CancellationToken ct) =>
+        db.DataSharingAgreements.AnyAsync(a => a.Nmsc == nmsc && a.LeftAt == null, ct);
+}

@@ -1,0 +1,16 @@
+namespace ConsentHub.OptOut;
+
+/// <summary>The opt-out service of seed 002: the upload, the suppression list and its files, and the industry pool.</summary>
+public static class OptOutSetup
+{
+    public static IServiceCollection AddOptOut(this IServiceCollection services)
+    {
+        services.AddScoped<OptOutVault>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
+    {
+        return app;
+    }
+}
