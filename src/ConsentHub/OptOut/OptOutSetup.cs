@@ -5,7 +5,7 @@ public static class OptOutSetup
 {
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
-        services.AddScoped<OptOutVault>();
+        services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
         return services;
     }
 
