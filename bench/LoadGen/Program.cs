@@ -9,6 +9,8 @@
 // --mode seed --customers N [--systems crm,dms,web,app] [--out FILE] uploads N records across the systems, clusters
 // some pairs and writes the first system's token and paths to FILE for wrk (Seed.cs). --mode receiver --port P
 // [--seconds S] runs the webhook receiver of mode propagate alone, so wrk can measure its own accept rate.
+// --mode optout --nmsc NMSC [--batch 100] posts seed 002 opt-out uploads for the customers --mode seed made in NMSC
+// (OptOut.cs): records/s and latency per request.
 // --mode propagate measures delivery to a webhook (Propagate.cs). LoadGen runs the receiver itself (Kestrel on
 // 127.0.0.1, answering 204) and registers it as its source system's destination, so the server must run with
 // ConsentHub__Propagation__AllowInsecureLoopback=true. Every POST names a new customer, so each 201 causes exactly one
@@ -30,8 +32,8 @@ var mode = options.Get("mode", "post");
 var connections = int.Parse(options.Get("connections", "32"));
 var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
-if (mode is not ("post" or "get" or "propagate" or "bulk" or "seed" or "receiver"))
-    throw new ArgumentException($"--mode {mode}: post, get, propagate, bulk, seed or receiver");
+if (mode is not ("post" or "get" or "propagate" or "bulk" or "seed" or "receiver" or "optout"))
+    throw new ArgumentException($"--mode {mode}: post, get, propagate, bulk, seed, receiver or optout");
 
 if (mode == "receiver")
 {
@@ -55,6 +57,12 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 
 var adminToken = await TokenAsync(options.Get("admin-client-id", ""), options.Get("admin-client-secret", ""),
     new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = options.Get("admin-password", "") });
+if (mode == "optout")
+{
+    // The seeded organisation, not a new one: its customers are the ones opted out.
+    return await new OptOutBench(http, adminToken, "toyota", options.Get("nmsc", ""), "crm")
+        .RunAsync(connections, seconds, int.Parse(options.Get("batch", "100")), customers);
+}
 var nmsc = "bench-" + Guid.NewGuid().ToString("N")[..8];
 await SendAsync(HttpMethod.Put, $"/admin/organisations/{nmsc}", adminToken, null);
 await SendAsync(HttpMethod.Put, "/admin/contexts/toyota", adminToken, null);

@@ -58,6 +58,7 @@ sealed class SeedBench(HttpClient http, string adminToken, string context, strin
             $"SEED_TOKEN={firstToken}",
             $"SEED_PREFIX=/contexts/{context}/nmscs/{nmsc}/source-systems/{systems[0]}/customers/c",
             $"SEED_PER_SYSTEM={perSystem}",
+            $"SEED_NMSC={nmsc}",
             $"SEED_CLUSTERS={clusters}",
         ]);
         return 0;
