@@ -27,6 +27,7 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
         var db = Context.RequestServices.GetRequiredService<ConsentDb>();
         var key = await ApiKeys.FindActiveAsync(db, presented.Trim(), Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("The API key is not known, or was revoked.");
+        await ApiKeys.MarkUsedAsync(db, key, Context.RequestServices.GetRequiredService<TimeProvider>().Now(), Context.RequestAborted);
         var identity = new ClaimsIdentity(
         [
             new Claim("sub", $"api-key:{key.Id}"),
