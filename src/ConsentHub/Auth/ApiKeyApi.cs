@@ -38,22 +38,22 @@ public static class ApiKeyApi
 
     public static IEndpointRouteBuilder MapApiKeys(this IEndpointRouteBuilder app)
     {
-        var keys = app.MapGroup("/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/api-keys")
+        var keys = app.MapGroup("/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}")
             .WithTags("API keys").RequireAuthorization(AuthSetup.AdminPolicy);
-        keys.MapPost("", IssueAsync)
+        keys.MapPost("/api-keys", IssueAsync)
             .WithName("IssueApiKey").WithSummary($"Issue an API key to a source system; the key is shown in this answer only. At most {MaxUnrevokedPerSystem} unrevoked keys per system.")
             .Accepts<ApiKeyInput>("application/json")
             .Produces<IssuedApiKeyView>(StatusCodes.Status201Created, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        keys.MapGet("", ListAsync)
+        keys.MapGet("/api-keys", ListAsync)
             .WithName("ListApiKeys").WithSummary("The API keys of a source system, revoked ones included; never a key.")
             .Produces<ApiKeyList>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        keys.MapGet("/{id}", GetAsync)
+        keys.MapGet("/api-keys/{id}", GetAsync)
             .WithName("GetApiKey").WithSummary("One API key of a source system; never the key.")
             .Produces<ApiKeyView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        keys.MapDelete("/{id}", RevokeAsync)
+        keys.MapDelete("/api-keys/{id}", RevokeAsync)
             .WithName("RevokeApiKey").WithSummary("Revoke an API key: it is refused from the next request on, on every instance. Idempotent.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
