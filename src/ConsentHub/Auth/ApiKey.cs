@@ -58,6 +58,21 @@ public static class ApiKeys
         return (row, key);
     }
 
+    /// <summary>How fresh <see cref="ApiKey.LastUsedAt"/> is kept: a busy key writes once per this interval, not on every request.</summary>
+    public static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Records that the key authenticated a request at <paramref name="now"/>, unless that was recorded less than
+    /// <see cref="LastUsedResolution"/> ago. The condition is in the UPDATE too, so instances racing on one key write once.
+    /// </summary>
+    public static async Task MarkUsedAsync(ConsentDb db, ApiKey key, DateTime now, CancellationToken ct)
+    {
+        var stale = now - LastUsedResolution;
+        if (key.LastUsedAt > stale) return;
+        await db.ApiKeys.Where(k => k.Id == key.Id && (k.LastUsedAt == null || k.LastUsedAt <= stale))
+            .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), ct);
+    }
+
     /// <summary>The key's row when it is issued, not revoked, and its source system is active; otherwise null.</summary>
     public static async Task<ApiKey?> FindActiveAsync(ConsentDb db, string key, CancellationToken ct)
     {

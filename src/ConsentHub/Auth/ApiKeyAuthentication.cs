@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using System.Text.Json;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -27,6 +28,7 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
         var db = Context.RequestServices.GetRequiredService<ConsentDb>();
         var key = await ApiKeys.FindActiveAsync(db, presented.Trim(), Context.RequestAborted);
         if (key is null) return AuthenticateResult.Fail("The API key is not known, or was revoked.");
+        await ApiKeys.MarkUsedAsync(db, key, Context.RequestServices.GetRequiredService<TimeProvider>().Now(), Context.RequestAborted);
         var identity = new ClaimsIdentity(
         [
             new Claim("sub", $"api-key:{key.Id}"),
@@ -39,17 +41,25 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    /// <summary>Problem details, with the seed's <c>"status": false</c> so seed 002 clients see the failure as they expect.</summary>
+    /// <summary>
+    /// Problem details, with the seed's <c>"status": false</c> so seed 002 clients see the failure as they expect. That member
+    /// takes the place of RFC 9457's numeric <c>status</c> (the HTTP status says 401): a JSON object may name a member only
+    /// once, and RFC 9457 §3.1 has consumers ignore a member of an unexpected type.
+    /// </summary>
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var missing = string.IsNullOrWhiteSpace(Request.Headers[Header].FirstOrDefault() ?? Request.Headers[AlternateHeader].FirstOrDefault());
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status401Unauthorized,
-            title: "The API key is missing or not valid.",
-            detail: missing ? "Send the API key issued to your source system in the api-key header."
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.ContentType = "application/problem+json";
+        return Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["type"] = "https://consenthub.dev/problems/api-key",
+            ["title"] = "The API key is missing or not valid.",
+            ["status"] = false,
+            ["detail"] = missing ? "Send the API key issued to your source system in the api-key header."
                 : "The api-key header does not carry a key in force: it is unknown, revoked, or its source system is deactivated.",
-            type: "https://consenthub.dev/problems/api-key",
-            extensions: new Dictionary<string, object?> { ["status"] = false }).ExecuteAsync(Context);
+            ["traceId"] = Context.TraceIdentifier,
+        }));
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -7,6 +7,9 @@ public static class PhoneKeys
 {
     static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
 
+    /// <summary>The ISO 3166 alpha-2 regions (upper case) whose numbering plans libphonenumber knows, so a number can be read in them.</summary>
+    public static bool IsSupportedRegion(string region) => Util.GetSupportedRegions().Contains(region);
+
     /// <summary>
     /// The number in E.164 form (+447700900123), or null when it is not a possible phone number. A number written
     /// without a leading + is read as dialled in <paramref name="country"/> (ISO 3166 alpha-2): 07700 900123 in GB.

@@ -104,6 +104,9 @@ public static class LedgerEvents
     public const string OrganisationApiUserCreated = "organisation-api-user-created";
     public const string OrganisationApiUserDeleted = "organisation-api-user-deleted";
     public const string DestinationApiKeyRotated = "destination-api-key-rotated";
+    /// <summary>An API key was issued to a source system, or revoked: its id, system and label, never the key or its hash.</summary>
+    public const string ApiKeyIssued = "api-key-issued";
+    public const string ApiKeyRevoked = "api-key-revoked";
     public const string ChangeRequested = "change-requested";
     public const string ChangeApplied = "change-applied";
     public const string ChangeRejected = "change-rejected";

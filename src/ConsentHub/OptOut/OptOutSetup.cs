@@ -1,3 +1,5 @@
+using ConsentHub.Auth;
+
 namespace ConsentHub.OptOut;
 
 /// <summary>The opt-out service of seed 002: the upload, the suppression list and its files, and the industry pool.</summary>
@@ -11,6 +13,7 @@ public static class OptOutSetup
 
     public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
     {
+        app.MapApiKeys();
         return app;
     }
 }

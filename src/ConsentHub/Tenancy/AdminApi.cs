@@ -83,6 +83,9 @@ public static class AdminApi
             return Problems.Invalid("validationWindowHours", "range", "validationWindowHours must be from 1 to 720.");
         if (body.Value.MergePolicy is { } policy && !MergePolicies.IsKnown(policy))
             return Problems.Invalid("mergePolicy", "merge-policy", $"mergePolicy is {MergePolicies.LatestWins} or {MergePolicies.MostRestrictive}.");
+        if (body.Value.DefaultCountry is { } given && !OrganisationPatch.IsPhoneCountry(given))
+            return Problems.Invalid("defaultCountry", "country", OrganisationPatch.CountryRule);
+        var country = body.Value.DefaultCountry?.ToUpperInvariant();
 
         await using var transaction = await ledger.BeginAsync(ct);
         var now = time.Now();
@@ -94,7 +97,7 @@ public static class AdminApi
             {
                 Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24,
                 MergePolicy = body.Value.MergePolicy ?? MergePolicies.LatestWins, BuiltInMatching = body.Value.BuiltInMatching ?? false,
-                CreatedAt = now, UpdatedAt = now,
+                DefaultCountry = country, CreatedAt = now, UpdatedAt = now,
             };
             db.Organisations.Add(organisation);
             ledger.Append(LedgerEvents.OrganisationRegistered, Settings(organisation));
@@ -102,8 +105,10 @@ public static class AdminApi
         else if (organisation.Name != body.Value.Name
                  || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours)
                  || (body.Value.MergePolicy is { } merge && merge != organisation.MergePolicy)
-                 || (body.Value.BuiltInMatching is { } matching && matching != organisation.BuiltInMatching))
+                 || (body.Value.BuiltInMatching is { } matching && matching != organisation.BuiltInMatching)
+                 || (country is not null && country != (organisation.DefaultCountry ?? Organisation.DefaultPhoneCountry)))
         {
+            organisation.DefaultCountry = country ?? organisation.DefaultCountry;
             organisation.BuiltInMatching = body.Value.BuiltInMatching ?? organisation.BuiltInMatching;
             organisation.Name = body.Value.Name;
             organisation.ValidationWindowHours = body.Value.ValidationWindowHours ?? organisation.ValidationWindowHours;
@@ -296,9 +301,11 @@ public static class AdminApi
     static IResult Created<T>(string location, T body) => Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(body), location);
 
     static object Settings(Organisation o) =>
-        new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy, builtInMatching = o.BuiltInMatching };
+        new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy, builtInMatching = o.BuiltInMatching,
+            defaultCountry = o.DefaultCountry ?? Organisation.DefaultPhoneCountry };
 
     static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, o.MergePolicy, o.BuiltInMatching,
+        o.DefaultCountry ?? Organisation.DefaultPhoneCountry,
         HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
         new Dictionary<string, HalLink>
         {

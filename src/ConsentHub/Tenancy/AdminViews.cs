@@ -12,6 +12,8 @@ public sealed record OrganisationInput
     public string? MergePolicy { get; init; }
     /// <summary>Link records that share a normalised email into one cluster (default false).</summary>
     public bool? BuiltInMatching { get; init; }
+    /// <summary>ISO 3166 alpha-2 country an opt-out's phone number without '+' is read in (default US).</summary>
+    public string? DefaultCountry { get; init; }
 }
 
 public sealed record ContextInput
@@ -39,7 +41,7 @@ public sealed record CategoriesInput
 }
 
 public sealed record OrganisationView(
-    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, bool BuiltInMatching, string CreatedAt, string UpdatedAt,
+    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, bool BuiltInMatching, string DefaultCountry, string CreatedAt, string UpdatedAt,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
 public sealed record ContextView(

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ConsentHub.Consents;
 using ConsentHub.Hosting;
 
 namespace ConsentHub.Tenancy;
@@ -42,14 +43,26 @@ public sealed class OrganisationPatch
                     else if (value.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) patch.Type(member, "true, false or null");
                     else patch.changes.Add(o => o.BuiltInMatching = value.GetValue<bool>());
                     break;
+                case "defaultCountry":
+                    if (value is null) patch.changes.Add(o => o.DefaultCountry = null);
+                    else if (String(value) is not { } country) patch.Type(member, "a string or null");
+                    else if (!IsPhoneCountry(country)) patch.Violations.Add(new(member, "country", CountryRule));
+                    else patch.changes.Add(o => o.DefaultCountry = country.ToUpperInvariant());
+                    break;
                 default:
                     patch.Violations.Add(new(member, "unknown-member",
-                        $"'{member}' is no setting of an organisation; the settings are name, validationWindowHours, mergePolicy and builtInMatching."));
+                        $"'{member}' is no setting of an organisation; the settings are name, validationWindowHours, mergePolicy, builtInMatching and defaultCountry."));
                     break;
             }
         }
         return patch;
     }
+
+    public const string CountryRule =
+        "defaultCountry must be an ISO 3166 alpha-2 country code whose phone numbers the hub can read, such as US or GB.";
+
+    /// <summary>An ISO 3166 alpha-2 code (either case) that libphonenumber reads numbers in: the organisation's default country.</summary>
+    public static bool IsPhoneCountry(string country) => country.Length == 2 && PhoneKeys.IsSupportedRegion(country.ToUpperInvariant());
 
     public void ApplyTo(Organisation organisation)
     {

@@ -116,7 +116,14 @@ public sealed class AuthorisationTests
         new("GET", "/nmscs/{nmsc}/subject-access", Access.DataSubjectRights),
         new("GET", "/dpo/erasure", Access.DpoSession),
         new("POST", "/dpo/erasure", Access.DpoSession),
+        new("POST", ApiKeysRoute, Access.Admin),
+        new("GET", ApiKeysRoute, Access.Admin),
+        new("GET", ApiKeysRoute + "/{id}", Access.Admin),
+        new("DELETE", ApiKeysRoute + "/{id}", Access.Admin),
     ];
+
+    /// <summary>Administration that lives under the source system it concerns rather than under /admin/.</summary>
+    const string ApiKeysRoute = "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/api-keys";
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
     // The landing page: the unguessable token in its address is the person's credential.
@@ -287,7 +294,8 @@ public sealed class AuthorisationTests
         var app = await HubApp.SharedAsync(provider);
         var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
         var adminRows = Protected.Where(r => r.Access == Access.Admin).ToList();
-        Assert.All(adminRows, r => Assert.True(r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)));
+        Assert.All(adminRows, r => Assert.True(r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)
+            || r.Pattern.StartsWith(ApiKeysRoute, StringComparison.Ordinal)));
         Assert.All(Protected.Where(r => r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)),
             r => Assert.Equal(Access.Admin, r.Access));
 

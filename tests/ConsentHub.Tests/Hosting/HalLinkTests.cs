@@ -48,6 +48,8 @@ public sealed class HalLinkTests
         var (_, job) = await Uploads.PostAsync(crmClient, crm, Uploads.AsArray([Uploads.Envelope(crm, "up-1", Seed.Consent("OFFERS", true))]));
         answers.Add(job);
         var dpo = await Dpos.CreateAsync(app, "dpo", "toyota", nmsc);
+        var apiKeys = HubApp.ApiKeysPath(crm.Context, crm.Nmsc, crm.Name);
+        await KeepAsync(await admin.PostAsJsonAsync(apiKeys, new { label = "links" }), HttpStatusCode.Created);
 
         var customer = HubApp.SubscriptionDataPath(crm, "cust-1");
         var roots = new[]
@@ -56,7 +58,7 @@ public sealed class HalLinkTests
             Propagations.DestinationPath(crm), Propagations.DestinationPath(crm) + "/deliveries",
             $"/admin/organisations/{nmsc}", "/admin/contexts/toyota", "/admin/source-systems", $"/admin/source-systems/{crm.Id}",
             "/admin/users", "/admin/users?limit=1", $"/admin/users/{dpo.Username}", $"/nmscs/{nmsc}/clusters/person-1",
-            "/ledger/entries", "/ledger/entries?limit=2", "/ledger/checkpoints",
+            "/ledger/entries", "/ledger/entries?limit=2", "/ledger/checkpoints", apiKeys,
         };
 
         var queue = new Queue<(string Href, string From)>(roots.Select(r => (r, "start")));
@@ -94,6 +96,7 @@ public sealed class HalLinkTests
         Assert.Contains(seen, h => h.Contains("/deliveries", StringComparison.Ordinal));
         Assert.Contains(seen, h => h.StartsWith("/change-requests/", StringComparison.Ordinal));
         Assert.Contains(seen, h => h.StartsWith("/uploads/", StringComparison.Ordinal));
+        Assert.Contains(seen, h => h.StartsWith(apiKeys + "/", StringComparison.Ordinal));
     }
 
     /// <summary>Every (relation, href) of every <c>_links</c> in the document, at any depth; templated links are not followed.</summary>

@@ -94,13 +94,16 @@ public sealed class HubApp : WebApplicationFactory<Program>
         return app;
     }
 
+    /// <summary>For <see cref="StartAsync"/> and <see cref="SecondInstance"/>: adds the tests' own API-key route, <see cref="ApiKeyProbe"/>.</summary>
+    public static readonly Action<IServiceCollection> WithApiKeyProbe = s => s.AddTransient<IStartupFilter, ApiKeyProbe>();
+
     /// <summary>A second instance on this app's database, as a scaled-out deployment would run.</summary>
-    public HubApp SecondInstance(Dictionary<string, string?>? extra = null)
+    public HubApp SecondInstance(Dictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
         // Instances on one database share the key ring, so they need the certificate that encrypts it.
         var shared = new Dictionary<string, string?> { ["ConsentHub:DataProtection:CertificatePath"] = Path.Combine(DataDirectory, "data-protection.pfx") };
         foreach (var (key, value) in extra ?? []) shared[key] = value;
-        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared);
+        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared, services);
         app.StartServer();
         return app;
     }
@@ -173,6 +176,30 @@ public sealed class HubApp : WebApplicationFactory<Program>
     /// <summary>An HttpClient carrying a client_credentials token of the source system.</summary>
     public async Task<HttpClient> AsAsync(SourceSystemCredentials system) =>
         WithToken(await TokenAsync(system.ClientId, system.ClientSecret, new() { ["grant_type"] = "client_credentials" }));
+
+    public static string ApiKeysPath(string context, string nmsc, string sourceSystem) =>
+        $"/contexts/{context}/nmscs/{nmsc}/source-systems/{Uri.EscapeDataString(sourceSystem)}/api-keys";
+
+    /// <summary>Has the admin issue an API key to the source system (asserting 201) and returns the key, shown this once.</summary>
+    public async Task<string> IssueApiKeyAsync(string context, string nmsc, string sourceSystem, string label = "test")
+    {
+        using var admin = await AdminAsync();
+        var response = await admin.PostAsJsonAsync(ApiKeysPath(context, nmsc, sourceSystem), new { label });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, $"issuing an API key: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!["key"]!.GetValue<string>();
+    }
+
+    public Task<string> IssueApiKeyAsync(SourceSystemCredentials system, string label = "test") =>
+        IssueApiKeyAsync(system.Context, system.Nmsc, system.Name, label);
+
+    /// <summary>An HttpClient that sends <paramref name="key"/> in the api-key header (seed 002).</summary>
+    public HttpClient WithApiKey(string key)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("api-key", key);
+        return client;
+    }
 
     public static string SubscriptionDataPath(SourceSystemCredentials system, string customerId) =>
         $"/contexts/{system.Context}/nmscs/{system.Nmsc}/source-systems/{Uri.EscapeDataString(system.Name)}/customers/{Uri.EscapeDataString(customerId)}/subscription-data";

@@ -68,6 +68,11 @@ public sealed class OrganisationPatchTests
             ("""{"name":5}""", "name", "json"),
             ($$"""{"name":"{{new string('x', 201)}}"}""", "name", "max-length"),
             ("""{"name":"Kept?","colour":"red"}""", "colour", "unknown-member"),
+            ("""{"defaultCountry":"UK"}""", "defaultCountry", "country"),
+            ("""{"defaultCountry":"USA"}""", "defaultCountry", "country"),
+            ("""{"defaultCountry":"XX"}""", "defaultCountry", "country"),
+            ("""{"defaultCountry":""}""", "defaultCountry", "country"),
+            ("""{"defaultCountry":1}""", "defaultCountry", "json"),
             ("[]", "body", "json"),
         })
         {
@@ -84,5 +89,49 @@ public sealed class OrganisationPatchTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.SendAsync(Patch(unknown, """{"name":"x"}"""))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/admin/organisations/{unknown}")).StatusCode);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await admin.SendAsync(Patch(nmsc, "name=x", "text/plain"))).StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task The_default_country_is_US_until_set_reads_in_either_case_and_null_sets_it_back(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        using var admin = await app.AdminAsync();
+        var created = await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { name = "Toyota GB" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("US", (await Json.ReadAsync(created))["defaultCountry"]!.GetValue<string>());
+
+        var patched = await admin.SendAsync(Patch(nmsc, """{"defaultCountry":"gb"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        Assert.Equal("GB", (await Json.ReadAsync(patched))["defaultCountry"]!.GetValue<string>());
+        Assert.Equal("GB", (await Json.ReadAsync(await admin.GetAsync($"/admin/organisations/{nmsc}")))["defaultCountry"]!.GetValue<string>());
+        using (var scope = app.Scope())
+        {
+            Assert.Equal("GB", (await app.Db(scope).Organisations.SingleAsync(o => o.Nmsc == nmsc)).DefaultCountry);
+            var payload = await app.Db(scope).LedgerEntries.Where(e => e.Type == "organisation-updated" && e.Payload.Contains($"\"{nmsc}\""))
+                .OrderByDescending(e => e.Index).Select(e => e.Payload).FirstAsync();
+            Assert.Contains("\"defaultCountry\":\"GB\"", payload);
+        }
+        Assert.Equal(1, await UpdatesAsync(app, nmsc));
+
+        // Setting the country it has changes nothing; null takes it back to US.
+        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(Patch(nmsc, """{"defaultCountry":"GB"}"""))).StatusCode);
+        Assert.Equal(1, await UpdatesAsync(app, nmsc));
+        var reset = await Json.ReadAsync(await admin.SendAsync(Patch(nmsc, """{"defaultCountry":null}""")));
+        Assert.Equal("US", reset["defaultCountry"]!.GetValue<string>());
+        using (var scope = app.Scope())
+            Assert.Null((await app.Db(scope).Organisations.SingleAsync(o => o.Nmsc == nmsc)).DefaultCountry);
+
+        // PUT sets it too, and refuses what PATCH refuses.
+        var put = await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { name = "Toyota GB", defaultCountry = "de" });
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal("DE", (await Json.ReadAsync(put))["defaultCountry"]!.GetValue<string>());
+        var refused = await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { name = "Toyota GB", defaultCountry = "UK" });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var violation = (await Json.ReadAsync(refused))["violations"]![0]!;
+        Assert.Equal("defaultCountry", violation["field"]!.GetValue<string>());
+        Assert.Equal("country", violation["rule"]!.GetValue<string>());
+        Assert.Equal("DE", (await Json.ReadAsync(await admin.GetAsync($"/admin/organisations/{nmsc}")))["defaultCountry"]!.GetValue<string>());
     }
 }
