@@ -256,6 +256,42 @@ public sealed class ApplicationTests
     }
 
     [Theory, Providers]
+    public async Task An_opt_in_confirmed_by_the_person_after_the_opt_out_supersedes_its_entry_only_once_confirmed(DatabaseProvider provider)
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        await using var app = await HubApp.StartAsync(provider, new Dictionary<string, string?>
+        {
+            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+            ["ConsentHub:Smtp:TlsMode"] = "None",
+            ["ConsentHub:Validation:PublicBaseUrl"] = "http://localhost",
+            ["ConsentHub:Validation:PollSeconds"] = "1",
+        });
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Change(Email, null, [("OFFERS", true)], []))).StatusCode);
+        var (optOutId, _) = await ArrangeOptOutAsync(app, "tgb", crm.Id, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), SuppressionIdentifiers.Email(Email)!);
+        Assert.Equal(new OptOutOutcome(1, 1), await ApplyAsync(app, optOutId));
+
+        var posted = await HubApp.SubmitAsync(client, crm, "c-1", Change(Email, null, [("OFFERS", true)], [], "2025-02-01T10:00:00Z", validated: false));
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        var mail = await smtp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20));
+        Assert.Equal(["jane.doe@example.com"], mail.Recipients.Select(r => r.ToLowerInvariant()));
+        // Asked but not yet confirmed: the opt-out stays in force.
+        Assert.Null((await EntryAsync(app, optOutId)).SupersededAt);
+
+        using var person = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { HandleCookies = true });
+        var link = Validation.ValidationFlowTests.LinkPath(mail.Message);
+        var page = await person.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var confirmed = await person.PostAsync(link, new FormUrlEncodedContent(Validation.ValidationFlowTests.Fields(await page.Content.ReadAsStringAsync())));
+        Assert.Equal(HttpStatusCode.OK, confirmed.StatusCode);
+
+        Assert.NotNull((await EntryAsync(app, optOutId)).SupersededAt);
+        Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
+    }
+
+    [Theory, Providers]
     public async Task Erasure_by_email_removes_the_opt_outs_sealed_values_and_keeps_its_hash(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -359,7 +395,7 @@ public sealed class ApplicationTests
 
     /// <summary>A validated change with the person's email (and phone), consents and channels, all requested at <paramref name="at"/>.</summary>
     static JsonObject Change(string email, string? phone, (string Code, bool Flag)[] consents, (string Code, bool Flag)[] channels,
-        string at = "2024-01-01T10:00:00Z")
+        string at = "2024-01-01T10:00:00Z", bool validated = true)
     {
         var communication = new JsonObject { ["language"] = "en", ["country"] = "GB", ["email"] = email };
         if (phone is not null) communication["phone"] = phone;
@@ -369,7 +405,7 @@ public sealed class ApplicationTests
             ["commandTimestamp"] = at,
             ["consent"] = new JsonObject
             {
-                ["gdprCompliant"] = true, ["validated"] = true, ["notify"] = false, ["communicationAttributes"] = communication,
+                ["gdprCompliant"] = true, ["validated"] = validated, ["notify"] = false, ["communicationAttributes"] = communication,
                 ["consentAttributes"] = new JsonArray([.. consents.Select(c => (JsonNode)Seed.Attribute(c.Code, c.Flag, at))]),
             },
         };
