@@ -177,6 +177,48 @@ public sealed class ApplicationTests
     }
 
     [Theory, Providers]
+    public async Task A_record_holding_overlapping_categories_is_withdrawn_in_as_many_changes_as_the_rules_need(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using (var client = await app.AsAsync(crm))
+        {
+            var four = Change(Email, null, [("REMINDERS", true), ("OFFERS", true), ("SURVEYS", true), ("EVENTS", true)], []);
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", four)).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Change(Email, null, [("OFFERS_EVENTS", true)], []))).StatusCode);
+        }
+        var (optOutId, _) = await ArrangeOptOutAsync(app, nmsc, crm.Id, DateTime.UtcNow.AddSeconds(-1), SuppressionIdentifiers.Email(Email)!);
+
+        // Five true codes, two of them overlapping: one change may carry at most four, none overlapping.
+        Assert.Equal(new OptOutOutcome(1, 2), await ApplyAsync(app, optOutId));
+        var flags = await ConsolidatedAsync(app, crm, "c-1");
+        Assert.Equal(["EVENTS", "OFFERS", "OFFERS_EVENTS", "REMINDERS", "SURVEYS"], flags.Consents.Keys.Order());
+        Assert.DoesNotContain(true, flags.Consents.Values);
+        Assert.False(flags.Channels["EMAIL"]);
+        Assert.Equal(new OptOutOutcome(1, 2), await ApplyAsync(app, optOutId));
+    }
+
+    [Theory, Providers]
+    public async Task A_postal_identity_matches_no_record_and_the_opt_out_is_still_marked_applied(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using (var client = await app.AsAsync(crm))
+            Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Change(Email, null, [("OFFERS", true)], []))).StatusCode);
+        var postal = SuppressionIdentifiers.Postal("Jane", "Doe", "1 Main Street", "12345-6789")!;
+        var (optOutId, _) = await ArrangeOptOutAsync(app, nmsc, crm.Id, DateTime.UtcNow.AddSeconds(-1), postal);
+
+        Assert.Equal(new OptOutOutcome(0, 0), await ApplyAsync(app, optOutId));
+        Assert.NotNull(await AppliedAtAsync(app, optOutId));
+        Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
+        var entry = await EntryAsync(app, optOutId);
+        Assert.Null(entry.BlindKey);
+        Assert.Equal(postal.Sha256, entry.Sha256);
+    }
+
+    [Theory, Providers]
     public async Task Applying_an_opt_out_again_or_twice_at_once_records_one_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -348,7 +390,7 @@ public sealed class ApplicationTests
         var key = OptOutVault.NewKey();
         var recordId = Guid.NewGuid();
         var fields = new JsonObject { ["validation"] = "1" };
-        foreach (var identifier in identifiers) fields[identifier.Kind == SuppressionKinds.Email ? "email1" : "phone1"] = identifier.Normalised;
+        foreach (var identifier in identifiers) fields[identifier.Kind == SuppressionKinds.Email ? "email1" : identifier.Kind == SuppressionKinds.Phone ? "phone1" : "postal"] = identifier.Normalised;
         db.OptOutTransactions.Add(transaction);
         db.OptOutRecords.Add(new OptOutRecord
         {
