@@ -247,6 +247,7 @@ public sealed class SubscriptionChanges(
                 await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
+        await OptOut.Supersession.SupersedeAsync(db, customer, change, now, ct);
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
         // notify: true: the person hears of the change once it is applied, from the worker, after this commits.

@@ -8,6 +8,8 @@ public static class OptOutSetup
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
+        services.AddOptions<OptOutRecoveryOptions>().BindConfiguration(OptOutRecoveryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OptOutRecovery>().AddHostedService(s => s.GetRequiredService<OptOutRecovery>());
         return services;
     }
 

@@ -96,6 +96,7 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         await db.Customers.Where(c => liveIds.Contains(c.Id)).ExecuteUpdateAsync(s => s
             .SetProperty(c => c.EmailKey, (string?)null).SetProperty(c => c.PhoneKey, (string?)null)
             .SetProperty(c => c.LegacyEmail, (string?)null).SetProperty(c => c.LegacyPhone, (string?)null), ct);
+        await OptOut.OptOutErasure.ForgetAsync(db, nmsc, live.SelectMany(c => new[] { c.EmailKey, c.PhoneKey }).Append(criterion.Key), ct);
         var requestIds = db.ChangeRequests.Where(r => liveIds.Contains(r.CustomerId)).Select(r => r.Id);
         await db.Validations.Where(v => requestIds.Contains(v.ChangeRequestId) && v.LegacyEmail != null)
             .ExecuteUpdateAsync(s => s.SetProperty(v => v.LegacyEmail, (string?)null), ct);
