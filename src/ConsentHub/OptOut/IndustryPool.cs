@@ -13,9 +13,17 @@ public sealed record PooledIdentifier(string Kind, string Sha256);
 /// </summary>
 public static class IndustryPool
 {
-    public static IQueryable<PooledIdentifier> Query(ConsentDb db)
+    public static IQueryable<PooledIdentifier> Query(ConsentDb db) => Pool(db, exceptNmsc: null);
+
+    /// <summary>
+    /// The pool as one member sees it: every provider's list and the other members' entries. The member's own entries
+    /// are its own list, so a check names them "own", not "industry".
+    /// </summary>
+    public static IQueryable<PooledIdentifier> QueryFor(ConsentDb db, string nmsc) => Pool(db, nmsc);
+
+    static IQueryable<PooledIdentifier> Pool(ConsentDb db, string? exceptNmsc)
     {
-        var members = db.DataSharingAgreements.Where(a => a.LeftAt == null).Select(a => a.Nmsc);
+        var members = db.DataSharingAgreements.Where(a => a.LeftAt == null && a.Nmsc != exceptNmsc).Select(a => a.Nmsc);
         var shared = db.SuppressionEntries
             .Where(e => e.SupersededAt == null && members.Contains(e.Nmsc))
             .Select(e => new PooledIdentifier(e.Kind, e.Sha256));

@@ -6,11 +6,16 @@ public static class OptOutSetup
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
+        services.AddOptions<IndustryOptions>().BindConfiguration(IndustryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSuppressionCheckPolicy();
         return services;
     }
 
     public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
     {
+        app.MapDataSharing();
+        app.MapIndustryOptOuts();
+        app.MapSuppressionCheck();
         return app;
     }
 }
