@@ -120,7 +120,7 @@ public static class IndustryImport
             return command;
         }
 
-        public ValueTask DisposeAsync() => Command.DisposeAsync();
+        public virtual ValueTask DisposeAsync() => Command.DisposeAsync();
     }
 
     sealed class PostgresInserts : Inserts
@@ -151,27 +151,67 @@ public static class IndustryImport
 
     sealed class SqliteInserts : Inserts
     {
+        // Rows per statement: two parameters each, well under SQLite's limit of 32766 (999 before 3.32).
+        const int RowsPerStatement = 200;
+        readonly DbParameter[] kinds = new DbParameter[RowsPerStatement], hashes = new DbParameter[RowsPerStatement];
+        readonly DbCommand single;
         readonly DbParameter kind, hash;
 
         public SqliteInserts(ConsentDb db, string provider, DateTime now) : base(db)
         {
-            Command.CommandText = "INSERT OR IGNORE INTO industry_opt_outs (Provider, Kind, Sha256, AddedAt) VALUES ($provider, $kind, $sha256, $at)";
+            const string Insert = "INSERT OR IGNORE INTO industry_opt_outs (Provider, Kind, Sha256, AddedAt) VALUES ";
+            Command.CommandText = Insert + string.Join(", ", Enumerable.Range(0, RowsPerStatement).Select(i => $"($provider, $k{i}, $s{i}, $at)"));
             Parameter("$provider", provider);
             Parameter("$at", now);
-            kind = Parameter("$kind", "");
-            hash = Parameter("$sha256", "");
+            for (var i = 0; i < RowsPerStatement; i++)
+            {
+                kinds[i] = Parameter($"$k{i}", "");
+                hashes[i] = Parameter($"$s{i}", "");
+            }
+            single = db.Database.GetDbConnection().CreateCommand();
+            single.Transaction = Command.Transaction;
+            single.CommandText = Insert + "($provider, $kind, $sha256, $at)";
+            foreach (var (name, value) in new (string, object)[] { ("$provider", provider), ("$at", now) }) Add(single, name, value);
+            kind = Add(single, "$kind", "");
+            hash = Add(single, "$sha256", "");
         }
 
         public override async Task<long> AddAsync(List<(string Kind, string Sha256)> batch, CancellationToken ct)
         {
             long added = 0;
-            foreach (var (k, s) in batch)
+            var i = 0;
+            for (; i + RowsPerStatement <= batch.Count; i += RowsPerStatement)
             {
-                kind.Value = k;
-                hash.Value = s;
+                for (var j = 0; j < RowsPerStatement; j++)
+                {
+                    kinds[j].Value = batch[i + j].Kind;
+                    hashes[j].Value = batch[i + j].Sha256;
+                }
+                // OR IGNORE counts only the rows it inserted.
                 added += await Command.ExecuteNonQueryAsync(ct);
             }
+            for (; i < batch.Count; i++)
+            {
+                kind.Value = batch[i].Kind;
+                hash.Value = batch[i].Sha256;
+                added += await single.ExecuteNonQueryAsync(ct);
+            }
             return added;
+        }
+
+        static DbParameter Add(DbCommand command, string name, object value)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+            return parameter;
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await single.DisposeAsync();
+            await base.DisposeAsync();
         }
     }
 }

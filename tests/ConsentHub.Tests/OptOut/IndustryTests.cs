@@ -214,7 +214,7 @@ public sealed class IndustryTests
         await using var app = await HubApp.StartAsync(provider);
         using var admin = await app.AdminAsync();
         var providerName = "Acme Data";
-        const int lines = 200_000, repeats = 1_000;
+        const int lines = 200_000, repeats = lines / 500;
         // Every 500th line repeats an earlier one; every 7th is written in upper case (accepted, stored lower-cased).
         string Line(int i)
         {
@@ -455,7 +455,8 @@ public sealed class IndustryTests
         // A bad key is refused in the seed's terms; no credentials at all, in OAuth's.
         var badKey = await SendCheckAsync(anonymous, own.Nmsc, "chk_not-a-key", x);
         Assert.Equal(HttpStatusCode.Unauthorized, badKey.StatusCode);
-        Assert.False((await Json.ReadAsync(badKey))["status"]!.GetValue<bool>());
+        // (Read as text: the foundation's problem carries "status" twice, 401 and the seed's false; see the report.)
+        Assert.Contains("\"status\":false", await badKey.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var none = await SendCheckAsync(anonymous, own.Nmsc, null, x);
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
         Assert.Equal("invalid_token", (await Json.ReadAsync(none))["error"]!.GetValue<string>());
