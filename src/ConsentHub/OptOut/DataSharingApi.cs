@@ -26,8 +26,8 @@ public static class DataSharingApi
 
     public static IEndpointRouteBuilder MapDataSharing(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin/organisations/{nmsc}/data-sharing").WithTags("Opt-out service").RequireAuthorization(AuthSetup.AdminPolicy);
-        admin.MapPut("", Put)
+        var admin = app.MapGroup("/admin/organisations/{nmsc}").WithTags("Opt-out service").RequireAuthorization(AuthSetup.AdminPolicy);
+        admin.MapPut("/data-sharing", Put)
             .WithName("PutDataSharingAgreement")
             .WithSummary("Join the industry pool with a data sharing agreement (201), or replace the agreement in force (200). The same agreement again changes nothing.")
             .Accepts<DataSharingInput>("application/json")
@@ -35,11 +35,11 @@ public static class DataSharingApi
             .Produces<DataSharingView>(StatusCodes.Status201Created, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapGet("", Get)
+        admin.MapGet("/data-sharing", Get)
             .WithName("GetDataSharingAgreement").WithSummary("The agreement in force and the earlier ones; 404 when the organisation never joined.")
             .Produces<DataSharingView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapDelete("", Delete)
+        admin.MapDelete("/data-sharing", Delete)
             .WithName("LeaveDataSharing").WithSummary("Leave the industry pool: the organisation's opt-outs leave it at once.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);

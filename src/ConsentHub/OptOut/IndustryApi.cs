@@ -25,19 +25,19 @@ public static class IndustryApi
 
     public static IEndpointRouteBuilder MapIndustryOptOuts(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup(Path).WithTags("Opt-out service").RequireAuthorization(AuthSetup.AdminPolicy);
-        admin.MapPost("", Import)
+        var admin = app.MapGroup("/admin").WithTags("Opt-out service").RequireAuthorization(AuthSetup.AdminPolicy);
+        admin.MapPost("/industry-opt-outs", Import)
             .WithName("ImportIndustryOptOuts")
-            .WithSummary("Import a provider's list (text/csv of kind,sha256 lines), streamed; lines it lists already are skipped, bad lines are reported by number.")
-            .Accepts<string>("text/csv")
+            // No Accepts metadata: routing would answer a wrong media type with 415 before authorisation; the handler does, after.
+            .WithSummary("Import a provider's list (body: text/csv of kind,sha256 lines), streamed; lines it lists already are skipped, bad lines are reported by number.")
             .Produces<IndustryImportView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        admin.MapGet("", List)
+        admin.MapGet("/industry-opt-outs", List)
             .WithName("ListIndustryOptOuts").WithSummary("How many hashed opt-outs each provider's list holds, per kind.")
             .Produces<IndustryListsView>(StatusCodes.Status200OK, Hal.MediaType);
-        admin.MapDelete("", Withdraw)
+        admin.MapDelete("/industry-opt-outs", Withdraw)
             .WithName("WithdrawIndustryOptOuts").WithSummary("Withdraw a provider's whole list from the industry pool.")
             .Produces<IndustryWithdrawalView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
