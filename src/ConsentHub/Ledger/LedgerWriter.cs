@@ -132,4 +132,10 @@ public static class LedgerEvents
     public const string DpoUserDeleted = "dpo-user-deleted";
     /// <summary>A DPO downloaded a bulk export: who, which context and organisation, how many records.</summary>
     public const string ExportDownloaded = "export-downloaded";
+    /// <summary>An organisation joined the industry pool by a data sharing agreement, or replaced the agreement in force.</summary>
+    public const string DataSharingJoined = "data-sharing-joined";
+    public const string DataSharingLeft = "data-sharing-left";
+    /// <summary>An external provider's list of hashed opt-outs was imported: its counts and the SHA-256 of the body as received.</summary>
+    public const string IndustryListImported = "industry-list-imported";
+    public const string IndustryListWithdrawn = "industry-list-withdrawn";
 }

@@ -10,12 +10,17 @@ public static class OptOutSetup
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
         services.AddOptions<OptOutRecoveryOptions>().BindConfiguration(OptOutRecoveryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OptOutRecovery>().AddHostedService(s => s.GetRequiredService<OptOutRecovery>());
+        services.AddOptions<IndustryOptions>().BindConfiguration(IndustryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSuppressionCheckPolicy();
         return services;
     }
 
     public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
     {
         app.MapApiKeys();
+        app.MapDataSharing();
+        app.MapIndustryOptOuts();
+        app.MapSuppressionCheck();
         return app;
     }
 }

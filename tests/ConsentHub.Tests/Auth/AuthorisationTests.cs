@@ -39,6 +39,8 @@ public sealed class AuthorisationTests
         UploaderOrAdmin,
         /// <summary>The admin or a DPO's bearer token covering the organisation; other DPOs get 404, every other role 403.</summary>
         DataSubjectRights,
+        /// <summary>The admin, a DPO of the organisation, its source systems (scope read) or its API keys; other organisations get 404, other roles 403.</summary>
+        SuppressionCheck,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -120,6 +122,13 @@ public sealed class AuthorisationTests
         new("GET", ApiKeysRoute, Access.Admin),
         new("GET", ApiKeysRoute + "/{id}", Access.Admin),
         new("DELETE", ApiKeysRoute + "/{id}", Access.Admin),
+        new("PUT", "/admin/organisations/{nmsc}/data-sharing", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/data-sharing", Access.Admin),
+        new("DELETE", "/admin/organisations/{nmsc}/data-sharing", Access.Admin),
+        new("POST", "/admin/industry-opt-outs", Access.Admin),
+        new("GET", "/admin/industry-opt-outs", Access.Admin),
+        new("DELETE", "/admin/industry-opt-outs", Access.Admin),
+        new("POST", "/nmscs/{nmsc}/suppression:check", Access.SuppressionCheck),
     ];
 
     /// <summary>Administration that lives under the source system it concerns rather than under /admin/.</summary>
@@ -421,6 +430,35 @@ public sealed class AuthorisationTests
         foreach (var row in Protected.Where(r => r.Access is Access.ReadBound or Access.UploaderOrAdmin))
             Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
         await AssertUntouchedAsync(app, target);
+    }
+
+    [Theory, Providers]
+    public async Task The_suppression_check_admits_the_organisations_callers_and_the_admin_hides_other_organisations_and_refuses_other_roles(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var own = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        using var dpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc));
+        using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
+        var rows = Protected.Where(r => r.Access == Access.SuppressionCheck).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client, status) in new[] { ("another organisation's system", stranger, HttpStatusCode.NotFound), ("cluster feed", feed, HttpStatusCode.Forbidden) })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                Assert.True(refused.StatusCode == status, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+            }
+            foreach (var (who, client) in new[] { ("own system", own), ("own DPO", dpo), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound) && (int)admitted.StatusCode < 500,
+                    $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
     }
 
     [Theory, Providers]
