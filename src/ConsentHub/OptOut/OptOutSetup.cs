@@ -6,11 +6,14 @@ public static class OptOutSetup
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
+        services.AddScoped<OptOutUploads>().AddOptOutReads();
         return services;
     }
 
     public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
     {
+        app.MapOptOutUpload();
+        app.MapOptOutReads();
         return app;
     }
 }
