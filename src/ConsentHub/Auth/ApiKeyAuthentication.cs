@@ -43,13 +43,13 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var missing = string.IsNullOrWhiteSpace(Request.Headers[Header].FirstOrDefault() ?? Request.Headers[AlternateHeader].FirstOrDefault());
-        return TypedResults.Problem(
+        // Written by SeedProblem: the problem's numeric "status" and the seed's "status": false cannot share one object.
+        return new OptOut.SeedProblem(TypedResults.Problem(
             statusCode: StatusCodes.Status401Unauthorized,
             title: "The API key is missing or not valid.",
             detail: missing ? "Send the API key issued to your source system in the api-key header."
                 : "The api-key header does not carry a key in force: it is unknown, revoked, or its source system is deactivated.",
-            type: "https://consenthub.dev/problems/api-key",
-            extensions: new Dictionary<string, object?> { ["status"] = false }).ExecuteAsync(Context);
+            type: "https://consenthub.dev/problems/api-key")).ExecuteAsync(Context);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -73,11 +73,7 @@ public static class OptOutAnswer
     public static IResult Result(byte[] body) => TypedResults.Bytes(body, MediaType);
 
     /// <summary>A whole-request refusal: problem details with the seed's <c>"status": false</c>, so seed clients see it failed.</summary>
-    public static IResult Refused(IResult problem)
-    {
-        if (problem is Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult details) details.ProblemDetails.Extensions["status"] = false;
-        return problem;
-    }
+    public static IResult Refused(IResult problem) => problem is Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult details ? new SeedProblem(details) : problem;
 }
 
 /// <summary>A record of the seed's request, for the API reference (the route reads the body itself, field by field).</summary>
