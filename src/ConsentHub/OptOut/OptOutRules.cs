@@ -78,7 +78,9 @@ public static partial class OptOutRules
         foreach (var name in new[] { "email1", "email2" })
         {
             if (Given(values, name) is not { } email) continue;
-            if (SuppressionIdentifiers.Email(email) is not { } identifier) return Refused(validation, projectId, $"{name}: must be an email address");
+            // One bare address: MimeKit would also read "John <john@example.com>", whose normalised form is not the address.
+            if (!Validation.MailAddresses.TryParse(email, out var mailbox) || mailbox.Address != email.Trim() || SuppressionIdentifiers.Email(email) is not { } identifier)
+                return Refused(validation, projectId, $"{name}: must be an email address");
             identifiers.Add(identifier);
         }
         foreach (var name in new[] { "phone1", "phone2" })

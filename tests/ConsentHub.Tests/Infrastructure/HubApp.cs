@@ -187,6 +187,21 @@ public sealed class HubApp : WebApplicationFactory<Program>
         return client.SendAsync(request);
     }
 
+    /// <summary>
+    /// An API key of the source system, staged with <see cref="ConsentHub.Auth.ApiKeys.Issue"/> through the app's DbContext
+    /// (the opt-out tests need one before the API key endpoints exist on their branch).
+    /// </summary>
+    public async Task<string> IssueApiKeyAsync(string context, string nmsc, string sourceSystem)
+    {
+        using var scope = Scope();
+        var db = Db(scope);
+        var system = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+            db.SourceSystems, s => s.Context == context && s.Nmsc == nmsc && s.Name == sourceSystem);
+        var (_, key) = ConsentHub.Auth.ApiKeys.Issue(db, system, "tests", DateTime.UtcNow);
+        await db.SaveChangesAsync();
+        return key;
+    }
+
     /// <summary>A short unique name, so that tests sharing an app never share an organisation.</summary>
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
