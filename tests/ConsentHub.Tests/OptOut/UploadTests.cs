@@ -500,4 +500,48 @@ public sealed class UploadTests
         Assert.Equal(["recordID", "successful"], erased.Select(p => p.Key));
         Assert.Equal("Does", afterErasure["results"]![1]!["lastname"]!.GetValue<string>());
     }
+
+    [Theory, Providers]
+    public async Task When_applying_fails_after_the_commit_the_opt_outs_stay_stored_and_owed_and_the_answer_is_still_the_seeds(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider);
+        var (_, key) = await OptOuts.SystemWithKeyAsync(app);
+        // The database itself refuses to mark a record applied, as a failure of the consent core would leave it.
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            if (provider == DatabaseProvider.Postgres)
+            {
+                await db.Database.ExecuteSqlRawAsync("""
+                    CREATE FUNCTION refuse_apply() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'application unavailable'; END; $$ LANGUAGE plpgsql;
+                    CREATE TRIGGER refuse_apply BEFORE UPDATE ON opt_out_records FOR EACH ROW WHEN (NEW."AppliedAt" IS NOT NULL) EXECUTE FUNCTION refuse_apply();
+                    """);
+            }
+            else
+            {
+                await db.Database.ExecuteSqlRawAsync("""
+                    CREATE TRIGGER refuse_apply BEFORE UPDATE ON opt_out_records WHEN NEW."AppliedAt" IS NOT NULL
+                    BEGIN SELECT RAISE(ABORT, 'application unavailable'); END;
+                    """);
+            }
+        }
+
+        var response = await OptOuts.PostAsync(app, key, OptOuts.SampleBody());
+        var answer = await Json.ReadAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, answer.ToJsonString());
+        Assert.True(answer["status"]!.GetValue<bool>());
+        Assert.Equal(2, answer["successful"]!.GetValue<int>());
+
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            var records = await db.OptOutRecords.ToListAsync();
+            Assert.Equal(2, records.Count);
+            // Still owed: the recovery sweep finds them by AppliedAt.
+            Assert.All(records, r => Assert.Null(r.AppliedAt));
+            Assert.Equal(10, await db.SuppressionEntries.CountAsync());
+            Assert.Equal(1, await db.LedgerEntries.CountAsync(e => e.Type == OptOutEvents.Received));
+        }
+        Assert.Equal(2, app.Logs.Lines.Count(l => l.Contains("stays owed for the recovery sweep", StringComparison.Ordinal)));
+    }
 }
