@@ -544,4 +544,22 @@ public sealed class UploadTests
         }
         Assert.Equal(2, app.Logs.Lines.Count(l => l.Contains("stays owed for the recovery sweep", StringComparison.Ordinal)));
     }
+
+    [Theory, Providers]
+    public async Task Two_retries_racing_with_one_idempotency_key_store_one_transaction_and_get_the_same_answer(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var (system, key) = await OptOuts.SystemWithKeyAsync(app);
+        var sample = OptOuts.SampleBody();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => OptOuts.PostAsync(app, key, sample, "race-1")));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadAsStringAsync()));
+        Assert.Single(bodies.Distinct());
+
+        using var scope = app.Scope();
+        var db = app.Db(scope);
+        Assert.Equal(1, await db.OptOutTransactions.CountAsync(t => t.Nmsc == system.Nmsc));
+        Assert.Equal(10, await db.SuppressionEntries.CountAsync(e => e.Nmsc == system.Nmsc));
+    }
 }
