@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -49,17 +48,13 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var missing = string.IsNullOrWhiteSpace(Request.Headers[Header].FirstOrDefault() ?? Request.Headers[AlternateHeader].FirstOrDefault());
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.ContentType = "application/problem+json";
-        return Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["type"] = "https://consenthub.dev/problems/api-key",
-            ["title"] = "The API key is missing or not valid.",
-            ["status"] = false,
-            ["detail"] = missing ? "Send the API key issued to your source system in the api-key header."
+        // Written by SeedProblem: the problem's numeric "status" and the seed's "status": false cannot share one object.
+        return new OptOut.SeedProblem(TypedResults.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "The API key is missing or not valid.",
+            detail: missing ? "Send the API key issued to your source system in the api-key header."
                 : "The api-key header does not carry a key in force: it is unknown, revoked, or its source system is deactivated.",
-            ["traceId"] = Context.TraceIdentifier,
-        }));
+            type: "https://consenthub.dev/problems/api-key")).ExecuteAsync(Context);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -12,6 +12,7 @@ public static class OptOutSetup
         services.AddSingleton<OptOutRecovery>().AddHostedService(s => s.GetRequiredService<OptOutRecovery>());
         services.AddOptions<IndustryOptions>().BindConfiguration(IndustryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSuppressionCheckPolicy();
+        services.AddScoped<OptOutUploads>().AddOptOutReads();
         return services;
     }
 
@@ -21,6 +22,8 @@ public static class OptOutSetup
         app.MapDataSharing();
         app.MapIndustryOptOuts();
         app.MapSuppressionCheck();
+        app.MapOptOutUpload();
+        app.MapOptOutReads();
         return app;
     }
 }

@@ -41,6 +41,8 @@ public sealed class AuthorisationTests
         DataSubjectRights,
         /// <summary>The admin, a DPO of the organisation, its source systems (scope read) or its API keys; other organisations get 404, other roles 403.</summary>
         SuppressionCheck,
+        /// <summary>A source system's API key (header api-key) only; without one in force, bearer tokens included, 401 with the seed's "status": false.</summary>
+        ApiKey,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -129,6 +131,10 @@ public sealed class AuthorisationTests
         new("GET", "/admin/industry-opt-outs", Access.Admin),
         new("DELETE", "/admin/industry-opt-outs", Access.Admin),
         new("POST", "/nmscs/{nmsc}/suppression:check", Access.SuppressionCheck),
+        new("POST", "/RestServices/OptOut/Upload", Access.ApiKey),
+        new("GET", "/nmscs/{nmsc}/opt-outs", Access.DataSubjectRights),
+        // Also the API keys of the source system that sent it: OptOut/UploadTests reads a transaction with them.
+        new("GET", "/opt-outs/transactions/{transaction_id}", Access.DataSubjectRights),
     ];
 
     /// <summary>Administration that lives under the source system it concerns rather than under /admin/.</summary>
@@ -146,6 +152,7 @@ public sealed class AuthorisationTests
         public string Url(Row row) => row.Pattern
             .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
             .Replace("/uploads/{id}", $"/uploads/{UploadId}")
+            .Replace("{transaction_id}", Guid.Empty.ToString())
             .Replace("{context}", System.Context)
             .Replace("{nmsc}", System.Nmsc)
             .Replace("{sourceSystem}", Uri.EscapeDataString(System.Name))
@@ -254,8 +261,8 @@ public sealed class AuthorisationTests
         using var anonymous = app.CreateClient();
         using var garbage = app.WithToken("garbage");
 
-        // DPO session endpoints answer with the cookie scheme's challenge instead: see the test below.
-        foreach (var row in Protected.Where(r => r.Access != Access.DpoSession))
+        // DPO session endpoints answer with the cookie scheme's challenge instead, API key endpoints with the seed's: see the tests below.
+        foreach (var row in Protected.Where(r => r.Access is not (Access.DpoSession or Access.ApiKey)))
         {
             foreach (var client in new[] { anonymous, garbage })
             {
@@ -295,6 +302,51 @@ public sealed class AuthorisationTests
             Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
                 $"DPO on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
         }
+    }
+
+    [Theory, Providers]
+    public async Task Api_key_endpoints_refuse_every_caller_without_a_key_in_force_with_the_seeds_status_false_and_admit_a_key(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var anonymous = app.CreateClient();
+        using var system = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        using var dpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc));
+        var key = await app.IssueApiKeyAsync(target.System.Context, target.System.Nmsc, target.System.Name);
+        var rows = Protected.Where(r => r.Access == Access.ApiKey).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client, apiKey) in new[]
+                     {
+                         ("anonymous", anonymous, (string?)null), ("an unknown key", anonymous, "chk_" + new string('z', 43)),
+                         ("a source system's token", system, null), ("the admin's token", admin, null), ("a DPO's token", dpo, null),
+                     })
+            {
+                using var request = Request(row, target);
+                if (apiKey is not null) request.Headers.Add("api-key", apiKey);
+                var refused = await client.SendAsync(request);
+                var text = await refused.Content.ReadAsStringAsync();
+                Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode} {text}");
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.False(JsonNode.Parse(text)!["status"]!.GetValue<bool>());
+            }
+            using var admitted = Request(row, target);
+            admitted.Headers.Add("api-key", key);
+            var response = await anonymous.SendAsync(admitted);
+            Assert.True(response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)response.StatusCode < 500,
+                $"the key on {row.Method} {row.Pattern}: {(int)response.StatusCode}");
+        }
+        // An API key opens no other route: it is not a bearer token.
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.WriteAsItself))
+        {
+            using var request = Request(row, target);
+            request.Headers.Add("api-key", key);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(request)).StatusCode);
+        }
+        await AssertUntouchedAsync(app, target);
     }
 
     [Theory, Providers]
