@@ -376,6 +376,30 @@ public sealed class ApiKeyTests
     }
 
     [Theory, Providers]
+    public async Task Control_characters_and_overlong_values_in_key_routes_are_not_found_and_change_nothing(DatabaseProvider provider)
+    {
+        var app = await AppAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using var admin = await app.AdminAsync();
+        var overlong = new string('x', 5_000);
+
+        foreach (var path in new[]
+                 {
+                     HubApp.ApiKeysPath("toy%01ota", nmsc, "crm"), HubApp.ApiKeysPath(overlong, nmsc, "crm"),
+                     $"/contexts/toyota/nmscs/{nmsc}/source-systems/c%01rm/api-keys", HubApp.ApiKeysPath("toyota", nmsc, overlong),
+                 })
+        {
+            foreach (var response in new[] { await admin.GetAsync(path), await admin.PostAsJsonAsync(path, new { label = "x" }), await admin.DeleteAsync($"{path}/{Guid.NewGuid()}") })
+                Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{response.RequestMessage!.Method} {path}: {(int)response.StatusCode}");
+        }
+        foreach (var id in new[] { overlong, "a%01b", "%20" })
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync($"{KeysPath(crm)}/{id}")).StatusCode);
+        Assert.Equal(0, (await Json.ReadAsync(await admin.GetAsync(KeysPath(crm))))["count"]!.GetValue<int>());
+        Assert.Empty(await LedgerAsync(app, "api-key-issued", nmsc));
+    }
+
+    [Theory, Providers]
     public async Task A_system_holds_at_most_20_unrevoked_keys(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
