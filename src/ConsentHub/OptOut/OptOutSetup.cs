@@ -6,11 +6,13 @@ public static class OptOutSetup
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
+        services.AddSuppressionFiles();
         return services;
     }
 
     public static IEndpointRouteBuilder MapOptOut(this IEndpointRouteBuilder app)
     {
+        app.MapSuppressionFiles().MapSuppressionFilePages();
         return app;
     }
 }
