@@ -215,24 +215,23 @@ public sealed class SuppressionFileGenerator(
         return new SuppressionLine(entry.Kind, entry.Sha256, entry.OptedOutAt, entry.Source, Hashed: true);
     }
 
-    /// <summary>The pool's identifiers the organisation does not hold in force itself: hashed, with no time and no contributor.</summary>
+    /// <summary>
+    /// The pool's identifiers the organisation does not hold in force itself: hashed, with no time and no contributor, streamed
+    /// by one query. The pool is <see cref="IndustryPool.Query"/>'s definition, written here over anonymous members because
+    /// EF Core cannot compose on (or even run) a set operation whose sides build <see cref="PooledIdentifier"/> by its
+    /// constructor; <c>IndustryPool.Query</c> and this must say the same thing.
+    /// </summary>
     async Task WritePoolAsync(SuppressionFile file, SuppressionFileWriter writer, CancellationToken ct)
     {
         var nmsc = file.Nmsc;
-        var pool = IndustryPool.Query(db)
-            .Where(p => !db.SuppressionEntries.Any(e => e.Nmsc == nmsc && e.SupersededAt == null && e.Kind == p.Kind && e.Sha256 == p.Sha256));
-        string lastKind = "", lastSha = "";
-        while (true)
-        {
-            var (kind, sha) = (lastKind, lastSha);
-            var page = await pool
-                .Where(p => string.Compare(p.Kind, kind) > 0 || (p.Kind == kind && string.Compare(p.Sha256, sha) > 0))
-                .OrderBy(p => p.Kind).ThenBy(p => p.Sha256).Take(PageSize).ToListAsync(ct);
-            if (page.Count == 0) break;
-            (lastKind, lastSha) = (page[^1].Kind, page[^1].Sha256);
-            foreach (var identifier in page)
-                await writer.WriteAsync(new SuppressionLine(identifier.Kind, identifier.Sha256, null, "industry", Hashed: true), ct);
-        }
+        var members = db.DataSharingAgreements.Where(a => a.LeftAt == null).Select(a => a.Nmsc);
+        var shared = db.SuppressionEntries.Where(e => e.SupersededAt == null && members.Contains(e.Nmsc)).Select(e => new { e.Kind, e.Sha256 });
+        var provided = db.IndustryOptOuts.Select(o => new { o.Kind, o.Sha256 });
+        var pool = shared.Union(provided)
+            .Where(p => !db.SuppressionEntries.Any(e => e.Nmsc == nmsc && e.SupersededAt == null && e.Kind == p.Kind && e.Sha256 == p.Sha256))
+            .OrderBy(p => p.Kind).ThenBy(p => p.Sha256);
+        await foreach (var identifier in pool.AsAsyncEnumerable().WithCancellation(ct))
+            await writer.WriteAsync(new SuppressionLine(identifier.Kind, identifier.Sha256, null, "industry", Hashed: true), ct);
     }
 
     /// <summary>Copies the generated file into its chunks, one chunk in memory at a time, and hashes it on the way.</summary>

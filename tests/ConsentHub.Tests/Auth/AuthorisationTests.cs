@@ -39,6 +39,8 @@ public sealed class AuthorisationTests
         UploaderOrAdmin,
         /// <summary>The admin or a DPO's bearer token covering the organisation; other DPOs get 404, every other role 403.</summary>
         DataSubjectRights,
+        /// <summary>The admin, a DPO's bearer token covering the organisation, or a source system of the organisation (scope read); other organisations' get 404.</summary>
+        OrganisationFiles,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -116,6 +118,13 @@ public sealed class AuthorisationTests
         new("GET", "/nmscs/{nmsc}/subject-access", Access.DataSubjectRights),
         new("GET", "/dpo/erasure", Access.DpoSession),
         new("POST", "/dpo/erasure", Access.DpoSession),
+        new("PUT", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("DELETE", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("POST", "/admin/organisations/{nmsc}/suppression-files:generate", Access.Admin),
+        new("GET", "/nmscs/{nmsc}/suppression-files", Access.OrganisationFiles),
+        new("GET", "/nmscs/{nmsc}/suppression-files/{id}", Access.OrganisationFiles),
+        new("GET", "/dpo/suppression-files/{nmsc}/{id}", Access.DpoSession),
     ];
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
@@ -328,7 +337,8 @@ public sealed class AuthorisationTests
         using var writer = await AdminWith("write");
         var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
 
-        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin or Access.DataSubjectRights))
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin or Access.DataSubjectRights
+                     or Access.OrganisationFiles))
         {
             var reads = row.Method == "GET";
             var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
@@ -412,6 +422,45 @@ public sealed class AuthorisationTests
             Assert.Equal(HttpStatusCode.Forbidden, (await own.SendAsync(Request(row, target))).StatusCode);
         foreach (var row in Protected.Where(r => r.Access is Access.ReadBound or Access.UploaderOrAdmin))
             Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
+        await AssertUntouchedAsync(app, target);
+    }
+
+    [Theory, Providers]
+    public async Task Organisation_files_admit_the_admin_the_organisations_dpo_token_and_its_source_systems_and_hide_them_from_every_other_caller(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var dpo = await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc);
+        using var ownDpo = await Rights.People.AsDpoAsync(app, dpo);
+        using var ownSystem = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        var other = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var otherSystem = await app.AsAsync(other);
+        using var otherDpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", "toyota", other.Nmsc));
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
+        using var session = await Bulk.Dpos.SignInAsync(app, dpo);
+        var rows = Protected.Where(r => r.Access == Access.OrganisationFiles).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client, status) in new[]
+                     {
+                         ("another organisation's source system", otherSystem, HttpStatusCode.NotFound),
+                         ("another organisation's DPO", otherDpo, HttpStatusCode.NotFound),
+                         ("cluster feed", feed, HttpStatusCode.Forbidden), ("a DPO's browser session", session, HttpStatusCode.Unauthorized),
+                     })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                Assert.True(refused.StatusCode == status, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
+            }
+            foreach (var (who, client) in new[] { ("own DPO", ownDpo), ("own source system", ownSystem), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                    $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
         await AssertUntouchedAsync(app, target);
     }
 

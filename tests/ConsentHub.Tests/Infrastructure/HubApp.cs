@@ -95,12 +95,13 @@ public sealed class HubApp : WebApplicationFactory<Program>
     }
 
     /// <summary>A second instance on this app's database, as a scaled-out deployment would run.</summary>
-    public HubApp SecondInstance(Dictionary<string, string?>? extra = null)
+    /// <param name="services">Replaces services of the second instance too, e.g. the same FakeTimeProvider as the first.</param>
+    public HubApp SecondInstance(Dictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
         // Instances on one database share the key ring, so they need the certificate that encrypts it.
         var shared = new Dictionary<string, string?> { ["ConsentHub:DataProtection:CertificatePath"] = Path.Combine(DataDirectory, "data-protection.pfx") };
         foreach (var (key, value) in extra ?? []) shared[key] = value;
-        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared);
+        var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared, services);
         app.StartServer();
         return app;
     }
