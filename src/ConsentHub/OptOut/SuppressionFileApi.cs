@@ -67,13 +67,13 @@ public static class SuppressionFileApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        var files = app.MapGroup("/nmscs/{nmsc}/suppression-files").WithTags("Suppression files").RequireAuthorization(ReadPolicy);
-        files.MapGet("", ListAsync)
+        var files = app.MapGroup("/nmscs/{nmsc}").WithTags("Suppression files").RequireAuthorization(ReadPolicy);
+        files.MapGet("/suppression-files", ListAsync)
             .WithName("ListSuppressionFiles").WithSummary("The organisation's issued suppression files, newest first (?after=ledgerIndex&limit=).")
             .Produces<SuppressionFilePage>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        files.MapGet("/{id}", DownloadAsync)
+        files.MapGet("/suppression-files/{id}", DownloadAsync)
             .WithName("DownloadSuppressionFile").WithSummary("One suppression file (text/csv or application/json), its SHA-256 in Repr-Digest (RFC 9530).")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
