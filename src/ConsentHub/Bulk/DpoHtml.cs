@@ -37,7 +37,7 @@ public static class DpoHtml
     }
 
     public static string Landing(DpoIdentity dpo, IReadOnlyList<ExportableOrganisation> organisations,
-        string antiforgeryFieldName, string antiforgeryToken, string? error)
+        string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<OptOut.SuppressionFileLink>? suppressionFiles = null)
     {
         var scope = dpo.Role == Roles.HeadOfficeDpo
             ? $"head-office DPO for the context <strong>{E(dpo.Context)}</strong> (every organisation)"
@@ -73,6 +73,7 @@ public static class DpoHtml
         }
         body.Append($"""
             </section>
+            {SuppressionFiles(suppressionFiles ?? [])}
             <section aria-labelledby="rights-heading">
             <h2 id="rights-heading">Data subject rights</h2>
             <p><a href="{Rights.ErasurePage.Path}">Erase a person</a> <span class="hint">by email, phone or source record, after a confirmation</span></p>
@@ -83,6 +84,26 @@ public static class DpoHtml
             </form>
             """);
         return Page("Bulk export", body.ToString());
+    }
+
+    /// <summary>The newest suppression files of the DPO's organisations, each a download under this session.</summary>
+    static string SuppressionFiles(IReadOnlyList<OptOut.SuppressionFileLink> files)
+    {
+        var list = new StringBuilder();
+        list.Append("""<section aria-labelledby="suppression-heading">""").Append('\n')
+            .Append("""<h2 id="suppression-heading">Suppression files</h2>""").Append('\n');
+        if (files.Count == 0)
+        {
+            list.Append("<p>No suppression file has been issued for your organisations yet.</p>\n");
+        }
+        else
+        {
+            list.Append("""<ul class="exports">""").Append('\n');
+            foreach (var f in files)
+                list.Append($"""<li><a href="{E(f.Href)}">{E(f.Label)}</a> <span class="hint">{E(f.Hint)}</span></li>""").Append('\n');
+            list.Append("</ul>\n");
+        }
+        return list.Append("</section>").ToString();
     }
 
     internal static string E(string value) => Html.Encode(value);

@@ -60,8 +60,10 @@ public static class DpoPages
     {
         var dpo = DpoIdentity.From(http.User);
         var organisations = await DpoAccess.OrganisationsAsync(db, dpo, ct);
+        var suppressionFiles = await OptOut.SuppressionFilePages.LinksAsync(db, [.. organisations.Select(o => o.Nmsc)], ct);
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error), DpoHtml.ContentSecurityPolicy);
+        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error, suppressionFiles),
+            DpoHtml.ContentSecurityPolicy);
     }
 
     static IResult LoginPage(HttpContext http, IAntiforgery antiforgery, int status, string? error, string? username)

@@ -58,6 +58,9 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<SuppressionEntry> SuppressionEntries => Set<SuppressionEntry>();
     public DbSet<DataSharingAgreement> DataSharingAgreements => Set<DataSharingAgreement>();
     public DbSet<IndustryOptOut> IndustryOptOuts => Set<IndustryOptOut>();
+    public DbSet<SuppressionFileSettings> SuppressionFileSettings => Set<SuppressionFileSettings>();
+    public DbSet<SuppressionFile> SuppressionFiles => Set<SuppressionFile>();
+    public DbSet<SuppressionFileChunk> SuppressionFileChunks => Set<SuppressionFileChunk>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

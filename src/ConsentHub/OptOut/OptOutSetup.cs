@@ -13,6 +13,7 @@ public static class OptOutSetup
         services.AddOptions<IndustryOptions>().BindConfiguration(IndustryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSuppressionCheckPolicy();
         services.AddScoped<OptOutUploads>().AddOptOutReads();
+        services.AddSuppressionFiles();
         return services;
     }
 
@@ -24,6 +25,7 @@ public static class OptOutSetup
         app.MapSuppressionCheck();
         app.MapOptOutUpload();
         app.MapOptOutReads();
+        app.MapSuppressionFiles().MapSuppressionFilePages();
         return app;
     }
 }

@@ -43,6 +43,8 @@ public sealed class AuthorisationTests
         SuppressionCheck,
         /// <summary>A source system's API key (header api-key) only; without one in force, bearer tokens included, 401 with the seed's "status": false.</summary>
         ApiKey,
+        /// <summary>The admin, a DPO's bearer token covering the organisation, or a source system of the organisation (scope read); other organisations' get 404.</summary>
+        OrganisationFiles,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -135,6 +137,13 @@ public sealed class AuthorisationTests
         new("GET", "/nmscs/{nmsc}/opt-outs", Access.DataSubjectRights),
         // Also the API keys of the source system that sent it: OptOut/UploadTests reads a transaction with them.
         new("GET", "/opt-outs/transactions/{transaction_id}", Access.DataSubjectRights),
+        new("PUT", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("DELETE", "/admin/organisations/{nmsc}/suppression-files", Access.Admin),
+        new("POST", "/admin/organisations/{nmsc}/suppression-files:generate", Access.Admin),
+        new("GET", "/nmscs/{nmsc}/suppression-files", Access.OrganisationFiles),
+        new("GET", "/nmscs/{nmsc}/suppression-files/{id}", Access.OrganisationFiles),
+        new("GET", "/dpo/suppression-files/{nmsc}/{id}", Access.DpoSession),
     ];
 
     /// <summary>Administration that lives under the source system it concerns rather than under /admin/.</summary>
@@ -397,7 +406,8 @@ public sealed class AuthorisationTests
         using var writer = await AdminWith("write");
         var unborn = target with { System = target.System with { Nmsc = HubApp.Unique("tgb") } };
 
-        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin or Access.DataSubjectRights))
+        foreach (var row in Protected.Where(r => r.Access is Access.Admin or Access.ReadBound or Access.ClusterFeed or Access.UploaderOrAdmin or Access.DataSubjectRights
+                     or Access.OrganisationFiles))
         {
             var reads = row.Method == "GET";
             var refused = await (reads ? writer : reader).SendAsync(Request(row, reads ? target : unborn));
@@ -495,11 +505,31 @@ public sealed class AuthorisationTests
         using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
         using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
         var rows = Protected.Where(r => r.Access == Access.SuppressionCheck).ToList();
+    public async Task Organisation_files_admit_the_admin_the_organisations_dpo_token_and_its_source_systems_and_hide_them_from_every_other_caller(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        var dpo = await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc);
+        using var ownDpo = await Rights.People.AsDpoAsync(app, dpo);
+        using var ownSystem = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        var other = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var otherSystem = await app.AsAsync(other);
+        using var otherDpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", "toyota", other.Nmsc));
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, target.System.Nmsc));
+        using var session = await Bulk.Dpos.SignInAsync(app, dpo);
+        var rows = Protected.Where(r => r.Access == Access.OrganisationFiles).ToList();
         Assert.NotEmpty(rows);
 
         foreach (var row in rows)
         {
             foreach (var (who, client, status) in new[] { ("another organisation's system", stranger, HttpStatusCode.NotFound), ("cluster feed", feed, HttpStatusCode.Forbidden) })
+            foreach (var (who, client, status) in new[]
+                     {
+                         ("another organisation's source system", otherSystem, HttpStatusCode.NotFound),
+                         ("another organisation's DPO", otherDpo, HttpStatusCode.NotFound),
+                         ("cluster feed", feed, HttpStatusCode.Forbidden), ("a DPO's browser session", session, HttpStatusCode.Unauthorized),
+                     })
             {
                 var refused = await client.SendAsync(Request(row, target));
                 Assert.True(refused.StatusCode == status, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode}");
@@ -511,6 +541,14 @@ public sealed class AuthorisationTests
                     $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
             }
         }
+            foreach (var (who, client) in new[] { ("own DPO", ownDpo), ("own source system", ownSystem), ("admin", admin) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
+                    $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
+        await AssertUntouchedAsync(app, target);
     }
 
     [Theory, Providers]

@@ -98,6 +98,7 @@ public sealed class HubApp : WebApplicationFactory<Program>
     public static readonly Action<IServiceCollection> WithApiKeyProbe = s => s.AddTransient<IStartupFilter, ApiKeyProbe>();
 
     /// <summary>A second instance on this app's database, as a scaled-out deployment would run.</summary>
+    /// <param name="services">Replaces services of the second instance too, e.g. the same FakeTimeProvider as the first.</param>
     public HubApp SecondInstance(Dictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
         // Instances on one database share the key ring, so they need the certificate that encrypts it.
