@@ -53,6 +53,11 @@ public static class AuthSetup
     public const string WriteScope = "scope:write";
     /// <summary>The routes that take a source system's API key (seed 002's api-key header) instead of a bearer token.</summary>
     public const string ApiKeyPolicy = "api-key";
+    /// <summary>
+    /// For routes that take either: the API key when the request carries an api-key header, the bearer token otherwise,
+    /// so each caller is challenged in its own words (the seed's "status": false, or OAuth's invalid_token).
+    /// </summary>
+    public const string BearerOrApiKeyScheme = "bearer-or-api-key";
 
     public static IServiceCollection AddHubAuth(this IServiceCollection services)
     {
@@ -111,7 +116,11 @@ public static class AuthSetup
             });
 
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null)
+            .AddPolicyScheme(BearerOrApiKeyScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = http =>
+                http.Request.Headers.ContainsKey(ApiKeyAuthentication.Header) || http.Request.Headers.ContainsKey(ApiKeyAuthentication.AlternateHeader)
+                    ? ApiKeyAuthentication.SchemeName
+                    : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin).RequireAssertion(AdminScopeFits))
             .AddPolicy(ClusterFeedPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c =>

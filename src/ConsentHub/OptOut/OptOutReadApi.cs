@@ -17,8 +17,6 @@ namespace ConsentHub.OptOut;
 /// </summary>
 public static class OptOutReadApi
 {
-    /// <summary>A bearer token (admin, DPO) or, when an api-key header is sent, the source system's API key.</summary>
-    public const string BearerOrApiKeyScheme = "bearer-or-api-key";
     public const string TransactionReadPolicy = "opt-out-transaction-read";
     const int DefaultPageSize = 50;
     const int MaxPageSize = 200;
@@ -27,11 +25,7 @@ public static class OptOutReadApi
 
     public static IServiceCollection AddOptOutReads(this IServiceCollection services)
     {
-        services.AddAuthentication().AddPolicyScheme(BearerOrApiKeyScheme, null, o => o.ForwardDefaultSelector = http =>
-            http.Request.Headers.ContainsKey(ApiKeyAuthentication.Header) || http.Request.Headers.ContainsKey(ApiKeyAuthentication.AlternateHeader)
-                ? ApiKeyAuthentication.SchemeName
-                : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        services.AddAuthorizationBuilder().AddPolicy(TransactionReadPolicy, p => p.AddAuthenticationSchemes(BearerOrApiKeyScheme).RequireAuthenticatedUser()
+        services.AddAuthorizationBuilder().AddPolicy(TransactionReadPolicy, p => p.AddAuthenticationSchemes(AuthSetup.BearerOrApiKeyScheme).RequireAuthenticatedUser()
             .RequireAssertion(c => c.User.HasClaim(HubClaims.Role, Roles.ApiKey)
                 || ((c.User.HasClaim(HubClaims.Role, Roles.Admin) || Roles.IsDpo(c.User.FindFirstValue(HubClaims.Role) ?? "")) && c.User.HasScope(Scopes.Read))));
         return services;

@@ -36,8 +36,6 @@ public static class SuppressionCheck
 
     /// <summary>The admin, the organisation's DPOs, its source systems (bearer token with scope read) and its API keys.</summary>
     public const string Policy = "suppression-check";
-    /// <summary>Reads an API key when the request carries one, the bearer token otherwise, so each is challenged in its own words.</summary>
-    const string Scheme = "bearer-or-api-key";
 
     /// <summary>
     /// The lookup itself, for this route and for the callers that need it inside the hub (the opt-in API's adBlocked).
@@ -68,11 +66,7 @@ public static class SuppressionCheck
 
     public static IServiceCollection AddSuppressionCheckPolicy(this IServiceCollection services)
     {
-        services.AddAuthentication().AddPolicyScheme(Scheme, "Bearer token or API key", o => o.ForwardDefaultSelector = http =>
-            http.Request.Headers.ContainsKey(ApiKeyAuthentication.Header) || http.Request.Headers.ContainsKey(ApiKeyAuthentication.AlternateHeader)
-                ? ApiKeyAuthentication.SchemeName
-                : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        services.AddAuthorizationBuilder().AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser()
+        services.AddAuthorizationBuilder().AddPolicy(Policy, p => p.AddAuthenticationSchemes(AuthSetup.BearerOrApiKeyScheme).RequireAuthenticatedUser()
             .RequireAssertion(c => MayCheck(c.User)));
         return services;
     }
