@@ -14,7 +14,7 @@ public sealed record AgreementView(string AgreementReference, string SignedOn, s
 
 /// <summary>An organisation's membership of the industry pool: the agreement in force (null once it left) and every earlier one.</summary>
 public sealed record DataSharingView(string Nmsc, bool Member, AgreementView? Agreement, IReadOnlyList<AgreementView> History,
-    Dictionary<string, HalLink> Links);
+    [property: System.Text.Json.Serialization.JsonPropertyName("_links")] Dictionary<string, HalLink> Links);
 
 /// <summary>
 /// Data sharing agreements (issue 15 §5), admin only: while an organisation's agreement is in force, its opt-outs join the

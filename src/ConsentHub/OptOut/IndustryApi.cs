@@ -14,7 +14,8 @@ public sealed record IndustryImportView(string Provider, long Read, long Added, 
 
 public sealed record ProviderListView(string Provider, Dictionary<string, long> Counts, long Total);
 
-public sealed record IndustryListsView(IReadOnlyList<ProviderListView> Providers, long Total, Dictionary<string, HalLink> Links);
+public sealed record IndustryListsView(IReadOnlyList<ProviderListView> Providers, long Total,
+    [property: System.Text.Json.Serialization.JsonPropertyName("_links")] Dictionary<string, HalLink> Links);
 
 public sealed record IndustryWithdrawalView(string Provider, long Withdrawn);
 

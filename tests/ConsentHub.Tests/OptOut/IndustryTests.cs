@@ -505,60 +505,11 @@ public sealed class IndustryTests
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>
-    /// An applied opt-out of the system's organisation naming one identifier, written as the upload writes it (its
-    /// transaction, its record with its sealed fields, and the suppression entry): the upload is another part of issue 15.
-    /// Answers the entry's id.
-    /// </summary>
-    static async Task<long> OptOutAsync(HubApp app, SourceSystemCredentials system, SuppressionIdentifier identifier)
-    {
-        using var scope = app.Scope();
-        var db = app.Db(scope);
-        var vault = scope.ServiceProvider.GetRequiredService<OptOutVault>();
-        var blind = scope.ServiceProvider.GetRequiredService<BlindIndex>();
-        var now = DateTime.UtcNow;
-        var transaction = new OptOutTransaction
-        {
-            Id = Guid.CreateVersion7(), Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name, ApiKeyId = Guid.CreateVersion7(),
-            ReceivedAt = now, Successful = 1,
-        };
-        var recordId = Guid.CreateVersion7();
-        var key = OptOutVault.NewKey();
-        db.OptOutTransactions.Add(transaction);
-        db.OptOutRecords.Add(new OptOutRecord
-        {
-            Id = recordId, TransactionId = transaction.Id, Position = 0, Nmsc = system.Nmsc, Successful = true, Validation = "1",
-            Sealed = OptOutVault.SealText(key, recordId, OptOutVault.FieldsPurpose, "{}"), ProtectedKey = vault.Wrap(recordId, key),
-            ReceivedAt = now, AppliedAt = now,
-        });
-        var entry = new SuppressionEntry
-        {
-            Nmsc = system.Nmsc, OptOutId = recordId, Kind = identifier.Kind, Sha256 = identifier.Sha256,
-            BlindKey = identifier.Kind switch
-            {
-                SuppressionKinds.Email => blind.Email(identifier.Normalised),
-                SuppressionKinds.Phone => blind.Phone(identifier.Normalised, null),
-                _ => null,
-            },
-            SealedValue = OptOutVault.SealText(key, recordId, OptOutVault.EntryPurpose(identifier.Kind), identifier.Normalised),
-            Source = $"{system.Context}/{system.Name}", OptedOutAt = now,
-        };
-        db.SuppressionEntries.Add(entry);
-        await db.SaveChangesAsync();
-        Assert.True(entry.Id > 0);
-        return entry.Id;
-    }
+    /// <summary>An opt-out of one identifier by the system, through the real upload; answers the suppression entry's id.</summary>
+    static async Task<long> OptOutAsync(HubApp app, SourceSystemCredentials system, SuppressionIdentifier identifier) =>
+        (await OptOuts.UploadAsync(app, system, identifier)).Id;
 
-    /// <summary>An API key of the source system, staged as the key endpoint (another part of issue 15) stages it.</summary>
-    static async Task<string> IssueApiKeyAsync(HubApp app, SourceSystemCredentials system)
-    {
-        using var scope = app.Scope();
-        var db = app.Db(scope);
-        var row = await db.SourceSystems.SingleAsync(s => s.Id == system.Id);
-        var (_, key) = ApiKeys.Issue(db, row, "industry tests", DateTime.UtcNow);
-        await db.SaveChangesAsync();
-        return key;
-    }
+    static Task<string> IssueApiKeyAsync(HubApp app, SourceSystemCredentials system) => app.IssueApiKeyAsync(system);
 
     static Task<HttpResponseMessage> SendCheckAsync(HttpClient client, string nmsc, string? apiKey, params SuppressionIdentifier[] identifiers)
     {

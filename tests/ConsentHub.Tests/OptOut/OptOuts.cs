@@ -36,6 +36,32 @@ public static class OptOuts
         return await client.SendAsync(Request(key, body, idempotencyKey));
     }
 
+    /// <summary>
+    /// Opts out one identifier through the real upload, with a new API key of <paramref name="system"/>, and answers
+    /// the suppression entry it made. A postal identifier's normalised form is sent back as its four fields.
+    /// </summary>
+    public static async Task<ConsentHub.OptOut.SuppressionEntry> UploadAsync(HubApp app, SourceSystemCredentials system, ConsentHub.OptOut.SuppressionIdentifier identifier)
+    {
+        var record = new JsonObject { ["validation"] = "1" };
+        switch (identifier.Kind)
+        {
+            case "email": record["email1"] = identifier.Normalised; break;
+            case "phone": record["phone1"] = identifier.Normalised; break;
+            default:
+                var parts = identifier.Normalised.Split('|');
+                (record["firstname"], record["lastname"], record["address1"], record["zip"]) = (parts[0], parts[1], parts[2], parts[3]);
+                break;
+        }
+        var key = await app.IssueApiKeyAsync(system);
+        var response = await PostAsync(app, key, Body(record));
+        var answer = await Json.ReadAsync(response);
+        Xunit.Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK && answer["successful"]!.GetValue<int>() == 1, answer.ToJsonString());
+        var recordId = Guid.Parse(answer["results"]![0]!["recordID"]!.GetValue<string>());
+        using var scope = app.Scope();
+        var entries = app.Db(scope).SuppressionEntries.Where(e => e.OptOutId == recordId).ToList();
+        return Xunit.Assert.Single(entries);
+    }
+
     /// <summary>One record with an email, validated: the smallest record the rules accept.</summary>
     public static JsonObject Record(string email = "john.doe@gmail.com", string validation = "1") => new() { ["email1"] = email, ["validation"] = validation };
 

@@ -22,7 +22,18 @@ namespace ConsentHub.Tests.OptOut;
 /// </summary>
 public sealed class SuppressionFileTests
 {
-    static readonly Dictionary<string, string?> NoWorker = new() { ["ConsentHub:SuppressionFiles:WorkerEnabled"] = "false" };
+    /// <summary>
+    /// Passes are driven by the tests. The other workers are off too: the tests move a fake clock by days, which would wake
+    /// each of them at every step (checkpoints, sweeps), and on SQLite their writes make every pass wait for the write lock.
+    /// </summary>
+    static readonly Dictionary<string, string?> NoWorker = new()
+    {
+        ["ConsentHub:SuppressionFiles:WorkerEnabled"] = "false",
+        ["ConsentHub:Ledger:CheckpointWorkerEnabled"] = "false",
+        ["ConsentHub:Validation:WorkerEnabled"] = "false",
+        ["ConsentHub:Propagation:DispatcherEnabled"] = "false",
+        ["ConsentHub:OptOut:Recovery:Enabled"] = "false",
+    };
 
     /// <summary>One arranged suppression entry, as the test knows it independently of the hub.</summary>
     sealed record Arranged(long Id, Guid OptOutId, string Kind, string Normalised, string Sha256, DateTime OptedOutAt)
