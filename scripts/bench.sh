@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 for part in ${ONLY//,/ }; do
-  case $part in read|write|propagation|bulk|ledger) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger; not $part" >&2; exit 2 ;; esac
+  case $part in read|write|propagation|bulk|ledger|optout) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout; not $part" >&2; exit 2 ;; esac
 done
 wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
 

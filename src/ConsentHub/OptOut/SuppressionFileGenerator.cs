@@ -216,18 +216,13 @@ public sealed class SuppressionFileGenerator(
     }
 
     /// <summary>
-    /// The pool's identifiers the organisation does not hold in force itself: hashed, with no time and no contributor, streamed
-    /// by one query. The pool is <see cref="IndustryPool.Query"/>'s definition, written here over anonymous members because
-    /// EF Core cannot compose on (or even run) a set operation whose sides build <see cref="PooledIdentifier"/> by its
-    /// constructor; <c>IndustryPool.Query</c> and this must say the same thing.
+    /// The pool's identifiers the organisation does not hold in force itself (<see cref="IndustryPool.QueryFor"/>, less what a
+    /// provider's list shares with the organisation's own list): hashed, with no time and no contributor, streamed by one query.
     /// </summary>
     async Task WritePoolAsync(SuppressionFile file, SuppressionFileWriter writer, CancellationToken ct)
     {
         var nmsc = file.Nmsc;
-        var members = db.DataSharingAgreements.Where(a => a.LeftAt == null).Select(a => a.Nmsc);
-        var shared = db.SuppressionEntries.Where(e => e.SupersededAt == null && members.Contains(e.Nmsc)).Select(e => new { e.Kind, e.Sha256 });
-        var provided = db.IndustryOptOuts.Select(o => new { o.Kind, o.Sha256 });
-        var pool = shared.Union(provided)
+        var pool = IndustryPool.QueryFor(db, nmsc)
             .Where(p => !db.SuppressionEntries.Any(e => e.Nmsc == nmsc && e.SupersededAt == null && e.Kind == p.Kind && e.Sha256 == p.Sha256))
             .OrderBy(p => p.Kind).ThenBy(p => p.Sha256);
         await foreach (var identifier in pool.AsAsyncEnumerable().WithCancellation(ct))
