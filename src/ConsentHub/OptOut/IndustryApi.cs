@@ -103,6 +103,7 @@ public static class IndustryApi
     {
         if (ProviderProblem(provider) is { } problem) return problem;
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        await IndustryImport.LockProviderAsync(db, provider!, ct);
         var withdrawn = await db.IndustryOptOuts.Where(o => o.Provider == provider).ExecuteDeleteAsync(ct);
         if (withdrawn == 0) return Problems.NotFound($"No list of provider '{provider}'.");
         await ledger.LockHeadAsync(ct);

@@ -20,8 +20,21 @@ public static class IndustryImport
     public const int MaxListedErrors = 100;
     const int MaxLineLength = 1024;
 
+    /// <summary>
+    /// Serialises the writers of one provider's list (imports and withdrawals) for the rest of the caller's transaction.
+    /// Two imports of the same list inserting the same rows in different orders would otherwise deadlock on the unique
+    /// index on PostgreSQL; SQLite has one writer at a time anyway.
+    /// </summary>
+    public static async Task LockProviderAsync(ConsentDb db, string provider, CancellationToken ct)
+    {
+        if (db.Provider != DatabaseProvider.Postgres) return;
+        var name = "industry-list:" + provider;
+        await db.Database.ExecuteSqlInterpolatedAsync($"SELECT pg_advisory_xact_lock(hashtext({name}))", ct);
+    }
+
     public static async Task<ImportCounts> RunAsync(ConsentDb db, string provider, Stream body, DateTime now, IndustryOptions options, CancellationToken ct)
     {
+        await LockProviderAsync(db, provider, ct);
         using var lines = new ListLines(body, options.MaxImportBytes, MaxLineLength);
         await using var inserts = Inserts.For(db, provider, now);
         var batch = new List<(string Kind, string Sha256)>(options.ImportBatchSize);

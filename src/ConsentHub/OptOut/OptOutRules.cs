@@ -78,8 +78,7 @@ public static partial class OptOutRules
         foreach (var name in new[] { "email1", "email2" })
         {
             if (Given(values, name) is not { } email) continue;
-            // One bare address: MimeKit would also read "John <john@example.com>", whose normalised form is not the address.
-            if (!Validation.MailAddresses.TryParse(email, out var mailbox) || mailbox.Address != email.Trim() || SuppressionIdentifiers.Email(email) is not { } identifier)
+            if (SuppressionIdentifiers.Email(email) is not { } identifier)
                 return Refused(validation, projectId, $"{name}: must be an email address");
             identifiers.Add(identifier);
         }

@@ -26,9 +26,13 @@ public sealed record SuppressionIdentifier(string Kind, string Normalised)
 
 public static class SuppressionIdentifiers
 {
-    /// <summary>The identifier of an email address, or null when it is not one address.</summary>
+    /// <summary>
+    /// The identifier of an email address, or null when it is not one bare address: MimeKit also reads
+    /// "John &lt;john@example.com&gt;", whose normalised form would not be the address.
+    /// </summary>
     public static SuppressionIdentifier? Email(string? address) =>
-        MailAddresses.TryParse(address, out _) && MailAddresses.Key(address) is { } key ? new(SuppressionKinds.Email, key) : null;
+        MailAddresses.TryParse(address, out var mailbox) && mailbox.Address == address!.Trim() && MailAddresses.Key(address) is { } key
+            ? new(SuppressionKinds.Email, key) : null;
 
     /// <summary>The identifier of a phone number, read as dialled in <paramref name="defaultCountry"/> unless it starts with +.</summary>
     public static SuppressionIdentifier? Phone(string? phone, string defaultCountry) =>
