@@ -13,40 +13,20 @@ namespace ConsentHub.Bulk;
 /// </summary>
 public sealed class UploadWatchdog(
     IServiceScopeFactory scopes, RunningUploads running, TimeProvider time, IOptions<UploadOptions> options, ILogger<UploadWatchdog> logger)
-    : BackgroundService
+    : PeriodicSweep(time, TimeSpan.FromSeconds(options.Value.WatchdogSeconds), logger)
 {
     public const string Reason = "interrupted: the hub stopped during the upload. Upload the file again; records already applied are skipped.";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.WatchdogSeconds), time);
-        do
-        {
-            try
-            {
-                await FailAbandonedAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The database may be briefly unreachable; the next round looks again.
-                logger.LogWarning(e, "Looking for abandoned uploads failed");
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
+    protected override Task SweepAsync(CancellationToken ct) => FailAbandonedAsync(ct);
 
-    static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try { return await timer.WaitForNextTickAsync(ct); }
-        catch (OperationCanceledException) { return false; }
-    }
+    protected override string Failure => "Looking for abandoned uploads failed";
 
     /// <summary>Marks every abandoned upload FAILED; returns how many.</summary>
     public async Task<int> FailAbandonedAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
-        var now = time.Now();
+        var now = Time.Now();
         var staleBefore = now.AddSeconds(-options.Value.StaleSeconds);
         var ours = running.Ids.ToList();
         var marked = await db.Uploads

@@ -35,38 +35,21 @@ public sealed class OptOutRecoveryOptions
 /// Applying is idempotent, so instances sweeping at once, or racing the upload, record every withdrawal once.
 /// </summary>
 public sealed class OptOutRecovery(
-    IServiceScopeFactory scopes, TimeProvider time, IOptions<OptOutRecoveryOptions> options, ILogger<OptOutRecovery> logger) : BackgroundService
+    IServiceScopeFactory scopes, TimeProvider time, IOptions<OptOutRecoveryOptions> options, ILogger<OptOutRecovery> logger)
+    : PeriodicSweep(time, TimeSpan.FromSeconds(options.Value.IntervalSeconds), logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.Enabled) return;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds), time);
-        do
-        {
-            try
-            {
-                await RecoverAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The database may be briefly unreachable; the next round looks again.
-                logger.LogWarning(e, "Applying owed opt-outs failed");
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.Enabled ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
 
-    static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try { return await timer.WaitForNextTickAsync(ct); }
-        catch (OperationCanceledException) { return false; }
-    }
+    protected override Task SweepAsync(CancellationToken ct) => RecoverAsync(ct);
+
+    protected override string Failure => "Applying owed opt-outs failed";
 
     /// <summary>Applies every owed opt-out received more than the grace ago, oldest first; returns how many it applied.</summary>
     public async Task<int> RecoverAsync(CancellationToken ct)
     {
         var settings = options.Value;
-        var before = time.Now().AddSeconds(-settings.GraceSeconds);
+        var before = Time.Now().AddSeconds(-settings.GraceSeconds);
         var failed = new List<Guid>();
         var applied = 0;
         while (true)
