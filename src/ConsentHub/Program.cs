@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.OptIn;
 using ConsentHub.OptOut;
 using ConsentHub.Propagation;
 using ConsentHub.Rights;
@@ -27,6 +28,7 @@ builder.Services.AddBulk();
 builder.Services.AddUploads();
 builder.Services.AddRights();
 builder.Services.AddOptOut();
+builder.Services.AddOptIn();
 
 var app = builder.Build();
 
@@ -57,6 +59,7 @@ app.MapBulk();
 app.MapUploads();
 app.MapRights();
 app.MapOptOut();
+app.MapOptIn();
 
 await app.RunAsync();
 return 0;

@@ -30,6 +30,12 @@ public sealed class BlindIndex
     /// <summary>The index of a phone number in its E.164 form, or null when it is not a possible number.</summary>
     public string? Phone(string? phone, string? country) => PhoneKeys.Key(phone, country) is { } e164 ? Compute("phone:" + e164) : null;
 
+    /// <summary>
+    /// A stable identifier that reveals nothing of <paramref name="text"/> to anyone without the hub's key (the opt-in
+    /// interface's <c>pk</c>s): the same text gives the same identifier on every read and every instance.
+    /// </summary>
+    public string Opaque(string text) => Compute("opaque:" + text);
+
     string Compute(string text) => Convert.ToHexStringLower(HMACSHA256.HashData(
         key ?? throw new InvalidOperationException("The blind index key is not loaded: the host must call LoadAsync at start."),
         Encoding.UTF8.GetBytes(text)));

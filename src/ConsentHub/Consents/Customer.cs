@@ -35,6 +35,8 @@ public static class ChangeStatus
     public const string Expired = "EXPIRED";
     public const string Rejected = "REJECTED";
     public const string ValidationFailed = "VALIDATION_FAILED";
+    /// <summary>Replaced by a later change of the same flow before it was confirmed; never applied.</summary>
+    public const string Superseded = "SUPERSEDED";
 }
 
 /// <summary>One REQUESTED change as a source system sent it, and what became of it.</summary>

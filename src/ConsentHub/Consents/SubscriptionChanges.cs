@@ -13,6 +13,23 @@ namespace ConsentHub.Consents;
 /// <summary>An Idempotency-Key with the hash of the body it first came with.</summary>
 public sealed record IdempotencyKey(string Scope, string Key, string RequestHash);
 
+/// <summary>
+/// What a door into the hub adds to one submission, all inside its transaction (seed 003's opt-in flows).
+/// </summary>
+/// <param name="PartnerConfirmsUntil">
+/// For an unvalidated change: the hub sends no email; the partner that asked confirms it for the person until then
+/// (<see cref="ValidationStates.AwaitingPartner"/>), after which it expires.
+/// </param>
+/// <param name="ValidationReference">For an unvalidated change: the reference its confirmation gives the consents.</param>
+/// <param name="InTransaction">
+/// Called with the recorded change and its customer after the ledger entries are appended, under the ledger lock and
+/// before the commit: what it stages or appends commits with the change or not at all. Called again if the unit of work
+/// starts again.
+/// </param>
+public sealed record SubmitExtras(
+    DateTime? PartnerConfirmsUntil = null, string? ValidationReference = null,
+    Func<ChangeRequest, Customer, CancellationToken, Task>? InTransaction = null);
+
 public abstract record SubmitOutcome
 {
     public sealed record Accepted(ChangeRequest Change, Customer Customer, string Body) : SubmitOutcome;
@@ -39,7 +56,7 @@ public sealed class SubscriptionChanges(
     /// </param>
     public async Task<SubmitOutcome> SubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
-        string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
+        string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct, SubmitExtras? extras = null)
     {
         // A failed save abandons the whole transaction (it is retried from the start or the error is answered), so the
         // savepoint EF Core would set around each save is never rolled back to; releasing it costs a round trip, and the
@@ -52,7 +69,7 @@ public sealed class SubscriptionChanges(
             {
                 try
                 {
-                    return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, ct);
+                    return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras, ct);
                 }
                 catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
                 {
@@ -71,7 +88,7 @@ public sealed class SubscriptionChanges(
 
     async Task<SubmitOutcome> TrySubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
-        string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct)
+        string submittedBy, IdempotencyKey? idempotency, bool propagate, SubmitExtras? extras, CancellationToken ct)
     {
         // The ledger lock is taken last and held only for the final statements; until then concurrent
         // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
@@ -131,12 +148,15 @@ public sealed class SubscriptionChanges(
         var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct) : null;
         if (!change.Validated)
         {
-            // The rules guarantee an address: the person is asked by email (the worker sends it to the request's address).
+            // The rules guarantee an address: the person is asked by email (the worker sends it to the request's address),
+            // unless the partner that asked confirms it, and the worker only expires it when its window ends.
+            var partnerUntil = extras?.PartnerConfirmsUntil;
             db.Validations.Add(new ValidationRequest
             {
                 Id = Guid.CreateVersion7(), ChangeRequestId = request.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
-                Language = change.Communication!.Language,
-                State = ValidationStates.Queued, CreatedAt = now, DueAt = now,
+                Language = change.Communication?.Language,
+                State = partnerUntil is null ? ValidationStates.Queued : ValidationStates.AwaitingPartner,
+                CreatedAt = now, DueAt = partnerUntil ?? now, WindowEndsAt = partnerUntil, Reference = extras?.ValidationReference,
             });
         }
 
@@ -151,6 +171,7 @@ public sealed class SubscriptionChanges(
             state.Renumber(request.Id, request.Sequence);
             AppendApplied(request, change);
         }
+        if (extras?.InTransaction is { } inTransaction) await inTransaction(request, customer, ct);
 
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
@@ -167,7 +188,7 @@ public sealed class SubscriptionChanges(
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        if (!change.Validated || request.Notify) signal.Notify();
+        if ((!change.Validated && extras?.PartnerConfirmsUntil is null) || request.Notify) signal.Notify();
         if (change.Validated) propagation.Notify();
         return new SubmitOutcome.Accepted(request, customer, body);
     }

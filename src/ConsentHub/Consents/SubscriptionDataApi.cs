@@ -65,7 +65,7 @@ public static class SubscriptionDataApi
             .WithTags("Subscription data")
             .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetChangeRequest")
-            .WithSummary("The status of one change request: PENDING_VALIDATION, APPLIED, EXPIRED, VALIDATION_FAILED or REJECTED, with its timeline.")
+            .WithSummary("The status of one change request: PENDING_VALIDATION, APPLIED, EXPIRED, VALIDATION_FAILED, REJECTED or SUPERSEDED, with its timeline.")
             .Produces<ChangeRequestView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;

@@ -35,7 +35,14 @@ public static partial class SubscriptionDataRules
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     private static partial Regex EmailShape();
 
-    public static (NormalisedChange? Change, List<Violation> Violations) Check(SubscriptionData data, CategoryCatalogue catalogue)
+    /// <summary>Whether a text passes the rule of communicationAttributes.email.</summary>
+    public static bool IsEmail(string text) => text.Length <= MaxEmail && EmailShape().IsMatch(text);
+
+    /// <param name="partnerConfirms">
+    /// An unvalidated change that the partner that sent it will confirm for the person (seed 003's double opt-in): no
+    /// email address is needed, the hub asks nobody.
+    /// </param>
+    public static (NormalisedChange? Change, List<Violation> Violations) Check(SubscriptionData data, CategoryCatalogue catalogue, bool partnerConfirms = false)
     {
         var v = new List<Violation>();
         switch (data.CommandType)
@@ -82,7 +89,8 @@ public static partial class SubscriptionDataRules
         CheckChannels(data.Channel?.ChannelAttributes ?? [], v, channels);
 
         var validated = data.Consent?.Validated ?? false;
-        if (!validated && consentCount + channelCount > 0 && string.IsNullOrEmpty(data.Consent?.CommunicationAttributes?.Email))
+        // A stored change (replayed) passed this rule when it arrived, or arrived for a partner to confirm.
+        if (!validated && !partnerConfirms && !catalogue.AcceptsAny && consentCount + channelCount > 0 && string.IsNullOrEmpty(data.Consent?.CommunicationAttributes?.Email))
             v.Add(new("consent.communicationAttributes.email", "required-for-validation",
                 "An unvalidated change needs the person's email address: they confirm it by email. " +
                 "Send validated: true only when the person has already validated the change."));

@@ -61,6 +61,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<SuppressionFileSettings> SuppressionFileSettings => Set<SuppressionFileSettings>();
     public DbSet<SuppressionFile> SuppressionFiles => Set<SuppressionFile>();
     public DbSet<SuppressionFileChunk> SuppressionFileChunks => Set<SuppressionFileChunk>();
+    public DbSet<OptIn.OptInType> OptInTypes => Set<OptIn.OptInType>();
+    public DbSet<OptIn.OptInFlow> OptInFlows => Set<OptIn.OptInFlow>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -93,6 +93,8 @@ public static class LedgerEvents
     public const string OrganisationRegistered = "organisation-registered";
     public const string OrganisationUpdated = "organisation-updated";
     public const string CategoriesConfigured = "categories-configured";
+    /// <summary>An organisation's opt-in types (seed 003) were mapped to categories: the whole map.</summary>
+    public const string OptInTypesConfigured = "opt-in-types-configured";
     public const string ContextRegistered = "context-registered";
     public const string ContextUpdated = "context-updated";
     public const string SourceSystemRegistered = "source-system-registered";
@@ -115,6 +117,13 @@ public static class LedgerEvents
     public const string ValidationConfirmed = "validation-confirmed";
     public const string ValidationExpired = "validation-expired";
     public const string ValidationFailed = "validation-failed";
+    /// <summary>An unconfirmed change was replaced by another (an opt-in flow's new selection): it will never apply.</summary>
+    public const string ValidationSuperseded = "validation-superseded";
+    /// <summary>
+    /// An opt-in interface call (seed 003) created consent data or gave a flow a new selection: its extRefNo, kind and
+    /// the change request that carries it.
+    /// </summary>
+    public const string OptInFlowRecorded = "opt-in-flow-recorded";
     /// <summary>The email confirming an applied change (notify: true) went out.</summary>
     public const string NotificationSent = "notification-sent";
     /// <summary>The confirming email could not be sent (code 525, as a validation email).</summary>

@@ -157,7 +157,8 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
                 from v in db.Validations
                 join r in db.ChangeRequests on v.ChangeRequestId equals r.Id
                 where customerIds.Contains(r.CustomerId)
-                    && (v.State == ValidationStates.Queued || v.State == ValidationStates.Sent || v.State == ValidationStates.Reminded)
+                    && (v.State == ValidationStates.Queued || v.State == ValidationStates.Sent || v.State == ValidationStates.Reminded
+                        || v.State == ValidationStates.AwaitingPartner)
                 select v)
             .ToListAsync(ct);
         foreach (var validation in open)

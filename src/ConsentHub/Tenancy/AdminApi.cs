@@ -86,6 +86,8 @@ public static class AdminApi
         if (body.Value.DefaultCountry is { } given && !OrganisationPatch.IsPhoneCountry(given))
             return Problems.Invalid("defaultCountry", "country", OrganisationPatch.CountryRule);
         var country = body.Value.DefaultCountry?.ToUpperInvariant();
+        if (body.Value.OptInConfirmation is { } confirmation && !OptInConfirmations.IsKnown(confirmation))
+            return Problems.Invalid("optInConfirmation", "opt-in-confirmation", OptInConfirmations.Rule);
 
         await using var transaction = await ledger.BeginAsync(ct);
         var now = time.Now();
@@ -97,7 +99,8 @@ public static class AdminApi
             {
                 Nmsc = nmsc, Name = body.Value.Name, ValidationWindowHours = body.Value.ValidationWindowHours ?? 24,
                 MergePolicy = body.Value.MergePolicy ?? MergePolicies.LatestWins, BuiltInMatching = body.Value.BuiltInMatching ?? false,
-                DefaultCountry = country, CreatedAt = now, UpdatedAt = now,
+                DefaultCountry = country, OptInConfirmation = body.Value.OptInConfirmation ?? OptInConfirmations.Partner,
+                CreatedAt = now, UpdatedAt = now,
             };
             db.Organisations.Add(organisation);
             ledger.Append(LedgerEvents.OrganisationRegistered, Settings(organisation));
@@ -106,8 +109,10 @@ public static class AdminApi
                  || (body.Value.ValidationWindowHours is { } hours && hours != organisation.ValidationWindowHours)
                  || (body.Value.MergePolicy is { } merge && merge != organisation.MergePolicy)
                  || (body.Value.BuiltInMatching is { } matching && matching != organisation.BuiltInMatching)
-                 || (country is not null && country != (organisation.DefaultCountry ?? Organisation.DefaultPhoneCountry)))
+                 || (country is not null && country != (organisation.DefaultCountry ?? Organisation.DefaultPhoneCountry))
+                 || (body.Value.OptInConfirmation is { } optIn && optIn != organisation.OptInConfirmation))
         {
+            organisation.OptInConfirmation = body.Value.OptInConfirmation ?? organisation.OptInConfirmation;
             organisation.DefaultCountry = country ?? organisation.DefaultCountry;
             organisation.BuiltInMatching = body.Value.BuiltInMatching ?? organisation.BuiltInMatching;
             organisation.Name = body.Value.Name;
@@ -302,10 +307,10 @@ public static class AdminApi
 
     static object Settings(Organisation o) =>
         new { nmsc = o.Nmsc, name = o.Name, validationWindowHours = o.ValidationWindowHours, mergePolicy = o.MergePolicy, builtInMatching = o.BuiltInMatching,
-            defaultCountry = o.DefaultCountry ?? Organisation.DefaultPhoneCountry };
+            defaultCountry = o.DefaultCountry ?? Organisation.DefaultPhoneCountry, optInConfirmation = o.OptInConfirmation };
 
     static OrganisationView View(Organisation o) => new(o.Nmsc, o.Name, o.ValidationWindowHours, o.MergePolicy, o.BuiltInMatching,
-        o.DefaultCountry ?? Organisation.DefaultPhoneCountry,
+        o.DefaultCountry ?? Organisation.DefaultPhoneCountry, o.OptInConfirmation,
         HubTime.Format(o.CreatedAt), HubTime.Format(o.UpdatedAt),
         new Dictionary<string, HalLink>
         {

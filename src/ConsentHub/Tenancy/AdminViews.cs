@@ -14,6 +14,8 @@ public sealed record OrganisationInput
     public bool? BuiltInMatching { get; init; }
     /// <summary>ISO 3166 alpha-2 country an opt-out's phone number without '+' is read in (default US).</summary>
     public string? DefaultCountry { get; init; }
+    /// <summary>partner (default) or hub: who confirms the double opt-ins of the opt-in interface (seed 003).</summary>
+    public string? OptInConfirmation { get; init; }
 }
 
 public sealed record ContextInput
@@ -41,7 +43,8 @@ public sealed record CategoriesInput
 }
 
 public sealed record OrganisationView(
-    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, bool BuiltInMatching, string DefaultCountry, string CreatedAt, string UpdatedAt,
+    string Nmsc, string? Name, int ValidationWindowHours, string MergePolicy, bool BuiltInMatching, string DefaultCountry, string OptInConfirmation,
+    string CreatedAt, string UpdatedAt,
     [property: JsonPropertyName("_links")] IReadOnlyDictionary<string, HalLink> Links);
 
 public sealed record ContextView(

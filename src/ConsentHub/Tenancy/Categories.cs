@@ -39,7 +39,8 @@ public sealed record CategoryCatalogue(IReadOnlySet<string> Hidden, IReadOnlyDic
     /// <summary>Accepts every code: for re-reading stored changes, which passed the catalogue of their day.</summary>
     public static readonly CategoryCatalogue Replay = new(new HashSet<string>(), new Dictionary<string, string?>()) { AcceptsAny = true };
 
-    bool AcceptsAny { get; init; }
+    /// <summary>The catalogue of replays: stored changes passed the rules of their day.</summary>
+    public bool AcceptsAny { get; private init; }
 
     public static CategoryCatalogue From(IEnumerable<OrganisationCategory> rows)
     {

@@ -21,8 +21,22 @@ public sealed class Organisation
     /// </summary>
     public string? DefaultCountry { get; set; }
     public const string DefaultPhoneCountry = "US";
+    /// <summary>Who confirms the double opt-ins of the opt-in interface (seed 003): <see cref="OptInConfirmations"/>.</summary>
+    public string OptInConfirmation { get; set; } = OptInConfirmations.Partner;
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+}
+
+public static class OptInConfirmations
+{
+    /// <summary>The partner front end emails the person and calls <c>?approval=true</c> after the click (the seed's model).</summary>
+    public const string Partner = "partner";
+    /// <summary>The hub emails the person itself through the validation pipeline; the click confirms the flow.</summary>
+    public const string Hub = "hub";
+
+    public static bool IsKnown(string value) => value is Partner or Hub;
+
+    public const string Rule = "optInConfirmation is partner (the partner front end confirms double opt-ins) or hub (the hub emails the person).";
 }
 
 public static class MergePolicies
@@ -96,6 +110,7 @@ sealed class TenancyConfiguration :
         b.Property(o => o.ValidationWindowHours).HasDefaultValue(24);
         b.Property(o => o.MergePolicy).HasMaxLength(32).HasDefaultValue(MergePolicies.LatestWins);
         b.Property(o => o.DefaultCountry).HasMaxLength(2);
+        b.Property(o => o.OptInConfirmation).HasMaxLength(16).HasDefaultValue(OptInConfirmations.Partner);
     }
 
     public void Configure(EntityTypeBuilder<ConsentContext> b)

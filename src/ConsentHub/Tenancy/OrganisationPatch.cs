@@ -49,9 +49,15 @@ public sealed class OrganisationPatch
                     else if (!IsPhoneCountry(country)) patch.Violations.Add(new(member, "country", CountryRule));
                     else patch.changes.Add(o => o.DefaultCountry = country.ToUpperInvariant());
                     break;
+                case "optInConfirmation":
+                    if (value is null) patch.changes.Add(o => o.OptInConfirmation = OptInConfirmations.Partner);
+                    else if (String(value) is not { } confirmation) patch.Type(member, "a string or null");
+                    else if (!OptInConfirmations.IsKnown(confirmation)) patch.Violations.Add(new(member, "opt-in-confirmation", OptInConfirmations.Rule));
+                    else patch.changes.Add(o => o.OptInConfirmation = confirmation);
+                    break;
                 default:
                     patch.Violations.Add(new(member, "unknown-member",
-                        $"'{member}' is no setting of an organisation; the settings are name, validationWindowHours, mergePolicy, builtInMatching and defaultCountry."));
+                        $"'{member}' is no setting of an organisation; the settings are name, validationWindowHours, mergePolicy, builtInMatching, defaultCountry and optInConfirmation."));
                     break;
             }
         }

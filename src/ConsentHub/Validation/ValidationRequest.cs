@@ -14,8 +14,15 @@ public static class ValidationStates
     public const string Confirmed = "CONFIRMED";
     public const string Expired = "EXPIRED";
     public const string Failed = "FAILED";
+    /// <summary>
+    /// No email from the hub: the partner that asked for the change (an opt-in flow of seed 003) confirms it for the
+    /// person, until the window ends; then it expires like any other.
+    /// </summary>
+    public const string AwaitingPartner = "AWAITING_PARTNER";
+    /// <summary>Its change was replaced by another before anyone confirmed it (an opt-in flow's new selection).</summary>
+    public const string Superseded = "SUPERSEDED";
 
-    public static bool IsOpen(string state) => state is Queued or Sent or Reminded;
+    public static bool IsOpen(string state) => state is Queued or Sent or Reminded or AwaitingPartner;
 }
 
 /// <summary>
@@ -50,6 +57,11 @@ public sealed class ValidationRequest
     public long? ReminderLedgerIndex { get; set; }
     public DateTime? EndedAt { get; set; }
     public long? EndLedgerIndex { get; set; }
+    /// <summary>
+    /// The validation reference its confirmation gives the consents (an opt-in flow's extRefNo); null gives this
+    /// validation's id.
+    /// </summary>
+    public string? Reference { get; set; }
 }
 
 /// <summary>A link token, stored only as its SHA-256. Each email carries a fresh one; all die with the validation.</summary>
@@ -85,6 +97,7 @@ sealed class ValidationConfiguration :
         b.Property(v => v.State).HasMaxLength(16);
         b.Property(v => v.LastError).HasMaxLength(1000);
         b.Property(v => v.MessageId).HasMaxLength(300);
+        b.Property(v => v.Reference).HasMaxLength(200);
     }
 
     public void Configure(EntityTypeBuilder<ValidationToken> b)

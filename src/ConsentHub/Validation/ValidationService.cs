@@ -56,10 +56,11 @@ public sealed class ValidationService(
         var due = db.Provider == DatabaseProvider.Postgres
             ? db.Validations.FromSqlInterpolated($"""
                 SELECT * FROM validations
-                WHERE "State" IN ('QUEUED', 'SENT', 'REMINDED') AND "DueAt" <= {now} AND ("LeaseUntil" IS NULL OR "LeaseUntil" < {now})
+                WHERE "State" IN ('QUEUED', 'SENT', 'REMINDED', 'AWAITING_PARTNER') AND "DueAt" <= {now} AND ("LeaseUntil" IS NULL OR "LeaseUntil" < {now})
                 ORDER BY "DueAt" LIMIT {BatchSize} FOR UPDATE SKIP LOCKED
                 """)
-            : db.Validations.Where(v => (v.State == ValidationStates.Queued || v.State == ValidationStates.Sent || v.State == ValidationStates.Reminded)
+            : db.Validations.Where(v => (v.State == ValidationStates.Queued || v.State == ValidationStates.Sent || v.State == ValidationStates.Reminded
+                    || v.State == ValidationStates.AwaitingPartner)
                     && v.DueAt <= now && (v.LeaseUntil == null || v.LeaseUntil < now))
                 .OrderBy(v => v.DueAt).Take(BatchSize);
         var rows = await due.ToListAsync(ct);
@@ -67,7 +68,7 @@ public sealed class ValidationService(
         foreach (var row in rows)
         {
             row.LeaseUntil = now.AddSeconds(options.Value.LeaseSeconds);
-            // The first email, the reminder after the first window, expiry after the second.
+            // The first email, the reminder after the first window, expiry after the second; a partner's flow only expires.
             var step = row.State switch
             {
                 ValidationStates.Queued => Step.Send,
@@ -178,13 +179,16 @@ public sealed class ValidationService(
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var row = await LockAsync(id, ct);
         var now = time.Now();
-        if (row.State != ValidationStates.Reminded || row.WindowEndsAt > now) return; // confirmed meanwhile
+        // Confirmed meanwhile, or (a partner's flow) given a new window.
+        if (row.State is not (ValidationStates.Reminded or ValidationStates.AwaitingPartner) || row.WindowEndsAt > now) return;
         var request = await db.ChangeRequests.SingleAsync(c => c.Id == row.ChangeRequestId, ct);
+        request.Status = ChangeStatus.Expired;
+        request.StatusReason = row.State == ValidationStates.AwaitingPartner
+            ? "the partner did not confirm it within the window"
+            : "not confirmed within the window and the reminder's window";
         row.State = ValidationStates.Expired;
         row.LeaseUntil = null;
         row.EndedAt = now;
-        request.Status = ChangeStatus.Expired;
-        request.StatusReason = "not confirmed within the window and the reminder's window";
         await ledger.LockHeadAsync(ct);
         row.EndLedgerIndex = request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ValidationExpired, new
         {
@@ -197,14 +201,31 @@ public sealed class ValidationService(
     public enum ConfirmOutcome { Confirmed, Unknown, Expired, AlreadyUsed }
 
     /// <summary>The person pressed Confirm: apply the change as validated now, once.</summary>
-    public async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> ConfirmAsync(
-        string token, string? remoteAddress, string? userAgent, CancellationToken ct)
+    public Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> ConfirmAsync(
+        string token, string? remoteAddress, string? userAgent, CancellationToken ct) =>
+        RetryAsync(async () =>
+        {
+            var found = await db.ValidationTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == ValidationContent.HashOf(token), ct);
+            return found?.ValidationId;
+        }, remoteAddress, userAgent, ct);
+
+    /// <summary>
+    /// The partner that asked for a change confirms it for the person (seed 003's <c>?approval=true</c>): the same
+    /// step as the person's click, for a validation that is <see cref="ValidationStates.AwaitingPartner"/>. The caller
+    /// has checked that the partner owns it.
+    /// </summary>
+    public Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> ConfirmForPartnerAsync(
+        Guid validationId, string? remoteAddress, string? userAgent, CancellationToken ct) =>
+        RetryAsync(() => Task.FromResult<Guid?>(validationId), remoteAddress, userAgent, ct);
+
+    async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> RetryAsync(
+        Func<Task<Guid?>> find, string? remoteAddress, string? userAgent, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TryConfirmAsync(token, remoteAddress, userAgent, ct);
+                return await TryConfirmAsync(find, remoteAddress, userAgent, ct);
             }
             catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
             {
@@ -216,20 +237,20 @@ public sealed class ValidationService(
     }
 
     async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> TryConfirmAsync(
-        string token, string? remoteAddress, string? userAgent, CancellationToken ct)
+        Func<Task<Guid?>> find, string? remoteAddress, string? userAgent, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
-        var found = await db.ValidationTokens.AsNoTracking().SingleOrDefaultAsync(t => t.Hash == ValidationContent.HashOf(token), ct);
-        if (found is null) return (ConfirmOutcome.Unknown, null);
+        if (await find() is not { } validationId) return (ConfirmOutcome.Unknown, null);
         // Locked, so two presses of the button cannot both apply the change.
-        var validation = await LockAsync(found.ValidationId, ct);
+        var validation = await LockAsync(validationId, ct);
         var now = time.Now();
         var outcome = Check(validation, now);
         if (outcome != ConfirmOutcome.Confirmed) return (outcome, validation);
 
         var request = await db.ChangeRequests.SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
-        var change = await changes.ApplyConfirmedAsync(request, now, validation.Id.ToString(), ct);
+        var change = await changes.ApplyConfirmedAsync(request, now, validation.Reference ?? validation.Id.ToString(), ct);
         var personKey = await personKeys.ForAsync(request.CustomerId, ct);
+        var byPartner = validation.State == ValidationStates.AwaitingPartner;
         validation.State = ValidationStates.Confirmed;
         validation.EndedAt = now;
         validation.LeaseUntil = null;
@@ -237,6 +258,7 @@ public sealed class ValidationService(
         validation.EndLedgerIndex = ledger.Append(LedgerEvents.ValidationConfirmed, new
         {
             validationId = validation.Id, changeRequestId = validation.ChangeRequestId, confirmedAt = now,
+            confirmedBy = byPartner ? "partner" : "person",
             remoteAddressCommitment = remoteAddress is null ? null : PersonKeys.Commit(personKey, remoteAddress),
             userAgentCommitment = userAgent is null ? null : PersonKeys.Commit(personKey, userAgent),
         }).Index;
@@ -250,6 +272,25 @@ public sealed class ValidationService(
     }
 
     /// <summary>
+    /// Ends an unconfirmed validation whose change a newer one replaces, inside the caller's transaction and under the
+    /// ledger lock it holds: its links stop working and its change never applies.
+    /// </summary>
+    public async Task SupersedeAsync(ValidationRequest validation, Guid replacedBy, DateTime now, CancellationToken ct)
+    {
+        var request = await db.ChangeRequests.SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
+        validation.State = ValidationStates.Superseded;
+        validation.EndedAt = now;
+        validation.LeaseUntil = null;
+        request.Status = ChangeStatus.Superseded;
+        request.StatusReason = $"replaced by change request {replacedBy} before it was confirmed";
+        validation.EndLedgerIndex = request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ValidationSuperseded, new
+        {
+            validationId = validation.Id, changeRequestId = validation.ChangeRequestId, replacedBy,
+        }).Index;
+        await db.ValidationTokens.Where(t => t.ValidationId == validation.Id).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>
     /// What a link to this validation may do now, without changing anything. A link exists only once its email
     /// is on its way; after the first window the reminder extends it, so only the reminder's window ends it.
     /// </summary>
@@ -257,12 +298,12 @@ public sealed class ValidationService(
     {
         ValidationStates.Confirmed => ConfirmOutcome.AlreadyUsed,
         ValidationStates.Queued or ValidationStates.Sent => ConfirmOutcome.Confirmed,
-        ValidationStates.Reminded when validation.WindowEndsAt > now => ConfirmOutcome.Confirmed,
+        ValidationStates.Reminded or ValidationStates.AwaitingPartner when validation.WindowEndsAt > now => ConfirmOutcome.Confirmed,
         _ => ConfirmOutcome.Expired,
     };
 
     /// <summary>Reads a validation for update: on PostgreSQL with a row lock, on SQLite under the write lock.</summary>
-    Task<ValidationRequest> LockAsync(Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
+    public Task<ValidationRequest> LockAsync(Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
         ? db.Validations.FromSqlInterpolated($"""SELECT * FROM validations WHERE "Id" = {id} FOR UPDATE""").SingleAsync(ct)
         : db.Validations.SingleAsync(v => v.Id == id, ct);
 

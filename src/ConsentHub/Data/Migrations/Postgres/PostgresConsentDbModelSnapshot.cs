@@ -840,6 +840,85 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.OptIn.OptInFlow", b =>
+                {
+                    b.Property<Guid>("ExtRefNo")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("ChangeRequestId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Confirmation")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Items")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("SourceSystemId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("ValidationId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("ExtRefNo");
+
+                    b.HasIndex("ChangeRequestId");
+
+                    b.HasIndex("CustomerId");
+
+                    b.ToTable("opt_in_flows", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.OptIn.OptInType", b =>
+                {
+                    b.Property<string>("Nmsc")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Type")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Nmsc", "Type");
+
+                    b.ToTable("opt_in_types", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.OptOut.DataSharingAgreement", b =>
                 {
                     b.Property<long>("Id")
@@ -1617,6 +1696,13 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("OptInConfirmation")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("partner");
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -1870,6 +1956,10 @@ namespace ConsentHub.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Reference")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
 
                     b.Property<long?>("ReminderLedgerIndex")
                         .HasColumnType("bigint");

@@ -817,6 +817,85 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.OptIn.OptInFlow", b =>
+                {
+                    b.Property<Guid>("ExtRefNo")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ChangeRequestId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Confirmation")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Context")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Items")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SourceSystemId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ValidationId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ExtRefNo");
+
+                    b.HasIndex("ChangeRequestId");
+
+                    b.HasIndex("CustomerId");
+
+                    b.ToTable("opt_in_flows", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.OptIn.OptInType", b =>
+                {
+                    b.Property<string>("Nmsc")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Type")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Nmsc", "Type");
+
+                    b.ToTable("opt_in_types", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.OptOut.DataSharingAgreement", b =>
                 {
                     b.Property<long>("Id")
@@ -1580,6 +1659,13 @@ namespace ConsentHub.Data.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OptInConfirmation")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("partner");
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT");
 
@@ -1828,6 +1914,10 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.Property<string>("Nmsc")
                         .IsRequired()
                         .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reference")
+                        .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("ReminderLedgerIndex")
