@@ -27,21 +27,15 @@ public static class OptInApi
             .WithSummary("Returns all consent data for a specific person (OptInOverviewDTO).")
             .Produces<OptInOverviewDTO>(StatusCodes.Status200OK)
             .ProducesProblem(OptInCodes.NoContact);
-        optIns.MapPost("/{contactId}", CreateAsync)
-            .RequireAuthorization(AuthSetup.WriteScope)
-            .WithName("CreateOptIns")
-            .WithSummary("Creates consent data (no status or C0OPTINSTATUS_CURRENT: single opt-in; C0OPTINSTATUS_REQUESTED: double opt-in flow); ?approval=false sets opt-outs.")
-            .Accepts<List<OptInItemInput>>("application/json")
-            .Produces<OptInDTO>(StatusCodes.Status200OK)
-            .ProducesProblem(OptInCodes.InvalidRequest);
-        // The seed's heading names the path with "optins" twice.
-        optIns.MapPost("/optins/{contactId}", CreateAsync)
-            .RequireAuthorization(AuthSetup.WriteScope)
-            .WithName("CreateOptInsBySeedHeading")
-            .WithSummary("The same as POST /rest/api/optin/v1/optins/{contactId}, under the path of the seed's heading.")
-            .Accepts<List<OptInItemInput>>("application/json")
-            .Produces<OptInDTO>(StatusCodes.Status200OK)
-            .ProducesProblem(OptInCodes.InvalidRequest);
+        // The seed's heading names the path with "optins" twice; its full path names it once. Both are served.
+        foreach (var (path, name) in new[] { ("/{contactId}", "CreateOptIns"), ("/optins/{contactId}", "CreateOptInsBySeedHeading") })
+            optIns.MapPost(path, CreateAsync)
+                .RequireAuthorization(AuthSetup.WriteScope)
+                .WithName(name)
+                .WithSummary("Creates consent data (no status or C0OPTINSTATUS_CURRENT: single opt-in; C0OPTINSTATUS_REQUESTED: double opt-in flow); ?approval=false sets opt-outs.")
+                .Accepts<List<OptInItemInput>>("application/json")
+                .Produces<OptInDTO>(StatusCodes.Status200OK)
+                .ProducesProblem(OptInCodes.InvalidRequest);
         optIns.MapGet("/flows/{extRefNo}", GetFlowAsync)
             .RequireAuthorization(AuthSetup.ReadScope)
             .WithName("GetOptInFlow")
