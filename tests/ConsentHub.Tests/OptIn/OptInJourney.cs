@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -19,21 +20,24 @@ public enum Linking
 }
 
 /// <summary>
-/// The setting of the opt-in use cases, on an app of its own (its webhooks go to 127.0.0.1): organisation tgb with a
-/// CRM that speaks only the opt-in interface and a dms that knows the same person (customer d-7) and has a webhook
+/// The setting of the opt-in use cases: an organisation of its own with a CRM that speaks only the opt-in interface and a dms that knows the same person (customer d-7) and has a webhook
 /// destination. The journey keeps count of what the dms received, so that every step can assert exactly what it was
-/// told, and that nothing else is planned for it.
+/// told, and that nothing else is planned for it. Journeys without settings, services or a socket of their own share
+/// one app per provider whose webhooks may go to 127.0.0.1 (Propagations.Settings).
 /// </summary>
 public sealed class OptInJourney : IAsyncDisposable
 {
-    public const string Nmsc = "tgb";
     public const string DmsCustomerId = "d-7";
 
+    static readonly ConcurrentDictionary<DatabaseProvider, Lazy<Task<HubApp>>> SharedApps = new();
+
+    readonly bool ownsApp;
     int heard;
 
-    OptInJourney(HubApp app, SourceSystemCredentials crm, SourceSystemCredentials dms, HttpClient client, WebhookReceiver dmsHook, string contactId)
+    OptInJourney(HubApp app, bool ownsApp, SourceSystemCredentials crm, SourceSystemCredentials dms, HttpClient client, WebhookReceiver dmsHook, string contactId)
     {
         App = app;
+        this.ownsApp = ownsApp;
         Crm = crm;
         Dms = dms;
         Client = client;
@@ -42,6 +46,7 @@ public sealed class OptInJourney : IAsyncDisposable
     }
 
     public HubApp App { get; }
+    public string Nmsc => Crm.Nmsc;
     public SourceSystemCredentials Crm { get; }
     public SourceSystemCredentials Dms { get; }
     /// <summary>The CRM's client (its bearer token).</summary>
@@ -59,26 +64,30 @@ public sealed class OptInJourney : IAsyncDisposable
         DatabaseProvider provider, string contactId, Linking linking, object? organisation = null, string? dmsEmail = null,
         Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, int? kestrelPort = null)
     {
+        var ownsApp = settings is not null || services is not null || kestrelPort is not null;
         var all = new Dictionary<string, string?>(Propagations.Settings);
         foreach (var (key, value) in settings ?? []) all[key] = value;
-        var app = await HubApp.StartAsync(provider, all, services, kestrelPort);
+        var app = ownsApp
+            ? await HubApp.StartAsync(provider, all, services, kestrelPort)
+            : await SharedApps.GetOrAdd(provider, p => new Lazy<Task<HubApp>>(() => HubApp.StartAsync(p, Propagations.Settings))).Value;
+        var nmsc = HubApp.Unique("oi");
         try
         {
-            var crm = await app.RegisterSourceSystemAsync(Nmsc, "toyota", "crm");
-            var dms = await app.RegisterSourceSystemAsync(Nmsc, "toyota", "dms");
+            var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+            var dms = await app.RegisterSourceSystemAsync(nmsc, "toyota", "dms");
             using (var admin = await app.AdminAsync())
             {
                 var patch = new JsonObject { ["builtInMatching"] = linking == Linking.BuiltInMatching };
                 if (organisation is not null)
                     foreach (var (key, value) in System.Text.Json.JsonSerializer.SerializeToNode(organisation)!.AsObject()) patch[key] = value?.DeepClone();
-                var patched = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, $"/admin/organisations/{Nmsc}")
+                var patched = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Patch, $"/admin/organisations/{nmsc}")
                 {
                     Content = new StringContent(patch.ToJsonString(), Encoding.UTF8, "application/merge-patch+json"),
                 });
                 Assert.True(patched.StatusCode == HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
                 if (linking == Linking.Cluster)
                 {
-                    var cluster = await admin.PutAsJsonAsync($"/nmscs/{Nmsc}/clusters/person", new
+                    var cluster = await admin.PutAsJsonAsync($"/nmscs/{nmsc}/clusters/person", new
                     {
                         members = new[]
                         {
@@ -98,13 +107,13 @@ public sealed class OptInJourney : IAsyncDisposable
                 var submitted = await HubApp.SubmitAsync(asDms, dms, DmsCustomerId, body);
                 Assert.True(submitted.StatusCode == HttpStatusCode.Created, await submitted.Content.ReadAsStringAsync());
             }
-            var journey = new OptInJourney(app, crm, dms, await app.AsAsync(crm), hook, contactId);
+            var journey = new OptInJourney(app, ownsApp, crm, dms, await app.AsAsync(crm), hook, contactId);
             await journey.DmsReceivesAsync(new() { ["REMINDERS"] = true }, "its own record's echo");
             return journey;
         }
         catch
         {
-            await app.DisposeAsync();
+            if (ownsApp) await app.DisposeAsync();
             throw;
         }
     }
@@ -166,13 +175,25 @@ public sealed class OptInJourney : IAsyncDisposable
         return await scope.ServiceProvider.GetRequiredService<ValidationService>().ProcessDueAsync(CancellationToken.None);
     }
 
-    /// <summary>The ledger's entries (admin), oldest first.</summary>
+    /// <summary>
+    /// The ledger's entries (admin), oldest first, of this journey's organisation: those naming it, and those naming a
+    /// change request of it.
+    /// </summary>
     public async Task<List<JsonNode>> LedgerAsync()
     {
         using var admin = await App.AdminAsync();
-        var page = await OptIns.ExpectAsync(admin.GetAsync("/ledger/entries?limit=1000"), 200);
-        Assert.Null(page["_links"]?["next"]);
-        return [.. page["entries"]!.AsArray().Select(e => e!)];
+        var entries = new List<JsonNode>();
+        for (string? next = "/ledger/entries?limit=1000"; next is not null;)
+        {
+            var page = await OptIns.ExpectAsync(admin.GetAsync(next), 200);
+            entries.AddRange(page["entries"]!.AsArray().Select(e => e!));
+            next = page["_links"]?["next"]?["href"]?.GetValue<string>();
+        }
+        var changes = entries.Where(e => e["type"]!.GetValue<string>() == "change-requested" && NmscOf(e) == Nmsc).Select(ChangeOf).ToHashSet();
+        return [.. entries.Where(e => NmscOf(e) == Nmsc || (ChangeOf(e) is { } id && changes.Contains(id)))];
+
+        static string? NmscOf(JsonNode e) => e["payload"]?["nmsc"] is JsonValue v && v.TryGetValue<string>(out var n) ? n : null;
+        static string? ChangeOf(JsonNode e) => e["payload"]?["changeRequestId"] is JsonValue v && v.TryGetValue<string>(out var id) ? id : null;
     }
 
     public async Task AssertLedgerValidAsync()
@@ -198,6 +219,6 @@ public sealed class OptInJourney : IAsyncDisposable
     {
         Client.Dispose();
         await DmsHook.DisposeAsync();
-        await App.DisposeAsync();
+        if (ownsApp) await App.DisposeAsync();
     }
 }

@@ -256,7 +256,7 @@ public sealed class UseCaseTests
         await journey.DmsReceivesAsync(new() { ["OFFERS"] = true }, "the blocked person's subscription");
 
         // A data provider's opt-out upload (seed 002) puts the address on tgb's suppression list.
-        var provider002 = await journey.App.RegisterSourceSystemAsync(OptInJourney.Nmsc, "toyota", "consent-control");
+        var provider002 = await journey.App.RegisterSourceSystemAsync(journey.Nmsc, "toyota", "consent-control");
         await OptOuts.UploadAsync(journey.App, provider002, SuppressionIdentifiers.Email("Blocked@Example.com")!);
 
         var blocked = await OptIns.ExpectAsync(client.GetAsync(OptIns.ContactPath(Blocked)), 200);
