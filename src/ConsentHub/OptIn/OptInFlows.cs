@@ -123,12 +123,13 @@ public sealed class OptInFlows(
         if (flow.Kind != OptInFlowKinds.DoubleOptIn)
             return OptInProblem.Invalid("extRefNo", "not-double-opt-in",
                 $"Flow {flow.ExtRefNo} is a {(flow.Kind == OptInFlowKinds.OptOut ? "opt-out" : "single opt-in")}: its data was current at once; there is nothing to confirm.");
+        if (Ended(flow, request) is { } ended) return ended;
+        // Never the partner's to confirm, before or after the person's click (a 200 afterwards would say it was).
+        if (flow.Confirmation == OptInConfirmations.Hub)
+            return OptInProblem.Invalid("approval", "confirmed-by-person",
+                "This organisation's double opt-ins are confirmed by the person through the hub's email; the partner cannot confirm them.");
         if (request.Status != ChangeStatus.Applied)
         {
-            if (Ended(flow, request) is { } ended) return ended;
-            if (flow.Confirmation == OptInConfirmations.Hub)
-                return OptInProblem.Invalid("approval", "confirmed-by-person",
-                    "This organisation's double opt-ins are confirmed by the person through the hub's email; the partner cannot confirm them.");
             var (outcome, _) = await validations.ConfirmForPartnerAsync(flow.ValidationId!.Value, remoteAddress, userAgent, ct);
             if (outcome is ValidationService.ConfirmOutcome.Expired or ValidationService.ConfirmOutcome.Unknown)
             {

@@ -273,7 +273,8 @@ public sealed class ValidationService(
 
     /// <summary>
     /// Ends an unconfirmed validation whose change a newer one replaces, inside the caller's transaction and under the
-    /// ledger lock it holds: its links stop working and its change never applies.
+    /// ledger lock it holds: its change never applies. Its links stay known, so that the person who opens the old
+    /// email is told it has expired (410, as after the window) rather than that the link does not exist.
     /// </summary>
     public async Task SupersedeAsync(ValidationRequest validation, Guid replacedBy, DateTime now, CancellationToken ct)
     {
@@ -287,7 +288,6 @@ public sealed class ValidationService(
         {
             validationId = validation.Id, changeRequestId = validation.ChangeRequestId, replacedBy,
         }).Index;
-        await db.ValidationTokens.Where(t => t.ValidationId == validation.Id).ExecuteDeleteAsync(ct);
     }
 
     /// <summary>
