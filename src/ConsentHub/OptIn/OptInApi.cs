@@ -82,7 +82,7 @@ public static class OptInApi
         };
         if (optOut is null) return OptInProblem.Invalid("approval", "approval-query", "approval is true (create consent data) or false (set opt-outs).");
 
-        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct);
+        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct, noBreakSpaceIsWhitespace: true);
         if (body.Error is not null) return OptInProblem.FromBody(body.Error);
         var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var (items, requested, violations) = OptInRequest.Read(body.Value!, types, optOut.Value ? OptInRequest.Use.OptOut : OptInRequest.Use.Create);
@@ -121,7 +121,7 @@ public static class OptInApi
         if (confirm.Value)
             return await flows.ConfirmAsync(system, flow, http.HttpContext.Connection.RemoteIpAddress?.ToString(), http.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, ct);
 
-        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct);
+        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct, noBreakSpaceIsWhitespace: true);
         if (body.Error is not null) return OptInProblem.FromBody(body.Error);
         var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var (items, _, violations) = OptInRequest.Read(body.Value!, types, OptInRequest.Use.Replace);
