@@ -110,6 +110,8 @@ public sealed class ErrorCodeTests
             { "", """[{"approval":"Zus_C0Approval"}]""", "body[0].type", "required" },
             { "", """[{"type":"C0INFOTYPE_EVENTS","approval":"Zus_C0Approval"}]""", "body[0].type", "unknown-type" },
             { "", """[{"type":5,"approval":"Zus_C0Approval"}]""", "body[0].type", "json" },
+            // A no-break space between tokens is read as a space (the seed's samples are indented with them); inside a string it stays.
+            { "", "[{\"type\":\"C0INFOTYPE_NEWSLETTER\u00A0\",\u00A0\"approval\":\"Zus_C0Approval\"}]", "body[0].type", "unknown-type" },
             { "", """[{"type":"C0INFOTYPE_NEWSLETTER","approval":"Zus_C0Approval"},{"type":"C0INFOTYPE_NEWSLETTER","approval":"Abl_C0Approval"}]""", "body[1].type", "duplicate-type" },
             { "", """[{"type":"C0INFOTYPE_NEWSLETTER"}]""", "body[0].approval", "required" },
             { "", """[{"type":"C0INFOTYPE_NEWSLETTER","approval":"Ja"}]""", "body[0].approval", "approval-value" },
