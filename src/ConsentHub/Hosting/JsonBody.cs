@@ -14,7 +14,12 @@ public static class JsonBody
 
     public sealed record Read<T>(T? Value, byte[] Bytes, IResult? Error);
 
-    public static async Task<Read<T>> ReadAsync<T>(HttpRequest request, CancellationToken ct, int limit = DefaultLimit) where T : class
+    /// <param name="noBreakSpaceIsWhitespace">
+    /// Reads U+00A0 between tokens as a space: seed 003 publishes its samples indented with no-break spaces (as copied
+    /// from its web page), and its interface accepts them as published.
+    /// </param>
+    public static async Task<Read<T>> ReadAsync<T>(HttpRequest request, CancellationToken ct, int limit = DefaultLimit, bool noBreakSpaceIsWhitespace = false)
+        where T : class
     {
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         if (mediaType is null || !(mediaType == "application/json" || mediaType.EndsWith("+json", StringComparison.Ordinal)))
@@ -32,6 +37,7 @@ public static class JsonBody
             buffer.Write(chunk, 0, read);
         }
         var bytes = buffer.ToArray();
+        if (noBreakSpaceIsWhitespace) SpaceOutNoBreakSpaces(bytes);
         if (bytes.Length == 0)
             return Fail<T>(Problems.Invalid("body", "required", "The request body is empty; send a JSON object."));
         // Valid JSON may escape U+0000, which no text column can store (PostgreSQL refuses it outright).
@@ -58,6 +64,22 @@ public static class JsonBody
         request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.ContainsKey("Transfer-Encoding"))
             ? Task.FromResult(new Read<T>(new T(), [], null))
             : ReadAsync<T>(request, ct);
+
+    /// <summary>Replaces each UTF-8 U+00A0 (C2 A0) outside a string with two spaces, in place; strings keep theirs.</summary>
+    static void SpaceOutNoBreakSpaces(byte[] bytes)
+    {
+        var inString = false;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (inString)
+            {
+                if (bytes[i] == (byte)'\\') i++;
+                else if (bytes[i] == (byte)'"') inString = false;
+            }
+            else if (bytes[i] == (byte)'"') inString = true;
+            else if (bytes[i] == 0xC2 && i + 1 < bytes.Length && bytes[i + 1] == 0xA0) bytes[i] = bytes[++i] = (byte)' ';
+        }
+    }
 
     /// <summary>Turns System.Text.Json's <c>$.consent.consentAttributes[0].consentFlag</c> into the field name.</summary>
     static string FieldOf(string? path) =>

@@ -4,6 +4,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
 
 namespace ConsentHub.OptIn;
 
@@ -20,9 +21,11 @@ public static class OptInApi
     public static IEndpointRouteBuilder MapOptIn(this IEndpointRouteBuilder app)
     {
         app.MapOptInTypes();
+        // Any valid token passes the host; the handlers refuse every token but a source system's with the right scope
+        // (GET read, POST and PUT write) with a 403 that carries the seed's result member, as every refusal here does.
         var optIns = app.MapGroup(BasePath).WithTags("Opt-in interface (seed 003)");
         optIns.MapGet("/{contactId}", GetContactAsync)
-            .RequireAuthorization(AuthSetup.ReadScope)
+            .RequireAuthorization()
             .WithName("GetOptIns")
             .WithSummary("Returns all consent data for a specific person (OptInOverviewDTO).")
             .Produces<OptInOverviewDTO>(StatusCodes.Status200OK)
@@ -30,20 +33,20 @@ public static class OptInApi
         // The seed's heading names the path with "optins" twice; its full path names it once. Both are served.
         foreach (var (path, name) in new[] { ("/{contactId}", "CreateOptIns"), ("/optins/{contactId}", "CreateOptInsBySeedHeading") })
             optIns.MapPost(path, CreateAsync)
-                .RequireAuthorization(AuthSetup.WriteScope)
+                .RequireAuthorization()
                 .WithName(name)
                 .WithSummary("Creates consent data (no status or C0OPTINSTATUS_CURRENT: single opt-in; C0OPTINSTATUS_REQUESTED: double opt-in flow); ?approval=false sets opt-outs.")
                 .Accepts<List<OptInItemInput>>("application/json")
                 .Produces<OptInDTO>(StatusCodes.Status200OK)
                 .ProducesProblem(OptInCodes.InvalidRequest);
         optIns.MapGet("/flows/{extRefNo}", GetFlowAsync)
-            .RequireAuthorization(AuthSetup.ReadScope)
+            .RequireAuthorization()
             .WithName("GetOptInFlow")
             .WithSummary("Returns all consent options within a flow; C0OPTINSTATUS_REQUESTED until confirmed.")
             .Produces<OptInOverviewDTO>(StatusCodes.Status200OK)
             .ProducesProblem(OptInCodes.NoFlow);
         optIns.MapPut("/flows/{extRefNo}", UpdateFlowAsync)
-            .RequireAuthorization(AuthSetup.WriteScope)
+            .RequireAuthorization()
             .WithName("UpdateOptInFlow")
             .WithSummary("Replaces a flow's pending selection; ?approval=true confirms it after the person's click (the selection becomes current).")
             .Accepts<List<OptInItemInput>>("application/json")
@@ -56,7 +59,7 @@ public static class OptInApi
 
     static async Task<IResult> GetContactAsync(string contactId, ClaimsPrincipal user, ConsentDb db, OptInFlows flows, CancellationToken ct)
     {
-        var (system, refused) = await CallerSystemAsync(user, db, ct);
+        var (system, refused) = await CallerSystemAsync(user, Scopes.Read, db, ct);
         if (system is null) return refused!;
         if (ContactIdProblem(contactId) is { } invalid) return invalid;
         return await flows.OverviewAsync(system, contactId, ct);
@@ -65,7 +68,7 @@ public static class OptInApi
     static async Task<IResult> CreateAsync(
         string contactId, string? approval, HttpRequest http, ClaimsPrincipal user, ConsentDb db, OptInFlows flows, CancellationToken ct)
     {
-        var (system, refused) = await CallerSystemAsync(user, db, ct);
+        var (system, refused) = await CallerSystemAsync(user, Scopes.Write, db, ct);
         if (system is null) return refused!;
         if (ContactIdProblem(contactId) is { } invalid) return invalid;
         var optOut = approval?.ToLowerInvariant() switch
@@ -76,7 +79,7 @@ public static class OptInApi
         };
         if (optOut is null) return OptInProblem.Invalid("approval", "approval-query", "approval is true (create consent data) or false (set opt-outs).");
 
-        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct);
+        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct, noBreakSpaceIsWhitespace: true);
         if (body.Error is not null) return OptInProblem.FromBody(body.Error);
         var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var (items, requested, violations) = OptInRequest.Read(body.Value!, types, optOut.Value ? OptInRequest.Use.OptOut : OptInRequest.Use.Create);
@@ -89,7 +92,7 @@ public static class OptInApi
 
     static async Task<IResult> GetFlowAsync(string extRefNo, ClaimsPrincipal user, ConsentDb db, OptInFlows flows, CancellationToken ct)
     {
-        var (system, refused) = await CallerSystemAsync(user, db, ct);
+        var (system, refused) = await CallerSystemAsync(user, Scopes.Read, db, ct);
         if (system is null) return refused!;
         var (flow, missing) = await FlowAsync(system, extRefNo, flows, ct);
         if (flow is null) return missing!;
@@ -99,7 +102,7 @@ public static class OptInApi
     static async Task<IResult> UpdateFlowAsync(
         string extRefNo, string? approval, HttpRequest http, ClaimsPrincipal user, ConsentDb db, OptInFlows flows, CancellationToken ct)
     {
-        var (system, refused) = await CallerSystemAsync(user, db, ct);
+        var (system, refused) = await CallerSystemAsync(user, Scopes.Write, db, ct);
         if (system is null) return refused!;
         var confirm = approval?.ToLowerInvariant() switch
         {
@@ -115,7 +118,7 @@ public static class OptInApi
         if (confirm.Value)
             return await flows.ConfirmAsync(system, flow, http.HttpContext.Connection.RemoteIpAddress?.ToString(), http.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, ct);
 
-        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct);
+        var body = await JsonBody.ReadAsync<List<OptInItemInput?>>(http, ct, noBreakSpaceIsWhitespace: true);
         if (body.Error is not null) return OptInProblem.FromBody(body.Error);
         var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var (items, _, violations) = OptInRequest.Read(body.Value!, types, OptInRequest.Use.Replace);
@@ -124,12 +127,15 @@ public static class OptInApi
     }
 
     /// <summary>Only a source system (the CRM) speaks this interface, as itself: its token names it.</summary>
-    static async Task<(SourceSystem? System, IResult? Refused)> CallerSystemAsync(ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
+    static async Task<(SourceSystem? System, IResult? Refused)> CallerSystemAsync(ClaimsPrincipal user, string scope, ConsentDb db, CancellationToken ct)
     {
         var caller = Caller.From(user);
         if (caller.Role != Roles.SourceSystem || caller.Nmsc is null || caller.Context is null || caller.SourceSystem is null)
             return (null, OptInProblem.Of(StatusCodes.Status403Forbidden, "forbidden", "Forbidden.",
                 "The opt-in interface answers a source system's token: contactId is that system's customer id."));
+        if (!user.HasScope(scope))
+            return (null, OptInProblem.Of(StatusCodes.Status403Forbidden, "forbidden", "Forbidden.",
+                $"This call needs a token with scope {scope}."));
         var system = await db.SourceSystems.AsNoTracking()
             .SingleOrDefaultAsync(s => s.Nmsc == caller.Nmsc && s.Context == caller.Context && s.Name == caller.SourceSystem, ct);
         return system is null

@@ -47,9 +47,13 @@ public static class OptInProblem
     public static IResult FromBody(IResult error) => error switch
     {
         ProblemHttpResult problem when problem.ProblemDetails.Extensions.TryGetValue("violations", out var named)
-            && named is IReadOnlyList<Violation> violations => Invalid(violations),
+            && named is IReadOnlyList<Violation> violations => Invalid([.. violations.Select(v => v with { Field = InBody(v.Field) })]),
         ProblemHttpResult problem => Invalid("body", problem.ProblemDetails.Type?.Split('/')[^1] ?? "json",
             problem.ProblemDetails.Detail ?? "The body cannot be read."),
         _ => error,
     };
+
+    /// <summary>The shared reader names a field from the body's root (<c>[0].type</c>); this interface names it <c>body[0].type</c>.</summary>
+    static string InBody(string field) => field.StartsWith("body", StringComparison.Ordinal) ? field
+        : field.StartsWith('[') ? "body" + field : "body." + field;
 }

@@ -38,16 +38,16 @@ public static partial class OptInTypes
 
     public static IEndpointRouteBuilder MapOptInTypes(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin/organisations/{nmsc}/opt-in-types").WithTags("Opt-in interface (seed 003)")
+        var admin = app.MapGroup("/admin/organisations/{nmsc}").WithTags("Opt-in interface (seed 003)")
             .RequireAuthorization(AuthSetup.AdminPolicy);
-        admin.MapPut("", PutAsync)
+        admin.MapPut("/opt-in-types", PutAsync)
             .WithName("PutOptInTypes")
             .WithSummary("Map the organisation's opt-in types (C0INFOTYPE_…) to hub categories; replaces the whole map.")
             .Accepts<Dictionary<string, string>>("application/json")
             .Produces<OptInTypesView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapGet("", GetAsync)
+        admin.MapGet("/opt-in-types", GetAsync)
             .WithName("GetOptInTypes")
             .WithSummary("The organisation's opt-in types and their categories (the default map when none was set).")
             .Produces<OptInTypesView>(StatusCodes.Status200OK, Hal.MediaType)

@@ -45,6 +45,11 @@ public sealed class AuthorisationTests
         ApiKey,
         /// <summary>The admin, a DPO's bearer token covering the organisation, or a source system of the organisation (scope read); other organisations' get 404.</summary>
         OrganisationFiles,
+        /// <summary>
+        /// The opt-in interface of seed 003: a source system's token only (scope read for GET, write otherwise), speaking for
+        /// itself; every other token gets 403 with the seed's result member; another system's contacts and flows are 520/521.
+        /// </summary>
+        OptInInterface,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -144,7 +149,16 @@ public sealed class AuthorisationTests
         new("GET", "/nmscs/{nmsc}/suppression-files", Access.OrganisationFiles),
         new("GET", "/nmscs/{nmsc}/suppression-files/{id}", Access.OrganisationFiles),
         new("GET", "/dpo/suppression-files/{nmsc}/{id}", Access.DpoSession),
+        new("PUT", "/admin/organisations/{nmsc}/opt-in-types", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/opt-in-types", Access.Admin),
+        new("GET", OptInRoute + "/{contactId}", Access.OptInInterface),
+        new("POST", OptInRoute + "/{contactId}", Access.OptInInterface),
+        new("POST", OptInRoute + "/optins/{contactId}", Access.OptInInterface),
+        new("GET", OptInRoute + "/flows/{extRefNo}", Access.OptInInterface),
+        new("PUT", OptInRoute + "/flows/{extRefNo}", Access.OptInInterface),
     ];
+
+    const string OptInRoute = "/rest/api/optin/v1/optins";
 
     /// <summary>Administration that lives under the source system it concerns rather than under /admin/.</summary>
     const string ApiKeysRoute = "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/api-keys";
@@ -158,7 +172,12 @@ public sealed class AuthorisationTests
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
     sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId, Guid UploadId)
     {
+        /// <summary>An opt-in flow of the system (seed 003); none unless a test starts one.</summary>
+        public string ExtRefNo { get; init; } = Guid.Empty.ToString();
+
         public string Url(Row row) => row.Pattern
+            .Replace("{contactId}", Uri.EscapeDataString(CustomerId))
+            .Replace("{extRefNo}", ExtRefNo)
             .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
             .Replace("/uploads/{id}", $"/uploads/{UploadId}")
             .Replace("{transaction_id}", Guid.Empty.ToString())
@@ -179,7 +198,12 @@ public sealed class AuthorisationTests
         var request = new HttpRequestMessage(new HttpMethod(row.Method), target.Url(row));
         if (row.Method is "POST" or "PUT" or "PATCH")
         {
-            var body = row.Access == Access.WriteAsItself ? Seed.Consent("OFFERS", true).ToJsonString() : "{}";
+            var body = row.Access switch
+            {
+                Access.WriteAsItself => Seed.Consent("OFFERS", true).ToJsonString(),
+                Access.OptInInterface => """[{"type":"C0INFOTYPE_NEWSLETTER","approval":"Zus_C0Approval"}]""",
+                _ => "{}",
+            };
             request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         }
         return request;
@@ -777,6 +801,58 @@ public sealed class AuthorisationTests
         var token = await app.PostTokenAsync(HubApp.AdminClientId, HubApp.AdminClientSecret,
             new() { ["grant_type"] = "password", ["username"] = "admin", ["password"] = HubApp.AdminPassword });
         Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+    }
+
+    [Theory, Providers]
+    public async Task The_opt_in_interface_admits_only_source_systems_by_scope_and_refuses_every_other_token_with_403(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var customer = await CustomerOfAsync(app, crm);
+        using var own = await app.AsAsync(crm);
+        // A pending double opt-in flow of the system, for the flow routes.
+        var started = await own.PostAsync(OptInRoute + "/c2", new StringContent(
+            """[{"type":"C0INFOTYPE_SURVEYS","approval":"Zus_C0Approval","status":"C0OPTINSTATUS_REQUESTED"}]""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        var target = customer with { ExtRefNo = (await Json.ReadAsync(started))["extRefNo"]!.GetValue<string>() };
+        using var admin = await app.AdminAsync();
+        using var apiUser = await Tenancy.ApiUsers.AsAsync(app, await Tenancy.ApiUsers.CreateAsync(app, nmsc));
+        using var dpo = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", crm.Context, nmsc));
+        using var feed = await ClusterFeeds.AsAsync(app, await ClusterFeeds.RegisterAsync(app, nmsc));
+        using var sibling = await app.AsAsync(await app.RegisterSourceSystemAsync(nmsc, "toyota", "dealer"));
+        using var stranger = await app.AsAsync(await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        async Task<HttpClient> OwnWith(string scope) => app.WithToken(await app.TokenAsync(crm.ClientId, crm.ClientSecret,
+            new() { ["grant_type"] = "client_credentials", ["scope"] = scope }));
+        using var reader = await OwnWith("read");
+        using var writer = await OwnWith("write");
+        var rows = Protected.Where(r => r.Access == Access.OptInInterface).ToList();
+        Assert.Equal(5, rows.Count);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client) in new[] { ("admin", admin), ("organisation API user", apiUser), ("DPO", dpo), ("cluster feed", feed),
+                         ("the system with the other scope", row.Method == "GET" ? writer : reader) })
+            {
+                var refused = await client.SendAsync(Request(row, target));
+                var text = await refused.Content.ReadAsStringAsync();
+                Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode} {text}");
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                Assert.True(JsonNode.Parse(text)!["result"]?["code"]?.GetValue<int>() == 403, $"{who} on {row.Method} {row.Pattern} without the seed's result: {text}");
+            }
+            // Another system, of the organisation or not, has no such contact or flow of its own.
+            foreach (var (who, client) in new[] { ("sibling", sibling), ("stranger", stranger) })
+            {
+                var hidden = await client.SendAsync(Request(row, target));
+                var expected = row.Pattern.Contains("{extRefNo}") ? 521 : row.Method == "GET" ? 520 : 200;
+                Assert.True((int)hidden.StatusCode == expected, $"{who} on {row.Method} {row.Pattern}: {(int)hidden.StatusCode}");
+            }
+            foreach (var (who, client) in new[] { ("itself", own), ("itself with its scope", row.Method == "GET" ? reader : writer) })
+            {
+                var admitted = await client.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode == HttpStatusCode.OK, $"{who} on {row.Method} {row.Pattern}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync()}");
+            }
+        }
     }
 
     static async Task AssertUntouchedAsync(HubApp app, Target target)
