@@ -261,6 +261,14 @@ public sealed class ExportTests
             r["data"]!["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>()));
     }
 
+    [Fact]
+    public async Task An_export_batch_size_out_of_range_stops_the_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            HubApp.StartAsync(DatabaseProvider.Sqlite, new() { ["ConsentHub:Export:BatchSize"] = "0" }));
+        Assert.Contains("BatchSize", error.ToString(), StringComparison.Ordinal);
+    }
+
     static string WithoutTraceIdAndDetail(string problem)
     {
         var node = JsonNode.Parse(problem)!.AsObject();
