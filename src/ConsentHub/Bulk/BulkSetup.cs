@@ -25,6 +25,7 @@ public static class BulkSetup
     {
         services.AddScoped<DpoSignIn>();
         services.AddScoped<ExportWriter>();
+        services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddAuthentication().AddCookie(DpoScheme, o =>
         {
             o.Cookie.Name = CookieName;

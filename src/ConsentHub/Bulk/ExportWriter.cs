@@ -5,6 +5,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace ConsentHub.Bulk;
 
@@ -21,9 +22,8 @@ public sealed class ExportProgress
 /// written straight to the stream: memory holds one batch, however large the organisation. All batches read one
 /// database snapshot, so the file is consistent as of its start.
 /// </summary>
-public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
+public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault, IOptions<ExportOptions> options)
 {
-    public const int BatchSize = 1_000;
     const int FlushBytes = 64 * 1024;
 
     static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -35,6 +35,7 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
         await using var snapshot = await LedgerVerifier.SnapshotAsync(db, ct);
         await using var json = new Utf8JsonWriter(body, Options);
         json.WriteStartArray();
+        var batchSize = options.Value.BatchSize;
         long after = 0;
         while (true)
         {
@@ -43,7 +44,7 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
             var batch = await db.Customers.AsNoTracking()
                 .Where(c => c.Nmsc == nmsc && c.Context == context && c.Id > after)
                 .OrderBy(c => c.Id)
-                .Take(BatchSize)
+                .Take(batchSize)
                 .Select(c => new Row(c.Id, c.SourceSystem, c.SourceCustomerId, c.Language, c.Country,
                     db.ChangeRequests.Where(r => r.CustomerId == c.Id && r.Status == ChangeStatus.Applied)
                         .OrderByDescending(r => r.Sequence).Select(r => (long?)r.Sequence).FirstOrDefault(),
@@ -51,7 +52,7 @@ public sealed class ExportWriter(ConsentDb db, PersonalDataVault vault)
                         .OrderByDescending(r => r.Sequence).Select(r => r.CommandTimestamp).FirstOrDefault()))
                 .ToListAsync(ct);
             if (batch.Count == 0) break;
-            var (last, more) = (batch[^1].Id, batch.Count == BatchSize);
+            var (last, more) = (batch[^1].Id, batch.Count == batchSize);
             // Records with no applied change have no validated consent: they are left out.
             batch.RemoveAll(r => r.LatestApplied is null);
             var ids = batch.Select(r => r.Id).ToList();

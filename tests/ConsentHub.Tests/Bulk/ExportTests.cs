@@ -208,12 +208,18 @@ public sealed class ExportTests
     [Theory, Providers]
     public async Task An_organisation_larger_than_one_batch_is_exported_whole_in_id_order(DatabaseProvider provider)
     {
-        var app = await HubApp.SharedAsync(provider);
+        // Batches of 50 (ConsentHub:Export:BatchSize) instead of the default 1,000: the claim needs more than one batch,
+        // not thousands of records. Two full batches and part of a third, on an app of its own for that setting.
+        const int batchSize = 50;
+        const int records = batchSize * 2 + 17;
+        // The record with only a change waiting for validation is the last of the first batch: the next batch must still
+        // start after it.
+        const int pending = batchSize - 1;
+        await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Export:BatchSize"] = batchSize.ToString() });
         var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
-        const int records = ConsentHub.Bulk.ExportWriter.BatchSize * 2 + 345;
         using (var scope = app.Scope())
         {
-            // Written straight to storage: thousands of API calls would test nothing more.
+            // Written straight to storage: a hundred API calls would test nothing more.
             var db = app.Db(scope);
             var now = DateTime.UtcNow;
             var customers = Enumerable.Range(0, records).Select(i => new Customer
@@ -229,14 +235,13 @@ public sealed class ExportTests
                 await vault.SetContactAsync(customer.Id, new Contact($"p{i}@example.com", null), CancellationToken.None);
             for (var i = 0; i < records; i++)
             {
-                // Record 500 has only a change waiting for validation.
                 var change = new ChangeRequest
                 {
-                    Id = Guid.NewGuid(), CustomerId = customers[i].Id, Status = i == 500 ? ChangeStatus.PendingValidation : ChangeStatus.Applied,
+                    Id = Guid.NewGuid(), CustomerId = customers[i].Id, Status = i == pending ? ChangeStatus.PendingValidation : ChangeStatus.Applied,
                     Validated = true, Data = "{}", SubmittedBy = "test", ReceivedAt = now, Sequence = i,
                 };
                 db.ChangeRequests.Add(change);
-                if (i != 500)
+                if (i != pending)
                     db.ConsentEntries.Add(new ConsentEntry
                     {
                         CustomerId = customers[i].Id, Code = "OFFERS", Flag = i % 2 == 0, RequestedAt = now, ValidatedAt = now,
@@ -251,9 +256,17 @@ public sealed class ExportTests
 
         var ids = file.Select(r => r!["sourceCustomerId"]!.GetValue<string>()).ToList();
         Assert.Equal(records - 1, ids.Count);
-        Assert.Equal(Enumerable.Range(0, records).Where(i => i != 500).Select(i => $"bulk-{i:D5}"), ids);
+        Assert.Equal(Enumerable.Range(0, records).Where(i => i != pending).Select(i => $"bulk-{i:D5}"), ids);
         Assert.All(file, r => Assert.Equal($"p{int.Parse(r!["sourceCustomerId"]!.GetValue<string>()["bulk-".Length..])}@example.com",
             r["data"]!["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task An_export_batch_size_out_of_range_stops_the_start()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            HubApp.StartAsync(DatabaseProvider.Sqlite, new() { ["ConsentHub:Export:BatchSize"] = "0" }));
+        Assert.Contains("BatchSize", error.ToString(), StringComparison.Ordinal);
     }
 
     static string WithoutTraceIdAndDetail(string problem)
