@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using ConsentHub.Validation;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MimeKit;
@@ -252,8 +253,10 @@ public sealed partial class ValidationFlowTests
             return HubApp.SubmitAsync(i % 2 == 0 ? one : two, crm, $"c{i}", body);
         }));
 
-        for (var i = 0; i < 200 && smtp.Messages.Count < count; i++) await Task.Delay(100);
-        await Task.Delay(TimeSpan.FromSeconds(3)); // time for any duplicate to show up
+        // Driven to its end: every validation is SENT with no lease held, so no instance is still sending one (an email
+        // leaves before its row is marked), and none is due again before its window ends. Only then is the count final.
+        for (var i = 0; i < 300 && await SentAndSettledAsync(first) < count; i++) await Task.Delay(100);
+        Assert.Equal(count, await SentAndSettledAsync(first));
         Assert.Equal(count, smtp.Messages.Count);
         Assert.Equal(count, smtp.Messages.SelectMany(m => m.Recipients).Distinct().Count());
     }
@@ -318,7 +321,9 @@ public sealed partial class ValidationFlowTests
         using var client = await app.AsAsync(crm);
         Assert.Equal(HttpStatusCode.Accepted, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true, validated: false))).StatusCode);
         var link = LinkPath((await smtp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20))).Message);
-        await Task.Delay(500);
+        // Messages are planned in the transaction of the change they carry: none planned means none will ever be sent for it.
+        using (var planned = app.Scope())
+            Assert.Equal(0, await app.Db(planned).Propagations.CountAsync());
         Assert.Empty(hook.Calls);
 
         using var person = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { HandleCookies = true });
@@ -334,6 +339,12 @@ public sealed partial class ValidationFlowTests
     }
 
     static StringContent Body(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    static async Task<int> SentAndSettledAsync(HubApp app)
+    {
+        using var scope = app.Scope();
+        return await app.Db(scope).Validations.CountAsync(v => v.State == ValidationStates.Sent && v.LeaseUntil == null);
+    }
 
     static async Task<int> ProcessAsync(HubApp app)
     {
