@@ -11,7 +11,7 @@ public sealed class StartupTests
     [Theory, Providers]
     public async Task A_first_start_logs_no_warning_and_stores_the_key_ring_encrypted_with_a_certificate_outside_the_database(DatabaseProvider provider)
     {
-        await using var app = await HubApp.StartAsync(provider);
+        await using var app = await HubApp.StartAsync(provider, freshCertificate: true);
         using var admin = await app.AdminAsync();
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/health")).StatusCode);
 

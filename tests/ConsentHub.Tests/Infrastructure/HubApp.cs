@@ -68,10 +68,21 @@ public sealed class HubApp : WebApplicationFactory<Program>
     /// <summary>An app on a fresh database of its own: for tests that tamper with storage or count globally.</summary>
     /// <param name="services">Replaces services, e.g. the TimeProvider with a FakeTimeProvider.</param>
     /// <param name="kestrelPort">Serve on a real socket at 127.0.0.1:port (for a browser) instead of the in-memory test server.</param>
+    /// <param name="freshCertificate">
+    /// Let the app generate its key ring certificate on first start, as a new installation does. Otherwise its data
+    /// directory gets a copy of one certificate made once per test run: a 3072-bit RSA key costs about a second of
+    /// CPU, and the suite starts some two hundred apps.
+    /// </param>
     public static async Task<HubApp> StartAsync(DatabaseProvider provider, Dictionary<string, string?>? extra = null,
-        Action<IServiceCollection>? services = null, int? kestrelPort = null)
+        Action<IServiceCollection>? services = null, int? kestrelPort = null, bool freshCertificate = false)
     {
         var directory = Directory.CreateTempSubdirectory("consenthub-test-").FullName;
+        if (!freshCertificate && extra?.ContainsKey(CertificatePathSetting) != true)
+        {
+            var path = Path.Combine(directory, KeyRingOptions.DefaultFileName);
+            await File.WriteAllBytesAsync(path, SharedCertificate.Value);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         string connection;
         if (provider == DatabaseProvider.Postgres)
         {
@@ -94,6 +105,21 @@ public sealed class HubApp : WebApplicationFactory<Program>
         return app;
     }
 
+    const string CertificatePathSetting = "ConsentHub:DataProtection:CertificatePath";
+
+    /// <summary>The key ring certificate the apps of this test run share (PKCS#12 without a password), made as the hub makes one.</summary>
+    static readonly Lazy<byte[]> SharedCertificate = new(() =>
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(3072);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=ConsentHub key ring (tests)", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyEncipherment, critical: true));
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
+        return certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12);
+    });
+
     /// <summary>For <see cref="StartAsync"/> and <see cref="SecondInstance"/>: adds the tests' own API-key route, <see cref="ApiKeyProbe"/>.</summary>
     public static readonly Action<IServiceCollection> WithApiKeyProbe = s => s.AddTransient<IStartupFilter, ApiKeyProbe>();
 
@@ -102,7 +128,7 @@ public sealed class HubApp : WebApplicationFactory<Program>
     public HubApp SecondInstance(Dictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
     {
         // Instances on one database share the key ring, so they need the certificate that encrypts it.
-        var shared = new Dictionary<string, string?> { ["ConsentHub:DataProtection:CertificatePath"] = Path.Combine(DataDirectory, "data-protection.pfx") };
+        var shared = new Dictionary<string, string?> { [CertificatePathSetting] = Path.Combine(DataDirectory, KeyRingOptions.DefaultFileName) };
         foreach (var (key, value) in extra ?? []) shared[key] = value;
         var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared, services);
         app.StartServer();
