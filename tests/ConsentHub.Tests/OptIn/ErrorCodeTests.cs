@@ -303,6 +303,46 @@ public sealed class ErrorCodeTests
     }
 
     [Theory, Providers]
+    public async Task A_hub_confirmed_flow_the_person_never_confirms_is_reminded_once_then_expires_and_is_521(DatabaseProvider provider)
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await HubApp.StartAsync(provider, new()
+        {
+            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+            ["ConsentHub:Smtp:TlsMode"] = "None",
+            ["ConsentHub:Validation:PublicBaseUrl"] = "http://localhost",
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+        }, s => s.AddSingleton<TimeProvider>(clock));
+        var (system, first) = await CrmAsync(app, "tgb");
+        await ConfirmationAsync(app, "tgb", "hub");
+        var extRefNo = await RequestAsync(first, Contact, (Newsletter, Consent));
+
+        // The hub's own pipeline: the email, one reminder after the 24-hour window, expiry after the reminder's.
+        Assert.Equal(1, await ProcessAsync(app));
+        Assert.Equal([Contact], Assert.Single(smtp.Messages).Recipients);
+        clock.Advance(TimeSpan.FromHours(24.5));
+        Assert.Equal(1, await ProcessAsync(app));
+        Assert.Equal(2, smtp.Messages.Count);
+        using (var crm = await app.AsAsync(system))
+            Assert.Equal(Requested, (await ExpectAsync(crm.GetAsync(FlowPath(extRefNo)), 200))["optIns"]![0]!["status"]!.GetValue<string>());
+        clock.Advance(TimeSpan.FromHours(24.5));
+        Assert.Equal(1, await ProcessAsync(app));
+        // Driven to its end: nothing of the flow is due any more, however far the clock goes.
+        clock.Advance(TimeSpan.FromDays(30));
+        Assert.Equal(0, await ProcessAsync(app));
+        Assert.Equal(2, smtp.Messages.Count);
+
+        using var later = await app.AsAsync(system);
+        await RefusedAsync(later.GetAsync(FlowPath(extRefNo)), 521);
+        await RefusedAsync(PutAsync(later, FlowPath(extRefNo), """[{"type":"C0INFOTYPE_NEWSLETTER","approval":"Abl_C0Approval"}]"""), 521);
+        // Nothing was applied: the contact (made by the pending change) has no current data.
+        Assert.Empty((await ExpectAsync(later.GetAsync(ContactPath(Contact)), 200))["optIns"]!.AsArray());
+        Assert.Null((await ExpectAsync(later.GetAsync(HubApp.SubscriptionDataPath(system, Contact)), 200))["consent"]?["consentAttributes"]);
+    }
+
+    [Theory, Providers]
     public async Task Without_a_token_every_route_is_401_and_with_the_admins_it_is_403(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
