@@ -281,14 +281,7 @@ public sealed class ErrorCodeTests
         await using var smtp = await SmtpListener.StartNewAsync();
         smtp.RefuseRecipientsWith(550, "5.1.1 no such mailbox");
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = await HubApp.StartAsync(provider, new()
-        {
-            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
-            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
-            ["ConsentHub:Smtp:TlsMode"] = "None",
-            ["ConsentHub:Validation:PublicBaseUrl"] = "http://localhost",
-            ["ConsentHub:Validation:WorkerEnabled"] = "false",
-        }, s => s.AddSingleton<TimeProvider>(clock));
+        await using var app = await MailingAppAsync(provider, smtp, clock);
         var (_, crm) = await CrmAsync(app, "tgb");
         await ConfirmationAsync(app, "tgb", "hub");
         var extRefNo = await RequestAsync(crm, Contact, (Newsletter, Consent));
@@ -307,14 +300,7 @@ public sealed class ErrorCodeTests
     {
         await using var smtp = await SmtpListener.StartNewAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var app = await HubApp.StartAsync(provider, new()
-        {
-            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
-            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
-            ["ConsentHub:Smtp:TlsMode"] = "None",
-            ["ConsentHub:Validation:PublicBaseUrl"] = "http://localhost",
-            ["ConsentHub:Validation:WorkerEnabled"] = "false",
-        }, s => s.AddSingleton<TimeProvider>(clock));
+        await using var app = await MailingAppAsync(provider, smtp, clock);
         var (system, first) = await CrmAsync(app, "tgb");
         await ConfirmationAsync(app, "tgb", "hub");
         var extRefNo = await RequestAsync(first, Contact, (Newsletter, Consent));
@@ -374,6 +360,16 @@ public sealed class ErrorCodeTests
     };
 
     static StringContent JsonContent(JsonNode body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
+
+    /// <summary>An app that mails through <paramref name="smtp"/> on <paramref name="clock"/>, its validation steps run by the test.</summary>
+    static Task<HubApp> MailingAppAsync(DatabaseProvider provider, SmtpListener smtp, FakeTimeProvider clock) => HubApp.StartAsync(provider, new()
+    {
+        ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+        ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+        ["ConsentHub:Smtp:TlsMode"] = "None",
+        ["ConsentHub:Validation:PublicBaseUrl"] = "http://localhost",
+        ["ConsentHub:Validation:WorkerEnabled"] = "false",
+    }, s => s.AddSingleton<TimeProvider>(clock));
 
     static async Task<int> ProcessAsync(HubApp app)
     {
