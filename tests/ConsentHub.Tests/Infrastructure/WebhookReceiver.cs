@@ -169,6 +169,26 @@ public static class Propagations
         return (body["apiKey"]!.GetValue<string>(), body["signingSecret"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// Waits until every message planned for <paramref name="system"/> is DELIVERED (and asserts there are
+    /// <paramref name="expected"/>). A delivered message is never sent again and each was received before it was marked
+    /// delivered, so from then on the receiver's count is final: "never more" proved by the process's end, not a pause.
+    /// </summary>
+    public static async Task AllDeliveredAsync(HubApp app, SourceSystemCredentials system, int expected, TimeSpan? timeout = null)
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            using var scope = app.Scope();
+            var states = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+                app.Db(scope).Propagations.Where(p => p.SourceSystemId == system.Id).Select(p => p.State));
+            if (states.Count == expected && states.All(s => s == ConsentHub.Propagation.PropagationStates.Delivered)) return;
+            Assert.True(states.Count <= expected, $"{states.Count} messages are planned for {system.Name}, {expected} expected");
+            Assert.True(DateTime.UtcNow < until, $"not every message for {system.Name} was delivered: {string.Join(", ", states)}");
+            await Task.Delay(50);
+        }
+    }
+
     public static async Task<HttpResponseMessage> AcknowledgeAsync(HttpClient client, SourceSystemCredentials system, ReceivedCall call) =>
         await HubApp.SubmitAsync(client, system, call.SourceCustomerId, new JsonObject
         {

@@ -336,7 +336,7 @@ public sealed class PropagationTests
         Assert.Equal(customers.Length, (await Json.ReadAsync(recovered))["recovered"]!.GetValue<int>());
 
         var accepted = await hook.WaitForCountAsync(12);
-        await Task.Delay(300);
+        await Propagations.AllDeliveredAsync(app, crm, 12);
         Assert.Equal(12, hook.Calls.Count);
         foreach (var customer in customers)
         {
@@ -540,7 +540,8 @@ public sealed class PropagationTests
         Assert.Equal("OFFERS", offers!["consentCode"]!.GetValue<string>());
         Assert.True(offers["consentFlag"]!.GetValue<bool>());
 
-        await Task.Delay(500);
+        await Propagations.AllDeliveredAsync(app, dms, 1);
+        await Propagations.AllDeliveredAsync(app, crm, 3);
         Assert.Single(dmsHook.Calls);
         Assert.Equal(3, crmHook.Calls.Count);
         Assert.True(split["ledgerIndex"]!.GetValue<long>() > merged["ledgerIndex"]!.GetValue<long>());
@@ -673,7 +674,7 @@ public sealed class PropagationInstancesTests
         });
 
         var accepted = await hook.WaitForCountAsync(customers * changesEach, TimeSpan.FromSeconds(90));
-        await Task.Delay(500);
+        await Propagations.AllDeliveredAsync(first, crm, customers * changesEach);
         Assert.Equal(customers * changesEach, hook.Calls.Count);
         Assert.Equal(customers * changesEach, accepted.Select(c => c.WebhookId).Distinct().Count());
         foreach (var group in accepted.GroupBy(c => c.SourceCustomerId))
