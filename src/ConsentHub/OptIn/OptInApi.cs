@@ -86,8 +86,8 @@ public static class OptInApi
         if (violations.Count > 0) return OptInProblem.Invalid(violations);
         var submittedBy = Caller.From(user).Subject;
         return optOut.Value
-            ? await flows.OptOutAsync(system, contactId, [.. items.Select(i => i.Type)], submittedBy, ct)
-            : await flows.CreateAsync(system, contactId, items, requested, submittedBy, ct);
+            ? await flows.OptOutAsync(system, contactId, [.. items.Select(i => i.Type)], types, submittedBy, ct)
+            : await flows.CreateAsync(system, contactId, items, types, requested, submittedBy, ct);
     }
 
     static async Task<IResult> GetFlowAsync(string extRefNo, ClaimsPrincipal user, ConsentDb db, OptInFlows flows, CancellationToken ct)
@@ -123,7 +123,7 @@ public static class OptInApi
         var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var (items, _, violations) = OptInRequest.Read(body.Value!, types, OptInRequest.Use.Replace);
         if (violations.Count > 0) return OptInProblem.Invalid(violations);
-        return await flows.ReplaceAsync(system, flow, items, Caller.From(user).Subject, ct);
+        return await flows.ReplaceAsync(system, flow, items, types, Caller.From(user).Subject, ct);
     }
 
     /// <summary>Only a source system (the CRM) speaks this interface, as itself: its token names it.</summary>

@@ -30,10 +30,11 @@ public sealed class OptInFlows(
     sealed class FlowMovedOn(string state) : Exception($"The flow's validation is {state}.");
 
     /// <summary>Creates consent data: a single opt-in (<paramref name="doubleOptIn"/> false) or a double opt-in flow.</summary>
+    /// <param name="types">The organisation's type map, as the items were checked against it.</param>
     public async Task<IResult> CreateAsync(
-        SourceSystem system, string contactId, IReadOnlyList<OptInItem> items, bool doubleOptIn, string submittedBy, CancellationToken ct)
+        SourceSystem system, string contactId, IReadOnlyList<OptInItem> items, IReadOnlyDictionary<string, string> types, bool doubleOptIn,
+        string submittedBy, CancellationToken ct)
     {
-        var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var organisation = await db.Organisations.AsNoTracking().SingleAsync(o => o.Nmsc == system.Nmsc, ct);
         var confirmation = doubleOptIn ? organisation.OptInConfirmation : null;
         var email = IsAddress(contactId) ? contactId : null;
@@ -56,9 +57,10 @@ public sealed class OptInFlows(
     }
 
     /// <summary>Withdraws consent for the given types at once (<c>?approval=false</c>), as a flow of its own.</summary>
-    public async Task<IResult> OptOutAsync(SourceSystem system, string contactId, IReadOnlyList<string> typeNames, string submittedBy, CancellationToken ct)
+    public async Task<IResult> OptOutAsync(
+        SourceSystem system, string contactId, IReadOnlyList<string> typeNames, IReadOnlyDictionary<string, string> types, string submittedBy,
+        CancellationToken ct)
     {
-        var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var organisation = await db.Organisations.AsNoTracking().SingleAsync(o => o.Nmsc == system.Nmsc, ct);
         var items = typeNames.Select(t => new OptInItem(t, OptInValues.Refusal)).ToList();
         var email = IsAddress(contactId) ? contactId : null;
@@ -87,12 +89,13 @@ public sealed class OptInFlows(
     }
 
     /// <summary><c>PUT /flows/{extRefNo}</c>: a new pending selection replaces the flow's pending one.</summary>
-    public async Task<IResult> ReplaceAsync(SourceSystem system, OptInFlow flow, IReadOnlyList<OptInItem> items, string submittedBy, CancellationToken ct)
+    public async Task<IResult> ReplaceAsync(
+        SourceSystem system, OptInFlow flow, IReadOnlyList<OptInItem> items, IReadOnlyDictionary<string, string> types, string submittedBy,
+        CancellationToken ct)
     {
         var (request, customer) = await RequestOfAsync(flow, ct);
         if (flow.Kind != OptInFlowKinds.DoubleOptIn || request.Status == ChangeStatus.Applied) return CurrentDataRefused(flow);
         if (Ended(flow, request) is { } ended) return ended;
-        var types = await OptInTypes.OfAsync(db, system.Nmsc, ct);
         var organisation = await db.Organisations.AsNoTracking().SingleAsync(o => o.Nmsc == system.Nmsc, ct);
         // The person is asked (by the hub, or by the partner) at the address the flow began with.
         var email = (await vault.RequestContactAsync(request, ct))?.Email;
