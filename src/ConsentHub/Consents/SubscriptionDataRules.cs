@@ -131,10 +131,8 @@ public static partial class SubscriptionDataRules
             var codeOk = false;
             if (string.IsNullOrEmpty(a.ConsentCode))
                 v.Add(new($"{at}.consentCode", "required", "consentCode is required."));
-            else if (catalogue.Refusal(a.ConsentCode) is { } rule)
-                v.Add(new($"{at}.consentCode", rule, rule == "hidden-category"
-                    ? $"'{a.ConsentCode}' is hidden for this organisation."
-                    : $"'{a.ConsentCode}' is not a canonical, combined or local consent category of this organisation."));
+            else if (catalogue.Violation($"{at}.consentCode", a.ConsentCode) is { } refused)
+                v.Add(refused);
             else
                 codeOk = true;
 

@@ -114,11 +114,9 @@ public static partial class OptInTypes
                 continue;
             }
             var category = value.GetValue<string>();
-            if (catalogue.Refusal(category) is { } rule)
+            if (catalogue.Violation(type, category) is { } refused)
             {
-                violations.Add(new(type, rule, rule == "hidden-category"
-                    ? $"'{category}' is hidden for this organisation."
-                    : $"'{category}' is not a canonical, combined or local consent category of this organisation."));
+                violations.Add(refused);
                 continue;
             }
             var overlap = Categories.PartsOf(category).Select(p => claimed.GetValueOrDefault(p)).FirstOrDefault(o => o is not null);

@@ -59,6 +59,14 @@ public sealed record CategoryCatalogue(IReadOnlySet<string> Hidden, IReadOnlyDic
         return null;
     }
 
+    /// <summary>The violation of <paramref name="field"/> naming <paramref name="code"/>, or null when the code may be used.</summary>
+    public Hosting.Violation? Violation(string field, string code) => Refusal(code) switch
+    {
+        null => null,
+        "hidden-category" => new(field, "hidden-category", $"'{code}' is hidden for this organisation."),
+        var rule => new(field, rule, $"'{code}' is not a canonical, combined or local consent category of this organisation."),
+    };
+
     public IEnumerable<string> Available =>
         Categories.Canonical.Concat(Categories.Combined).Where(c => Refusal(c) is null).Concat(Local.Keys);
 }
