@@ -4,6 +4,7 @@ using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using ConsentHub.Inbound;
 using ConsentHub.Ledger;
 using ConsentHub.OptIn;
 using ConsentHub.OptOut;
@@ -29,6 +30,8 @@ builder.Services.AddUploads();
 builder.Services.AddRights();
 builder.Services.AddOptOut();
 builder.Services.AddOptIn();
+builder.Services.AddInbound();
+builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
 
@@ -60,6 +63,7 @@ app.MapUploads();
 app.MapRights();
 app.MapOptOut();
 app.MapOptIn();
+app.MapEvents();
 
 await app.RunAsync();
 return 0;

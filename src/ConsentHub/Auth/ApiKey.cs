@@ -21,6 +21,11 @@ public sealed class ApiKey
     public required string KeyHash { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? LastUsedAt { get; set; }
+    /// <summary>
+    /// Set on a static token of an inbound event type (seed 001): it opens <c>POST /events/{nmsc}/{eventTypeId}</c> of that
+    /// type only, and no route that takes API keys.
+    /// </summary>
+    public Guid? EventTypeId { get; set; }
     /// <summary>Set when revoked; the key is refused from then on, on every instance (each request looks it up).</summary>
     public DateTime? RevokedAt { get; set; }
 }
@@ -32,6 +37,7 @@ sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         b.ToTable("api_keys");
         b.HasIndex(k => k.KeyHash).IsUnique();
         b.HasIndex(k => k.SourceSystemId);
+        b.HasIndex(k => k.EventTypeId);
         b.Property(k => k.Nmsc).HasMaxLength(64);
         b.Property(k => k.Context).HasMaxLength(64);
         b.Property(k => k.SourceSystem).HasMaxLength(64);
@@ -46,13 +52,14 @@ public static class ApiKeys
     public const string Prefix = "chk_";
 
     /// <summary>A new key for the source system, staged on the context: the caller saves it and shows the key once.</summary>
-    public static (ApiKey Row, string Key) Issue(ConsentDb db, SourceSystem system, string label, DateTime now)
+    /// <param name="eventTypeId">For an inbound event type's static token: the type it opens (and nothing else).</param>
+    public static (ApiKey Row, string Key) Issue(ConsentDb db, SourceSystem system, string label, DateTime now, Guid? eventTypeId = null)
     {
         var key = Prefix + Secrets.Generate(32);
         var row = new ApiKey
         {
             Id = Guid.CreateVersion7(), SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
-            Label = label, KeyHash = Secrets.Sha256Hex(key), CreatedAt = now,
+            Label = label, KeyHash = Secrets.Sha256Hex(key), CreatedAt = now, EventTypeId = eventTypeId,
         };
         db.ApiKeys.Add(row);
         return (row, key);
@@ -73,13 +80,16 @@ public static class ApiKeys
             .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedAt, now), ct);
     }
 
-    /// <summary>The key's row when it is issued, not revoked, and its source system is active; otherwise null.</summary>
-    public static async Task<ApiKey?> FindActiveAsync(ConsentDb db, string key, CancellationToken ct)
+    /// <summary>
+    /// The key's row when it is issued, not revoked, and its source system is active; otherwise null. An event type's
+    /// token is found only with that <paramref name="eventTypeId"/>, and a source system's key only without one.
+    /// </summary>
+    public static async Task<ApiKey?> FindActiveAsync(ConsentDb db, string key, CancellationToken ct, Guid? eventTypeId = null)
     {
         if (key.Length is < 16 or > 200) return null;
         var hash = Secrets.Sha256Hex(key);
         return await db.ApiKeys.AsNoTracking()
-            .Where(k => k.KeyHash == hash && k.RevokedAt == null)
+            .Where(k => k.KeyHash == hash && k.RevokedAt == null && k.EventTypeId == eventTypeId)
             .Where(k => db.SourceSystems.Any(s => s.Id == k.SourceSystemId && s.DeactivatedAt == null))
             .SingleOrDefaultAsync(ct);
     }

@@ -66,21 +66,18 @@ public static class ApiKeyApi
         var body = await JsonBody.ReadAsync<ApiKeyInput>(http, ct);
         if (body.Error is not null) return body.Error;
         var label = body.Value!.Label;
-        if (string.IsNullOrWhiteSpace(label)) return Problems.Invalid("label", "required", "label names what the key is for.");
-        if (label.Length > MaxLabelLength)
-            return Problems.Invalid("label", "max-length", $"label may be at most {MaxLabelLength} characters.");
-        if (label.Any(char.IsControl)) return Problems.Invalid("label", "control-characters", "label may not contain control characters.");
+        if (LabelProblem(label) is { } problem) return problem;
 
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await FindSystemAsync(db, context, nmsc, sourceSystem, ct);
         if (system is null) return NoSystem();
         if (!system.Active)
             return Problems.Conflict("This source system is deactivated: it gets no API key. Reactivate it first.");
-        var unrevoked = await db.ApiKeys.CountAsync(k => k.SourceSystemId == system.Id && k.RevokedAt == null, ct);
+        var unrevoked = await db.ApiKeys.CountAsync(k => k.SourceSystemId == system.Id && k.EventTypeId == null && k.RevokedAt == null, ct);
         if (unrevoked >= MaxUnrevokedPerSystem)
             return Problems.Conflict($"This source system already has {MaxUnrevokedPerSystem} unrevoked API keys, the most it may hold; revoke one first.");
 
-        var (row, key) = ApiKeys.Issue(db, system, label, time.Now());
+        var (row, key) = ApiKeys.Issue(db, system, label!, time.Now());
         ledger.Append(LedgerEvents.ApiKeyIssued, Identity(row));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -93,7 +90,7 @@ public static class ApiKeyApi
     {
         var system = await FindSystemAsync(db, context, nmsc, sourceSystem, ct);
         if (system is null) return NoSystem();
-        var rows = await db.ApiKeys.AsNoTracking().Where(k => k.SourceSystemId == system.Id).ToListAsync(ct);
+        var rows = await db.ApiKeys.AsNoTracking().Where(k => k.SourceSystemId == system.Id && k.EventTypeId == null).ToListAsync(ct);
         var views = rows.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).Select(View).ToList();
         var path = ListPathOf(system.Context, system.Nmsc, system.Name);
         return Hal.Ok(new ApiKeyList(views.Count, views, new Dictionary<string, HalLink>
@@ -108,7 +105,7 @@ public static class ApiKeyApi
         var system = await FindSystemAsync(db, context, nmsc, sourceSystem, ct);
         if (system is null) return NoSystem();
         if (!Guid.TryParse(id, out var keyId)) return NoKey();
-        var row = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId && k.SourceSystemId == system.Id, ct);
+        var row = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId && k.SourceSystemId == system.Id && k.EventTypeId == null, ct);
         return row is null ? NoKey() : Hal.Ok(View(row));
     }
 
@@ -121,7 +118,7 @@ public static class ApiKeyApi
         var system = await FindSystemAsync(db, context, nmsc, sourceSystem, ct);
         if (system is null) return NoSystem();
         // Another system's key is not found here, even when the id exists.
-        var row = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId && k.SourceSystemId == system.Id, ct);
+        var row = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId && k.SourceSystemId == system.Id && k.EventTypeId == null, ct);
         if (row is null) return NoKey();
         if (row.RevokedAt is null)
         {
@@ -131,6 +128,16 @@ public static class ApiKeyApi
             await transaction.CommitAsync(ct);
         }
         return TypedResults.NoContent();
+    }
+
+    /// <summary>The rules of a key's label (also an event type token's): 1 to <see cref="MaxLabelLength"/> characters, no control characters.</summary>
+    public static IResult? LabelProblem(string? label)
+    {
+        if (string.IsNullOrWhiteSpace(label)) return Problems.Invalid("label", "required", "label names what the key is for.");
+        if (label.Length > MaxLabelLength)
+            return Problems.Invalid("label", "max-length", $"label may be at most {MaxLabelLength} characters.");
+        if (label.Any(char.IsControl)) return Problems.Invalid("label", "control-characters", "label may not contain control characters.");
+        return null;
     }
 
     static Task<SourceSystem?> FindSystemAsync(ConsentDb db, string context, string nmsc, string sourceSystem, CancellationToken ct)

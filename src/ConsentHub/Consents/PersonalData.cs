@@ -16,6 +16,8 @@ public static class PersonalDataKinds
     public const string ChangeRequest = "change-request";
     /// <summary>The first answer to an idempotent POST, replayed to its retries; the reference is the change request id.</summary>
     public const string Response = "response";
+    /// <summary>The raw body of an inbound event (seed 001) that became a change request; the reference is the change request id.</summary>
+    public const string InboundEvent = "inbound-event";
 }
 
 /// <summary>

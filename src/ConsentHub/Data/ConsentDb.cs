@@ -63,6 +63,10 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<SuppressionFileChunk> SuppressionFileChunks => Set<SuppressionFileChunk>();
     public DbSet<OptIn.OptInType> OptInTypes => Set<OptIn.OptInType>();
     public DbSet<OptIn.OptInFlow> OptInFlows => Set<OptIn.OptInFlow>();
+    public DbSet<Inbound.EventType> EventTypes => Set<Inbound.EventType>();
+    public DbSet<Inbound.InboundEvent> InboundEvents => Set<Inbound.InboundEvent>();
+    public DbSet<Inbound.Poller> Pollers => Set<Inbound.Poller>();
+    public DbSet<Inbound.PollerRun> PollerRuns => Set<Inbound.PollerRun>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

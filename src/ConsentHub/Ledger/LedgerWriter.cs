@@ -124,6 +124,17 @@ public static class LedgerEvents
     /// the change request that carries it.
     /// </summary>
     public const string OptInFlowRecorded = "opt-in-flow-recorded";
+    /// <summary>An organisation defined or changed an inbound event type (seed 001): its source system, mapping and id pointer.</summary>
+    public const string EventTypeConfigured = "event-type-configured";
+    public const string EventTypeDeleted = "event-type-deleted";
+    /// <summary>
+    /// An inbound event (posted, or polled) became a change request: the event type, the change request and a keyed
+    /// commitment to the event's raw body, which is kept sealed with the record's key.
+    /// </summary>
+    public const string InboundEventReceived = "inbound-event-received";
+    /// <summary>A polling adapter was defined, changed, paused, resumed, stopped by a 4xx answer, or deleted.</summary>
+    public const string PollerConfigured = "poller-configured";
+    public const string PollerDeleted = "poller-deleted";
     /// <summary>The email confirming an applied change (notify: true) went out.</summary>
     public const string NotificationSent = "notification-sent";
     /// <summary>The confirming email could not be sent (code 525, as a validation email).</summary>
