@@ -31,6 +31,7 @@ public static class EventApi
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder app)
     {
         app.MapEventTypes();
+        app.MapPollers();
         // The static token is checked here, not by an authentication scheme: it may come as a bearer token, in x-api-key
         // or api-key, or in the query, and it opens this one event type only.
         app.MapPost("/events/{nmsc}/{eventTypeId}", PostAsync)

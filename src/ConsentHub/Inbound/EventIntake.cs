@@ -107,6 +107,8 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
         {
             var outcome = await changes.SubmitAsync(target.System, sourceCustomerId!, data!, change!, SubmittedBy(type), idempotency: null, propagate: true, ct, extras);
             var accepted = (SubmitOutcome.Accepted)outcome;
+            // Each event is a unit of work of its own: a delivery of a thousand does not keep a thousand changes tracked.
+            db.ChangeTracker.Clear();
             return new EventOutcome(index, EventStatuses.Accepted, accepted.Change.Id, accepted.Change.Status, null, Links(accepted.Change.Id));
         }
         catch (DuplicateDelivery)

@@ -62,7 +62,7 @@ public static partial class EventTypeApi
 
     public const string EventTypeNameRule = "1 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
 
-    public static IServiceCollection AddInbound(this IServiceCollection services) => services.AddScoped<EventIntake>();
+    public static IServiceCollection AddInbound(this IServiceCollection services) => services.AddScoped<EventIntake>().AddPollers();
 
     public static IEndpointRouteBuilder MapEventTypes(this IEndpointRouteBuilder app)
     {
