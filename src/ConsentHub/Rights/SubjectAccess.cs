@@ -23,7 +23,11 @@ public sealed record SubjectRecord(
     IReadOnlyList<ChangeRequestView> History,
     IReadOnlyList<ValidationEventView> Validations,
     IReadOnlyList<PropagationOutcomeView> Propagations,
-    IReadOnlyList<ErasureReference> Erasures);
+    IReadOnlyList<ErasureReference> Erasures,
+    // The raw bodies of the inbound events (seed 001) that became its change requests, as they were received.
+    IReadOnlyList<InboundEventView> InboundEvents);
+
+public sealed record InboundEventView(Guid ChangeRequestId, string? EventType, string Via, string ReceivedAt, System.Text.Json.JsonElement? Event);
 
 public sealed record ValidationEventView(
     Guid ValidationId, Guid ChangeRequestId, string State, string CreatedAt,
@@ -97,6 +101,18 @@ public sealed class SubjectAccess(ConsentDb db, LedgerWriter ledger, PersonKeys 
                 select e)
             .AsNoTracking().ToListAsync(ct);
 
+        var inbound = await (
+                from e in db.InboundEvents.AsNoTracking()
+                join t in db.EventTypes.AsNoTracking() on e.EventTypeId equals t.Id into types
+                from t in types.DefaultIfEmpty()
+                where e.CustomerId == customer.Id
+                orderby e.ReceivedAt, e.Id
+                select new { e.ChangeRequestId, EventType = t == null ? null : t.Name, e.Via, e.ReceivedAt })
+            .ToListAsync(ct);
+        var bodies = await vault.OpenAsync(PersonalDataKinds.InboundEvent, [.. inbound.Select(e => PersonalDataVault.Reference(e.ChangeRequestId))], ct);
+        var inboundEvents = inbound.Select(e => new InboundEventView(e.ChangeRequestId, e.EventType, e.Via, HubTime.Format(e.ReceivedAt),
+            bodies.TryGetValue(PersonalDataVault.Reference(e.ChangeRequestId), out var raw) ? Parsed(raw) : null)).ToList();
+
         return new SubjectRecord(
             customer.Id, customer.Context, customer.SourceSystem, customer.SourceCustomerId, clusterId, HubTime.Format(customer.CreatedAt), foundBy,
             consolidated, history,
@@ -106,7 +122,14 @@ public sealed class SubjectAccess(ConsentDb db, LedgerWriter ledger, PersonKeys 
             [.. propagations.Select(p => new PropagationOutcomeView(
                 p.Id, p.Cause, p.ChangeRequestId, p.State, p.LedgerIndex, p.Attempts, HubTime.Format(p.CreatedAt),
                 HubTime.Format(p.DeliveredAt), HubTime.Format(p.ProcessedAt), p.ProcessedLedgerIndex))],
-            [.. erasures.Select(e => new ErasureReference(e.Id, HubTime.Format(e.ErasedAt), e.LedgerIndex))]);
+            [.. erasures.Select(e => new ErasureReference(e.Id, HubTime.Format(e.ErasedAt), e.LedgerIndex))],
+            inboundEvents);
+    }
+
+    static System.Text.Json.JsonElement Parsed(byte[] raw)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(raw);
+        return document.RootElement.Clone();
     }
 
     static IEnumerable<long> Indices(SubjectRecord record)

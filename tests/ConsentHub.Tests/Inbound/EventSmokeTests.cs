@@ -33,6 +33,14 @@ public sealed class EventSmokeTests
         Assert.Contains("\"OFFERS\"", data.ToJsonString());
         Assert.Contains("anna@example.org", data.ToJsonString());
 
+        // The person's subject access export carries the event as it was received, once.
+        var access = await Inbound.ExpectAsync(admin.GetAsync($"/nmscs/{nmsc}/subject-access?email=anna%40example.org"), HttpStatusCode.OK);
+        var received = access["records"]![0]!["inboundEvents"]!.AsArray();
+        Assert.Single(received);
+        Assert.Equal("form-builder", received[0]!["eventType"]!.GetValue<string>());
+        Assert.Equal("post", received[0]!["via"]!.GetValue<string>());
+        Assert.Equal("yes", received[0]!["event"]!["newsletter"]!.GetValue<string>());
+
         // A wrong token changes nothing.
         using var refused = await anonymous.PostAsync(Inbound.EventsPath(nmsc, "form-builder") + "?token=chk_wrongwrongwrongwrong",
             Inbound.Json("""{ "id": "f-2", "mail": "bob@example.org", "newsletter": "yes", "confirmed": true }"""));
