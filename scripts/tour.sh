@@ -34,7 +34,7 @@
 # of a fresh clone: samples/ (a link to the repository's), an empty data/, and src/ConsentHub/data/, the
 # fresh server's data directory. Only these are rewritten, in commands and expectations alike:
 #   localhost:5080           -> the fresh server, on a free port (ConsentHub__Validation__PublicBaseUrl too)
-#   the ports 9001 and 9002  -> free ports (the sample webhook receivers)
+#   the ports 9001, 9002, 9003 -> free ports (the sample webhook receivers; the sample change feed of step 15)
 #   dotnet run --project src/ConsentHub -- ARGS
 #                            -> this repository's Release build with ARGS, run as `dotnet run` would run it
 #                               (see the function `dotnet` below), with ConsentHub__DataDirectory set to the
@@ -136,11 +136,12 @@ TOUR_TAKEN=()
 TOUR_PORT=$(tour_free_port $((20000 + RANDOM % 20000))); TOUR_TAKEN+=("$TOUR_PORT")
 TOUR_HOOK1=$(tour_free_port $((TOUR_PORT + 1))); TOUR_TAKEN+=("$TOUR_HOOK1")
 TOUR_HOOK2=$(tour_free_port $((TOUR_HOOK1 + 1))); TOUR_TAKEN+=("$TOUR_HOOK2")
+TOUR_FEED=$(tour_free_port $((TOUR_HOOK2 + 1))); TOUR_TAKEN+=("$TOUR_FEED")
 
 tour_rewrite() {
   local text=${1//localhost:5080/localhost:$TOUR_PORT}
   text=${text//127.0.0.1:5080/127.0.0.1:$TOUR_PORT}
-  sed -E "s/(^|[^0-9])9001([^0-9]|$)/\1$TOUR_HOOK1\2/g; s/(^|[^0-9])9002([^0-9]|$)/\1$TOUR_HOOK2\2/g" <<<"$text"
+  sed -E "s/(^|[^0-9])9001([^0-9]|$)/\1$TOUR_HOOK1\2/g; s/(^|[^0-9])9002([^0-9]|$)/\1$TOUR_HOOK2\2/g; s/(^|[^0-9])9003([^0-9]|$)/\1$TOUR_FEED\2/g" <<<"$text"
 }
 
 # The README's `dotnet run --project src/ConsentHub -- …` runs this repository's Release build the way
