@@ -60,10 +60,18 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
     /// <summary>Maps and checks one event without applying anything (the <c>:try</c> bench).</summary>
     public static (string? SourceCustomerId, SubscriptionData? Data, IReadOnlyList<Violation> Violations) Try(EventIntakeTarget target, JsonElement ev, DateTime now)
     {
+        var (sourceCustomerId, data, _, violations) = Check(target, ev, now);
+        return (sourceCustomerId, data, violations);
+    }
+
+    /// <summary>The event mapped and checked by the consent rules: the change it stands for, or the violations, named by the event's pointers.</summary>
+    static (string? SourceCustomerId, SubscriptionData? Data, NormalisedChange? Change, IReadOnlyList<Violation> Violations) Check(
+        EventIntakeTarget target, JsonElement ev, DateTime now)
+    {
         var mapped = target.Mapping.Map(ev, now, ValidationReference(target.Type));
-        if (mapped.Data is null) return (mapped.SourceCustomerId, null, mapped.Violations);
-        var (_, violations) = SubscriptionDataRules.Check(mapped.Data, target.Catalogue);
-        return (mapped.SourceCustomerId, mapped.Data, target.Mapping.Translate(mapped.Data, violations));
+        if (mapped.Data is null) return (mapped.SourceCustomerId, null, null, mapped.Violations);
+        var (change, violations) = SubscriptionDataRules.Check(mapped.Data, target.Catalogue);
+        return (mapped.SourceCustomerId, mapped.Data, change, target.Mapping.Translate(mapped.Data, violations));
     }
 
     /// <summary>Takes one event in. <paramref name="via"/> is <c>post</c> or <c>poller:{name}</c>.</summary>
@@ -75,9 +83,8 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
         var now = time.Now();
         if (await EarlierAsync(type.Id, dedupKey, now, ct) is { } earlier) return await DuplicateAsync(index, earlier, ct);
 
-        var (sourceCustomerId, data, violations) = Try(target, ev, now);
+        var (sourceCustomerId, data, change, violations) = Check(target, ev, now);
         if (violations.Count > 0) return new EventOutcome(index, EventStatuses.Rejected, null, null, violations, null);
-        var (change, _) = SubscriptionDataRules.Check(data!, target.Catalogue);
 
         var extras = new SubmitExtras(InTransaction: async (request, customer, token) =>
         {

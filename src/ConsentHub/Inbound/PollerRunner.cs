@@ -112,6 +112,8 @@ public sealed class PollerRunner(
     {
         var target = await intake.TargetAsync(poller.Nmsc, poller.EventType, ct)
             ?? throw new PollFailure($"The event type '{poller.EventType}' no longer exists.", stops: true);
+        if (!target.System.Active)
+            throw new PollFailure($"Source system '{target.System.Name}' of event type '{poller.EventType}' is deactivated: its events are not taken in.", stops: true);
         var token = protection.CreateProtector(ProtectionPurpose).Unprotect(poller.ProtectedToken);
         var origin = new Uri(poller.Url);
         var itemsPointer = JsonPointers.Parse(poller.ItemsPointer).Tokens!;
