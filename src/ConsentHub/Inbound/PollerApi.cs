@@ -75,20 +75,8 @@ public static partial class PollerApi
         services.AddScoped<PollerRunner>();
         services.AddHostedService<PollerWorker>();
         services.AddHttpClient(PollerRunner.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp =>
-            {
-                var settings = sp.GetRequiredService<IOptions<PropagationOptions>>().Value;
-                var allowLoopback = settings.AllowInsecureLoopback;
-                var allowedNetworks = settings.PrivateNetworksAllowed();
-                return new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    UseCookies = false,
-                    UseProxy = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, ct) => PropagationDispatcher.ConnectAsync(context.DnsEndPoint, allowLoopback, allowedNetworks, ct),
-                };
-            })
+            // The destinations' address rules: the poller's URL is checked when saved and its addresses at every connection.
+            .ConfigurePrimaryHttpMessageHandler(sp => PropagationDispatcher.GuardedHandler(sp.GetRequiredService<IOptions<PropagationOptions>>().Value))
             // The factory's own request logs would show the URL, and with it a token sent in the query.
             .RemoveAllLoggers();
         return services;

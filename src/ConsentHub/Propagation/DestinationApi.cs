@@ -43,20 +43,7 @@ public static class DestinationApi
         services.AddSingleton<PropagationSignal>();
         services.AddHostedService<PropagationWorker>();
         services.AddHttpClient(PropagationDispatcher.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(sp =>
-            {
-                var settings = sp.GetRequiredService<IOptions<PropagationOptions>>().Value;
-                var allowLoopback = settings.AllowInsecureLoopback;
-                var allowedNetworks = settings.PrivateNetworksAllowed();
-                return new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    UseCookies = false,
-                    UseProxy = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    ConnectCallback = (context, ct) => PropagationDispatcher.ConnectAsync(context.DnsEndPoint, allowLoopback, allowedNetworks, ct),
-                };
-            });
+            .ConfigurePrimaryHttpMessageHandler(sp => PropagationDispatcher.GuardedHandler(sp.GetRequiredService<IOptions<PropagationOptions>>().Value));
         return services;
     }
 

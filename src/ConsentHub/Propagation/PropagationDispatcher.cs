@@ -322,6 +322,24 @@ public sealed class PropagationDispatcher(
     /// name that pointed somewhere harmless at registration cannot later lead the hub to metadata or link-local
     /// services (DNS rebinding).
     /// </summary>
+    /// <summary>
+    /// The handler of every call the hub makes to an address a tenant configured (webhooks, pollers): no redirects, cookies
+    /// or proxy, and each connection's addresses checked by <see cref="ConnectAsync"/>.
+    /// </summary>
+    public static SocketsHttpHandler GuardedHandler(PropagationOptions settings)
+    {
+        var allowLoopback = settings.AllowInsecureLoopback;
+        var allowedNetworks = settings.PrivateNetworksAllowed();
+        return new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectCallback = (context, ct) => ConnectAsync(context.DnsEndPoint, allowLoopback, allowedNetworks, ct),
+        };
+    }
+
     public static async ValueTask<Stream> ConnectAsync(
         DnsEndPoint endpoint, bool allowInsecureLoopback, IReadOnlyList<IPNetwork> allowedPrivateNetworks, CancellationToken ct)
     {
