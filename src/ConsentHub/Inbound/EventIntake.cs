@@ -68,6 +68,7 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
     static (string? SourceCustomerId, SubscriptionData? Data, NormalisedChange? Change, IReadOnlyList<Violation> Violations) Check(
         EventIntakeTarget target, JsonElement ev, DateTime now)
     {
+        if (BrokenText(ev) is { } broken) return (null, null, null, [broken]);
         var mapped = target.Mapping.Map(ev, now, ValidationReference(target.Type));
         if (mapped.Data is null) return (mapped.SourceCustomerId, null, null, mapped.Violations);
         var (change, violations) = SubscriptionDataRules.Check(mapped.Data, target.Catalogue);
@@ -78,6 +79,7 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
     public async Task<EventOutcome> ApplyAsync(EventIntakeTarget target, JsonElement ev, int index, string via, CancellationToken ct)
     {
         var type = target.Type;
+        if (BrokenText(ev) is { } broken) return new EventOutcome(index, EventStatuses.Rejected, null, null, [broken], null);
         var raw = ev.GetRawText();
         var (dedupKey, byEventId) = DeliveryKey(type, ev, raw);
         var now = time.Now();
@@ -126,6 +128,40 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
                 ?? throw new InvalidOperationException("A duplicate delivery was detected, and its first delivery is not found.");
             return await DuplicateAsync(index, committed, ct);
         }
+    }
+
+    /// <summary>
+    /// The violation of the event's first string (a member's name or a value) that is no text: JSON may escape half a
+    /// surrogate pair ("\ud800"), which parses but cannot be read as a string. Null when every string reads.
+    /// </summary>
+    static Violation? BrokenText(JsonElement element, string at = "")
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { element.GetString(); }
+                catch (InvalidOperationException) { return Broken(at); }
+                return null;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                    if (BrokenText(item, $"{at}/{i++}") is { } broken) return broken;
+                return null;
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    string name;
+                    try { name = member.Name; }
+                    catch (InvalidOperationException) { return Broken(at.Length == 0 ? "event" : at); }
+                    if (BrokenText(member.Value, $"{at}/{name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)}") is { } broken)
+                        return broken;
+                }
+                return null;
+            default:
+                return null;
+        }
+
+        static Violation Broken(string at) => new(at, "json", $"{at} holds a string that is not valid Unicode (half of a surrogate pair).");
     }
 
     /// <summary>Who the change requests of a type's events are submitted by.</summary>
