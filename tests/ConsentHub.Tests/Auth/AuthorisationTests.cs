@@ -156,7 +156,26 @@ public sealed class AuthorisationTests
         new("POST", OptInRoute + "/optins/{contactId}", Access.OptInInterface),
         new("GET", OptInRoute + "/flows/{extRefNo}", Access.OptInInterface),
         new("PUT", OptInRoute + "/flows/{extRefNo}", Access.OptInInterface),
+        new("GET", "/admin/organisations/{nmsc}/event-types/", Access.Admin),
+        new("PUT", EventTypeRoute, Access.Admin),
+        new("GET", EventTypeRoute, Access.Admin),
+        new("DELETE", EventTypeRoute, Access.Admin),
+        new("POST", EventTypeRoute + ":try", Access.Admin),
+        new("POST", EventTypeRoute + "/tokens", Access.Admin),
+        new("GET", EventTypeRoute + "/tokens", Access.Admin),
+        new("DELETE", EventTypeRoute + "/tokens/{id}", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/pollers/", Access.Admin),
+        new("PUT", PollerRoute, Access.Admin),
+        new("GET", PollerRoute, Access.Admin),
+        new("DELETE", PollerRoute, Access.Admin),
+        new("GET", PollerRoute + "/runs", Access.Admin),
+        new("POST", PollerRoute + ":run", Access.Admin),
+        new("PUT", PollerRoute + ":pause", Access.Admin),
+        new("PUT", PollerRoute + ":resume", Access.Admin),
     ];
+
+    const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
+    const string PollerRoute = "/admin/organisations/{nmsc}/pollers/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
@@ -167,7 +186,9 @@ public sealed class AuthorisationTests
     // The landing page: the unguessable token in its address is the person's credential.
     static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}", "GET /ledger/public-key",
         // The DPO's login form: the password in it is the credential.
-        "GET /dpo/login", "POST /dpo/login"];
+        "GET /dpo/login", "POST /dpo/login",
+        // Inbound events (seed 001): the event type's static token is checked by the handler (Inbound/EventTokenTests).
+        "POST /events/{nmsc}/{eventTypeId}"];
 
     /// <summary>Concrete values for one customer's routes: the customer, its system and one of its change requests.</summary>
     sealed record Target(SourceSystemCredentials System, string CustomerId, string ChangeId, Guid PropagationId, Guid UploadId)
@@ -177,6 +198,8 @@ public sealed class AuthorisationTests
 
         public string Url(Row row) => row.Pattern
             .Replace("{contactId}", Uri.EscapeDataString(CustomerId))
+            .Replace("{eventTypeId}", "form-builder")
+            .Replace("{name}", "feed")
             .Replace("{extRefNo}", ExtRefNo)
             .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
             .Replace("/uploads/{id}", $"/uploads/{UploadId}")
