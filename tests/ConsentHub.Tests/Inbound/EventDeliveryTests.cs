@@ -60,6 +60,56 @@ public sealed class EventDeliveryTests
     }
 
     [Theory, Providers]
+    public async Task The_same_event_delivered_concurrently_is_applied_once_and_every_answer_names_that_change(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("dl");
+        var (admin, token) = await Inbound.FormBuilderAsync(app, nmsc);
+        using var anonymous = app.CreateClient();
+
+        for (var round = 0; round < 3; round++)
+        {
+            var body = Form($"race-{round}");
+            var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+            {
+                using var response = await PostEventsAsync(anonymous, nmsc, "form-builder", token, body);
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode} {text}");
+                return JsonNode.Parse(text)!["events"]![0]!;
+            }));
+            Assert.Single(answers, a => Str(a["status"]) == "accepted");
+            Assert.Equal(5, answers.Count(a => Str(a["status"]) == "duplicate"));
+            Assert.Single(answers.Select(a => Str(a["changeRequestId"])).Distinct());
+            var history = await Inbound.ExpectAsync(admin.GetAsync($"/contexts/toyota/nmscs/{nmsc}/source-systems/forms/customers/race-{round}/subscription-data/history"),
+                HttpStatusCode.OK);
+            Assert.Equal(1, Int(history["count"]));
+        }
+        Assert.Equal(3, (await LedgerAsync(app, nmsc, "inbound-event-received")).Count);
+    }
+
+    [Theory, Providers]
+    public async Task A_category_hidden_after_the_type_was_saved_rejects_each_event_naming_its_pointer(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("dl");
+        var (admin, token) = await Inbound.FormBuilderAsync(app, nmsc);
+        using var anonymous = app.CreateClient();
+        var hidden = await admin.PutAsync($"/admin/organisations/{nmsc}/categories", Inbound.Json("""{ "hidden": ["OFFERS"] }"""));
+        Assert.True(hidden.StatusCode == HttpStatusCode.OK, await hidden.Content.ReadAsStringAsync());
+
+        var answer = await Inbound.ExpectAsync(PostEventsAsync(anonymous, nmsc, "form-builder", token, Form("h-1")), HttpStatusCode.Accepted);
+        var outcome = answer["events"]![0]!;
+        Assert.Equal("rejected", Str(outcome["status"]));
+        Assert.Contains(outcome["violations"]!.AsArray(), v => Str(v!["field"]) == "/newsletter" && Str(v["rule"]) == "hidden-category");
+        var tried = await Inbound.ExpectAsync(admin.PostAsync(Inbound.TypePath(nmsc, "form-builder") + ":try", Inbound.Json(Form("h-1"))), HttpStatusCode.OK);
+        Assert.False(tried["valid"]!.GetValue<bool>());
+        Assert.Contains(tried["violations"]!.AsArray(), v => Str(v!["field"]) == "/newsletter" && Str(v["rule"]) == "hidden-category");
+        Assert.Null(await CustomerIdAsync(app, nmsc, "forms", "h-1"));
+        // Saving the type again is refused now, naming the mapping's member.
+        await InvalidAsync(admin.PutAsync(Inbound.TypePath(nmsc, "form-builder"), Inbound.Json(Inbound.FormBuilderSample)), "mapping.consents.OFFERS", "hidden-category");
+    }
+
+    [Theory, Providers]
     public async Task Refused_deliveries_are_problems_and_apply_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

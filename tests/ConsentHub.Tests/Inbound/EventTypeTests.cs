@@ -128,6 +128,7 @@ public sealed class EventTypeTests
         await InvalidAsync(admin.PutAsync(path, Inbound.Json("""{ "context": "toyota", """)), "body", "json");
         await InvalidAsync(admin.PutAsync(path, Inbound.Json("""{ "context": 7, "sourceSystem": "forms", "mapping": {} }""")), "context", "json");
         await ProblemAsync(admin.PutAsync(path, new StringContent(TypeBody(), System.Text.Encoding.UTF8, "text/plain")), HttpStatusCode.UnsupportedMediaType);
+        await ProblemAsync(admin.PutAsync(path, Inbound.Json(TypeBody().Insert(1, $"\"pad\": \"{new string('p', 70_000)}\", "))), HttpStatusCode.RequestEntityTooLarge);
         await ProblemAsync(admin.GetAsync(path), HttpStatusCode.NotFound, "nothing saved");
     }
 
