@@ -24,6 +24,8 @@ public abstract record FeedFailure
 {
     public sealed record Status(int Code) : FeedFailure;
     public sealed record MalformedJson : FeedFailure;
+    /// <summary>Answers 200 with this body instead of the page.</summary>
+    public sealed record Body(string Json) : FeedFailure;
     /// <summary>Answers well, but only after <see cref="Delay"/> (longer than the hub's timeout).</summary>
     public sealed record Slow(TimeSpan Delay) : FeedFailure;
     /// <summary>Answers the page with a next link to another origin.</summary>
@@ -139,7 +141,12 @@ public sealed class ChangeFeedServer : IAsyncDisposable
             var answer = new JsonObject { ["changes"] = new JsonArray([.. slice]) };
             if (Paging == FeedPaging.Body) answer["next"] = next;
             else if (next is not null) link = $"<{next}>; rel=\"next\"";
-            body = failure is FeedFailure.MalformedJson ? "{ \"changes\": [ {\"id\": " : answer.ToJsonString();
+            body = failure switch
+            {
+                FeedFailure.MalformedJson => "{ \"changes\": [ {\"id\": ",
+                FeedFailure.Body given => given.Json,
+                _ => answer.ToJsonString(),
+            };
         }
         requests.Enqueue(new FeedRequest(number, request.Path, request.QueryString.Value ?? "", query, headers, DateTimeOffset.UtcNow, from, to, page,
             tokenOk, status, items));

@@ -28,11 +28,15 @@ public sealed class PollingTests
     }
 
     /// <summary>Moves the clock by <paramref name="step"/> and waits until the poller has stored <paramref name="runs"/> runs.</summary>
-    /// <returns>The runs so far, oldest first, as the admin reads them (with a token of the clock's now).</returns>
-    static async Task<List<JsonObject>> StepAsync(HubApp app, FakeTimeProvider clock, TimeSpan step, string nmsc, string name, int runs)
+    static async Task StepAsync(HubApp app, FakeTimeProvider clock, TimeSpan step, string nmsc, string name, int runs)
     {
         clock.Advance(step);
         await Pollers.WaitForStoredRunsAsync(app, nmsc, name, runs);
+    }
+
+    /// <summary>The runs so far, oldest first, as the admin reads them (with a token of the clock's now: the fake clock moves by hours).</summary>
+    static async Task<List<JsonObject>> RunsAsync(HubApp app, string nmsc, string name = "tool")
+    {
         using var admin = await app.AdminAsync();
         return await Pollers.RunsAsync(admin, nmsc, name);
     }
@@ -68,7 +72,8 @@ public sealed class PollingTests
         await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(start), "PT1H", b => b.Remove("safetyLag")));
 
         List<JsonObject> runs = [];
-        for (var hour = 1; hour <= 24; hour++) runs = await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", hour);
+        for (var hour = 1; hour <= 24; hour++) await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", hour);
+        runs = await RunsAsync(app, nmsc);
 
         Assert.Equal(24, runs.Count);
         Assert.All(runs, r => Assert.True(r["succeeded"]!.GetValue<bool>() && r["trigger"]!.GetValue<string>() == "schedule", r.ToJsonString()));
@@ -111,7 +116,10 @@ public sealed class PollingTests
         admin = await holder.AdminAsync();
         var runs = await Pollers.RunsAsync(admin, nmsc, "tool");
         Assert.Equal(start.AddHours(13), Pollers.Instant(runs[10]["windowEnd"]));
-        for (var hour = 14; hour <= 24; hour++) runs = await StepAsync(holder, clock, TimeSpan.FromHours(1), nmsc, "tool", hour - 2);
+        // The catch-up run stood for the missed ones: the next keeps the hour (14:00), it is not due again at once.
+        Assert.Equal(start.AddHours(14), Pollers.Instant((await Pollers.GetAsync(admin, nmsc, "tool"))["nextRunAt"]));
+        for (var hour = 14; hour <= 24; hour++) await StepAsync(holder, clock, TimeSpan.FromHours(1), nmsc, "tool", hour - 2);
+        runs = await RunsAsync(holder, nmsc);
 
         Assert.Equal(22, runs.Count);
         Assert.All(runs, r => Assert.True(r["succeeded"]!.GetValue<bool>(), r.ToJsonString()));
@@ -154,11 +162,13 @@ public sealed class PollingTests
 
         // The dead instance's lease runs out (300 s); the next instance asks the window again, from the same start.
         await using var second = holder.SecondInstance(Pollers.Settings(timeoutSeconds: 60), Pollers.With(clock));
-        var runs = await StepAsync(holder, clock, TimeSpan.FromMinutes(6), nmsc, "tool", 9);
+        await StepAsync(holder, clock, TimeSpan.FromMinutes(6), nmsc, "tool", 9);
+        var runs = await RunsAsync(holder, nmsc);
         var retried = runs[8];
         Assert.Equal(start.AddMinutes(8), Pollers.Instant(retried["windowStart"]));
         Assert.Equal(1, retried["duplicates"]!.GetValue<int>());
-        for (var i = 10; i <= 16; i++) runs = await StepAsync(holder, clock, TimeSpan.FromMinutes(1), nmsc, "tool", i);
+        for (var i = 10; i <= 16; i++) await StepAsync(holder, clock, TimeSpan.FromMinutes(1), nmsc, "tool", i);
+        runs = await RunsAsync(holder, nmsc);
 
         Assert.All(runs, r => Assert.True(r["succeeded"]!.GetValue<bool>(), r.ToJsonString()));
         Pollers.AssertTiled(Windows(runs), start, start.AddMinutes(22));
@@ -186,7 +196,8 @@ public sealed class PollingTests
         await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(start), "PT1H"));
 
         List<JsonObject> runs = [];
-        for (var hour = 1; hour <= 12; hour++) runs = await StepAsync(one, clock, TimeSpan.FromHours(1), nmsc, "tool", hour);
+        for (var hour = 1; hour <= 12; hour++) await StepAsync(one, clock, TimeSpan.FromHours(1), nmsc, "tool", hour);
+        runs = await RunsAsync(one, nmsc);
 
         Assert.Equal(12, runs.Count);
         var windows = feed.Requests.Where(r => r.FirstPage).Select(r => (r.From!.Value, r.To!.Value)).ToList();
@@ -285,15 +296,16 @@ public sealed class PollingTests
         var ids = Spread(feed, start, TimeSpan.FromHours(3), TimeSpan.FromMinutes(20));
         await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(start), "PT1H"));
 
-        // Four failures in a row, each retried after the backoff (30 s, doubling), each asking from the same start.
-        FeedFailure[] failures = [new FeedFailure.Status(503), new FeedFailure.MalformedJson(), new FeedFailure.Slow(TimeSpan.FromSeconds(5)), new FeedFailure.Status(429), new FeedFailure.Status(500)];
-        string[] errors = ["503", "not JSON", "longer than 1 s", "429", "500"];
+        // Six failures in a row, each retried after the backoff (30 s, doubling), each asking from the same start.
+        FeedFailure[] failures = [new FeedFailure.Status(503), new FeedFailure.MalformedJson(), new FeedFailure.Slow(TimeSpan.FromSeconds(5)), new FeedFailure.Status(429), new FeedFailure.Body("""{ "changes": { "id": "e-0" } }"""), new FeedFailure.Status(408)];
+        string[] errors = ["503", "not JSON", "longer than 1 s", "429", "itemsPointer", "408"];
         var wait = TimeSpan.FromHours(1);
         List<JsonObject> runs = [];
         for (var i = 0; i < failures.Length; i++)
         {
             feed.FailNext(failures[i]);
-            runs = await StepAsync(app, clock, wait, nmsc, "tool", i + 1);
+            await StepAsync(app, clock, wait, nmsc, "tool", i + 1);
+            runs = await RunsAsync(app, nmsc);
             var failed = runs[i];
             Assert.False(failed["succeeded"]!.GetValue<bool>(), failed.ToJsonString());
             Assert.Contains(errors[i], failed["error"]!.GetValue<string>());
@@ -305,7 +317,8 @@ public sealed class PollingTests
             wait = TimeSpan.FromSeconds(30 << i);
             Assert.Equal(clock.GetUtcNow() + wait, Pollers.Instant(poller["nextRunAt"]));
         }
-        runs = await StepAsync(app, clock, wait, nmsc, "tool", failures.Length + 1);
+        await StepAsync(app, clock, wait, nmsc, "tool", failures.Length + 1);
+        runs = await RunsAsync(app, nmsc);
         var success = runs[^1];
         Assert.True(success["succeeded"]!.GetValue<bool>(), success.ToJsonString());
         Assert.Equal(start, Pollers.Instant(success["windowStart"]));
@@ -318,7 +331,8 @@ public sealed class PollingTests
         // A refusal (401: the tool revoked the token) stops the poller with the reason; nothing polls it until resumed.
         var token = feed.Token;
         feed.Token = "revoked";
-        runs = await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", failures.Length + 2);
+        await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", failures.Length + 2);
+        runs = await RunsAsync(app, nmsc);
         Assert.False(runs[^1]["succeeded"]!.GetValue<bool>());
         admin = await app.AdminAsync();
         var stopped = await Pollers.GetAsync(admin, nmsc, "tool");
@@ -335,14 +349,16 @@ public sealed class PollingTests
         Assert.Equal("active", resumed["state"]!.GetValue<string>());
         Assert.Null(resumed["failureReason"]);
         Assert.Equal(asked, feed.Requests.Count);
-        runs = await StepAsync(app, clock, TimeSpan.FromSeconds(1), nmsc, "tool", failures.Length + 3);
+        await StepAsync(app, clock, TimeSpan.FromSeconds(1), nmsc, "tool", failures.Length + 3);
+        runs = await RunsAsync(app, nmsc);
         Assert.True(runs[^1]["succeeded"]!.GetValue<bool>(), runs[^1].ToJsonString());
         Assert.Equal(success["windowEnd"]!.GetValue<string>(), runs[^1]["windowStart"]!.GetValue<string>());
         Assert.Equal(asked + 1, feed.Requests.Count);
 
         // A 404 stops it as well.
         feed.FailNext(new FeedFailure.Status(404));
-        runs = await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", failures.Length + 4);
+        await StepAsync(app, clock, TimeSpan.FromHours(1), nmsc, "tool", failures.Length + 4);
+        runs = await RunsAsync(app, nmsc);
         admin = await app.AdminAsync();
         Assert.Contains("404", (await Pollers.GetAsync(admin, nmsc, "tool"))["failureReason"]!.GetValue<string>());
         Assert.Equal("failed", (await Pollers.GetAsync(admin, nmsc, "tool"))["state"]!.GetValue<string>());
@@ -351,5 +367,57 @@ public sealed class PollingTests
         // The token went in the query; it is in no log line, not even the failures' warnings.
         Assert.Contains(app.Logs.Lines, l => l.Contains("503", StringComparison.Ordinal));
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains(token, StringComparison.Ordinal));
+    }
+
+    [Theory, Providers]
+    public async Task A_run_by_hand_while_another_holds_the_poller_answers_409_and_the_window_is_fetched_once(DatabaseProvider provider)
+    {
+        var clock = Pollers.Clock();
+        await using var app = await Pollers.StartAsync(provider, clock, timeoutSeconds: 30);
+        await using var feed = await ChangeFeedServer.StartAsync();
+        var nmsc = HubApp.Unique(Org);
+        var (admin, _) = await Inbound.FormBuilderAsync(app, nmsc);
+        var start = clock.GetUtcNow();
+        var ids = Spread(feed, start, TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(10));
+        await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(start), "PT1H"));
+
+        // The scheduled run's page takes two seconds: meanwhile the poller is held, and a run by hand is refused.
+        feed.FailNext(new FeedFailure.Slow(TimeSpan.FromSeconds(2)));
+        clock.Advance(TimeSpan.FromHours(1));
+        await feed.WaitForAsync(r => r.Count == 1, "the scheduled run's request");
+        admin = await app.AdminAsync();
+        var busy = await Pollers.RunAsync(admin, nmsc, "tool", HttpStatusCode.Conflict);
+        Assert.Contains("running", busy["detail"]!.GetValue<string>());
+        await Pollers.WaitForStoredRunsAsync(app, nmsc, "tool", 1);
+
+        var runs = await RunsAsync(app, nmsc);
+        Assert.True(runs.Single()["succeeded"]!.GetValue<bool>(), runs.Single().ToJsonString());
+        Assert.Equal("schedule", runs.Single()["trigger"]!.GetValue<string>());
+        Assert.Single(feed.Requests);
+        AssertAppliedOnce(app, nmsc, ids, runs);
+    }
+
+    [Theory, Providers]
+    public async Task An_address_allowed_when_saved_is_checked_again_at_connect_and_stops_the_poller(DatabaseProvider provider)
+    {
+        // Saved where loopback is allowed; polled by an instance where it is not: the connection is refused, the poller stops.
+        var clock = Pollers.Clock();
+        await using var holder = await Pollers.StartAsync(provider, clock, enabled: false);
+        await using var feed = await ChangeFeedServer.StartAsync();
+        var nmsc = HubApp.Unique(Org);
+        var (admin, _) = await Inbound.FormBuilderAsync(holder, nmsc);
+        await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(clock.GetUtcNow()), "PT1H"));
+        var strict = Pollers.Settings();
+        strict["ConsentHub:Propagation:AllowInsecureLoopback"] = "false";
+        await using var polling = holder.SecondInstance(strict, Pollers.With(clock));
+
+        await StepAsync(holder, clock, TimeSpan.FromHours(1), nmsc, "tool", 1);
+        var run = (await RunsAsync(holder, nmsc)).Single();
+        Assert.False(run["succeeded"]!.GetValue<bool>());
+        admin = await holder.AdminAsync();
+        var poller = await Pollers.GetAsync(admin, nmsc, "tool");
+        Assert.Equal("failed", poller["state"]!.GetValue<string>());
+        Assert.Contains("loopback", poller["failureReason"]!.GetValue<string>());
+        Assert.Empty(feed.Requests);
     }
 }
