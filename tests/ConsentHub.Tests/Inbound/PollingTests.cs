@@ -230,7 +230,8 @@ public sealed class PollingTests
         var bodyIds = Spread(body, start, TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(5), "b");
         var linkIds = Spread(linked, start, TimeSpan.FromMinutes(50), TimeSpan.FromMinutes(7), "l");
         await Pollers.PutAsync(admin, nmsc, "body", Pollers.Body(body, Pollers.Iso(start)));
-        await Pollers.PutAsync(admin, nmsc, "link", Pollers.Body(linked, Pollers.Iso(start)));
+        // The link poller's URL has a query of its own: the window's parameters and the token are added to it.
+        await Pollers.PutAsync(admin, nmsc, "link", Pollers.Body(linked, Pollers.Iso(start), change: b => b["url"] = linked.Url + "?tenant=acme"));
 
         var bodyRun = await Pollers.RunAsync(admin, nmsc, "body");
         Assert.True(bodyRun["succeeded"]!.GetValue<bool>(), bodyRun.ToJsonString());
@@ -252,6 +253,7 @@ public sealed class PollingTests
         Assert.Equal((linkIds.Count + 1) / 2, linkRun["pages"]!.GetValue<int>());
         Assert.Equal(linkIds.Count, linkRun["applied"]!.GetValue<int>());
         Assert.Equal(start.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture), linked.Requests[0].QueryValues["from"]);
+        Assert.Equal("acme", linked.Requests[0].QueryValues["tenant"]);
         // The query token went on every page, once: added to the next page's URL, which did not carry it.
         Assert.All(linked.Requests, r => Assert.True(r.TokenOk && r.Status == 200 && r.Query.Split(linked.Token).Length == 2, r.Query));
         Assert.Equal(bodyIds.Count + linkIds.Count, Pollers.Stored(app, nmsc).Events);
@@ -419,5 +421,30 @@ public sealed class PollingTests
         Assert.Equal("failed", poller["state"]!.GetValue<string>());
         Assert.Contains("loopback", poller["failureReason"]!.GetValue<string>());
         Assert.Empty(feed.Requests);
+    }
+
+    [Theory, Providers]
+    public async Task A_feed_that_cannot_be_reached_is_retried_after_the_backoff_and_the_poller_stays_active(DatabaseProvider provider)
+    {
+        var clock = Pollers.Clock();
+        await using var app = await Pollers.StartAsync(provider, clock, enabled: false);
+        await using var feed = await ChangeFeedServer.StartAsync();
+        var nmsc = HubApp.Unique(Org);
+        var (admin, _) = await Inbound.FormBuilderAsync(app, nmsc);
+        var since = clock.GetUtcNow().AddMinutes(-5);
+        // Nothing listens on this port: the connection is refused.
+        var down = $"http://127.0.0.1:{HubApp.FreePort()}/changes";
+        await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(since), change: b => b["url"] = down));
+
+        var run = await Pollers.RunAsync(admin, nmsc, "tool");
+        Assert.False(run["succeeded"]!.GetValue<bool>());
+        Assert.Contains("failed", run["error"]!.GetValue<string>());
+        Assert.Equal(0, run["pages"]!.GetValue<int>());
+        var poller = await Pollers.GetAsync(admin, nmsc, "tool");
+        Assert.Equal("active", poller["state"]!.GetValue<string>());
+        Assert.Null(poller["failureReason"]);
+        Assert.Equal(since, Pollers.Instant(poller["watermark"]));
+        Assert.Equal(clock.GetUtcNow().AddSeconds(30), Pollers.Instant(poller["nextRunAt"]));
+        Assert.DoesNotContain(feed.Token, run.ToJsonString());
     }
 }
