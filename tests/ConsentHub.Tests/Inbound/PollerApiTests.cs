@@ -71,6 +71,15 @@ public sealed class PollerApiTests
         Assert.True((await Pollers.RunAsync(admin, nmsc, "tool"))["succeeded"]!.GetValue<bool>());
         Assert.True(feed.Requests[^1].TokenOk);
 
+        // Stored protected, and in no ledger entry.
+        using (var scope = app.Scope())
+        {
+            var db = app.Db(scope);
+            var stored = db.Pollers.Where(p => p.Nmsc == nmsc && p.Name == "tool").Select(p => p.ProtectedToken).Single();
+            Assert.DoesNotContain(feed.Token, stored);
+            Assert.DoesNotContain(db.LedgerEntries.Select(e => e.Payload).ToList(), payload => payload.Contains(feed.Token, StringComparison.Ordinal));
+        }
+
         using (var deleted = await admin.DeleteAsync(Pollers.PollerPath(nmsc, "tool"))) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         using (var gone = await admin.GetAsync(Pollers.PollerPath(nmsc, "tool"))) Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         using (var again = await admin.DeleteAsync(Pollers.PollerPath(nmsc, "tool"))) Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
