@@ -447,4 +447,30 @@ public sealed class PollingTests
         Assert.Equal(clock.GetUtcNow().AddSeconds(30), Pollers.Instant(poller["nextRunAt"]));
         Assert.DoesNotContain(feed.Token, run.ToJsonString());
     }
+
+    [Theory, Providers]
+    public async Task A_since_set_while_a_run_is_in_flight_is_where_the_next_window_starts(DatabaseProvider provider)
+    {
+        var clock = Pollers.Clock();
+        await using var app = await Pollers.StartAsync(provider, clock, enabled: false, timeoutSeconds: 30);
+        await using var feed = await ChangeFeedServer.StartAsync();
+        var nmsc = HubApp.Unique(Org);
+        var (admin, _) = await Inbound.FormBuilderAsync(app, nmsc);
+        var start = clock.GetUtcNow().AddMinutes(-30);
+        await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(start)));
+
+        // The admin asks for the last day again while a run is fetching its page.
+        feed.FailNext(new FeedFailure.Slow(TimeSpan.FromSeconds(2)));
+        var running = Pollers.RunAsync(admin, nmsc, "tool");
+        await feed.WaitForAsync(r => r.Count == 1, "the run's request");
+        var again = start.AddDays(-1);
+        await Pollers.PutAsync(admin, nmsc, "tool", Pollers.Body(feed, Pollers.Iso(again)), HttpStatusCode.OK);
+        var run = await running;
+        Assert.True(run["succeeded"]!.GetValue<bool>(), run.ToJsonString());
+
+        Assert.Equal(again, Pollers.Instant((await Pollers.GetAsync(admin, nmsc, "tool"))["watermark"]));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var next = await Pollers.RunAsync(admin, nmsc, "tool");
+        Assert.Equal(again, Pollers.Instant(next["windowStart"]));
+    }
 }
