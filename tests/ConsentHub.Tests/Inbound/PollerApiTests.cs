@@ -87,63 +87,66 @@ public sealed class PollerApiTests
         Assert.Equal(2, (await Inbound.ExpectAsync(admin.GetAsync($"/admin/organisations/{nmsc}/pollers"), HttpStatusCode.OK))["count"]!.GetValue<int>());
     }
 
-    public static TheoryData<string, string, string?> Refusals => new()
-    {
+    static readonly (string Field, string Property, string? Value)[] Refusals =
+    [
         // field, JSON property to set, its value (null removes it)
-        { "url", "url", null },
-        { "url", "url", "http://tool.example.com/changes" },
-        { "url", "url", "https://169.254.169.254/latest/meta-data" },
-        { "url", "url", "https://100.100.100.200/changes" },
-        { "url", "url", "https://[fe80::1]/changes" },
-        { "url", "url", "https://0.0.0.0/changes" },
-        { "url", "url", "changes" },
-        { "url", "url", "HOST/changes#here" },
-        { "token", "token", null },
-        { "token", "token", "" },
-        { "tokenIn", "tokenIn", "cookie" },
-        { "tokenIn", "tokenIn", null },
-        { "tokenName", "tokenName", "x api key" },
-        { "tokenName", "tokenName", null },
-        { "interval", "interval", null },
-        { "interval", "interval", "every minute" },
-        { "interval", "interval", "PT5S" },
-        { "interval", "interval", "* * * *" },
-        { "windowStart", "windowStart", "" },
-        { "windowEnd", "windowEnd", "from" },
-        { "timeFormat", "timeFormat", "yyyy-MM-dd HH:mm" },
-        { "timeFormat", "timeFormat", "" },
-        { "itemsPointer", "itemsPointer", "changes" },
-        { "itemsPointer", "itemsPointer", null },
-        { "nextPointer", "nextPointer", "next" },
-        { "eventType", "eventType", "no-such-type" },
-        { "eventType", "eventType", null },
-        { "safetyLag", "safetyLag", "soon" },
-        { "safetyLag", "safetyLag", "-PT1M" },
-        { "since", "since", "yesterday" },
-    };
+        ("url", "url", null),
+        ("url", "url", "http://tool.example.com/changes"),
+        ("url", "url", "https://169.254.169.254/latest/meta-data"),
+        ("url", "url", "https://100.100.100.200/changes"),
+        ("url", "url", "https://[fe80::1]/changes"),
+        ("url", "url", "https://0.0.0.0/changes"),
+        ("url", "url", "changes"),
+        ("url", "url", "HOST/changes#here"),
+        ("token", "token", null),
+        ("token", "token", ""),
+        ("tokenIn", "tokenIn", "cookie"),
+        ("tokenIn", "tokenIn", null),
+        ("tokenName", "tokenName", "x api key"),
+        ("tokenName", "tokenName", null),
+        ("interval", "interval", null),
+        ("interval", "interval", "every minute"),
+        ("interval", "interval", "PT5S"),
+        ("interval", "interval", "* * * *"),
+        ("windowStart", "windowStart", ""),
+        ("windowEnd", "windowEnd", "from"),
+        ("timeFormat", "timeFormat", "yyyy-MM-dd HH:mm"),
+        ("timeFormat", "timeFormat", ""),
+        ("itemsPointer", "itemsPointer", "changes"),
+        ("itemsPointer", "itemsPointer", null),
+        ("nextPointer", "nextPointer", "next"),
+        ("eventType", "eventType", "no-such-type"),
+        ("eventType", "eventType", null),
+        ("safetyLag", "safetyLag", "soon"),
+        ("safetyLag", "safetyLag", "-PT1M"),
+        ("since", "since", "yesterday"),
+    ];
 
-    [Theory, MemberData(nameof(Refusals))]
-    public async Task Every_rule_of_the_body_answers_400_naming_its_field(string field, string property, string? value)
+    [Theory, Providers]
+    public async Task Every_rule_of_the_body_answers_400_naming_its_field(DatabaseProvider provider)
     {
-        var app = await LoopbackAppAsync();
+        var app = await LoopbackAppAsync(provider);
         await using var feed = await ChangeFeedServer.StartAsync();
         var nmsc = HubApp.Unique("pv");
         var (admin, _) = await Inbound.FormBuilderAsync(app, nmsc);
-        var body = Pollers.Body(feed, Since, "PT1M", b =>
+        foreach (var (field, property, value) in Refusals)
         {
-            if (value is null) b.Remove(property);
-            else b[property] = value.Replace("HOST", feed.Origin, StringComparison.Ordinal);
-        });
-        var problem = await Pollers.PutAsync(admin, nmsc, "tool", body, HttpStatusCode.BadRequest);
-        var fields = problem["violations"]!.AsArray().Select(v => v!["field"]!.GetValue<string>()).ToList();
-        Assert.True(fields.Contains(field), $"{property}={value ?? "(missing)"}: {problem.ToJsonString()}");
+            var body = Pollers.Body(feed, Since, "PT1M", b =>
+            {
+                if (value is null) b.Remove(property);
+                else b[property] = value.Replace("HOST", feed.Origin, StringComparison.Ordinal);
+            });
+            var problem = await Pollers.PutAsync(admin, nmsc, "tool", body, HttpStatusCode.BadRequest);
+            var fields = problem["violations"]!.AsArray().Select(v => v!["field"]!.GetValue<string>()).ToList();
+            Assert.True(fields.Contains(field), $"{property}={value ?? "(missing)"}: {problem.ToJsonString()}");
+        }
         Assert.Equal(0, (await Inbound.ExpectAsync(admin.GetAsync($"/admin/organisations/{nmsc}/pollers"), HttpStatusCode.OK))["count"]!.GetValue<int>());
     }
 
-    [Fact]
-    public async Task The_accepted_forms_of_interval_time_format_and_pointers_are_kept_as_given()
+    [Theory, Providers]
+    public async Task The_accepted_forms_of_interval_time_format_and_pointers_are_kept_as_given(DatabaseProvider provider)
     {
-        var app = await LoopbackAppAsync();
+        var app = await LoopbackAppAsync(provider);
         await using var feed = await ChangeFeedServer.StartAsync();
         var nmsc = HubApp.Unique("pk");
         var (admin, _) = await Inbound.FormBuilderAsync(app, nmsc);
@@ -280,9 +283,9 @@ public sealed class PollerApiTests
         Assert.Equal(0, (await Inbound.ExpectAsync(admin.GetAsync($"/admin/organisations/{nmsc}/pollers"), HttpStatusCode.OK))["count"]!.GetValue<int>());
     }
 
-    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<HubApp>>> LoopbackApps = new();
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<DatabaseProvider, Lazy<Task<HubApp>>> LoopbackApps = new();
 
-    /// <summary>One app (SQLite) that allows loopback feeds and never polls on schedule, shared by the rule tests.</summary>
-    static Task<HubApp> LoopbackAppAsync() =>
-        LoopbackApps.GetOrAdd("sqlite", _ => new Lazy<Task<HubApp>>(() => HubApp.StartAsync(DatabaseProvider.Sqlite, Pollers.Settings(enabled: false)))).Value;
+    /// <summary>One app per provider that allows loopback feeds and never polls on schedule, shared by the rule tests.</summary>
+    static Task<HubApp> LoopbackAppAsync(DatabaseProvider provider) =>
+        LoopbackApps.GetOrAdd(provider, p => new Lazy<Task<HubApp>>(() => HubApp.StartAsync(p, Pollers.Settings(enabled: false)))).Value;
 }
