@@ -266,9 +266,12 @@ public sealed class PollerRunner(
         var now = time.Now();
         // A run by hand leaves the schedule as it was; a scheduled one sets the next.
         var next = run.Trigger == ScheduleTrigger ? interval.Next(poller.NextRunAt, now) : poller.NextRunAt;
+        // Only from where the run started: an admin who set another watermark (since) meanwhile has the last word.
+        var from = run.WindowStart;
+        var to = run.WindowEnd > run.WindowStart ? run.WindowEnd : run.WindowStart;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var moved = await db.Pollers.Where(p => p.Id == poller.Id && p.LeaseToken == lease).ExecuteUpdateAsync(s => s
-            .SetProperty(p => p.Watermark, run.WindowEnd > poller.Watermark ? run.WindowEnd : poller.Watermark)
+            .SetProperty(p => p.Watermark, p => p.Watermark == from ? to : p.Watermark)
             .SetProperty(p => p.Attempts, 0)
             .SetProperty(p => p.NextRunAt, next)
             .SetProperty(p => p.LeaseToken, (Guid?)null)

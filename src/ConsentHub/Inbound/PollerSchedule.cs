@@ -72,8 +72,10 @@ public sealed class PollerInterval
         if (every is { } span)
         {
             var next = due + span;
-            // Behind by more than one interval (the hub was down): run once now, not once per missed interval.
-            return next > now ? next : now;
+            if (next > now) return next;
+            // Behind by more than one interval (the hub was down, or the run outlasted its interval): the run that just
+            // happened stood for the missed ones, so the next is the schedule's first time after now, not now again.
+            return due + TimeSpan.FromTicks(span.Ticks * ((now - due).Ticks / span.Ticks + 1));
         }
         return cron!.GetNextOccurrence(DateTime.SpecifyKind(now, DateTimeKind.Utc)) ?? DateTime.MaxValue;
     }
