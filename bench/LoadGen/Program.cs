@@ -11,6 +11,9 @@
 // [--seconds S] runs the webhook receiver of mode propagate alone, so wrk can measure its own accept rate.
 // --mode optout --nmsc NMSC [--batch 100] posts seed 002 opt-out uploads for the customers --mode seed made in NMSC
 // (OptOut.cs): records/s and latency per request.
+// --mode events [--batch 100] [--mapping samples/inbound/form-builder.json] posts arrays of validated seed 001 events to
+// POST /events/{nmsc}/form-builder with a static token (Events.cs): events/s and latency per request; --seconds 0 posts
+// one array.
 // --mode propagate measures delivery to a webhook (Propagate.cs). LoadGen runs the receiver itself (Kestrel on
 // 127.0.0.1, answering 204) and registers it as its source system's destination, so the server must run with
 // ConsentHub__Propagation__AllowInsecureLoopback=true. Every POST names a new customer, so each 201 causes exactly one
@@ -32,8 +35,8 @@ var mode = options.Get("mode", "post");
 var connections = int.Parse(options.Get("connections", "32"));
 var seconds = int.Parse(options.Get("seconds", "10"));
 var customers = int.Parse(options.Get("customers", "1000"));
-if (mode is not ("post" or "get" or "propagate" or "bulk" or "seed" or "receiver" or "optout"))
-    throw new ArgumentException($"--mode {mode}: post, get, propagate, bulk, seed, receiver or optout");
+if (mode is not ("post" or "get" or "propagate" or "bulk" or "seed" or "receiver" or "optout" or "events"))
+    throw new ArgumentException($"--mode {mode}: post, get, propagate, bulk, seed, receiver, optout or events");
 
 if (mode == "receiver")
 {
@@ -69,6 +72,12 @@ await SendAsync(HttpMethod.Put, "/admin/contexts/toyota", adminToken, null);
 var system = JsonNode.Parse(await SendAsync(HttpMethod.Post, "/admin/source-systems", adminToken, new { context = "toyota", nmsc, name = "crm" }))!;
 var token = await TokenAsync(system["clientId"]!.GetValue<string>(), system["clientSecret"]!.GetValue<string>(), new() { ["grant_type"] = "client_credentials" });
 var basePath = $"/contexts/toyota/nmscs/{nmsc}/source-systems/crm/customers";
+
+if (mode == "events")
+{
+    return await new EventsBench(http, adminToken, "toyota", nmsc)
+        .RunAsync(options.Get("mapping", "samples/inbound/form-builder.json"), connections, seconds, int.Parse(options.Get("batch", "100")));
+}
 
 if (mode == "propagate")
 {
