@@ -105,6 +105,26 @@ public sealed class HubApp : WebApplicationFactory<Program>
         return app;
     }
 
+    /// <summary>
+    /// An app with every log category at Trace (appsettings.json quietens some; each is opened up here), for tests that
+    /// prove a secret reaches no log line. Fails if the configuration names a category this does not open.
+    /// </summary>
+    public static async Task<HubApp> StartTracingEverythingAsync(DatabaseProvider provider)
+    {
+        var app = await StartAsync(provider, new()
+        {
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Microsoft"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Trace",
+            ["Logging:LogLevel:OpenIddict"] = "Trace",
+            ["Logging:LogLevel:System"] = "Trace",
+        });
+        var levels = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>().GetSection("Logging:LogLevel").GetChildren().ToList();
+        Assert.All(levels, level => Assert.True(level.Value == "Trace", $"Logging:LogLevel:{level.Key} is {level.Value}: add it to StartTracingEverythingAsync."));
+        return app;
+    }
+
     const string CertificatePathSetting = "ConsentHub:DataProtection:CertificatePath";
 
     /// <summary>The key ring certificate the apps of this test run share (PKCS#12 without a password), made as the hub makes one.</summary>
