@@ -52,12 +52,18 @@ public static class EventApi
         string nmsc, string eventTypeId, HttpContext http, ConsentDb db, EventIntake intake, TimeProvider time, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
-        var presented = PresentedToken(http);
-        if (string.IsNullOrWhiteSpace(presented))
+        var presented = PresentedTokens(http);
+        if (presented.Count == 0)
             return Unauthorised("Send the event type's static token as Authorization: Bearer <token>, in the x-api-key header, or as ?token=<token>.");
         // An unknown type answers as a wrong token does: a caller without a token learns nothing of the organisation's types.
         var target = await intake.TargetAsync(nmsc, eventTypeId, ct);
-        var key = target is null ? null : await ApiKeys.FindActiveAsync(db, presented.Trim(), ct, target.Type.Id);
+        ApiKey? key = null;
+        // A proxy in front of the sender may add an Authorization header of its own: any token presented that is in force will do.
+        foreach (var candidate in presented)
+        {
+            if (target is null || key is not null) break;
+            key = await ApiKeys.FindActiveAsync(db, candidate, ct, target.Type.Id);
+        }
         if (target is null || key is null || key.SourceSystemId != target.System.Id)
             return Unauthorised("The token is not in force for this event type: it is unknown, revoked, of another event type, or its source system is deactivated.");
         await ApiKeys.MarkUsedAsync(db, key, time.Now(), ct);
@@ -94,14 +100,18 @@ public static class EventApi
         return Hal.Raw(StatusCodes.Status202Accepted, Hal.Serialize(view), null);
     }
 
-    /// <summary>The token as the seed allows it: a bearer token, the x-api-key (or api-key) header, or the query (taken off it already).</summary>
-    static string? PresentedToken(HttpContext http)
+    /// <summary>The tokens presented, as the seed allows them: a bearer token, the x-api-key (or api-key) header, the query (taken off it already).</summary>
+    static List<string> PresentedTokens(HttpContext http)
     {
         var authorization = http.Request.Headers.Authorization.FirstOrDefault();
-        if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization[7..];
-        var header = http.Request.Headers[TokenHeader].FirstOrDefault() ?? http.Request.Headers[ApiKeyAuthentication.Header].FirstOrDefault();
-        if (header is not null) return header;
-        return http.Features.Get<QueryTokenFeature>()?.Token;
+        var candidates = new[]
+        {
+            authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..] : null,
+            http.Request.Headers[TokenHeader].FirstOrDefault(),
+            http.Request.Headers[ApiKeyAuthentication.Header].FirstOrDefault(),
+            http.Features.Get<QueryTokenFeature>()?.Token,
+        };
+        return [.. candidates.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t!.Trim()).Distinct().Take(4)];
     }
 
     static IResult Unauthorised(string detail) => Problems.Problem(StatusCodes.Status401Unauthorized, "The event token is missing or not valid.", detail, "event-token");

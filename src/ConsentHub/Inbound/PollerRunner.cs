@@ -300,7 +300,8 @@ public sealed class PollerRunner(
         row.LeaseUntil = null;
         if (stops)
         {
-            row.State = PollerStates.Failed;
+            // Paused meanwhile by the admin: it stays paused, with the reason to read.
+            if (row.State == PollerStates.Active) row.State = PollerStates.Failed;
             row.FailureReason = run.Error;
             row.UpdatedAt = now;
             ledger.Append(LedgerEvents.PollerConfigured, new { nmsc = row.Nmsc, poller = row.Name, action = "stopped", reason = run.Error });

@@ -149,6 +149,16 @@ public sealed class EventTokenTests
         await UnauthorisedAsync(admin.PostAsync(Inbound.EventsPath(nmsc, "signup"), Inbound.Json(Event)), "the admin's access token");
         Assert.Null(await CustomerIdAsync(app, nmsc, "forms", "t-1"));
         Assert.Null(await CustomerIdAsync(app, elsewhere, "forms", "t-1"));
+
+        // Behind a proxy that adds an Authorization header of its own, the token in the query still opens the type.
+        using (var proxied = new HttpRequestMessage(HttpMethod.Post, Inbound.EventsPath(nmsc, "signup") + "?token=" + Uri.EscapeDataString(token))
+               { Content = Inbound.Json("""{ "id": "w-proxy", "newsletter": true, "ok": true }""") })
+        {
+            proxied.Headers.Authorization = new("Bearer", "the-proxys-own-credential");
+            var answer = await Inbound.ExpectAsync(anonymous.SendAsync(proxied), HttpStatusCode.Accepted);
+            Assert.Equal(1, Int(answer["accepted"]));
+        }
+        Assert.NotNull(await CustomerIdAsync(app, nmsc, "forms", "w-proxy"));
     }
 
     [Theory, Providers]
