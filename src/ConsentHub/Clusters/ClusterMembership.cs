@@ -144,6 +144,7 @@ public static class ClusterMembership
             nmsc, clusterId, memberCount = members.Count, members = Sorted(members).Select(Member), movedFrom,
             propagatedTo = planner.StagedTargets(),
         });
+        Outbound.ChangeLog.AddCluster(db, entry, nmsc, clusterId, members, now);
         planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -188,6 +189,7 @@ public static class ClusterMembership
         {
             nmsc, clusterId, memberCount = rows.Count, members = Sorted(rows.Select(KeyOf)).Select(Member), propagatedTo = planner.StagedTargets(),
         });
+        Outbound.ChangeLog.AddCluster(db, entry, nmsc, clusterId, rows.Select(KeyOf), now, deleted: true);
         planner.Stamp(entry);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);

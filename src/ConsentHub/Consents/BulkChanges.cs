@@ -123,6 +123,7 @@ public sealed class BulkChanges(
                 ChangeRecording.Requested(request.Id, system, sourceCustomerId, validated: true, submittedBy, dataCommitment));
             request.Sequence = requested.Index;
 
+            var before = Outbound.ChangeLog.Image(states[customer.Id], customer);
             var (newConsents, newChannels) = states[customer.Id].Apply(change, request.Id, request.Sequence, now, customer.SourceSystem);
             db.ConsentEntries.AddRange(newConsents);
             db.ChannelEntries.AddRange(newChannels);
@@ -136,7 +137,10 @@ public sealed class BulkChanges(
                         isNew: sealedContacts.Add(customer.Id), key: recordKeys[customer.Id]);
                 }
             }
-            request.OutcomeLedgerIndex = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change)).Index;
+            var appliedEntry = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change));
+            request.OutcomeLedgerIndex = appliedEntry.Index;
+            Outbound.ChangeLog.Add(db,
+                new Outbound.ChangeLog.Pending(customer, request.Id, before, Outbound.ChangeLog.Image(states[customer.Id], customer), now), appliedEntry);
             db.ChangeRequests.Add(request);
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {

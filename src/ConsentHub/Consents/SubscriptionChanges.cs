@@ -50,6 +50,9 @@ public sealed class SubscriptionChanges(
     /// <summary>Built-in matching's change to the clusters in the current unit of work, recorded with the applied change.</summary>
     MatchResult? matched;
 
+    /// <summary>The applied change's record images, for the change log row written with its ledger entry.</summary>
+    Outbound.ChangeLog.Pending? logged;
+
     /// <param name="propagate">
     /// False records the change without planning any propagation (an initial upload that only bootstraps the hub):
     /// no system is sent it now, and a later change propagates the consolidated data as usual.
@@ -197,6 +200,7 @@ public sealed class SubscriptionChanges(
     public void Reset()
     {
         matched = null;
+        logged = null;
         planner.Reset();
     }
 
@@ -227,12 +231,16 @@ public sealed class SubscriptionChanges(
     {
         var applied = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change, planner.StagedTargets()));
         request.OutcomeLedgerIndex = applied.Index;
+        var images = logged;
+        logged = null;
+        if (images is not null) Outbound.ChangeLog.Add(db, images, applied);
         if (matched is { } match)
         {
-            ledger.Append(ClusterEvents.ClusterMatched, new
+            var entry = ledger.Append(ClusterEvents.ClusterMatched, new
             {
                 changeRequestId = request.Id, clusterId = match.ClusterId, mergedClusters = match.MergedClusters, linkedRecords = match.LinkedRecords,
             });
+            if (images is not null) Outbound.ChangeLog.AddMatched(db, entry, images.Customer, match, images.At);
             matched = null;
         }
         planner.Stamp(applied);
@@ -256,6 +264,7 @@ public sealed class SubscriptionChanges(
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
         var state = await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
+        var before = Outbound.ChangeLog.Image(state, customer);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
@@ -268,6 +277,8 @@ public sealed class SubscriptionChanges(
                 await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
             matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
         }
+        var after = Outbound.ChangeLog.Image(state, customer);
+        logged = new Outbound.ChangeLog.Pending(customer, request.Id, before, after, now);
         await OptOut.Supersession.SupersedeAsync(db, customer, change, now, ct);
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;

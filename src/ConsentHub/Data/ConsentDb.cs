@@ -67,6 +67,9 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Inbound.InboundEvent> InboundEvents => Set<Inbound.InboundEvent>();
     public DbSet<Inbound.Poller> Pollers => Set<Inbound.Poller>();
     public DbSet<Inbound.PollerRun> PollerRuns => Set<Inbound.PollerRun>();
+    public DbSet<Outbound.ChangeLogEntry> ChangeLog => Set<Outbound.ChangeLogEntry>();
+    public DbSet<Outbound.CdcSubscription> CdcSubscriptions => Set<Outbound.CdcSubscription>();
+    public DbSet<Outbound.Replica> Replicas => Set<Outbound.Replica>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -131,6 +131,7 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
             records = liveIds, endedValidations = ended.Select(v => v.Id),
         });
         erasure.LedgerIndex = entry.Index;
+        Outbound.ChangeLog.AddErasure(db, entry, erasure.Id, live, now);
         foreach (var validation in ended)
         {
             validation.EndLedgerIndex = entry.Index;
