@@ -69,13 +69,12 @@ public static class SqlAccessCommand
     static async Task<int> RunAsync(IServiceProvider services, Func<SqlAccessGrants, Task<int>> action)
     {
         await using var scope = services.CreateAsyncScope();
+        var grants = scope.ServiceProvider.GetRequiredService<SqlAccessGrants>();
         try
         {
-            return await action(scope.ServiceProvider.GetRequiredService<SqlAccessGrants>());
-        }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidSchemaName or PostgresErrorCodes.UndefinedTable)
-        {
-            throw new CommandLine.UsageException($"The database has no {SqlAccessGrants.Schema} schema yet: start the hub once so that it migrates the database. ({e.MessageText})");
+            if (!await grants.SchemaExistsAsync(CancellationToken.None))
+                throw new CommandLine.UsageException($"The database has no {SqlAccessGrants.Schema} schema yet: start the hub (this version) once, so that it migrates the database.");
+            return await action(grants);
         }
         catch (NpgsqlException e)
         {

@@ -39,7 +39,8 @@ public readonly record struct SqlAccessResult<T>(T? Value, SqlAccessRefusal? Ref
 /// and propagation status through the views of the consent_read schema (migration SqlReadAccess), and nothing else.
 /// The hub's own database role needs CREATEROLE to grant and pg_signal_backend to end a revoked role's sessions.
 /// </summary>
-public sealed partial class SqlAccessGrants(ConsentDb db, LedgerWriter ledger, TimeProvider time, IConfiguration configuration, IOptions<SqlAccessOptions> options)
+public sealed partial class SqlAccessGrants(
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, IConfiguration configuration, IOptions<SqlAccessOptions> options, ILogger<SqlAccessGrants> logger)
 {
     public const string Schema = "consent_read";
     public static readonly IReadOnlyList<string> Views = ["current_consents", "current_channels", "consent_history", "propagation_status"];
@@ -101,7 +102,7 @@ public sealed partial class SqlAccessGrants(ConsentDb db, LedgerWriter ledger, T
             await transaction.CommitAsync(ct);
         }
         // A new password also ends the sessions opened with the old one.
-        if (!created) await TerminateSessionsAsync(role, ct);
+        if (!created) await TerminateAfterCommitAsync(role, ct);
         return new SqlAccessResult<SqlLogin>(await LoginAsync(grant, created, password, ct), null);
     }
 
@@ -136,7 +137,7 @@ public sealed partial class SqlAccessGrants(ConsentDb db, LedgerWriter ledger, T
             await transaction.CommitAsync(ct);
         }
         // A session that logged in while the transaction ran holds a role that no longer exists: end it too.
-        await TerminateSessionsAsync(role, ct);
+        await TerminateAfterCommitAsync(role, ct);
         return new SqlAccessResult<SqlGrant>(grant, null);
     }
 
@@ -158,6 +159,10 @@ public sealed partial class SqlAccessGrants(ConsentDb db, LedgerWriter ledger, T
         var grant = await FindAsync(role, ct, forUpdate: false);
         return grant is null || grant.Nmsc != nmsc ? NotGranted(nmsc, role) : new SqlAccessResult<SqlGrant>(grant, null);
     }
+
+    /// <summary>Whether the database has the consent_read schema (a hub of this version has migrated it); asked without EF Core, which would log the failure of a query.</summary>
+    public async Task<bool> SchemaExistsAsync(CancellationToken ct) =>
+        db.Provider != DatabaseProvider.Postgres || await ScalarAsync<bool>($"SELECT to_regnamespace('{Schema}') IS NOT NULL", ct);
 
     /// <summary>The refusals every call shares: the provider, the role's name, the organisation.</summary>
     async Task<SqlAccessRefusal?> CheckAsync(string nmsc, string? role, CancellationToken ct)
@@ -203,6 +208,19 @@ public sealed partial class SqlAccessGrants(ConsentDb db, LedgerWriter ledger, T
     /// </summary>
     async Task TerminateSessionsAsync(string role, CancellationToken ct) =>
         await ScalarAsync<long>("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE usename = $1", ct, role);
+
+    /// <summary>Once the change is committed it stands; sessions that cannot be ended are logged, not answered as a failure.</summary>
+    async Task TerminateAfterCommitAsync(string role, CancellationToken ct)
+    {
+        try
+        {
+            await TerminateSessionsAsync(role, ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            logger.LogWarning("The sessions of SQL read role {Role} could not be ended ({Reason}): grant the hub's database role pg_signal_backend.", role, e.MessageText);
+        }
+    }
 
     async Task<string> CurrentDatabaseAsync(CancellationToken ct) => await ScalarAsync<string>("SELECT current_database()", ct);
 

@@ -115,6 +115,9 @@ public sealed class SqlAccessTests
                 Assert.DoesNotContain(entries, e => e.Contains(password, StringComparison.Ordinal));
             }
             Assert.DoesNotContain(app.Logs.Lines, line => line.Contains(password, StringComparison.Ordinal));
+            // Nor the statements that carry its verifier (they bypass EF Core's command log).
+            Assert.DoesNotContain(app.Logs.Lines, line => line.Contains("SCRAM-SHA-256$", StringComparison.Ordinal));
+            Assert.Contains(app.Logs.Lines, line => line.Contains("consent_read.grants", StringComparison.Ordinal));
 
             using (var revoked = await admin.DeleteAsync(SqlReaders.Path(nmscA, roleA))) Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
             using (var revoked = await admin.DeleteAsync(SqlReaders.Path(nmscB, roleB))) Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
