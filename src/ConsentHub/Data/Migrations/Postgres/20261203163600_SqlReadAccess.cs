@@ -9,7 +9,7 @@ namespace ConsentHub.Data.Migrations.Postgres
     /// views a granted login role reads (see SqlAccess/SqlAccess.cs and the README section "SQL read access").
     ///
     /// KEEP IN STEP: the views name columns of customers, change_requests, consent_entries, channel_entries,
-    /// propagations and ledger_entries. A later migration that renames or drops one of those columns must drop and
+    /// propagations, source_systems and ledger_entries. A later migration that renames or drops one of those columns must drop and
     /// recreate the views that use it (PostgreSQL refuses to drop a column a view depends on, and silently keeps a
     /// renamed one under the view's own column name). Add such columns nowhere else: a view shows only what is listed
     /// here, so a new column of personal data never leaks by itself.
@@ -84,14 +84,16 @@ namespace ConsentHub.Data.Migrations.Postgres
                 WHERE c."Nmsc" = (SELECT g.nmsc FROM consent_read.grants g WHERE g.role_name = session_user);
 
                 -- Per PROPAGATED message: never its payload (it carries the person's email) nor the destination's answer.
+                -- Reached through the organisation's source systems, whose messages are indexed by system.
                 CREATE VIEW consent_read.propagation_status WITH (security_barrier) AS
                 SELECT p."Id" AS propagation_id, p."Nmsc" AS nmsc, p."Context" AS context, p."SourceSystem" AS destination_system,
                        p."SourceCustomerId" AS source_customer_id, p."Cause" AS cause, p."ChangeRequestId" AS change_request_id,
                        p."State" AS state, p."Attempts" AS attempts, p."CreatedAt" AS created_at, p."LastAttemptAt" AS last_attempt_at,
                        p."LastStatusCode" AS last_status_code, p."DeliveredAt" AS delivered_at, p."ProcessedAt" AS acknowledged_at,
                        p."LedgerIndex" AS ledger_index
-                FROM propagations p
-                WHERE p."Nmsc" = (SELECT g.nmsc FROM consent_read.grants g WHERE g.role_name = session_user);
+                FROM source_systems s
+                JOIN propagations p ON p."SourceSystemId" = s."Id"
+                WHERE s."Nmsc" = (SELECT g.nmsc FROM consent_read.grants g WHERE g.role_name = session_user);
 
                 REVOKE ALL ON consent_read.current_consents, consent_read.current_channels, consent_read.consent_history,
                     consent_read.propagation_status FROM PUBLIC;
