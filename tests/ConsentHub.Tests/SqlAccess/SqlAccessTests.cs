@@ -389,6 +389,14 @@ public sealed class SqlAccessTests
         Assert.Equal(2, code);
         Assert.Equal("", output);
         Assert.StartsWith("SQL read access needs PostgreSQL", error, StringComparison.Ordinal);
+
+        // Usage, as the other verbs: help is exit 0, a missing option exit 2 naming it.
+        var help = await CliAsync(app, "grant", "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("Prints the connection string once", help.Output, StringComparison.Ordinal);
+        var missing = await CliAsync(app, "revoke", "--nmsc", nmsc);
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("--role", missing.Error, StringComparison.Ordinal);
     }
 
     static async Task<(int Code, string Output, string Error)> CliAsync(HubApp app, params string[] args)
