@@ -73,11 +73,14 @@ public sealed partial class SqlAccessGrants(
             created = existing is null;
 
             var quoted = Quote(role);
-            var attributes = $"LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {ConnectionLimit} " +
-                             $"PASSWORD {Literal(ScramVerifier.For(password))}";
+            var attributes = $"LOGIN NOINHERIT NOCREATEDB NOCREATEROLE CONNECTION LIMIT {ConnectionLimit} PASSWORD {Literal(ScramVerifier.For(password))}";
             try
             {
-                await ExecuteAsync($"{(exists ? "ALTER" : "CREATE")} ROLE {quoted} WITH {attributes}", ct);
+                // Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to deny them; a role the hub
+                // created never had them, and only a superuser could have given them since.
+                await ExecuteAsync(exists
+                    ? $"ALTER ROLE {quoted} WITH {attributes}"
+                    : $"CREATE ROLE {quoted} WITH NOSUPERUSER NOREPLICATION NOBYPASSRLS {attributes}", ct);
                 await ExecuteAsync($"ALTER ROLE {quoted} SET default_transaction_read_only = on", ct);
                 await ExecuteAsync($"ALTER ROLE {quoted} SET statement_timeout = '60s'", ct);
                 await ExecuteAsync($"GRANT CONNECT ON DATABASE {Quote(await CurrentDatabaseAsync(ct))} TO {quoted}", ct);
@@ -88,7 +91,7 @@ public sealed partial class SqlAccessGrants(
             {
                 return Conflict(e.SqlState == PostgresErrorCodes.DuplicateObject
                     ? $"The role '{role}' was created in PostgreSQL meanwhile, not by the hub; choose another name."
-                    : $"The hub's database role may not create or change roles ({e.MessageText}): give it CREATEROLE.");
+                    : $"The hub's database role may not create or change the role ({e.MessageText}): it needs CREATEROLE (see the README, SQL read access).");
             }
             grant = existing is null
                 ? new SqlGrant(role, nmsc, now, grantedBy, null)
@@ -121,9 +124,12 @@ public sealed partial class SqlAccessGrants(
                 await TerminateSessionsAsync(role, ct);
                 if (await ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", ct, role))
                 {
+                    // What the grant gave, revoked by its grantor: DROP OWNED would do it too, but needs the hub's role to
+                    // be a member of the role (a superuser, in effect) before PostgreSQL 16.
                     var quoted = Quote(role);
-                    // DROP OWNED revokes every privilege granted to the role in this database, the CONNECT on it included.
-                    await ExecuteAsync($"DROP OWNED BY {quoted}", ct);
+                    await ExecuteAsync($"REVOKE ALL ON {string.Join(", ", Views.Select(v => $"{Schema}.{v}"))} FROM {quoted}", ct);
+                    await ExecuteAsync($"REVOKE ALL ON SCHEMA {Schema} FROM {quoted}", ct);
+                    await ExecuteAsync($"REVOKE ALL ON DATABASE {Quote(await CurrentDatabaseAsync(ct))} FROM {quoted}", ct);
                     await ExecuteAsync($"DROP ROLE {quoted}", ct);
                 }
             }

@@ -271,6 +271,59 @@ public sealed class SqlAccessTests
         }
     }
 
+    /// <summary>
+    /// Production runs the hub as a role of its own, not a superuser: CREATEROLE and pg_signal_backend are all it needs
+    /// (the README's words) to grant, rotate (ending sessions) and revoke.
+    /// </summary>
+    [PostgresOnly]
+    public async Task A_hub_role_with_only_createrole_and_pg_signal_backend_grants_rotates_and_revokes()
+    {
+        var hubRole = SqlReaders.UniqueRole("h");
+        var database = "consenthub_test_" + hubRole;
+        var role = SqlReaders.UniqueRole();
+        var admin = ProvidersAttribute.PostgresAdminConnection!;
+        await SqlReaders.ExecuteAsync(admin, $"CREATE ROLE {hubRole} LOGIN CREATEROLE PASSWORD 'hub-password-for-tests'", $"GRANT pg_signal_backend TO {hubRole}",
+            $"CREATE DATABASE {database} OWNER {hubRole}");
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database, Username = hubRole, Password = "hub-password-for-tests" }.ConnectionString;
+        var app = await HubApp.StartAsync(DatabaseProvider.Postgres, new() { ["ConnectionStrings:ConsentHub"] = connection });
+        try
+        {
+            var nmsc = HubApp.Unique("sh");
+            await SqlReaders.OrganisationWithChangesAsync(app, nmsc, Seed.Consent("OFFERS", true));
+            using var client = await app.AdminAsync();
+            var first = (await SqlReaders.GrantAsync(client, nmsc, role))["uri"]!.GetValue<string>();
+            Assert.Equal([$"{nmsc}|OFFERS|t"], (await SqlReaders.RunAsync(first, "SELECT nmsc, code, flag FROM consent_read.current_consents")).Rows);
+
+            using var session = SqlReaders.Open(first);
+            var error = session.StandardError.ReadToEndAsync();
+            await session.StandardInput.WriteLineAsync("SELECT 1;");
+            await session.StandardInput.FlushAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (await SqlReaders.SessionsAsync(app, role) == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the psql session never connected");
+                await Task.Delay(50);
+            }
+            var second = (await SqlReaders.GrantAsync(client, nmsc, role, HttpStatusCode.OK))["uri"]!.GetValue<string>();
+            Assert.Equal(0, await SqlReaders.SessionsAsync(app, role));
+            // The session opened with the old password finds its connection gone at its next statement.
+            await session.StandardInput.WriteLineAsync("SELECT 2;");
+            session.StandardInput.Close();
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30))) await session.WaitForExitAsync(timeout.Token);
+            Assert.Contains("terminating connection due to administrator command", await error, StringComparison.Ordinal);
+            Assert.Equal(["1"], (await SqlReaders.RunAsync(second, "SELECT count(*) FROM consent_read.current_consents")).Rows);
+
+            using (var revoked = await client.DeleteAsync(SqlReaders.Path(nmsc, role))) Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+            Assert.False(await SqlReaders.RoleExistsAsync(app, role));
+        }
+        finally
+        {
+            await app.DisposeAsync();
+            await SqlReaders.DropRolesAsync(new Npgsql.NpgsqlConnectionStringBuilder(admin) { Database = database }.ConnectionString, [role]);
+            await SqlReaders.ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)", $"DROP ROLE IF EXISTS {hubRole}");
+        }
+    }
+
     [PostgresOnly]
     public async Task Bad_role_names_are_400_naming_role_and_a_role_not_the_organisations_is_409()
     {

@@ -109,10 +109,25 @@ public static class SqlReaders
             $"scripts/test.sh, whose cluster asks every role but postgres for its password. psql said: {refused.Code} {refused.Output} {refused.Error}");
     }
 
-    /// <summary>Drops the test's roles that are still there (a failed test), so that none outlives the run.</summary>
-    public static async Task DropRolesAsync(HubApp app, IEnumerable<string> roles)
+    /// <summary>Runs statements one by one on a connection of its own (as the tests' superuser, with the admin connection string).</summary>
+    public static async Task ExecuteAsync(string connectionString, params string[] statements)
     {
-        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        foreach (var statement in statements)
+        {
+            await using var command = new NpgsqlCommand(statement, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    /// <summary>Drops the test's roles that are still there (a failed test), so that none outlives the run.</summary>
+    public static Task DropRolesAsync(HubApp app, IEnumerable<string> roles) => DropRolesAsync(app.ConnectionString, roles);
+
+    /// <summary>As <see cref="DropRolesAsync(HubApp, IEnumerable{string})"/>, connected (as a superuser) to the database the roles were granted.</summary>
+    public static async Task DropRolesAsync(string connectionString, IEnumerable<string> roles)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         foreach (var role in roles)
         {
