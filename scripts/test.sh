@@ -69,6 +69,14 @@ trap 'exit 143' TERM
 "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres \
   --encoding=UTF8 --locale=C.UTF-8 >/dev/null
 
+# The tests' own superuser logs in without a password; every other role (the SQL read roles the hub creates, see
+# tests/ConsentHub.Tests/SqlAccess) must give its password, or no test could tell a revoked or rotated one from a good one.
+cat >"$PGDATA/pg_hba.conf" <<HBA
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+HBA
+
 # Durability is pointless for a cluster that is deleted afterwards; turn it off
 # for speed. max_connections is high because tests run in parallel with pools.
 cat >>"$PGDATA/postgresql.conf" <<CONF

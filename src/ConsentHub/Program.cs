@@ -10,6 +10,7 @@ using ConsentHub.OptIn;
 using ConsentHub.OptOut;
 using ConsentHub.Propagation;
 using ConsentHub.Rights;
+using ConsentHub.SqlAccess;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 
@@ -31,11 +32,13 @@ builder.Services.AddRights();
 builder.Services.AddOptOut();
 builder.Services.AddOptIn();
 builder.Services.AddInbound();
+builder.Services.AddSqlAccess();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
 
 if (LedgerCommand.Matches(args)) return await LedgerCommand.RunAsync(app.Services, args);
+if (SqlAccessCommand.Matches(args)) return await SqlAccessCommand.RunAsync(app.Services, args, Console.Out, Console.Error);
 if (UploadCommand.Matches(args)) return await UploadCommand.RunAsync(args, Console.Out, Console.Error, showProgress: !Console.IsErrorRedirected);
 
 // Schema, token keys and the first admin exist before the first request is served.
@@ -64,6 +67,7 @@ app.MapRights();
 app.MapOptOut();
 app.MapOptIn();
 app.MapEvents();
+app.MapSqlAccess();
 
 await app.RunAsync();
 return 0;

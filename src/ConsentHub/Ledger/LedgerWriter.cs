@@ -158,4 +158,7 @@ public static class LedgerEvents
     /// <summary>An external provider's list of hashed opt-outs was imported: its counts and the SHA-256 of the body as received.</summary>
     public const string IndustryListImported = "industry-list-imported";
     public const string IndustryListWithdrawn = "industry-list-withdrawn";
+    /// <summary>A PostgreSQL login role was given read access to an organisation's views, or a new password: nmsc, role, by whom; never the password.</summary>
+    public const string SqlAccessGranted = "sql-access-granted";
+    public const string SqlAccessRevoked = "sql-access-revoked";
 }

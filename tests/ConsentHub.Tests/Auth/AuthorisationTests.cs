@@ -172,10 +172,15 @@ public sealed class AuthorisationTests
         new("POST", PollerRoute + ":run", Access.Admin),
         new("PUT", PollerRoute + ":pause", Access.Admin),
         new("PUT", PollerRoute + ":resume", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/sql-access/", Access.Admin),
+        new("PUT", SqlAccessRoute, Access.Admin),
+        new("GET", SqlAccessRoute, Access.Admin),
+        new("DELETE", SqlAccessRoute, Access.Admin),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
     const string PollerRoute = "/admin/organisations/{nmsc}/pollers/{name}";
+    const string SqlAccessRoute = "/admin/organisations/{nmsc}/sql-access/{role}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
@@ -200,6 +205,8 @@ public sealed class AuthorisationTests
             .Replace("{contactId}", Uri.EscapeDataString(CustomerId))
             .Replace("{eventTypeId}", "form-builder")
             .Replace("{name}", "feed")
+            // Not a valid role name: PostgreSQL roles are cluster-wide, so the table's requests must never create one.
+            .Replace("{role}", "Not-A-Role")
             .Replace("{extRefNo}", ExtRefNo)
             .Replace("/propagations/{id}", $"/propagations/{PropagationId}")
             .Replace("/uploads/{id}", $"/uploads/{UploadId}")
