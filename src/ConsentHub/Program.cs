@@ -5,6 +5,7 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Inbound;
+using ConsentHub.Outbound;
 using ConsentHub.Ledger;
 using ConsentHub.OptIn;
 using ConsentHub.OptOut;
@@ -33,6 +34,7 @@ builder.Services.AddOptOut();
 builder.Services.AddOptIn();
 builder.Services.AddInbound();
 builder.Services.AddSqlAccess();
+builder.Services.AddReplicas();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -68,6 +70,7 @@ app.MapOptOut();
 app.MapOptIn();
 app.MapEvents();
 app.MapSqlAccess();
+app.MapReplicas();
 
 await app.RunAsync();
 return 0;
