@@ -176,11 +176,17 @@ public sealed class AuthorisationTests
         new("PUT", SqlAccessRoute, Access.Admin),
         new("GET", SqlAccessRoute, Access.Admin),
         new("DELETE", SqlAccessRoute, Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/replicas/", Access.Admin),
+        new("PUT", ReplicaRoute, Access.Admin),
+        new("GET", ReplicaRoute, Access.Admin),
+        new("DELETE", ReplicaRoute, Access.Admin),
+        new("GET", ReplicaRoute + "/status", Access.Admin),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
     const string PollerRoute = "/admin/organisations/{nmsc}/pollers/{name}";
     const string SqlAccessRoute = "/admin/organisations/{nmsc}/sql-access/{role}";
+    const string ReplicaRoute = "/admin/organisations/{nmsc}/replicas/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
