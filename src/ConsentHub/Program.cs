@@ -8,6 +8,7 @@ using ConsentHub.Inbound;
 using ConsentHub.Ledger;
 using ConsentHub.OptIn;
 using ConsentHub.OptOut;
+using ConsentHub.Outbound;
 using ConsentHub.Propagation;
 using ConsentHub.Rights;
 using ConsentHub.Tenancy;
@@ -31,6 +32,7 @@ builder.Services.AddRights();
 builder.Services.AddOptOut();
 builder.Services.AddOptIn();
 builder.Services.AddInbound();
+builder.Services.AddChangeDataCapture();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -64,6 +66,7 @@ app.MapRights();
 app.MapOptOut();
 app.MapOptIn();
 app.MapEvents();
+app.MapChangeDataCapture();
 
 await app.RunAsync();
 return 0;

@@ -135,6 +135,9 @@ public static class LedgerEvents
     /// <summary>A polling adapter was defined, changed, paused, resumed, stopped by a 4xx answer, or deleted.</summary>
     public const string PollerConfigured = "poller-configured";
     public const string PollerDeleted = "poller-deleted";
+    /// <summary>A change data capture subscription was defined, replaced or replayed from a ledger index (issue 18).</summary>
+    public const string CdcSubscriptionConfigured = "cdc-subscription-configured";
+    public const string CdcSubscriptionDeleted = "cdc-subscription-deleted";
     /// <summary>The email confirming an applied change (notify: true) went out.</summary>
     public const string NotificationSent = "notification-sent";
     /// <summary>The confirming email could not be sent (code 525, as a validation email).</summary>

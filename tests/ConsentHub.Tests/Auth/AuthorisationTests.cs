@@ -172,10 +172,17 @@ public sealed class AuthorisationTests
         new("POST", PollerRoute + ":run", Access.Admin),
         new("PUT", PollerRoute + ":pause", Access.Admin),
         new("PUT", PollerRoute + ":resume", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/cdc/", Access.Admin),
+        new("PUT", CdcRoute, Access.Admin),
+        new("GET", CdcRoute, Access.Admin),
+        new("DELETE", CdcRoute, Access.Admin),
+        new("GET", CdcRoute + "/status", Access.Admin),
+        new("POST", CdcRoute + ":replay", Access.Admin),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
     const string PollerRoute = "/admin/organisations/{nmsc}/pollers/{name}";
+    const string CdcRoute = "/admin/organisations/{nmsc}/cdc/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
