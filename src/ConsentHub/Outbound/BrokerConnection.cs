@@ -48,7 +48,7 @@ public sealed class BrokerConnection(IOptions<BrokerOptions> options, ILogger<Br
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                var failure = Failure("connecting to the broker", e);
+                var failure = Failure("Connecting to the broker", e);
                 if (!down)
                 {
                     down = true;
@@ -88,12 +88,12 @@ public sealed class BrokerConnection(IOptions<BrokerOptions> options, ILogger<Br
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            throw Failure($"declaring the exchange '{exchange}'", e);
+            throw Failure($"Declaring the exchange '{exchange}'", e);
         }
     }
 
     public BrokerUnavailable Failure(string doing, Exception e) =>
-        new($"The broker failed {doing}: {Redact(e.Message)}");
+        new($"{doing} failed: {Redact(e.Message)}");
 
     public string Redact(string text) => options.Value.Redact(text);
 

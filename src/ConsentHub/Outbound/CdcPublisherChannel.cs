@@ -44,7 +44,7 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             broker.Lost(e);
-            error = broker.Failure("publishing", e).Message;
+            error = broker.Failure("Publishing to the broker", e).Message;
         }
         if (confirms.Count > 0)
         {
@@ -81,7 +81,7 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             broker.Lost(e);
-            throw broker.Failure("opening a channel", e);
+            throw broker.Failure("Opening a channel on the broker", e);
         }
         created.BasicAcksAsync += (_, e) => Settle(e.DeliveryTag, e.Multiple, true);
         created.BasicNacksAsync += (_, e) => Settle(e.DeliveryTag, e.Multiple, false);

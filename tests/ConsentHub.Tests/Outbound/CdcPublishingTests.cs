@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
+using ConsentHub.Tests.Clusters;
 using ConsentHub.Tests.Infrastructure;
+using ConsentHub.Tests.Rights;
 using ConsentHub.Tests.Validation;
 using RabbitMQ.Client;
 
@@ -138,5 +140,51 @@ public sealed class CdcPublishingTests
         Assert.NotNull(after["validatedTimestamp"]);
         Assert.Equal("{}", events[1]["data"]!["before"]!.ToJsonString());
         Assert.Equal((await Json.ReadAsync(posted))["id"]!.GetValue<string>(), events[1]["data"]!["changeRequestId"]!.GetValue<string>());
+    }
+
+    [BrokerTheory, Providers]
+    public async Task Cluster_changes_and_erasures_reach_the_subscriptions_of_their_context_and_erased_personal_data_is_never_published(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, CdcBroker.Settings());
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        var dealer = await app.RegisterSourceSystemAsync(nmsc, "lexus", "dealer");
+        using var admin = await app.AdminAsync();
+        var exchange = Cdc.Exchange();
+        await using var queue = await CdcConsumer.StartAsync(exchange);
+        await Cdc.PutAsync(admin, nmsc, "toyota", Cdc.Body(exchange, ["consent.OFFERS"], contexts: ["toyota"], includePersonalData: true));
+        using var crmClient = await app.AsAsync(crm);
+        using var dealerClient = await app.AsAsync(dealer);
+        await Cdc.SubmitAsync(crmClient, crm, "c1", People.Change("OFFERS", People.Email, People.Phone));
+        await Cdc.SubmitAsync(dealerClient, dealer, "d1", People.Change("OFFERS", People.Email));
+        var feed = await ClusterFeeds.RegisterAsync(app, nmsc);
+        using var feedClient = await ClusterFeeds.AsAsync(app, feed);
+        using (var put = await ClusterFeeds.PutAsync(feedClient, nmsc, "k1", ClusterFeeds.Member("toyota", "crm", "c1"), ClusterFeeds.Member("lexus", "dealer", "d1")))
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        using (var erased = await People.EraseAsync(admin, nmsc, new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c1" }))
+            Assert.Equal(HttpStatusCode.Created, erased.StatusCode);
+
+        // Only toyota's: c1's change, the cluster's toyota members, c1's erasure (d1, erased with its cluster, is lexus).
+        var events = await queue.WaitForAsync(3);
+        Assert.Equal(["consent.changed", "cluster.changed", "erasure"], events.Select(e => e["type"]!.GetValue<string>()));
+        Assert.Equal(["toyota/crm/c1", "toyota/clusters/k1", "toyota/crm/c1"], events.Select(e => e["subject"]!.GetValue<string>()));
+        Assert.Equal([$"consent.changed.{nmsc}.toyota", $"cluster.changed.{nmsc}.toyota", $"erasure.{nmsc}.toyota"], queue.Deliveries.Select(d => d.RoutingKey));
+        Assert.Equal("jane.doe@example.com", events[0]["data"]!["personalData"]!["email"]!.GetValue<string>().ToLowerInvariant());
+        var cluster = events[1]["data"]!;
+        Assert.Equal("k1", cluster["clusterId"]!.GetValue<string>());
+        Assert.Equal("""[{"sourceSystem":"crm","sourceCustomerId":"c1"}]""", cluster["members"]!.ToJsonString());
+        Assert.Null(cluster["before"]);
+        var erasure = events[2]["data"]!;
+        Assert.True(Guid.TryParse(erasure["erasureId"]!.GetValue<string>(), out _));
+        Assert.Equal("c1", erasure["record"]!["sourceCustomerId"]!.GetValue<string>());
+        Assert.Null(erasure["personalData"]);
+
+        // History replayed after the erasure: the same ids, and the person's contact is gone from it.
+        await Inbound.Inbound.ExpectAsync(admin.PostAsync(Cdc.Path(nmsc, "toyota") + $":replay?fromLedgerIndex={events[0]["data"]!["ledgerIndex"]}", null),
+            HttpStatusCode.Accepted);
+        var replayed = (await queue.WaitForAsync(6)).Skip(3).ToList();
+        Assert.Equal(events.Select(e => e["id"]!.GetValue<string>()), replayed.Select(e => e["id"]!.GetValue<string>()));
+        Assert.Null(replayed[0]["data"]!["personalData"]);
+        Assert.DoesNotContain(queue.Deliveries.Skip(3), d => d.Event.ToJsonString().Contains("jane", StringComparison.OrdinalIgnoreCase));
     }
 }
