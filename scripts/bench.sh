@@ -2,7 +2,7 @@
 # Measures ConsentHub on PostgreSQL beside a baseline for each workload, in the same run, and prints one markdown
 # table (also written to bench/results/latest.md). See bench/README.md.
 #   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N] [--only LIST]
-# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events (bulk is upload and export together).
+# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events,cdc (bulk is upload and export together).
 # --dry-run builds, then posts one array of inbound events to a ConsentHub on SQLite; it measures nothing.
 # Works on a bare Debian 12 machine with the .NET 10 SDK, as root or as a user with sudo.
 # BENCH_ARTIFACTS=DIR builds into DIR (dotnet build --artifacts-path) instead of each project's bin/.
@@ -14,7 +14,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RESULTS=$REPO_ROOT/bench/results/latest.md
 export DEBIAN_FRONTEND=noninteractive
 
-QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events
+QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events,cdc
 CUSTOMERS='' RECORDS='' ENTRIES='' SECONDS_EACH=''
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 for part in ${ONLY//,/ }; do
-  case $part in read|write|propagation|bulk|ledger|optout|events) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events; not $part" >&2; exit 2 ;; esac
+  case $part in read|write|propagation|bulk|ledger|optout|events|cdc) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc; not $part" >&2; exit 2 ;; esac
 done
 wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
 
@@ -46,6 +46,9 @@ SEED_LIMIT=$(( QUICK ? 300 : 900 ))
 STEP_LIMIT=$(( SECONDS_EACH + 120 ))
 BACKLOG=$(( QUICK ? 300 : 2000 ))
 PROPAGATE_LIMIT=$(( SECONDS_EACH + 600 ))
+# Change data capture: the backlog of changes drained to RabbitMQ, and how long seeding and draining it may take.
+CDC_CHANGES=$(( QUICK ? 10000 : 100000 ))
+CDC_LIMIT=$(( QUICK ? 600 : 1800 ))
 
 ROWS=()
 row() { ROWS[$1]="| ${WORKLOADS[$1]} | $2 | $3 | $4 | ${TARGETS[$1]} | $5 |"; }   # row N CONSENTHUB BASELINE RATIO MET
@@ -59,7 +62,7 @@ print_table() {
 
 # ---- what every run checks ---------------------------------------------------------------------------------
 BENCH_FILES=(bench/wrk/read.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
-BENCH_PROJECTS=(bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj)
+BENCH_PROJECTS=(bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj)
 
 build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
   local project
@@ -79,11 +82,12 @@ bash -n scripts/bench.sh scripts/test.sh
 for file in "${BENCH_FILES[@]}"; do [[ -s $file ]] || { echo "bench.sh: $file is missing" >&2; exit 1; }; done
 
 TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 40%" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%"
-  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s")
+  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%")
 WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED"
   "propagation to a local receiver" "initial upload, ${RECORDS} records" "DPO export, ${RECORDS} records"
   "ledger verify, ${ENTRIES} entries" "opt-out upload (seed 002), 100-record requests, 16 connections, ${CUSTOMERS} customers"
-  "inbound events (seed 001), arrays of 100 validated events, 16 connections")
+  "inbound events (seed 001), arrays of 100 validated events, 16 connections"
+  "change data capture to RabbitMQ, a backlog of ${CDC_CHANGES} changes drained")
 
 # ---- processes, and stopping them whatever happens --------------------------------------------------------------
 SUDO=()
@@ -102,6 +106,7 @@ stop_pid() {  # TERM, up to 10 s, then KILL
 cleanup() {
   local pid
   for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
+  [[ ! -d $WORK/rabbitmq ]] || ./scripts/rabbitmq-node.sh stop "$WORK/rabbitmq" || true
   if [[ -f $PGDATA/postmaster.pid ]]; then
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -s -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 ||
       "${AS_PG[@]}" "$PG_BIN/pg_ctl" -s -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
@@ -169,6 +174,7 @@ missing=()
 [[ -x $PG_BIN/initdb && -x $PG_BIN/pgbench ]] || missing+=(postgresql-15)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
+! wanted cdc || [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || missing+=(rabbitmq-server)
 if [[ ${#missing[@]} -gt 0 ]]; then
   "${SUDO[@]}" apt-get update -q
   "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -413,13 +419,42 @@ else
   skip 5 "LedgerVerify failed or timed out: $(tail -1 "$WORK/ledger.err" | cut -c1-120)"
 fi
 
+# ---- 7. change data capture: a backlog drained to RabbitMQ, beside RabbitMQ's own publish rate with confirms -------------
+# A private RabbitMQ node (scripts/rabbitmq-node.sh, as the tests run it) and a hub on its own database with the broker
+# configured; LoadGen --mode seed uploads CDC_CHANGES records to one system (each one change-log row), then
+# bench/CdcBench replays a subscription over them from ledger index 1 and times the drain, then publishes as many
+# messages of the same size with confirms, in pages of the hub's page size (500), straight to the broker.
+if ! wanted cdc; then
+  skip 8 "not in --only"
+elif ! rabbit_env=$(./scripts/rabbitmq-node.sh start "$WORK/rabbitmq" 2>"$WORK/rabbitmq.err"); then
+  skip 8 "the RabbitMQ node did not start: $(tail -1 "$WORK/rabbitmq.err" | cut -c1-120)"
+else
+  amqp=$(sed -n 's/^export CONSENTHUB_TEST_RABBITMQ=//p' <<<"$rabbit_env")
+  "${PSQL[@]}" -c "CREATE DATABASE cdc"
+  start_hub_process cdc ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg cdc)" ConsentHub__Broker__Uri="$amqp"
+  if timeout "$CDC_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode seed "${ADMIN[@]}" --customers "$CDC_CHANGES" --systems crm \
+       --out "$WORK/cdc-seed.env" >"$WORK/cdc-seed.out" 2>"$WORK/cdc-seed.err" &&
+     cdc_nmsc=$(sed -n 's/^SEED_NMSC=//p' "$WORK/cdc-seed.env") &&
+     timeout "$CDC_LIMIT" dotnet "$(dll CdcBench bench/CdcBench)" --url "$HUB_URL" "${ADMIN[@]}" --amqp "$amqp" --nmsc "$cdc_nmsc" \
+       --changes "$CDC_CHANGES" --wait "$CDC_LIMIT" >"$WORK/cdc.out" 2>"$WORK/cdc.err"; then
+    cdc_rate=$(loadgen_field 'events\/s' "$WORK/cdc.out"); cdc_base=$(loadgen_field 'baseline\/s' "$WORK/cdc.out")
+    ratio=$(calc "100 * $cdc_rate / $cdc_base")
+    row 8 "$cdc_rate events/s ($(loadgen_field published "$WORK/cdc.out") events of $(loadgen_field bytes "$WORK/cdc.out") bytes in $(loadgen_field hub_s "$WORK/cdc.out") s: structured CloudEvents, persistent, confirmed)" \
+      "$cdc_base msgs/s (bench/CdcBench: as many messages of that size, persistent, confirms awaited per 500)" "$ratio%" "$(yes_no ge "$ratio" 50)"
+  else
+    skip 8 "seeding or CdcBench failed: $(cat "$WORK/cdc-seed.err" "$WORK/cdc.err" 2>/dev/null | grep . | tail -1 | cut -c1-160)"
+  fi
+  stop_hub
+  ./scripts/rabbitmq-node.sh stop "$WORK/rabbitmq" || true
+fi
+
 # ---- the table -----------------------------------------------------------------------------------------------------------
 mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# ConsentHub benchmark"
   echo
   echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
-    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
+    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events,cdc ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
     "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
   echo
   echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \

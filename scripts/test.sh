@@ -24,6 +24,12 @@ install_postgres() {
   [[ -x $PG_BIN/initdb ]] || apt_install postgresql-15
 }
 
+# Message broker for the change data capture tests: Debian's rabbitmq-server. Only its programs are used; the tests run
+# a private node of their own (scripts/rabbitmq-node.sh), never the system's.
+install_rabbitmq() {
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || apt_install rabbitmq-server
+}
+
 # Browser for the UI/end-to-end tests of later issues: Debian's chromium.
 install_browser() {
   [[ -x /usr/bin/chromium ]] || apt_install chromium
@@ -42,6 +48,7 @@ install_redocly() {
 }
 
 install_postgres
+install_rabbitmq
 install_browser
 install_redocly
 
@@ -53,7 +60,10 @@ if [[ $(id -u) -eq 0 ]]; then AS_PG=(runuser -u postgres --); fi
 # Short path under /tmp: the unix socket path must stay below ~107 characters.
 PG_TMP=$(mktemp -d /tmp/consenthub-pg.XXXXXX)
 PGDATA=$PG_TMP/data
+RABBIT_TMP=$(mktemp -d /tmp/consenthub-rabbitmq.XXXXXX)
 cleanup() {
+  ./scripts/rabbitmq-node.sh stop "$RABBIT_TMP" || true
+  rm -rf "$RABBIT_TMP"
   # -m immediate: nothing in a test cluster is worth a clean shutdown. Silent so
   # the summary stays the last line of output.
   if [[ -f $PGDATA/postmaster.pid ]]; then
@@ -115,6 +125,12 @@ done
 
 # Tests create and drop their own databases through this connection string.
 export CONSENTHUB_TEST_POSTGRES="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=postgres"
+
+# A private RabbitMQ node (own node name, AMQP port from 55672, distribution and epmd ports, files under RABBIT_TMP, no
+# plugins): exports CONSENTHUB_TEST_RABBITMQ (amqp://guest:guest@127.0.0.1:port/) and CONSENTHUB_TEST_RABBITMQ_ENV, the
+# file of variables rabbitmqctl needs to reach the node (the outage test stops and starts its app).
+rabbit_env=$(./scripts/rabbitmq-node.sh start "$RABBIT_TMP")
+eval "$rabbit_env"
 
 rm -rf "$RESULTS_DIR"   # stale TRX files would corrupt the summary
 rc=0

@@ -35,6 +35,7 @@ builder.Services.AddOptIn();
 builder.Services.AddInbound();
 builder.Services.AddSqlAccess();
 builder.Services.AddReplicas();
+builder.Services.AddChangeDataCapture();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -71,6 +72,7 @@ app.MapOptIn();
 app.MapEvents();
 app.MapSqlAccess();
 app.MapReplicas();
+app.MapChangeDataCapture();
 
 await app.RunAsync();
 return 0;

@@ -137,6 +137,9 @@ public static class LedgerEvents
     public const string PollerDeleted = "poller-deleted";
     public const string ReplicaConfigured = "replica-configured";
     public const string ReplicaDeleted = "replica-deleted";
+    /// <summary>A change data capture subscription was defined, replaced or replayed from a ledger index (issue 18).</summary>
+    public const string CdcSubscriptionConfigured = "cdc-subscription-configured";
+    public const string CdcSubscriptionDeleted = "cdc-subscription-deleted";
     /// <summary>The email confirming an applied change (notify: true) went out.</summary>
     public const string NotificationSent = "notification-sent";
     /// <summary>The confirming email could not be sent (code 525, as a validation email).</summary>

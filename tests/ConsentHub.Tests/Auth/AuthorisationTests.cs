@@ -181,12 +181,19 @@ public sealed class AuthorisationTests
         new("GET", ReplicaRoute, Access.Admin),
         new("DELETE", ReplicaRoute, Access.Admin),
         new("GET", ReplicaRoute + "/status", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/cdc/", Access.Admin),
+        new("PUT", CdcRoute, Access.Admin),
+        new("GET", CdcRoute, Access.Admin),
+        new("DELETE", CdcRoute, Access.Admin),
+        new("GET", CdcRoute + "/status", Access.Admin),
+        new("POST", CdcRoute + ":replay", Access.Admin),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
     const string PollerRoute = "/admin/organisations/{nmsc}/pollers/{name}";
     const string SqlAccessRoute = "/admin/organisations/{nmsc}/sql-access/{role}";
     const string ReplicaRoute = "/admin/organisations/{nmsc}/replicas/{name}";
+    const string CdcRoute = "/admin/organisations/{nmsc}/cdc/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
