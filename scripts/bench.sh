@@ -2,7 +2,7 @@
 # Measures ConsentHub on PostgreSQL beside a baseline for each workload, in the same run, and prints one markdown
 # table (also written to bench/results/latest.md). See bench/README.md.
 #   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N] [--only LIST]
-# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events,cdc (bulk is upload and export together).
+# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events,cdc,replica (bulk is upload and export together).
 # --dry-run builds, then posts one array of inbound events to a ConsentHub on SQLite; it measures nothing.
 # Works on a bare Debian 12 machine with the .NET 10 SDK, as root or as a user with sudo.
 # BENCH_ARTIFACTS=DIR builds into DIR (dotnet build --artifacts-path) instead of each project's bin/.
@@ -14,7 +14,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RESULTS=$REPO_ROOT/bench/results/latest.md
 export DEBIAN_FRONTEND=noninteractive
 
-QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events,cdc
+QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events,cdc,replica
 CUSTOMERS='' RECORDS='' ENTRIES='' SECONDS_EACH=''
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 for part in ${ONLY//,/ }; do
-  case $part in read|write|propagation|bulk|ledger|optout|events|cdc) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc; not $part" >&2; exit 2 ;; esac
+  case $part in read|write|propagation|bulk|ledger|optout|events|cdc|replica) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc, replica; not $part" >&2; exit 2 ;; esac
 done
 wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
 
@@ -49,6 +49,8 @@ PROPAGATE_LIMIT=$(( SECONDS_EACH + 600 ))
 # Change data capture: the backlog of changes drained to RabbitMQ, and how long seeding and draining it may take.
 CDC_CHANGES=$(( QUICK ? 10000 : 100000 ))
 CDC_LIMIT=$(( QUICK ? 600 : 1800 ))
+# Replication: the records whose one change each a replica catches up on after a target outage.
+REPLICA_CHANGES=$(( QUICK ? 10000 : 100000 ))
 
 ROWS=()
 row() { ROWS[$1]="| ${WORKLOADS[$1]} | $2 | $3 | $4 | ${TARGETS[$1]} | $5 |"; }   # row N CONSENTHUB BASELINE RATIO MET
@@ -62,7 +64,7 @@ print_table() {
 
 # ---- what every run checks ---------------------------------------------------------------------------------
 BENCH_FILES=(bench/wrk/read.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
-BENCH_PROJECTS=(bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj)
+BENCH_PROJECTS=(bench/ReplicaBench/ReplicaBench.csproj bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj)
 
 build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
   local project
@@ -82,12 +84,13 @@ bash -n scripts/bench.sh scripts/test.sh
 for file in "${BENCH_FILES[@]}"; do [[ -s $file ]] || { echo "bench.sh: $file is missing" >&2; exit 1; }; done
 
 TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 40%" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%"
-  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%")
+  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%" "none set: beside COPY")
 WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED"
   "propagation to a local receiver" "initial upload, ${RECORDS} records" "DPO export, ${RECORDS} records"
   "ledger verify, ${ENTRIES} entries" "opt-out upload (seed 002), 100-record requests, 16 connections, ${CUSTOMERS} customers"
   "inbound events (seed 001), arrays of 100 validated events, 16 connections"
-  "change data capture to RabbitMQ, a backlog of ${CDC_CHANGES} changes drained")
+  "change data capture to RabbitMQ, a backlog of ${CDC_CHANGES} changes drained"
+  "replica catch-up, a backlog of ${REPLICA_CHANGES} changes into another PostgreSQL database")
 
 # ---- processes, and stopping them whatever happens --------------------------------------------------------------
 SUDO=()
@@ -448,13 +451,38 @@ else
   ./scripts/rabbitmq-node.sh stop "$WORK/rabbitmq" || true
 fi
 
+# ---- 8. replica catch-up: a backlog applied into another PostgreSQL database, beside COPY of the same rows -------------
+# A hub on its own database; LoadGen --mode seed uploads REPLICA_CHANGES records to one system; bench/ReplicaBench makes a
+# replica of the organisation in a fresh database (its first copy), stops that database, uploads one change per record,
+# starts it again and times the catch-up, then copies the replica's rows with binary COPY into a table of the same shape.
+if ! wanted replica; then
+  skip 9 "not in --only"
+else
+  "${PSQL[@]}" -c "CREATE DATABASE replica_hub"
+  start_hub_process replica ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg replica_hub)"
+  if timeout "$CDC_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode seed "${ADMIN[@]}" --customers "$REPLICA_CHANGES" --systems crm \
+       --out "$WORK/replica-seed.env" >"$WORK/replica-seed.out" 2>"$WORK/replica-seed.err" &&
+     replica_nmsc=$(sed -n 's/^SEED_NMSC=//p' "$WORK/replica-seed.env") &&
+     replica_token=$(sed -n 's/^SEED_TOKEN=//p' "$WORK/replica-seed.env") &&
+     timeout "$CDC_LIMIT" dotnet "$(dll ReplicaBench bench/ReplicaBench)" --url "$HUB_URL" "${ADMIN[@]}" --nmsc "$replica_nmsc" \
+       --token "$replica_token" --system crm --records "$REPLICA_CHANGES" --target-admin "$(pg postgres)" --wait "$CDC_LIMIT" \
+       >"$WORK/replica.out" 2>"$WORK/replica.err"; then
+    replica_rate=$(loadgen_field 'rows\/s' "$WORK/replica.out"); replica_base=$(loadgen_field 'baseline\/s' "$WORK/replica.out")
+    row 9 "$replica_rate rows/s ($(loadgen_field rows "$WORK/replica.out") rows of $(loadgen_field changes "$WORK/replica.out") changes in $(loadgen_field catchup_s "$WORK/replica.out") s; first copy $(loadgen_field 'copy_rows\/s' "$WORK/replica.out") rows/s)" \
+      "$replica_base rows/s (binary COPY of the replica's rows into a table of the same shape)" "$(calc "100 * $replica_rate / $replica_base")%" ""
+  else
+    skip 9 "seeding or ReplicaBench failed: $(cat "$WORK/replica-seed.err" "$WORK/replica.err" 2>/dev/null | grep . | tail -1 | cut -c1-160)"
+  fi
+  stop_hub
+fi
+
 # ---- the table -----------------------------------------------------------------------------------------------------------
 mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# ConsentHub benchmark"
   echo
   echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
-    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events,cdc ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
+    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events,cdc,replica ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
     "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
   echo
   echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
