@@ -459,7 +459,8 @@ if ! wanted replica; then
   skip 9 "not in --only"
 else
   "${PSQL[@]}" -c "CREATE DATABASE replica_hub"
-  start_hub_process replica ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg replica_hub)"
+  # Retried every second, so the catch-up is timed from when the target is back, not from the end of a backoff.
+  start_hub_process replica ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg replica_hub)" ConsentHub__Replicas__RetrySeconds=1
   if timeout "$CDC_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode seed "${ADMIN[@]}" --customers "$REPLICA_CHANGES" --systems crm \
        --out "$WORK/replica-seed.env" >"$WORK/replica-seed.out" 2>"$WORK/replica-seed.err" &&
      replica_nmsc=$(sed -n 's/^SEED_NMSC=//p' "$WORK/replica-seed.env") &&
