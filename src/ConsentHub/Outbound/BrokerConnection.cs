@@ -6,6 +6,9 @@ namespace ConsentHub.Outbound;
 /// <summary>The broker could not be reached or refused the work; <see cref="Exception.Message"/> holds no password.</summary>
 public sealed class BrokerUnavailable(string message) : Exception(message);
 
+/// <summary>The exchange exists on the broker with another type or other flags than a durable topic exchange.</summary>
+public sealed class ExchangeMismatch(string message) : Exception(message);
+
 /// <summary>
 /// The instance's one long-lived connection to the broker. Opened on first use and opened again after it was lost (the
 /// client's own recovery is off: the publisher resends from its cursor, so nothing is owed to a recovered channel).
@@ -85,6 +88,11 @@ public sealed class BrokerConnection(IOptions<BrokerOptions> options, ILogger<Br
         {
             await using var channel = await open.CreateChannelAsync(cancellationToken: ct);
             await channel.ExchangeDeclareAsync(exchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)
+        {
+            // PRECONDITION_FAILED: the name is taken by an exchange of another kind; the broker answered, it is not down.
+            throw new ExchangeMismatch($"The exchange '{exchange}' exists on the broker with another type or other flags: {Redact(e.ShutdownReason.ReplyText)}");
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -152,6 +152,10 @@ public static partial class CdcApi
         {
             await broker.DeclareExchangeAsync(input.Exchange!, ct);
         }
+        catch (ExchangeMismatch e)
+        {
+            return Problems.Invalid("exchange", "exchange-mismatch", e.Message + " Change data capture publishes to a durable topic exchange; name another.");
+        }
         catch (BrokerUnavailable e)
         {
             return Problems.Problem(StatusCodes.Status503ServiceUnavailable, "The broker is unavailable.",

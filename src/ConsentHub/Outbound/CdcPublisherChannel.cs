@@ -16,6 +16,7 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
     readonly object gate = new();
     readonly SortedDictionary<ulong, TaskCompletionSource<bool>> pending = [];
     IChannel? channel;
+    string? closedBecause;
 
     public async Task<CdcPublishResult> PublishAsync(string exchange, IReadOnlyList<CdcMessage> messages, TimeSpan timeout, CancellationToken ct)
     {
@@ -61,7 +62,9 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
         while (confirmed < confirms.Count && confirms[confirmed].IsCompletedSuccessfully && confirms[confirmed].Result) confirmed++;
         if (confirmed < messages.Count)
         {
-            error ??= $"The broker refused (nack) the event {messages[confirmed].Id}.";
+            error ??= closedBecause is { } reason
+                ? $"The broker closed the channel at the event {messages[confirmed].Id}: {broker.Redact(reason)}."
+                : $"The broker refused (nack) the event {messages[confirmed].Id}.";
             await DropAsync();
         }
         return new CdcPublishResult(confirmed, error);
@@ -71,6 +74,7 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
     {
         if (channel is { IsOpen: true } open) return open;
         await DropAsync();
+        closedBecause = null;
         var connection = await broker.ConnectionAsync(ct);
         IChannel created;
         try
@@ -85,7 +89,12 @@ public sealed class CdcPublisherChannel(BrokerConnection broker) : IAsyncDisposa
         }
         created.BasicAcksAsync += (_, e) => Settle(e.DeliveryTag, e.Multiple, true);
         created.BasicNacksAsync += (_, e) => Settle(e.DeliveryTag, e.Multiple, false);
-        created.ChannelShutdownAsync += (_, _) => FailAll();
+        created.ChannelShutdownAsync += (_, e) =>
+        {
+            // Why the broker closed it (e.g. NOT_FOUND when the exchange was deleted), for the status.
+            if (e.Initiator != ShutdownInitiator.Application) closedBecause = $"{e.ReplyCode} {e.ReplyText}";
+            return FailAll();
+        };
         channel = created;
         return created;
     }

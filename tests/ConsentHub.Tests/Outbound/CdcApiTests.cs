@@ -140,6 +140,26 @@ public sealed class CdcApiTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
+    [BrokerTheory, Providers]
+    public async Task An_exchange_of_another_type_is_refused_naming_the_exchange_and_nothing_is_saved(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, CdcBroker.Settings());
+        var nmsc = HubApp.Unique("tgb");
+        await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using var admin = await app.AdminAsync();
+        var exchange = Cdc.Exchange();
+        var factory = new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(CdcBroker.Required) };
+        await using (var connection = await factory.CreateConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+            await channel.ExchangeDeclareAsync(exchange, RabbitMQ.Client.ExchangeType.Fanout, durable: false, autoDelete: true);
+
+        var problem = await Inbound.Inbound.ExpectAsync(admin.PutAsJsonAsync(Cdc.Path(nmsc, "offers"), Cdc.Body(exchange, ["consent.OFFERS"])),
+            HttpStatusCode.BadRequest);
+        Assert.Equal(["exchange"], Fields(problem));
+        Assert.Contains("another type", problem["detail"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(Cdc.Path(nmsc, "offers"))).StatusCode);
+    }
+
     [Theory, Providers]
     public async Task An_unreachable_broker_answers_503_saves_nothing_and_never_shows_the_password(DatabaseProvider provider)
     {

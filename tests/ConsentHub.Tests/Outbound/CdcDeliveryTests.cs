@@ -147,12 +147,27 @@ public sealed class CdcDeliveryTests
         using var two = await second.AsAsync(crm);
 
         const int records = 50, changesPerRecord = 20;
-        // Each record's changes in sequence (alternately through either instance), the records side by side.
-        await Parallel.ForEachAsync(Enumerable.Range(0, records), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (r, _) =>
+        // Two streams side by side, one through each instance, each a record group's changes as uploads of one change
+        // per record (a round after the other, so each record's changes are in sequence).
+        await Task.WhenAll(new[] { (Client: one, From: 0), (Client: two, From: records / 2) }.Select(async stream =>
         {
-            for (var i = 0; i < changesPerRecord; i++)
-                await Cdc.SubmitAsync(i % 2 == 0 ? one : two, crm, $"c{r}", Seed.Consent("OFFERS", i % 2 == 0, Cdc.At(i)));
-        });
+            for (var round = 0; round < changesPerRecord; round++)
+            {
+                var lines = new System.Text.StringBuilder();
+                for (var r = stream.From; r < stream.From + records / 2; r++)
+                {
+                    lines.Append(new JsonObject
+                    {
+                        ["context"] = "toyota", ["nmsc"] = nmsc, ["sourceSystemName"] = "crm", ["sourceCustomerId"] = $"c{r}",
+                        ["data"] = Seed.Consent("OFFERS", round % 2 == 0, Cdc.At(round)),
+                    }.ToJsonString()).Append('\n');
+                }
+                using var upload = await stream.Client.PostAsync($"/contexts/toyota/nmscs/{nmsc}/source-systems/crm/uploads",
+                    new StringContent(lines.ToString(), System.Text.Encoding.UTF8, "application/x-ndjson"));
+                var job = await Json.ReadAsync(upload);
+                Assert.True(upload.StatusCode == HttpStatusCode.Accepted && job["applied"]!.GetValue<long>() == records / 2, job.ToJsonString());
+            }
+        }));
 
         foreach (var queue in new[] { offersQueue, everythingQueue })
         {
