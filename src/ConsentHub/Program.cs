@@ -3,6 +3,7 @@ using ConsentHub.Bulk;
 using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
+using ConsentHub.Extracts;
 using ConsentHub.Hosting;
 using ConsentHub.Inbound;
 using ConsentHub.Outbound;
@@ -36,6 +37,7 @@ builder.Services.AddInbound();
 builder.Services.AddSqlAccess();
 builder.Services.AddReplicas();
 builder.Services.AddChangeDataCapture();
+builder.Services.AddExtracts();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -73,6 +75,8 @@ app.MapEvents();
 app.MapSqlAccess();
 app.MapReplicas();
 app.MapChangeDataCapture();
+app.MapExtracts();
+app.MapExtractPages();
 
 await app.RunAsync();
 return 0;

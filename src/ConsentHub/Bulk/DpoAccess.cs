@@ -4,6 +4,9 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Bulk;
 
+/// <summary>A file the DPO's landing page links (a suppression file, an extract), downloaded under the DPO's session.</summary>
+public sealed record DpoFileLink(string Href, string Label, string Hint);
+
 public sealed record ExportableOrganisation(string Context, string Nmsc, string? Name)
 {
     public string Path => $"/exports/{Uri.EscapeDataString(Context)}/{Uri.EscapeDataString(Nmsc)}";

@@ -37,7 +37,7 @@ public static class DpoHtml
     }
 
     public static string Landing(DpoIdentity dpo, IReadOnlyList<ExportableOrganisation> organisations,
-        string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<OptOut.SuppressionFileLink>? suppressionFiles = null)
+        string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<DpoFileLink>? suppressionFiles = null, IReadOnlyList<DpoFileLink>? extracts = null)
     {
         var scope = dpo.Role == Roles.HeadOfficeDpo
             ? $"head-office DPO for the context <strong>{E(dpo.Context)}</strong> (every organisation)"
@@ -73,7 +73,8 @@ public static class DpoHtml
         }
         body.Append($"""
             </section>
-            {SuppressionFiles(suppressionFiles ?? [])}
+            {Files("suppression", "Suppression files", "No suppression file has been issued for your organisations yet.", suppressionFiles ?? [])}
+            {Files("extracts", "Extracts", "No extract has been issued for your organisations yet.", extracts ?? [])}
             <section aria-labelledby="rights-heading">
             <h2 id="rights-heading">Data subject rights</h2>
             <p><a href="{Rights.ErasurePage.Path}">Erase a person</a> <span class="hint">by email, phone or source record, after a confirmation</span></p>
@@ -86,15 +87,15 @@ public static class DpoHtml
         return Page("Bulk export", body.ToString());
     }
 
-    /// <summary>The newest suppression files of the DPO's organisations, each a download under this session.</summary>
-    static string SuppressionFiles(IReadOnlyList<OptOut.SuppressionFileLink> files)
+    /// <summary>The newest files of one kind (suppression files, extracts) of the DPO's organisations, each a download under this session.</summary>
+    static string Files(string id, string heading, string none, IReadOnlyList<DpoFileLink> files)
     {
         var list = new StringBuilder();
-        list.Append("""<section aria-labelledby="suppression-heading">""").Append('\n')
-            .Append("""<h2 id="suppression-heading">Suppression files</h2>""").Append('\n');
+        list.Append($"""<section aria-labelledby="{id}-heading">""").Append('\n')
+            .Append($"""<h2 id="{id}-heading">{E(heading)}</h2>""").Append('\n');
         if (files.Count == 0)
         {
-            list.Append("<p>No suppression file has been issued for your organisations yet.</p>\n");
+            list.Append($"<p>{E(none)}</p>\n");
         }
         else
         {

@@ -70,6 +70,9 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Outbound.ChangeLogEntry> ChangeLog => Set<Outbound.ChangeLogEntry>();
     public DbSet<Outbound.CdcSubscription> CdcSubscriptions => Set<Outbound.CdcSubscription>();
     public DbSet<Outbound.Replica> Replicas => Set<Outbound.Replica>();
+    public DbSet<Extracts.ExtractDefinition> ExtractDefinitions => Set<Extracts.ExtractDefinition>();
+    public DbSet<Extracts.ExtractRun> ExtractRuns => Set<Extracts.ExtractRun>();
+    public DbSet<Extracts.ExtractChunk> ExtractChunks => Set<Extracts.ExtractChunk>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -4,9 +4,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.OptOut;
 
-/// <summary>A suppression file as the DPO's landing page links it.</summary>
-public sealed record SuppressionFileLink(string Href, string Label, string Hint);
-
 /// <summary>
 /// The DPO's web access to suppression files: the newest files of the organisations the DPO covers on the landing page, and
 /// their download under the DPO's browser session (the bearer-token route is for API clients).
@@ -23,13 +20,13 @@ public static class SuppressionFilePages
         return app;
     }
 
-    public static async Task<IReadOnlyList<SuppressionFileLink>> LinksAsync(ConsentDb db, IReadOnlyList<string> organisations, CancellationToken ct)
+    public static async Task<IReadOnlyList<DpoFileLink>> LinksAsync(ConsentDb db, IReadOnlyList<string> organisations, CancellationToken ct)
     {
         if (organisations.Count == 0) return [];
         var files = await db.SuppressionFiles.AsNoTracking()
             .Where(f => organisations.Contains(f.Nmsc) && f.LedgerIndex != null)
             .OrderByDescending(f => f.LedgerIndex).Take(Shown).ToListAsync(ct);
-        return [.. files.Select(f => new SuppressionFileLink(Path(f), SuppressionFileApi.FileName(f),
+        return [.. files.Select(f => new DpoFileLink(Path(f), SuppressionFileApi.FileName(f),
             $"{f.Lines} lines, {f.Format.ToUpperInvariant()}{(f.Hashed ? ", hashed" : "")}, issued {Hosting.HubTime.Format(f.CreatedAt)}"))];
     }
 
