@@ -36,7 +36,7 @@ public sealed class ExtractOptions
 
     /// <summary>Rows per Parquet row group: what a Parquet extract holds in memory before writing it out.</summary>
     [Range(1000, 1_000_000)]
-    public int ParquetRowGroup { get; set; } = 100_000;
+    public int ParquetRowGroup { get; set; } = 50_000;
 
     /// <summary>Days a completed run's file is kept; then its content is deleted (its row, hash and ledger entry stay).</summary>
     [Range(1, 3650)]
