@@ -187,6 +187,15 @@ public sealed class AuthorisationTests
         new("DELETE", CdcRoute, Access.Admin),
         new("GET", CdcRoute + "/status", Access.Admin),
         new("POST", CdcRoute + ":replay", Access.Admin),
+        new("GET", "/admin/organisations/{nmsc}/extracts/", Access.Admin),
+        new("PUT", ExtractRoute, Access.Admin),
+        new("GET", ExtractRoute, Access.Admin),
+        new("DELETE", ExtractRoute, Access.Admin),
+        new("POST", ExtractRoute + ":run", Access.Admin),
+        new("GET", ExtractRoute + "/runs", Access.Admin),
+        new("GET", ExtractRoute + "/runs/{id}", Access.Admin),
+        new("GET", ExtractRoute + "/runs/{id}/file", Access.Admin),
+        new("GET", "/dpo/extracts/{nmsc}/{id}", Access.DpoSession),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
@@ -194,6 +203,7 @@ public sealed class AuthorisationTests
     const string SqlAccessRoute = "/admin/organisations/{nmsc}/sql-access/{role}";
     const string ReplicaRoute = "/admin/organisations/{nmsc}/replicas/{name}";
     const string CdcRoute = "/admin/organisations/{nmsc}/cdc/{name}";
+    const string ExtractRoute = "/admin/organisations/{nmsc}/extracts/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
