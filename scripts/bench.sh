@@ -2,7 +2,7 @@
 # Measures ConsentHub on PostgreSQL beside a baseline for each workload, in the same run, and prints one markdown
 # table (also written to bench/results/latest.md). See bench/README.md.
 #   ./scripts/bench.sh [--quick] [--dry-run] [--customers N] [--records N] [--entries N] [--seconds N] [--only LIST]
-# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events,cdc,replica (bulk is upload and export together).
+# --only takes a comma-separated subset of read,write,propagation,bulk,ledger,optout,events,cdc,replica,extract (bulk is upload and export together).
 # --dry-run builds, then posts one array of inbound events to a ConsentHub on SQLite; it measures nothing.
 # Works on a bare Debian 12 machine with the .NET 10 SDK, as root or as a user with sudo.
 # BENCH_ARTIFACTS=DIR builds into DIR (dotnet build --artifacts-path) instead of each project's bin/.
@@ -14,7 +14,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 RESULTS=$REPO_ROOT/bench/results/latest.md
 export DEBIAN_FRONTEND=noninteractive
 
-QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events,cdc,replica
+QUICK=0 DRY_RUN=0 ONLY=read,write,propagation,bulk,ledger,optout,events,cdc,replica,extract
 CUSTOMERS='' RECORDS='' ENTRIES='' SECONDS_EACH=''
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 for part in ${ONLY//,/ }; do
-  case $part in read|write|propagation|bulk|ledger|optout|events|cdc|replica) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc, replica; not $part" >&2; exit 2 ;; esac
+  case $part in read|write|propagation|bulk|ledger|optout|events|cdc|replica|extract) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc, replica, extract; not $part" >&2; exit 2 ;; esac
 done
 wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
 
@@ -51,6 +51,8 @@ CDC_CHANGES=$(( QUICK ? 10000 : 100000 ))
 CDC_LIMIT=$(( QUICK ? 600 : 1800 ))
 # Replication: the records whose one change each a replica catches up on after a target outage.
 REPLICA_CHANGES=$(( QUICK ? 10000 : 100000 ))
+# Extracts: the records (one consent each) a detail extract writes in CSV and in Parquet.
+EXTRACT_RECORDS=$(( QUICK ? 100000 : 1000000 ))
 
 ROWS=()
 row() { ROWS[$1]="| ${WORKLOADS[$1]} | $2 | $3 | $4 | ${TARGETS[$1]} | $5 |"; }   # row N CONSENTHUB BASELINE RATIO MET
@@ -64,7 +66,7 @@ print_table() {
 
 # ---- what every run checks ---------------------------------------------------------------------------------
 BENCH_FILES=(bench/wrk/read.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
-BENCH_PROJECTS=(bench/ReplicaBench/ReplicaBench.csproj bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj)
+BENCH_PROJECTS=(bench/ReplicaBench/ReplicaBench.csproj bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj bench/ExtractBench/ExtractBench.csproj)
 
 build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
   local project
@@ -84,13 +86,14 @@ bash -n scripts/bench.sh scripts/test.sh
 for file in "${BENCH_FILES[@]}"; do [[ -s $file ]] || { echo "bench.sh: $file is missing" >&2; exit 1; }; done
 
 TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 40%" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%"
-  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%" "none set: beside COPY")
+  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%" "none set: beside COPY" "CSV ≥ 50% of COPY TO")
 WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED"
   "propagation to a local receiver" "initial upload, ${RECORDS} records" "DPO export, ${RECORDS} records"
   "ledger verify, ${ENTRIES} entries" "opt-out upload (seed 002), 100-record requests, 16 connections, ${CUSTOMERS} customers"
   "inbound events (seed 001), arrays of 100 validated events, 16 connections"
   "change data capture to RabbitMQ, a backlog of ${CDC_CHANGES} changes drained"
-  "replica catch-up, a backlog of ${REPLICA_CHANGES} changes into another PostgreSQL database")
+  "replica catch-up, a backlog of ${REPLICA_CHANGES} changes into another PostgreSQL database"
+  "detail extract, ${EXTRACT_RECORDS} rows, CSV (Parquet beside it)")
 
 # ---- processes, and stopping them whatever happens --------------------------------------------------------------
 SUDO=()
@@ -477,13 +480,38 @@ else
   stop_hub
 fi
 
+# ---- 9. extracts: a detail extract in CSV and in Parquet, beside COPY TO of the same rows ------------------------------------
+# A hub on its own database; LoadGen --mode seed uploads EXTRACT_RECORDS records (one consent each) to one system;
+# bench/ExtractBench runs a seven-column detail extract in CSV and in Parquet (the run's own startedAt to completedAt) and
+# then COPY (SELECT the same columns) TO STDOUT in CSV.
+if ! wanted extract; then
+  skip 10 "not in --only"
+else
+  "${PSQL[@]}" -c "CREATE DATABASE extract_hub"
+  start_hub_process extract ConsentHub__Database__Provider=Postgres ConnectionStrings__ConsentHub="$(pg extract_hub)"
+  if timeout "$BULK_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode seed "${ADMIN[@]}" --customers "$EXTRACT_RECORDS" --systems crm \
+       --out "$WORK/extract-seed.env" >"$WORK/extract-seed.out" 2>"$WORK/extract-seed.err" &&
+     extract_nmsc=$(sed -n 's/^SEED_NMSC=//p' "$WORK/extract-seed.env") &&
+     timeout "$BULK_LIMIT" dotnet "$(dll ExtractBench bench/ExtractBench)" --url "$HUB_URL" "${ADMIN[@]}" --nmsc "$extract_nmsc" \
+       --rows "$EXTRACT_RECORDS" --database "$(pg extract_hub)" --wait "$BULK_LIMIT" >"$WORK/extract.out" 2>"$WORK/extract.err"; then
+    csv_rate=$(loadgen_field 'csv_rows\/s' "$WORK/extract.out"); parquet_rate=$(loadgen_field 'parquet_rows\/s' "$WORK/extract.out")
+    copy_rate=$(loadgen_field 'baseline\/s' "$WORK/extract.out")
+    ratio=$(calc "100 * $csv_rate / $copy_rate")
+    row 10 "CSV $csv_rate rows/s ($(loadgen_field csv_bytes "$WORK/extract.out") bytes in $(loadgen_field csv_s "$WORK/extract.out") s); Parquet $parquet_rate rows/s ($(loadgen_field parquet_bytes "$WORK/extract.out") bytes in $(loadgen_field parquet_s "$WORK/extract.out") s, $(calc "100 * $parquet_rate / $copy_rate")% of COPY)" \
+      "$copy_rate rows/s (COPY (SELECT the same seven columns) TO STDOUT, CSV, read by Npgsql)" "$ratio%" "$(yes_no ge "$ratio" 50)"
+  else
+    skip 10 "seeding or ExtractBench failed: $(cat "$WORK/extract-seed.err" "$WORK/extract.err" 2>/dev/null | grep . | tail -1 | cut -c1-160)"
+  fi
+  stop_hub
+fi
+
 # ---- the table -----------------------------------------------------------------------------------------------------------
 mkdir -p "$(dirname "$RESULTS")"
 {
   echo "# ConsentHub benchmark"
   echo
   echo "commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ)," \
-    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events,cdc,replica ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
+    "$([[ $QUICK -eq 1 ]] && echo '--quick' || echo 'full run')$([[ $ONLY == read,write,propagation,bulk,ledger,optout,events,cdc,replica,extract ]] || echo " --only $ONLY"): $CUSTOMERS customers, $RECORDS upload records," \
     "$ENTRIES ledger entries, ${SECONDS_EACH} s per timed workload"
   echo
   echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \

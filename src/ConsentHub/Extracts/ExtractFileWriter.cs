@@ -1,23 +1,41 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using ConsentHub.Hosting;
 using CsvHelper;
 using Parquet;
 using Parquet.Schema;
 
 namespace ConsentHub.Extracts;
 
+/// <summary>One row of a run as the writers read it: each column by its type, without boxing.</summary>
+public interface IExtractRow
+{
+    bool IsNull(int column);
+    string GetString(int column);
+    bool GetBoolean(int column);
+    /// <summary>An instant in UTC.</summary>
+    DateTime GetTimestamp(int column);
+    long GetCount(int column);
+}
+
 /// <summary>
 /// Writes an extract's rows, one at a time, into a stream in one of the four formats. Each writer holds at most a bounded
 /// part of the file (a buffer, or one Parquet row group) before it reaches the stream.
-/// Values come as the column types say: string, bool, DateTime (UTC) or long; null where the record has no value.
 /// </summary>
 public abstract class ExtractFileWriter : IAsyncDisposable
 {
-    protected ExtractFileWriter(IReadOnlyList<ExtractColumn> columns) => Columns = columns;
+    /// <summary>The published format of seed 004 §7, as the API writes instants: UTC with milliseconds.</summary>
+    protected const string InstantFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    protected ExtractFileWriter(IReadOnlyList<ExtractColumn> columns)
+    {
+        Columns = columns;
+        Types = [.. columns.Select(c => c.Type)];
+    }
 
     protected IReadOnlyList<ExtractColumn> Columns { get; }
+
+    protected ExtractColumnType[] Types { get; }
 
     public static ExtractFileWriter Create(string format, Stream output, IReadOnlyList<ExtractColumn> columns, int parquetRowGroup) => format switch
     {
@@ -28,7 +46,7 @@ public abstract class ExtractFileWriter : IAsyncDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Not an extract format."),
     };
 
-    public abstract ValueTask WriteAsync(object?[] row, CancellationToken ct);
+    public abstract ValueTask WriteAsync(IExtractRow row, CancellationToken ct);
 
     /// <summary>Writes whatever closes the file (the JSON array's end, Parquet's last row group and footer) and flushes.</summary>
     public abstract Task CompleteAsync(CancellationToken ct);
@@ -38,9 +56,6 @@ public abstract class ExtractFileWriter : IAsyncDisposable
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }
-
-    /// <summary>An instant as the JSON and CSV files write it: ISO 8601 in UTC with milliseconds, as the hub's API does.</summary>
-    protected static string Instant(object value) => HubTime.Format((DateTime)value)!;
 }
 
 /// <summary>RFC 4180 CSV by CsvHelper: a header row, CRLF line ends, fields quoted when they need it, UTF-8 with a byte order mark so that Excel reads accents.</summary>
@@ -54,21 +69,40 @@ sealed class CsvExtractWriter : ExtractFileWriter
         csv.WriteHeader([.. columns.Select(c => c.Name)]);
     }
 
-    public override async ValueTask WriteAsync(object?[] row, CancellationToken ct)
+    public override ValueTask WriteAsync(IExtractRow row, CancellationToken ct)
     {
-        for (var i = 0; i < Columns.Count; i++)
+        WriteFields(row);
+        return csv.EndRecordAsync(ct);
+    }
+
+    void WriteFields(IExtractRow row)
+    {
+        Span<char> text = stackalloc char[32];
+        for (var i = 0; i < Types.Length; i++)
         {
-            switch (row[i])
+            if (row.IsNull(i))
             {
-                case null: csv.WriteField(""); break;
-                case string s: csv.WriteField(s); break;
-                case bool b: csv.WriteField(b ? "true" : "false"); break;
-                case DateTime d: csv.WriteField(Instant(d)); break;
-                case long l: csv.WriteField(l.ToString(CultureInfo.InvariantCulture)); break;
-                default: csv.WriteField(Convert.ToString(row[i], CultureInfo.InvariantCulture)); break;
+                csv.WriteField(ReadOnlySpan<char>.Empty);
+                continue;
+            }
+            switch (Types[i])
+            {
+                case ExtractColumnType.Boolean:
+                    csv.WriteField(row.GetBoolean(i) ? "true" : "false");
+                    break;
+                case ExtractColumnType.Timestamp:
+                    row.GetTimestamp(i).TryFormat(text, out var length, InstantFormat, CultureInfo.InvariantCulture);
+                    csv.WriteField(text[..length]);
+                    break;
+                case ExtractColumnType.Count:
+                    row.GetCount(i).TryFormat(text, out var digits, default, CultureInfo.InvariantCulture);
+                    csv.WriteField(text[..digits]);
+                    break;
+                default:
+                    csv.WriteField(row.GetString(i));
+                    break;
             }
         }
-        await csv.EndRecordAsync(ct);
     }
 
     public override async Task CompleteAsync(CancellationToken ct) => await csv.FlushAsync(ct);
@@ -99,33 +133,52 @@ sealed class JsonExtractWriter : ExtractFileWriter
         if (!lines) json.WriteStartArray();
     }
 
-    public override async ValueTask WriteAsync(object?[] row, CancellationToken ct)
+    public override async ValueTask WriteAsync(IExtractRow row, CancellationToken ct)
     {
-        json.WriteStartObject();
-        for (var i = 0; i < names.Length; i++)
-        {
-            switch (row[i])
-            {
-                case null: json.WriteNull(names[i]); break;
-                case string s: json.WriteString(names[i], s); break;
-                case bool b: json.WriteBoolean(names[i], b); break;
-                case DateTime d: json.WriteString(names[i], Instant(d)); break;
-                case long l: json.WriteNumber(names[i], l); break;
-                default: json.WriteString(names[i], Convert.ToString(row[i], CultureInfo.InvariantCulture)); break;
-            }
-        }
-        json.WriteEndObject();
+        WriteObject(row);
         if (lines)
         {
             // Each line is a JSON text of its own: the writer's pending bytes go out, then the line end, before the next.
-            await json.FlushAsync(ct);
+            json.Flush();
             json.Reset();
-            await output.WriteAsync(NewLine, ct);
+            output.Write(NewLine);
+            if (output is ExtractChunkStream { IsFull: true } chunks) await chunks.DrainAsync(ct);
         }
         else if (json.BytesPending > FlushBytes)
         {
             await json.FlushAsync(ct);
         }
+    }
+
+    void WriteObject(IExtractRow row)
+    {
+        Span<char> text = stackalloc char[32];
+        json.WriteStartObject();
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (row.IsNull(i))
+            {
+                json.WriteNull(names[i]);
+                continue;
+            }
+            switch (Types[i])
+            {
+                case ExtractColumnType.Boolean:
+                    json.WriteBoolean(names[i], row.GetBoolean(i));
+                    break;
+                case ExtractColumnType.Timestamp:
+                    row.GetTimestamp(i).TryFormat(text, out var length, InstantFormat, CultureInfo.InvariantCulture);
+                    json.WriteString(names[i], text[..length]);
+                    break;
+                case ExtractColumnType.Count:
+                    json.WriteNumber(names[i], row.GetCount(i));
+                    break;
+                default:
+                    json.WriteString(names[i], row.GetString(i));
+                    break;
+            }
+        }
+        json.WriteEndObject();
     }
 
     public override async Task CompleteAsync(CancellationToken ct)
@@ -143,14 +196,15 @@ sealed class JsonExtractWriter : ExtractFileWriter
 
 /// <summary>
 /// Apache Parquet by Parquet.Net: typed columns (BOOLEAN, INT64, UTF-8 strings, and timestamps as INT64 TIMESTAMP(MILLIS)
-/// adjusted to UTC, never INT96), one row group per <c>rowGroup</c> rows, so memory holds one row group at most.
+/// adjusted to UTC, never INT96), one row group per <c>rowGroup</c> rows, buffered in typed arrays, so memory holds one
+/// row group at most.
 /// </summary>
 sealed class ParquetExtractWriter : ExtractFileWriter
 {
     readonly Stream output;
     readonly int rowGroup;
     readonly DataField[] fields;
-    readonly object?[][] buffer;
+    readonly Array[] buffers;
     ParquetWriter? writer;
     int count;
 
@@ -159,7 +213,13 @@ sealed class ParquetExtractWriter : ExtractFileWriter
         this.output = output;
         this.rowGroup = rowGroup;
         fields = [.. columns.Select(Field)];
-        buffer = [.. columns.Select(_ => new object?[rowGroup])];
+        buffers = [.. Types.Select(type => type switch
+        {
+            ExtractColumnType.Boolean => (Array)new bool?[rowGroup],
+            ExtractColumnType.Count => new long[rowGroup],
+            ExtractColumnType.Timestamp => new DateTime?[rowGroup],
+            _ => new string?[rowGroup],
+        })];
     }
 
     static DataField Field(ExtractColumn column) => column.Type switch
@@ -170,9 +230,19 @@ sealed class ParquetExtractWriter : ExtractFileWriter
         _ => new DataField<string>(column.Name, true),
     };
 
-    public override async ValueTask WriteAsync(object?[] row, CancellationToken ct)
+    public override async ValueTask WriteAsync(IExtractRow row, CancellationToken ct)
     {
-        for (var i = 0; i < fields.Length; i++) buffer[i][count] = row[i];
+        for (var i = 0; i < Types.Length; i++)
+        {
+            var isNull = row.IsNull(i);
+            switch (Types[i])
+            {
+                case ExtractColumnType.Boolean: ((bool?[])buffers[i])[count] = isNull ? null : row.GetBoolean(i); break;
+                case ExtractColumnType.Count: ((long[])buffers[i])[count] = isNull ? 0 : row.GetCount(i); break;
+                case ExtractColumnType.Timestamp: ((DateTime?[])buffers[i])[count] = isNull ? null : row.GetTimestamp(i); break;
+                default: ((string?[])buffers[i])[count] = isNull ? null : row.GetString(i); break;
+            }
+        }
         if (++count == rowGroup) await FlushGroupAsync(ct);
     }
 
@@ -183,33 +253,18 @@ sealed class ParquetExtractWriter : ExtractFileWriter
         using var group = writer.CreateRowGroup();
         for (var i = 0; i < fields.Length; i++)
         {
-            var values = buffer[i];
-            switch (Columns[i].Type)
+            switch (buffers[i])
             {
-                case ExtractColumnType.Boolean:
-                    await group.WriteAsync<bool>(fields[i], (ReadOnlyMemory<bool?>)Take(values, v => (bool?)v), cancellationToken: ct);
-                    break;
-                case ExtractColumnType.Count:
-                    await group.WriteAsync<long>(fields[i], (ReadOnlyMemory<long>)Take(values, v => (long)v!), cancellationToken: ct);
-                    break;
-                case ExtractColumnType.Timestamp:
-                    await group.WriteAsync<DateTime>(fields[i], (ReadOnlyMemory<DateTime?>)Take(values, v => (DateTime?)v), cancellationToken: ct);
-                    break;
-                default:
-                    await group.WriteAsync(fields[i], (IReadOnlyCollection<string>)Take(values, v => (string)v!));
-                    break;
+                case bool?[] flags: await group.WriteAsync<bool>(fields[i], flags.AsMemory(0, count), cancellationToken: ct); break;
+                case long[] counts: await group.WriteAsync(fields[i], (ReadOnlyMemory<long>)counts.AsMemory(0, count), cancellationToken: ct); break;
+                case DateTime?[] instants: await group.WriteAsync<DateTime>(fields[i], instants.AsMemory(0, count), cancellationToken: ct); break;
+                case string?[] texts: await group.WriteAsync(fields[i], new ArraySegment<string>(texts!, 0, count)); break;
             }
-            Array.Clear(values, 0, count);
+            // The strings of this group go with it.
+            if (buffers[i] is string?[] done) Array.Clear(done, 0, count);
         }
         group.CompleteValidate();
         count = 0;
-    }
-
-    T[] Take<T>(object?[] values, Func<object?, T> convert)
-    {
-        var array = new T[count];
-        for (var i = 0; i < count; i++) array[i] = convert(values[i]);
-        return array;
     }
 
     public override async Task CompleteAsync(CancellationToken ct)

@@ -183,25 +183,11 @@ public sealed class ExtractRunner(
             var connection = readerDb.Database.GetDbConnection();
             await using var command = query.Command(connection, readerDb.Database.CurrentTransaction?.GetDbTransaction());
             await using var reader = await command.ExecuteReaderAsync(ct);
-            var values = new object?[query.Columns.Count];
-            var personal = query.PersonalOrdinal;
+            var row = new ReaderRow(reader, query.Columns, query.PersonalOrdinal, this);
             while (await reader.ReadAsync(ct))
             {
-                Contact? contact = personal is { } p ? ContactOf(reader, p) : null;
-                for (var i = 0; i < values.Length; i++)
-                {
-                    var column = query.Columns[i];
-                    values[i] = column.Personal ? (column.Name == "email" ? contact?.Email : contact?.Phone)
-                        : reader.IsDBNull(i) ? null
-                        : column.Type switch
-                        {
-                            ExtractColumnType.Boolean => reader.GetBoolean(i),
-                            ExtractColumnType.Timestamp => DateTime.SpecifyKind(reader.GetDateTime(i), DateTimeKind.Utc),
-                            ExtractColumnType.Count => reader.GetInt64(i),
-                            _ => reader.GetString(i),
-                        };
-                }
-                await writer.WriteAsync(values, ct);
+                row.Next();
+                await writer.WriteAsync(row, ct);
                 rows++;
                 if (rows - reported >= ProgressRows)
                 {
@@ -229,6 +215,23 @@ public sealed class ExtractRunner(
             Sealed = (byte[])reader.GetValue(ordinal),
         };
         return PersonalDataVault.OpenContact(row, keys.Open(customerId, reader.GetString(ordinal + 1)));
+    }
+
+    /// <summary>The reader's current row as the writers read it; personal columns come from the row's sealed contact, opened once per row.</summary>
+    sealed class ReaderRow(DbDataReader reader, IReadOnlyList<ExtractColumn> columns, int? personal, ExtractRunner runner) : IExtractRow
+    {
+        readonly bool[] personalColumns = [.. columns.Select(c => c.Personal)];
+        Contact? contact;
+
+        public void Next() => contact = personal is { } p ? runner.ContactOf(reader, p) : null;
+
+        string? Personal(int column) => columns[column].Name == "email" ? contact?.Email : contact?.Phone;
+
+        public bool IsNull(int column) => personalColumns[column] ? Personal(column) is null : reader.IsDBNull(column);
+        public string GetString(int column) => personalColumns[column] ? Personal(column)! : reader.GetString(column);
+        public bool GetBoolean(int column) => reader.GetBoolean(column);
+        public DateTime GetTimestamp(int column) => DateTime.SpecifyKind(reader.GetDateTime(column), DateTimeKind.Utc);
+        public long GetCount(int column) => reader.GetInt64(column);
     }
 
     /// <summary>Shows how far the run got, and renews its lease; a run whose claim another instance took stops here.</summary>
