@@ -11,6 +11,7 @@ using ConsentHub.Ledger;
 using ConsentHub.OptIn;
 using ConsentHub.OptOut;
 using ConsentHub.Propagation;
+using ConsentHub.Reminders;
 using ConsentHub.Rights;
 using ConsentHub.SqlAccess;
 using ConsentHub.Tenancy;
@@ -38,6 +39,7 @@ builder.Services.AddSqlAccess();
 builder.Services.AddReplicas();
 builder.Services.AddChangeDataCapture();
 builder.Services.AddExtracts();
+builder.Services.AddReminders();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -77,6 +79,8 @@ app.MapReplicas();
 app.MapChangeDataCapture();
 app.MapExtracts();
 app.MapExtractPages();
+app.MapReminders();
+app.MapReminderPages();
 
 await app.RunAsync();
 return 0;

@@ -73,6 +73,9 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Extracts.ExtractDefinition> ExtractDefinitions => Set<Extracts.ExtractDefinition>();
     public DbSet<Extracts.ExtractRun> ExtractRuns => Set<Extracts.ExtractRun>();
     public DbSet<Extracts.ExtractChunk> ExtractChunks => Set<Extracts.ExtractChunk>();
+    public DbSet<Reminders.ReminderRule> ReminderRules => Set<Reminders.ReminderRule>();
+    public DbSet<Reminders.ReminderRun> ReminderRuns => Set<Reminders.ReminderRun>();
+    public DbSet<Reminders.Reminder> Reminders => Set<Reminders.Reminder>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -131,7 +131,7 @@ public static partial class ExtractApi
             return Hal.Ok(View(row));
         }
         row.Spec = json;
-        if (row.Schedule != spec.Schedule || row.NextRunAt is null) row.NextRunAt = spec.Schedule is null ? null : ExtractRunner.NextSlot(spec.Schedule, now);
+        if (row.Schedule != spec.Schedule || row.NextRunAt is null) row.NextRunAt = spec.Schedule is null ? null : CronSchedule.Next(spec.Schedule, now);
         row.Schedule = spec.Schedule;
         row.UpdatedAt = now;
         ledger.Append(ExtractEvents.Configured, new { nmsc, name, definition = JsonNode.Parse(json) });

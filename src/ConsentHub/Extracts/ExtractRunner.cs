@@ -4,7 +4,6 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
-using Cronos;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
@@ -68,7 +67,7 @@ public sealed class ExtractRunner(
         foreach (var definition in due)
         {
             var slot = definition.NextRunAt!.Value;
-            var next = NextSlot(definition.Schedule!, now);
+            var next = CronSchedule.Next(definition.Schedule!, now);
             // Moving the definition on from this slot is the claim: the instance whose update finds the slot unchanged queues it.
             var moved = await db.ExtractDefinitions.Where(d => d.Id == definition.Id && d.NextRunAt == slot)
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextRunAt, next), ct);
@@ -88,9 +87,6 @@ public sealed class ExtractRunner(
         return queued;
     }
 
-    /// <summary>The schedule's first slot after <paramref name="now"/>: a hub that was down runs a missed slot once, not every one it missed.</summary>
-    public static DateTime? NextSlot(string schedule, DateTime now) =>
-        CronExpression.Parse(schedule, CronFormat.Standard).GetNextOccurrence(DateTime.SpecifyKind(now, DateTimeKind.Utc));
 
     public static ExtractRun NewRun(ExtractDefinition definition, string slot, string trigger, string requestedBy, DateTime now) => new()
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Cronos;
 using ConsentHub.Hosting;
 using ConsentHub.Tenancy;
 
@@ -114,7 +113,7 @@ public sealed partial record ExtractSpec(
         string? schedule = null;
         if (body["schedule"] is { } s)
         {
-            if (s is JsonValue sv && sv.GetValueKind() == JsonValueKind.String && IsCron(sv.GetValue<string>()))
+            if (s is JsonValue sv && sv.GetValueKind() == JsonValueKind.String && CronSchedule.IsValid(sv.GetValue<string>()))
                 schedule = sv.GetValue<string>().Trim();
             else
                 violations.Add(new Violation("schedule", "cron", "schedule is a standard cron expression of five fields, in UTC (\"0 6 1 * *\": at 06:00 on the 1st of every month)."));
@@ -172,19 +171,6 @@ public sealed partial record ExtractSpec(
     public static bool IsCode(string value) =>
         value.Length is > 0 and <= Tenancy.Names.MaxCategoryCodeLength && char.IsAsciiLetterOrDigit(value[0])
         && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
-
-    static bool IsCron(string text)
-    {
-        try
-        {
-            CronExpression.Parse(text.Trim(), CronFormat.Standard);
-            return text.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 5;
-        }
-        catch (CronFormatException)
-        {
-            return false;
-        }
-    }
 
     static bool IsDurationOrInstant(string text, out string normalised)
     {

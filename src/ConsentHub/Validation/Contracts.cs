@@ -45,6 +45,13 @@ public sealed record ValidationTexts
     public required string ExpiredBody { get; init; }
     public required string UsedHeading { get; init; }
     public required string UsedBody { get; init; }
+    /// <summary>The consent reminder: the person is asked to revisit choices made long ago, and keep or change them.</summary>
+    public required string RevisitSubject { get; init; }
+    public required string RevisitHeading { get; init; }
+    public required string RevisitIntro { get; init; }
+    public required string RevisitKeepLabel { get; init; }
+    public required string RevisitChangeHeading { get; init; }
+    public required string RevisitSaveLabel { get; init; }
 }
 
 /// <summary>An email ready to send: both parts already rendered and escaped.</summary>

@@ -36,6 +36,12 @@ public static class DefaultTexts
             ExpiredBody = "The time to confirm these choices has passed, so nothing has changed. If you still want this change, please make it again where you first made it.",
             UsedHeading = "Your choices are already confirmed",
             UsedBody = "This link has already been used, so there is nothing more to do. You can close this page.",
+            RevisitSubject = "{brand}: are your choices still right?",
+            RevisitHeading = "Are these still your choices?",
+            RevisitIntro = "Some time ago you told {brand} how it may contact you. Please check that this is still what you want: keep your choices with one click, or change them below.",
+            RevisitKeepLabel = "Keep my choices",
+            RevisitChangeHeading = "Or change them",
+            RevisitSaveLabel = "Save my changes",
         },
         ["de"] = new()
         {
@@ -63,6 +69,12 @@ public static class DefaultTexts
             ExpiredBody = "Die Frist für die Bestätigung ist verstrichen, daher hat sich nichts geändert. Wenn Sie die Änderung weiterhin wünschen, nehmen Sie sie bitte dort erneut vor, wo Sie sie ursprünglich vorgenommen haben.",
             UsedHeading = "Ihre Auswahl ist bereits bestätigt",
             UsedBody = "Dieser Link wurde bereits verwendet, Sie müssen nichts weiter tun. Sie können diese Seite jetzt schließen.",
+            RevisitSubject = "{brand}: Stimmt Ihre Auswahl noch?",
+            RevisitHeading = "Ist das noch Ihre Auswahl?",
+            RevisitIntro = "Vor einiger Zeit haben Sie {brand} mitgeteilt, wie wir Sie kontaktieren dürfen. Bitte prüfen Sie, ob das noch Ihrem Wunsch entspricht: Behalten Sie Ihre Auswahl mit einem Klick oder ändern Sie sie unten.",
+            RevisitKeepLabel = "Auswahl beibehalten",
+            RevisitChangeHeading = "Oder ändern Sie sie",
+            RevisitSaveLabel = "Änderungen speichern",
         },
         ["nl"] = new()
         {
@@ -90,6 +102,12 @@ public static class DefaultTexts
             ExpiredBody = "De termijn om deze keuzes te bevestigen is verstreken, dus er is niets veranderd. Wilt u de wijziging toch? Geef ze dan opnieuw door op de plek waar u ze eerder doorgaf.",
             UsedHeading = "Uw keuzes zijn al bevestigd",
             UsedBody = "Deze link is al gebruikt, u hoeft dus niets meer te doen. U kunt deze pagina sluiten.",
+            RevisitSubject = "{brand}: kloppen uw keuzes nog?",
+            RevisitHeading = "Zijn dit nog uw keuzes?",
+            RevisitIntro = "Enige tijd geleden heeft u {brand} laten weten hoe wij contact met u mogen opnemen. Controleer of dat nog klopt: behoud uw keuzes met één klik, of wijzig ze hieronder.",
+            RevisitKeepLabel = "Mijn keuzes behouden",
+            RevisitChangeHeading = "Of wijzig ze",
+            RevisitSaveLabel = "Wijzigingen opslaan",
         },
         ["fr"] = new()
         {
@@ -117,6 +135,12 @@ public static class DefaultTexts
             ExpiredBody = "Le délai pour confirmer ces choix est dépassé, rien n’a donc changé. Si vous souhaitez toujours cette modification, veuillez la refaire là où vous l’aviez faite.",
             UsedHeading = "Vos choix sont déjà confirmés",
             UsedBody = "Ce lien a déjà été utilisé, vous n’avez plus rien à faire. Vous pouvez fermer cette page.",
+            RevisitSubject = "{brand} : vos choix sont-ils toujours les bons ?",
+            RevisitHeading = "Ces choix sont-ils toujours les vôtres ?",
+            RevisitIntro = "Il y a quelque temps, vous avez indiqué à {brand} comment vous contacter. Vérifiez que cela vous convient toujours : gardez vos choix en un clic, ou modifiez-les ci-dessous.",
+            RevisitKeepLabel = "Garder mes choix",
+            RevisitChangeHeading = "Ou modifiez-les",
+            RevisitSaveLabel = "Enregistrer mes modifications",
         },
         ["it"] = new()
         {
@@ -144,6 +168,12 @@ public static class DefaultTexts
             ExpiredBody = "Il tempo per confermare queste scelte è scaduto, quindi non è cambiato nulla. Se desideri ancora questa modifica, ripetila dove l’avevi fatta.",
             UsedHeading = "Le tue scelte sono già confermate",
             UsedBody = "Questo link è già stato usato, quindi non devi fare altro. Puoi chiudere questa pagina.",
+            RevisitSubject = "{brand}: le tue scelte sono ancora valide?",
+            RevisitHeading = "Sono ancora queste le tue scelte?",
+            RevisitIntro = "Tempo fa hai indicato a {brand} come può contattarti. Verifica che sia ancora ciò che desideri: conferma le tue scelte con un clic oppure modificale qui sotto.",
+            RevisitKeepLabel = "Mantieni le mie scelte",
+            RevisitChangeHeading = "Oppure modificale",
+            RevisitSaveLabel = "Salva le modifiche",
         },
     };
 

@@ -44,6 +44,48 @@ public static class LandingPages
         return Page(brand, texts, brand.Brand(texts.Heading), body.ToString());
     }
 
+    /// <summary>
+    /// The consent reminder's page: the person's current choices, one button that keeps them (a new validation of the same
+    /// values), and a form of checkboxes that changes them. Both forms post to <paramref name="formAction"/>.
+    /// </summary>
+    public static string Revisit(Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, string formAction,
+        string antiforgeryFieldName, string antiforgeryToken)
+    {
+        var brand = SafeBranding.From(branding);
+        var body = new StringBuilder();
+        body.Append($"""
+            <h1>{E(brand.Brand(texts.RevisitHeading))}</h1>
+            <p class="lead">{E(brand.Brand(texts.RevisitIntro))}</p>
+
+            """);
+        Section(body, "consents", brand.Brand(texts.ConsentsHeading), ItemWording.Consents(texts, items));
+        var hidden = $"""<input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">""";
+        body.Append($"""
+            <form method="post" action="{E(formAction)}">
+            {hidden}
+            <button type="submit" name="action" value="keep">{E(brand.Brand(texts.RevisitKeepLabel))}</button>
+            </form>
+            <form method="post" action="{E(formAction)}" class="change">
+            {hidden}
+            <fieldset>
+            <legend>{E(brand.Brand(texts.RevisitChangeHeading))}</legend>
+
+            """);
+        var consents = items.Where(i => i.Kind == ValidationItemKind.Consent).ToList();
+        var wording = ItemWording.Consents(texts, consents);
+        for (var i = 0; i < consents.Count; i++)
+        {
+            var id = $"consent-{i}";
+            body.Append($"""<p class="choice"><input type="checkbox" id="{id}" name="consent" value="{E(consents[i].Code)}"{(consents[i].Flag ? " checked" : "")}> <label for="{id}">{E(wording[i].Title)}</label></p>""").Append('\n');
+        }
+        body.Append($"""
+            </fieldset>
+            <button type="submit" name="action" value="change" class="secondary">{E(brand.Brand(texts.RevisitSaveLabel))}</button>
+            </form>
+            """);
+        return Page(brand, texts, brand.Brand(texts.RevisitHeading), body.ToString());
+    }
+
     public static string Thanks(Branding branding, ValidationTexts texts)
     {
         var brand = SafeBranding.From(branding);
@@ -157,6 +199,11 @@ public static class LandingPages
         button:active{box-shadow:inset 0 0 0 100rem rgba(0,0,0,.12)}
         button:focus-visible{outline:3px solid {{SafeBranding.NearBlack}};outline-offset:3px}
         .note{margin:0;padding-top:1rem;border-top:1px solid #e5e7eb;color:#4b5563;font-size:.9375rem}
+        form.change{margin-top:1.5rem}
+        fieldset{margin:0 0 1rem;padding:1rem;border:1px solid #d1d5db;border-radius:.5rem}
+        legend{padding:0 .25rem;font-weight:600}
+        .choice{margin:.5rem 0}
+        .choice input{width:1.25rem;height:1.25rem;vertical-align:middle}
         .message{text-align:center;padding:1rem 0 .5rem}
         .message svg{display:block;width:3.5rem;height:3.5rem;margin:0 auto 1rem;color:{{(SafeBranding.ContrastRatio(b.Primary, "#ffffff") >= 3 ? b.Primary : SafeBranding.NearBlack)}}}
         .message p{margin:0 auto;max-width:30rem;color:#374151}

@@ -50,6 +50,11 @@ public sealed class AuthorisationTests
         /// itself; every other token gets 403 with the seed's result member; another system's contacts and flows are 520/521.
         /// </summary>
         OptInInterface,
+        /// <summary>
+        /// The communication system a webhook reminder was sent to, or the admin (scope write); to every other caller the
+        /// reminder does not exist (404). Who may report which reminder is tested in Reminders/ReminderTests.
+        /// </summary>
+        ReminderOutcome,
     }
 
     public sealed record Row(string Method, string Pattern, Access Access);
@@ -196,6 +201,13 @@ public sealed class AuthorisationTests
         new("GET", ExtractRoute + "/runs/{id}", Access.Admin),
         new("GET", ExtractRoute + "/runs/{id}/file", Access.Admin),
         new("GET", "/dpo/extracts/{nmsc}/{id}", Access.DpoSession),
+        new("GET", "/admin/organisations/{nmsc}/reminder-rules/", Access.Admin),
+        new("PUT", ReminderRoute, Access.Admin),
+        new("GET", ReminderRoute, Access.Admin),
+        new("DELETE", ReminderRoute, Access.Admin),
+        new("POST", ReminderRoute + ":run", Access.Admin),
+        new("GET", ReminderRoute + "/runs", Access.Admin),
+        new("POST", "/nmscs/{nmsc}/reminders/{id}:outcome", Access.ReminderOutcome),
     ];
 
     const string EventTypeRoute = "/admin/organisations/{nmsc}/event-types/{eventTypeId}";
@@ -204,6 +216,7 @@ public sealed class AuthorisationTests
     const string ReplicaRoute = "/admin/organisations/{nmsc}/replicas/{name}";
     const string CdcRoute = "/admin/organisations/{nmsc}/cdc/{name}";
     const string ExtractRoute = "/admin/organisations/{nmsc}/extracts/{name}";
+    const string ReminderRoute = "/admin/organisations/{nmsc}/reminder-rules/{name}";
 
     const string OptInRoute = "/rest/api/optin/v1/optins";
 
@@ -212,7 +225,9 @@ public sealed class AuthorisationTests
 
     /// <summary>Reachable without a token, by intent. A pattern ending in '*' stands for every route under it.</summary>
     // The landing page: the unguessable token in its address is the person's credential.
-    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}", "GET /ledger/public-key",
+    static readonly string[] Anonymous = ["POST /oauth/token", "* /health", "GET /openapi/{documentName}.json", "GET /docs*", "GET /validation/{token}", "POST /validation/{token}",
+        // The consent reminder's page: likewise, the token in the address is the person's credential.
+        "GET /reminders/{token}", "POST /reminders/{token}", "GET /ledger/public-key",
         // The DPO's login form: the password in it is the credential.
         "GET /dpo/login", "POST /dpo/login",
         // Inbound events (seed 001): the event type's static token is checked by the handler (Inbound/EventTokenTests).
