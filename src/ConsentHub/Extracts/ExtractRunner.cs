@@ -161,19 +161,22 @@ public sealed class ExtractRunner(
     {
         var spec = ExtractSpec.FromJson(run.Spec);
         var query = new ExtractQuery(spec, run.Nmsc, time.Now(), db.Provider);
-        long rows = 0, reported = 0;
+        var progress = new Progress();
+        long reported = 0;
 
         await using var readerScope = scopes.CreateAsyncScope();
         var readerDb = readerScope.ServiceProvider.GetRequiredService<ConsentDb>();
         await using var snapshot = await LedgerVerifier.SnapshotAsync(readerDb, ct);
+        // Chunks are stored on a connection of their own while the next rows are read and written.
+        await using var storeScope = scopes.CreateAsyncScope();
+        var storeDb = storeScope.ServiceProvider.GetRequiredService<ConsentDb>();
         await using var chunks = new ExtractChunkStream(options.Value.ChunkBytes, async (sequence, bytes, token) =>
         {
-            db.ExtractChunks.Add(new ExtractChunk { RunId = run.Id, Sequence = sequence, Bytes = bytes });
-            await db.SaveChangesAsync(token);
-            db.ChangeTracker.Clear();
-            await ReportAsync(run, rows, (long)(sequence + 1) * options.Value.ChunkBytes, token);
-            reported = rows;
-        });
+            storeDb.ExtractChunks.Add(new ExtractChunk { RunId = run.Id, Sequence = sequence, Bytes = bytes });
+            await storeDb.SaveChangesAsync(token);
+            storeDb.ChangeTracker.Clear();
+            await ReportAsync(storeDb, run, Volatile.Read(ref progress.Rows), (long)sequence * options.Value.ChunkBytes + bytes.Length, token);
+        }, ct);
         await using (var writer = ExtractFileWriter.Create(spec.Format, chunks, query.Columns, options.Value.ParquetRowGroup))
         {
             var connection = readerDb.Database.GetDbConnection();
@@ -184,17 +187,18 @@ public sealed class ExtractRunner(
             {
                 row.Next();
                 await writer.WriteAsync(row, ct);
-                rows++;
-                if (rows - reported >= ProgressRows)
+                var rows = ++progress.Rows;
+                if (rows - reported >= ProgressRows && chunks.Written < options.Value.ChunkBytes)
                 {
-                    await ReportAsync(run, rows, chunks.Written, ct);
+                    // A file too small for a chunk yet still shows its progress (and keeps its lease).
+                    await ReportAsync(db, run, rows, chunks.Written, ct);
                     reported = rows;
                 }
             }
             await writer.CompleteAsync(ct);
         }
         var sha256 = await chunks.CompleteAsync(ct);
-        return (rows, chunks.Written, sha256);
+        return (progress.Rows, chunks.Written, sha256);
     }
 
     /// <summary>
@@ -231,10 +235,15 @@ public sealed class ExtractRunner(
     }
 
     /// <summary>Shows how far the run got, and renews its lease; a run whose claim another instance took stops here.</summary>
-    async Task ReportAsync(ExtractRun run, long rows, long bytes, CancellationToken ct)
+    sealed class Progress
+    {
+        public long Rows;
+    }
+
+    async Task ReportAsync(ConsentDb on, ExtractRun run, long rows, long bytes, CancellationToken ct)
     {
         var lease = time.Now().AddSeconds(options.Value.LeaseSeconds);
-        var kept = await db.ExtractRuns.Where(r => r.Id == run.Id && r.LeaseToken == run.LeaseToken && r.State == ExtractRunStates.Running)
+        var kept = await on.ExtractRuns.Where(r => r.Id == run.Id && r.LeaseToken == run.LeaseToken && r.State == ExtractRunStates.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Rows, rows).SetProperty(r => r.Bytes, bytes).SetProperty(r => r.LeaseUntil, lease), ct);
         if (kept == 0) throw new LostRun();
     }
