@@ -255,23 +255,9 @@ public static partial class ExtractApi
             await transaction.CommitAsync(ct);
         }
         var spec = ExtractSpec.FromJson(run.Spec);
-        var response = http.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = ExtractFormats.MediaType(spec.Format);
-        response.ContentLength = run.Bytes;
-        response.Headers.ContentDisposition = $"attachment; filename=\"{FileName(run, spec)}\"";
-        response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(run.Sha256))}:";
-        response.Headers["X-Ledger-Index"] = run.LedgerIndex!.Value.ToString(CultureInfo.InvariantCulture);
-        response.Headers.CacheControl = "no-store";
-        response.Headers.XContentTypeOptions = "nosniff";
-        for (var sequence = 0; ; sequence++)
-        {
-            var chunk = await db.ExtractChunks.AsNoTracking()
-                .Where(c => c.RunId == run.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(ct);
-            if (chunk is null) break;
-            await response.Body.WriteAsync(chunk, ct);
-        }
-        return Results.Empty;
+        return await IssuedFile.SendAsync(http.Response, ExtractFormats.MediaType(spec.Format), run.Bytes, FileName(run, spec), run.Sha256, run.LedgerIndex!.Value,
+            (sequence, token) => db.ExtractChunks.AsNoTracking()
+                .Where(c => c.RunId == run.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(token), ct);
     }
 
     /// <summary>e.g. extract-tgb-offers-email-20261203T060000Z.parquet.</summary>

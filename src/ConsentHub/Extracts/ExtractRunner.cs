@@ -315,38 +315,17 @@ public sealed class ExtractRunner(
 
 /// <summary>Schedules, runs and prunes extracts in this instance; woken at once when a run is asked for here.</summary>
 sealed class ExtractWorker(IServiceScopeFactory scopes, ExtractSignal signal, IOptions<ExtractOptions> options, ILogger<ExtractWorker> logger)
-    : BackgroundService
+    : SignalledWorker(scopes, signal, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override bool Enabled => options.Value.Enabled;
+    protected override TimeSpan Poll => TimeSpan.FromSeconds(options.Value.SweepSeconds);
+    protected override string Failure => "Extract worker pass failed";
+
+    protected override async Task PassAsync(IServiceProvider services, CancellationToken ct)
     {
-        if (!options.Value.Enabled) return;
-        var poll = TimeSpan.FromSeconds(options.Value.SweepSeconds);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var runner = scope.ServiceProvider.GetRequiredService<ExtractRunner>();
-                await runner.ScheduleDueAsync(stoppingToken);
-                await runner.RunDueAsync(stoppingToken);
-                await runner.PruneAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogError(e, "Extract worker pass failed");
-            }
-            try
-            {
-                await signal.WaitAsync(poll, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        var runner = services.GetRequiredService<ExtractRunner>();
+        await runner.ScheduleDueAsync(ct);
+        await runner.RunDueAsync(ct);
+        await runner.PruneAsync(ct);
     }
 }

@@ -254,24 +254,10 @@ public static class SuppressionFileApi
             : null;
         if (file is null) return Problems.NotFound($"No suppression file '{id}' of organisation '{nmsc}'.");
 
-        var response = http.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = SuppressionFileFormats.MediaType(file.Format);
-        response.ContentLength = file.Size;
-        response.Headers.ContentDisposition = $"attachment; filename=\"{FileName(file)}\"";
-        // RFC 9530: the digest of the representation, the same SHA-256 as the ledger's entry (hex there, base64 here).
-        response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(file.Sha256))}:";
-        response.Headers["X-Ledger-Index"] = file.LedgerIndex!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        response.Headers.CacheControl = "no-store";
-        response.Headers.XContentTypeOptions = "nosniff";
-        for (var sequence = 0; ; sequence++)
-        {
-            var chunk = await db.SuppressionFileChunks.AsNoTracking()
-                .Where(c => c.FileId == file.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(ct);
-            if (chunk is null) break;
-            await response.Body.WriteAsync(chunk, ct);
-        }
-        return Results.Empty;
+        return await IssuedFile.SendAsync(http.Response, SuppressionFileFormats.MediaType(file.Format), file.Size, FileName(file), file.Sha256,
+            file.LedgerIndex!.Value,
+            (sequence, token) => db.SuppressionFileChunks.AsNoTracking()
+                .Where(c => c.FileId == file.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(token), ct);
     }
 
     /// <summary>e.g. suppression-tgb-daily-2026-06-01-full.csv, or suppression-tgb-on-demand-20260601T101500Z-delta.json.</summary>

@@ -400,37 +400,16 @@ public sealed class ReminderService(
 
 /// <summary>Runs due rules and delivers due reminders in this instance; woken at once when reminders were queued here.</summary>
 sealed class ReminderWorker(IServiceScopeFactory scopes, ReminderSignal signal, IOptions<ReminderOptions> options, ILogger<ReminderWorker> logger)
-    : BackgroundService
+    : SignalledWorker(scopes, signal, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override bool Enabled => options.Value.Enabled;
+    protected override TimeSpan Poll => TimeSpan.FromSeconds(options.Value.SweepSeconds);
+    protected override string Failure => "Reminder worker pass failed";
+
+    protected override async Task PassAsync(IServiceProvider services, CancellationToken ct)
     {
-        if (!options.Value.Enabled) return;
-        var poll = TimeSpan.FromSeconds(options.Value.SweepSeconds);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var service = scope.ServiceProvider.GetRequiredService<ReminderService>();
-                await service.RunDueAsync(stoppingToken);
-                await service.DeliverDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogError(e, "Reminder worker pass failed");
-            }
-            try
-            {
-                await signal.WaitAsync(poll, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        var service = services.GetRequiredService<ReminderService>();
+        await service.RunDueAsync(ct);
+        await service.DeliverDueAsync(ct);
     }
 }

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace ConsentHub.Hosting;
+
+/// <summary>
+/// Sends a file the hub issued and stored in chunks (a suppression file, an extract): as an attachment, never cached, its
+/// SHA-256 in <c>Repr-Digest</c> (RFC 9530; the same digest as its ledger entry, hex there and base64 here) and that
+/// entry's index in <c>X-Ledger-Index</c>, then its chunks in order, one in memory at a time.
+/// </summary>
+public static class IssuedFile
+{
+    /// <param name="chunk">The chunk of a sequence number, or null after the last one.</param>
+    public static async Task<IResult> SendAsync(HttpResponse response, string mediaType, long size, string fileName, string sha256Hex, long ledgerIndex,
+        Func<int, CancellationToken, Task<byte[]?>> chunk, CancellationToken ct)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = mediaType;
+        response.ContentLength = size;
+        response.Headers.ContentDisposition = $"attachment; filename=\"{fileName}\"";
+        response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(sha256Hex))}:";
+        response.Headers["X-Ledger-Index"] = ledgerIndex.ToString(CultureInfo.InvariantCulture);
+        response.Headers.CacheControl = "no-store";
+        response.Headers.XContentTypeOptions = "nosniff";
+        for (var sequence = 0; await chunk(sequence, ct) is { } bytes; sequence++) await response.Body.WriteAsync(bytes, ct);
+        return Results.Empty;
+    }
+}
