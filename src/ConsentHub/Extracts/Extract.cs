@@ -56,7 +56,7 @@ public sealed class ExtractRun
     public long? LedgerIndex { get; set; }
 }
 
-/// <summary>A piece of a run's file, in order; the file is the concatenation of its chunks.</summary>
+/// <summary>A piece of a run's file, in order, stored compressed (<see cref="Hosting.IssuedFile.Deflate"/>); the file is the concatenation of its chunks inflated.</summary>
 public sealed class ExtractChunk
 {
     public Guid RunId { get; set; }

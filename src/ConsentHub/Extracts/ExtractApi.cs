@@ -257,7 +257,7 @@ public static partial class ExtractApi
         var spec = ExtractSpec.FromJson(run.Spec);
         return await IssuedFile.SendAsync(http.Response, ExtractFormats.MediaType(spec.Format), run.Bytes, FileName(run, spec), run.Sha256, run.LedgerIndex!.Value,
             (sequence, token) => db.ExtractChunks.AsNoTracking()
-                .Where(c => c.RunId == run.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(token), ct);
+                .Where(c => c.RunId == run.Id && c.Sequence == sequence).Select(c => c.Bytes).SingleOrDefaultAsync(token), ct, deflated: true);
     }
 
     /// <summary>e.g. extract-tgb-offers-email-20261203T060000Z.parquet.</summary>

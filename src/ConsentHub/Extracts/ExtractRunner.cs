@@ -172,7 +172,7 @@ public sealed class ExtractRunner(
         var storeDb = storeScope.ServiceProvider.GetRequiredService<ConsentDb>();
         await using var chunks = new ExtractChunkStream(options.Value.ChunkBytes, async (sequence, bytes, token) =>
         {
-            storeDb.ExtractChunks.Add(new ExtractChunk { RunId = run.Id, Sequence = sequence, Bytes = bytes });
+            storeDb.ExtractChunks.Add(new ExtractChunk { RunId = run.Id, Sequence = sequence, Bytes = IssuedFile.Deflate(bytes) });
             await storeDb.SaveChangesAsync(token);
             storeDb.ChangeTracker.Clear();
             await ReportAsync(storeDb, run, Volatile.Read(ref progress.Rows), (long)sequence * options.Value.ChunkBytes + bytes.Length, token);

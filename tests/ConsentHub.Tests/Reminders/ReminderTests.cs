@@ -236,6 +236,32 @@ public sealed class ReminderTests
         Assert.Equal(1, reminders["failed"]!.GetValue<int>());
     }
 
+    [Theory, Providers]
+    public async Task A_reminder_the_mail_server_refuses_fails_for_good_in_the_ledger_and_is_not_sent_again(DatabaseProvider provider)
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        smtp.RefuseRecipientsWith(550, "5.1.1 No such user");
+        await using var app = await HubApp.StartAsync(provider, Settings(smtp));
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        await ReminderSteps.SendAsync(app, crm, "gone", "gone@example.com", "OFFERS", true, DateTime.UtcNow.AddYears(-3));
+        using var admin = await app.AdminAsync();
+        await ReminderSteps.DefineAsync(admin, crm.Nmsc, "offers", new { categories = new[] { "OFFERS" }, olderThan = "P24M", channel = "email", schedule = "0 9 1 * *" });
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync($"/admin/organisations/{crm.Nmsc}/reminder-rules/offers:run", null)).StatusCode);
+        var (_, tried) = await ReminderSteps.PassAsync(app);
+        Assert.Equal(1, tried);
+        Assert.Empty(smtp.Messages);
+
+        using var scope = app.Scope();
+        var db = app.Db(scope);
+        var reminder = await db.Reminders.AsNoTracking().SingleAsync(r => r.Nmsc == crm.Nmsc);
+        Assert.Equal(ReminderStates.Failed, reminder.State);
+        Assert.Contains("No such user", reminder.LastError);
+        Assert.Null(reminder.TokenHash);
+        Assert.True(await db.LedgerEntries.AnyAsync(e => e.Type == ReminderEvents.Failed && e.Payload.Contains(reminder.Id.ToString())));
+        // A failed reminder is not sent again: the next pass finds nothing to do.
+        Assert.Equal(0, (await ReminderSteps.PassAsync(app)).Delivered);
+    }
+
     public static IEnumerable<object[]> Refusals()
     {
         string Valid(Action<JsonObject> change)
