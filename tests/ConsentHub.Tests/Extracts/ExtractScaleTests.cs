@@ -13,7 +13,9 @@ namespace ConsentHub.Tests.Extracts;
 /// file is written, far less than the file itself, because rows stream from one reader into stored chunks.
 /// The rows are arranged by SQL straight into the core tables (500,000 records with two consents each): the API would take
 /// minutes to say the same, and what is under test is the extract, not the intake.
+/// It runs in the memory collection, alone, so that no other test's allocations count as the extract's.
 /// </summary>
+[Collection(nameof(Bulk.MemoryCollection))]
 public sealed class ExtractScaleTests(ITestOutputHelper output)
 {
     const int Records = 500_000;
@@ -75,7 +77,6 @@ public sealed class ExtractScaleTests(ITestOutputHelper output)
             var sampler = Task.Run(async () =>
             {
                 // A full collection at each sample: what is measured is the data the run holds, not garbage a later GC would take.
-                // Twice a second: a full collection stops every test running in this process, so more would slow the suite.
                 while (!sampling.IsCancellationRequested)
                 {
                     GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);

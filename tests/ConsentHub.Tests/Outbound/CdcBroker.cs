@@ -72,8 +72,11 @@ public sealed class BrokerPostgresFactAttribute : FactAttribute
     }
 }
 
-/// <summary>Every test that publishes to the broker: one at a time, since one of them stops the node for a while.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>
+/// Every test that publishes to the broker: one at a time, since one of them stops the node for a while. Tests of other
+/// collections run beside them: none of them uses the broker.
+/// </summary>
+[CollectionDefinition(Name)]
 public sealed class BrokerCollection
 {
     public const string Name = "RabbitMQ";
