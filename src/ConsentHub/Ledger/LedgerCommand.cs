@@ -19,10 +19,15 @@ public static class LedgerCommand
 {
     public static bool Matches(string[] args) => args is ["ledger", ..];
 
+    /// <summary>Runs the verb as the hub's command line does: on the console, with a progress bar when stderr is a terminal.</summary>
     public static Task<int> RunAsync(IServiceProvider services, string[] args) =>
-        CommandLine.RunAsync(Commands(services), args, Console.Out, Console.Error);
+        RunAsync(services, args, Console.Out, Console.Error, showProgress: !Console.IsErrorRedirected);
 
-    static RootCommand Commands(IServiceProvider services)
+    /// <summary>Runs the verb writing its results to <paramref name="output"/> and errors (and any progress) to <paramref name="error"/>.</summary>
+    public static Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error, bool showProgress) =>
+        CommandLine.RunAsync(Commands(services, output, error, showProgress), args, output, error);
+
+    static RootCommand Commands(IServiceProvider services, TextWriter output, TextWriter error, bool showProgress)
     {
         var url = CommandLine.UrlOption("A running hub to verify or export, e.g. http://localhost:5080.");
         var dir = new Option<string>("--dir") { Description = "A directory written by 'ledger export'.", HelpName = "DIR" };
@@ -55,19 +60,20 @@ public static class LedgerCommand
                 result.AddError("--public-key, --since and --save need --url or --dir; without them the configured database is verified with the hub's own key.");
             if (local && result.GetResult(save) is not null) result.AddError("--save needs --url.");
         });
+        var progress = showProgress ? error : null;
         verify.SetAction((parsed, ct) => parsed.GetValue(url) is { } hub
-            ? VerifyOfflineAsync(LedgerSource.Remote(hub, parsed.GetValue(token)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), parsed.GetValue(save), ct)
+            ? VerifyOfflineAsync(LedgerSource.Remote(hub, parsed.GetValue(token)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), parsed.GetValue(save), output, progress, ct)
             : parsed.GetValue(dir) is { } directory
-                ? VerifyOfflineAsync(LedgerSource.Directory(ExistingDirectory("--dir", directory)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), null, ct)
-                : VerifyDatabaseAsync(services));
+                ? VerifyOfflineAsync(LedgerSource.Directory(ExistingDirectory("--dir", directory)), parsed.GetRequiredValue(publicKey), parsed.GetValue(since), null, output, progress, ct)
+                : VerifyDatabaseAsync(services, output));
 
         var exportUrl = CommandLine.UrlOption("The running hub to export from.", required: true);
-        var output = new Option<string>("--out") { Description = "The directory to write entries.txt and checkpoint.txt into (created if missing).", Required = true, HelpName = "DIR" };
+        var outDir = new Option<string>("--out") { Description = "The directory to write entries.txt and checkpoint.txt into (created if missing).", Required = true, HelpName = "DIR" };
         var export = new Command("export", "Copy a hub's ledger entries and latest signed checkpoint into a directory, for 'ledger verify --dir'.")
         {
-            exportUrl, output, token,
+            exportUrl, outDir, token,
         };
-        export.SetAction((parsed, ct) => ExportAsync(parsed.GetRequiredValue(exportUrl), parsed.GetValue(token), CommandLine.ResolvePath(parsed.GetRequiredValue(output)), ct));
+        export.SetAction((parsed, ct) => ExportAsync(parsed.GetRequiredValue(exportUrl), parsed.GetValue(token), CommandLine.ResolvePath(parsed.GetRequiredValue(outDir)), output, ct));
 
         return new RootCommand("ConsentHub command-line verbs.") { new Command("ledger", "Verify or export the tamper-evident ledger.") { verify, export } };
     }
@@ -78,7 +84,7 @@ public static class LedgerCommand
         return Directory.Exists(full) ? full : throw new CommandLine.UsageException($"{option}: no such directory: {full}");
     }
 
-    static async Task<int> VerifyDatabaseAsync(IServiceProvider services)
+    static async Task<int> VerifyDatabaseAsync(IServiceProvider services, TextWriter output)
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
@@ -88,14 +94,16 @@ public static class LedgerCommand
         var result = await LedgerVerifier.VerifyAsync(db, CancellationToken.None, key.VerifierKey);
         if (result.Valid)
         {
-            Console.WriteLine($"ledger valid: {result.Entries} entries verified");
+            await output.WriteLineAsync($"ledger valid: {result.Entries} entries verified");
             return 0;
         }
-        Console.WriteLine($"ledger INVALID at index {result.FirstBadIndex}: {result.Kind}: {result.Reason} ({result.Entries} entries verified before it)");
+        await output.WriteLineAsync($"ledger INVALID at index {result.FirstBadIndex}: {result.Kind}: {result.Reason} ({result.Entries} entries verified before it)");
         return 1;
     }
 
-    static async Task<int> VerifyOfflineAsync(LedgerSource source, string key, string? since, string? save, CancellationToken ct)
+    /// <param name="progress">Where the progress bar goes (a terminal), or null for none.</param>
+    static async Task<int> VerifyOfflineAsync(
+        LedgerSource source, string key, string? since, string? save, TextWriter output, TextWriter? progress, CancellationToken ct)
     {
         using var _ = source;
         if (SignedNote.ParseVerifierKey(key, out var keyError) is null) throw new CommandLine.UsageException($"--public-key: {keyError}");
@@ -103,20 +111,20 @@ public static class LedgerCommand
         var savePath = save is null ? null : CommandLine.ResolvePath(save);
 
         var result = await LedgerCheck.RunAsync(source, key, savedNote,
-            progress: Console.IsErrorRedirected ? null : (done, total) => Console.Error.Write(Progress(done, total)), ct);
-        if (!Console.IsErrorRedirected) Console.Error.WriteLine();
-        foreach (var line in result.Checked) Console.WriteLine(line);
+            progress: progress is null ? null : (done, total) => progress.Write(Progress(done, total)), ct);
+        progress?.WriteLine();
+        foreach (var line in result.Checked) await output.WriteLineAsync(line);
         if (result.Fault is { } fault)
         {
-            Console.WriteLine($"ledger INVALID at index {fault.Index}: {fault.Kind}: {fault.Reason}");
+            await output.WriteLineAsync($"ledger INVALID at index {fault.Index}: {fault.Kind}: {fault.Reason}");
             return 1;
         }
         if (savePath is not null) await File.WriteAllTextAsync(savePath, result.CheckpointNote, ct);
-        Console.WriteLine("ledger valid");
+        await output.WriteLineAsync("ledger valid");
         return 0;
     }
 
-    static async Task<int> ExportAsync(string url, string? token, string path, CancellationToken ct)
+    static async Task<int> ExportAsync(string url, string? token, string path, TextWriter output, CancellationToken ct)
     {
         var directory = Directory.CreateDirectory(path).FullName;
         using var source = LedgerSource.Remote(url, token);
@@ -131,7 +139,7 @@ public static class LedgerCommand
             }
         }
         await File.WriteAllTextAsync(Path.Combine(directory, LedgerSource.CheckpointFile), note, ct);
-        Console.WriteLine($"exported {count} entries and the latest checkpoint to {directory}");
+        await output.WriteLineAsync($"exported {count} entries and the latest checkpoint to {directory}");
         return 0;
     }
 

@@ -9,6 +9,11 @@ namespace ConsentHub.Validation;
 public static class EmailRenderer
 {
     const string Font = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+    /// <summary>
+    /// A word longer than the line (a long code, a URL in a description) breaks instead of widening the table past a
+    /// phone's screen: <c>anywhere</c> also lowers the cell's minimum width, which table layout goes by.
+    /// </summary>
+    const string Wrap = "overflow-wrap:anywhere;word-break:break-word;";
     const string Muted = "#4b5563";
 
     public static OutgoingMail Render(string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, string link, bool reminder)
@@ -96,7 +101,7 @@ public static class EmailRenderer
             <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:{brand.Accent};">
             <tr><td align="center" style="padding:24px 12px;">
             <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background:#ffffff;border-radius:8px;">
-            <tr><td style="background:{brand.Primary};color:{brand.OnPrimary};padding:20px 28px;border-radius:8px 8px 0 0;{Font}font-size:18px;font-weight:600;line-height:1.3;">
+            <tr><td style="background:{brand.Primary};color:{brand.OnPrimary};padding:20px 28px;border-radius:8px 8px 0 0;{Font}font-size:18px;font-weight:600;line-height:1.3;{Wrap}">
             """);
         html.Append('\n');
         if (brand.LogoUrl is not null)
@@ -104,7 +109,7 @@ public static class EmailRenderer
         html.Append($"""
             <span style="vertical-align:middle;">{E(brand.DisplayName)}</span>
             </td></tr>
-            <tr><td style="padding:28px;{Font}font-size:16px;line-height:1.5;color:{SafeBranding.NearBlack};">
+            <tr><td style="padding:28px;{Font}font-size:16px;line-height:1.5;color:{SafeBranding.NearBlack};{Wrap}">
             <h1 style="margin:0 0 16px;font-size:24px;line-height:1.25;">{E(heading)}</h1>
             <p style="margin:0 0 24px;">{E(intro)}</p>
 

@@ -77,7 +77,7 @@ public sealed class ApiKeyTests
         return values;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_issued_key_is_shown_once_and_the_hub_keeps_only_its_sha256(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -140,7 +140,7 @@ public sealed class ApiKeyTests
         Assert.DoesNotContain(table, value => value.Contains(key["chk_".Length..], StringComparison.Ordinal));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_key_authenticates_as_its_source_system_and_a_revoked_key_is_refused_at_once_on_every_instance(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -183,7 +183,7 @@ public sealed class ApiKeyTests
         await AssertRefusedKeyAsync(await ProbeAsync(app, key), "the key revoked twice");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_missing_unknown_or_malformed_key_is_refused_with_401_problem_details_and_status_false(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -203,7 +203,7 @@ public sealed class ApiKeyTests
         Assert.Equal(HttpStatusCode.OK, (await ProbeAsync(app, key)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Deactivating_a_source_system_refuses_its_keys_at_once_and_it_gets_no_new_one(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -229,7 +229,7 @@ public sealed class ApiKeyTests
         Assert.Single(await LedgerAsync(app, "api-key-revoked", crm.Nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_bearer_token_is_not_accepted_on_an_api_key_route_and_a_key_is_not_accepted_on_a_bearer_route(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -268,7 +268,7 @@ public sealed class ApiKeyTests
         Assert.Equal(1, (await Json.ReadAsync(await admin.GetAsync(KeysPath(crm))))["count"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Only_the_admin_manages_keys_every_other_caller_is_refused_403_and_nothing_changes(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -308,7 +308,7 @@ public sealed class ApiKeyTests
         Assert.Empty(await LedgerAsync(app, "api-key-revoked", nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Another_systems_key_id_is_not_found_and_stays_in_force(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -337,7 +337,7 @@ public sealed class ApiKeyTests
         Assert.Empty(await LedgerAsync(app, "api-key-revoked", nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Issuing_refuses_a_bad_label_and_an_unknown_system_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -375,7 +375,7 @@ public sealed class ApiKeyTests
         Assert.Single(await LedgerAsync(app, "api-key-issued", nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Control_characters_and_overlong_values_in_key_routes_are_not_found_and_change_nothing(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -399,7 +399,7 @@ public sealed class ApiKeyTests
         Assert.Empty(await LedgerAsync(app, "api-key-issued", nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_system_holds_at_most_20_unrevoked_keys(DatabaseProvider provider)
     {
         var app = await AppAsync(provider);
@@ -423,7 +423,7 @@ public sealed class ApiKeyTests
         Assert.Equal(21, (await LedgerAsync(app, "api-key-issued", crm.Nmsc)).Count);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Last_used_is_written_when_a_key_authenticates_at_most_once_a_minute(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

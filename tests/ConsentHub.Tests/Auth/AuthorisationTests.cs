@@ -311,7 +311,7 @@ public sealed class AuthorisationTests
 
     // ---- the table is complete ----------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_mapped_endpoint_is_either_anonymous_by_intent_or_in_the_authorisation_table(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -354,7 +354,7 @@ public sealed class AuthorisationTests
 
     // ---- who is refused, by the table --------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_protected_endpoint_refuses_an_anonymous_caller_with_401_invalid_token(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -379,7 +379,7 @@ public sealed class AuthorisationTests
         Assert.Equal(1, history["count"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Dpo_session_endpoints_refuse_anonymous_callers_and_every_bearer_token_and_admit_a_dpo_session(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -405,7 +405,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Api_key_endpoints_refuse_every_caller_without_a_key_in_force_with_the_seeds_status_false_and_admit_a_key(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -450,7 +450,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, target);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Admin_and_ledger_endpoints_refuse_a_source_system_with_403_and_admit_the_admin(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -487,7 +487,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_admin_token_reads_only_with_scope_read_and_writes_only_with_scope_write(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -512,7 +512,7 @@ public sealed class AuthorisationTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/admin/organisations/{unborn.System.Nmsc}")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Cluster_endpoints_admit_the_organisations_feed_and_the_admin_and_refuse_source_systems_and_other_feeds(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -544,7 +544,7 @@ public sealed class AuthorisationTests
             Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(Request(row, target))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Data_subject_rights_admit_the_admin_and_the_organisations_dpo_token_and_refuse_every_other_caller(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -586,7 +586,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, target);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_suppression_check_admits_the_organisations_callers_and_the_admin_hides_other_organisations_and_refuses_other_roles(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -615,7 +615,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Organisation_files_admit_the_admin_the_organisations_dpo_token_and_its_source_systems_and_hide_them_from_every_other_caller(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -654,7 +654,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, target);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_system_cannot_read_customers_of_another_organisation_and_learns_nothing_of_their_existence(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -679,7 +679,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_system_cannot_submit_as_a_source_system_of_another_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -699,7 +699,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, a);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_system_cannot_submit_as_another_source_system_of_its_own_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -723,7 +723,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, crm);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_system_of_the_same_organisation_but_another_context_cannot_read(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -743,7 +743,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_admin_reads_every_customer_but_cannot_submit_subscription_data(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -763,7 +763,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, target);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_organisation_api_user_reads_every_record_of_its_organisation_and_nothing_else_and_writes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -799,7 +799,7 @@ public sealed class AuthorisationTests
         await AssertUntouchedAsync(app, toyota);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task What_belongs_to_a_source_system_is_refused_to_its_siblings_and_hidden_from_strangers(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -817,7 +817,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_upload_is_read_by_its_source_system_and_the_admin_and_does_not_exist_for_anyone_else(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -848,7 +848,7 @@ public sealed class AuthorisationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Anonymous_endpoints_are_reachable_without_a_token(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -871,7 +871,7 @@ public sealed class AuthorisationTests
         Assert.Equal(HttpStatusCode.OK, token.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_opt_in_interface_admits_only_source_systems_by_scope_and_refuses_every_other_token_with_403(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Runtime.Versioning;
+using Microsoft.EntityFrameworkCore;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 
@@ -6,7 +8,7 @@ namespace ConsentHub.Tests.Auth;
 
 public sealed class BootstrapTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     [SupportedOSPlatform("linux")]
     public async Task First_start_without_configured_credentials_generates_them_into_an_owner_only_file(DatabaseProvider provider)
     {
@@ -35,7 +37,7 @@ public sealed class BootstrapTests
         Assert.DoesNotContain(app.Logs.Lines, line => line.Contains(values["password"]) || line.Contains(values["client_secret"]));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Configured_credentials_create_the_admin_and_no_file(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -46,16 +48,30 @@ public sealed class BootstrapTests
         Assert.False(File.Exists(Path.Combine(app.DataDirectory, "initial-credentials")));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_restart_keeps_the_admin_and_accepts_tokens_issued_before_it(DatabaseProvider provider)
     {
-        await using var first = await HubApp.StartAsync(provider);
-        using var admin = await first.AdminAsync();
-        // A second instance on the same database loads the same token keys instead of making new ones.
-        await using var second = first.SecondInstance();
-        using var client = second.CreateClient();
-        client.DefaultRequestHeaders.Authorization = admin.DefaultRequestHeaders.Authorization;
+        var first = await HubApp.StartAsync(provider);
+        string token;
+        using (var admin = await first.AdminAsync())
+        {
+            Assert.True((await admin.GetAsync("/ledger/verify")).IsSuccessStatusCode);
+            token = admin.DefaultRequestHeaders.Authorization!.Parameter!;
+        }
+        int users;
+        using (var scope = first.Scope()) users = await first.Db(scope).Users.CountAsync();
+        Assert.True(users >= 1);
 
-        Assert.True((await client.GetAsync("/ledger/verify")).IsSuccessStatusCode);
+        // The process stops; a new one starts on the same database and directory with the same configuration.
+        await using var restarted = await first.RestartAsync();
+
+        // The token issued before the restart is still accepted: the signing keys came from the database, not memory.
+        using var before = restarted.WithToken(token);
+        Assert.Equal(HttpStatusCode.OK, (await before.GetAsync("/ledger/verify")).StatusCode);
+        // The configured admin signs in as before, and the bootstrap made no second admin.
+        using var again = await restarted.AdminAsync();
+        Assert.Equal(HttpStatusCode.OK, (await again.GetAsync("/ledger/verify")).StatusCode);
+        using var scope2 = restarted.Scope();
+        Assert.Equal(users, await restarted.Db(scope2).Users.CountAsync());
     }
 }

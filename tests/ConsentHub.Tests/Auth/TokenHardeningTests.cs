@@ -24,7 +24,7 @@ public sealed class TokenHardeningTests
         Assert.Equal(error, System.Text.Json.Nodes.JsonNode.Parse(text)!["error"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Repeated_wrong_passwords_lock_the_username_on_every_instance_and_the_right_password_is_refused_meanwhile(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -61,7 +61,7 @@ public sealed class TokenHardeningTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Repeated_wrong_client_secrets_lock_the_client_on_every_instance_and_the_right_secret_is_refused_meanwhile(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -93,7 +93,7 @@ public sealed class TokenHardeningTests
         Assert.Equal(HttpStatusCode.OK, (await second.PostTokenAsync(crm.ClientId, crm.ClientSecret, ClientCredentials)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Token_requests_beyond_the_rate_limit_of_an_address_get_429_with_retry_after(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new()
@@ -122,7 +122,7 @@ public sealed class TokenHardeningTests
         Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("/health")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unknown_username_is_answered_in_the_time_of_a_known_one(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -173,7 +173,7 @@ public sealed class TokenHardeningTests
         return await client.GetAsync("/ledger/verify");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Two_instances_reached_by_different_host_names_accept_each_others_tokens(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -190,7 +190,7 @@ public sealed class TokenHardeningTests
         Assert.Equal(HttpStatusCode.OK, (await ReadViaHostAsync(second, "10.0.0.7", fromOne)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_issuer_setting_names_the_tokens_and_an_instance_with_another_issuer_refuses_them(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Tokens:Issuer"] = "https://consent.example.com" });

@@ -28,7 +28,7 @@ public sealed class TokenTests
 
     // ---- successful grants ------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Password_grant_of_a_source_system_returns_the_published_token_members(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -55,7 +55,7 @@ public sealed class TokenTests
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Password_grant_of_the_admin_with_the_bootstrap_client_has_null_source_system_and_nmsc(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -77,7 +77,7 @@ public sealed class TokenTests
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/ledger/verify")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Client_credentials_of_a_source_system_returns_the_published_token_members(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -100,7 +100,7 @@ public sealed class TokenTests
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, web, "c1", Seed.Consent("OFFERS", true))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Each_token_has_its_own_jti(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -127,7 +127,7 @@ public sealed class TokenTests
 
     // ---- refused grants -------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Wrong_password_is_invalid_grant(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -141,7 +141,7 @@ public sealed class TokenTests
             HttpStatusCode.BadRequest, "invalid_grant");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Wrong_client_secret_is_invalid_client_with_401(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -159,7 +159,7 @@ public sealed class TokenTests
             HttpStatusCode.Unauthorized, "invalid_client");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_systems_client_cannot_sign_in_another_source_systems_user(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -176,7 +176,7 @@ public sealed class TokenTests
             HttpStatusCode.BadRequest, "invalid_grant");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Client_credentials_with_the_admin_client_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -186,7 +186,7 @@ public sealed class TokenTests
         await AssertError(response, HttpStatusCode.BadRequest, "unauthorized_client");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_grant_type_and_unknown_scope_are_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -198,7 +198,7 @@ public sealed class TokenTests
             HttpStatusCode.BadRequest, "invalid_scope");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_read_scoped_token_reads_but_cannot_write(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -225,7 +225,7 @@ public sealed class TokenTests
         Assert.Equal(HttpStatusCode.NotFound, (await check.GetAsync(HubApp.SubscriptionDataPath(crm, "c2"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_write_scoped_token_writes_but_cannot_read(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -249,7 +249,7 @@ public sealed class TokenTests
 
     // ---- bad bearer tokens ----------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_garbage_bearer_token_gets_401_invalid_token_with_a_json_body(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -261,7 +261,7 @@ public sealed class TokenTests
         await AssertInvalidToken(response);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_missing_token_gets_401_invalid_token(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -273,7 +273,7 @@ public sealed class TokenTests
         await AssertInvalidToken(await client.GetAsync("/admin/source-systems"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_expired_token_signed_with_the_servers_own_key_gets_401_invalid_token(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -306,7 +306,7 @@ public sealed class TokenTests
         Assert.DoesNotContain(expired, body.ToJsonString());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_token_with_a_forged_signature_gets_401_invalid_token(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

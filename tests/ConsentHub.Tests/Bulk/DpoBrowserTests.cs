@@ -9,7 +9,7 @@ namespace ConsentHub.Tests.Bulk;
 /// <summary>A DPO in Debian's Chromium: sign in, see their links and the warning, download the file, sign out.</summary>
 public sealed class DpoBrowserTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_signs_in_downloads_the_export_of_their_organisation_and_signs_out(DatabaseProvider provider)
     {
         var port = HubApp.FreePort();

@@ -11,7 +11,7 @@ public sealed class DpoSessionTests
 {
     static async Task<string> TextAsync(HttpResponseMessage response) => WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync());
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_signs_in_gets_a_strict_http_only_session_cookie_and_signs_out(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -43,7 +43,7 @@ public sealed class DpoSessionTests
         Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Five_failed_attempts_lock_the_account_for_15_minutes_with_the_same_words_as_an_unknown_user(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -84,7 +84,7 @@ public sealed class DpoSessionTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Failures_counted_by_two_instances_add_up(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -101,7 +101,7 @@ public sealed class DpoSessionTests
         Assert.Equal(HttpStatusCode.BadRequest, (await Dpos.PostLoginAsync(two, dpo.Username, dpo.Password)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Admin_and_source_system_users_cannot_sign_in_on_the_dpo_page(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -117,7 +117,7 @@ public sealed class DpoSessionTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/dpo")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Posts_without_an_antiforgery_token_are_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -144,7 +144,7 @@ public sealed class DpoSessionTests
         Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/dpo")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_cookie_opens_no_json_api_and_a_bearer_token_opens_no_dpo_page(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -170,7 +170,7 @@ public sealed class DpoSessionTests
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/admin/users")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Anonymous_browsers_are_sent_to_the_login_page_and_other_clients_get_a_401_problem(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

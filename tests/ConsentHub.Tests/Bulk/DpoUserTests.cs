@@ -20,7 +20,7 @@ public sealed class DpoUserTests
         return problem;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_organisation_dpo_is_created_with_a_password_shown_once_and_stored_hashed(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -58,7 +58,7 @@ public sealed class DpoUserTests
         Assert.Contains("\"role\":\"dpo\"", entry.Payload);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_head_office_dpo_needs_a_context_and_no_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -75,7 +75,7 @@ public sealed class DpoUserTests
             new { username = HubApp.Unique("tme"), role = "head-office-dpo" }), "context", "required");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Bad_input_is_refused_naming_the_field_and_the_rule_and_creates_nobody(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -103,7 +103,7 @@ public sealed class DpoUserTests
         Assert.DoesNotContain(list["users"]!.AsArray(), u => u!["nmsc"]?.GetValue<string>() == crm.Nmsc);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_duplicate_username_is_refused_with_409_whatever_the_role(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -119,7 +119,7 @@ public sealed class DpoUserTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Users_are_listed_in_pages_with_a_next_link(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -142,7 +142,7 @@ public sealed class DpoUserTests
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync("/admin/users?limit=0")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Removing_a_dpo_ends_their_session_and_is_recorded_and_other_users_cannot_be_removed_here(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -164,7 +164,7 @@ public sealed class DpoUserTests
         Assert.True(await app.Db(scope).LedgerEntries.AnyAsync(e => e.Type == "dpo-user-deleted" && e.Payload.Contains(dpo.Username)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_gets_no_bearer_token_even_through_the_admin_client(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -23,7 +23,7 @@ public sealed class ExportTests
         return JsonNode.Parse(text)!.AsArray();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_record_sent_through_the_api_is_exported_in_the_seed_format(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -70,7 +70,7 @@ public sealed class ExportTests
         Assert.Equal(expected.ToJsonString(), record!.ToJsonString());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Only_applied_records_of_the_organisation_and_context_are_exported_each_with_its_own_current_state(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -110,7 +110,7 @@ public sealed class ExportTests
         Assert.Null(d1["commandTimestamp"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Each_role_downloads_exactly_the_exports_of_its_context_and_organisations_and_every_other_is_404(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -175,7 +175,7 @@ public sealed class ExportTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Each_download_is_recorded_in_the_ledger_with_who_what_and_how_many(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -205,7 +205,7 @@ public sealed class ExportTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_organisation_larger_than_one_batch_is_exported_whole_in_id_order(DatabaseProvider provider)
     {
         // Batches of 50 (ConsentHub:Export:BatchSize) instead of the default 1,000: the claim needs more than one batch,

@@ -8,7 +8,7 @@ namespace ConsentHub.Tests.Bulk;
 /// <summary>Seed 004 §3.6: the export format is the upload format. What is uploaded comes back out, and uploads again unchanged.</summary>
 public sealed class RoundTripTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_seeds_sample_file_uploaded_is_exported_with_the_same_records_and_the_export_uploads_again_unchanged(DatabaseProvider provider)
     {
         var sample = JsonNode.Parse(await File.ReadAllTextAsync(Uploads.SampleFile()))!.AsArray();

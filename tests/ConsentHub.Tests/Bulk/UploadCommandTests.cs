@@ -7,7 +7,7 @@ namespace ConsentHub.Tests.Bulk;
 
 public sealed class UploadCommandTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_cli_streams_a_file_to_a_running_hub_prints_the_summary_and_says_by_its_exit_code_how_it_went(DatabaseProvider provider)
     {
         var port = HubApp.FreePort();

@@ -47,7 +47,7 @@ public sealed class UploadHeartbeatTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_upload_whose_heartbeat_stops_is_failed_while_the_hub_runs_and_a_slow_live_one_completes(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Quick, kestrelPort: HubApp.FreePort());

@@ -22,7 +22,7 @@ public sealed class UploadTests
     static Dictionary<string, bool> Flags(JsonNode view, string part, string list, string code, string flag) =>
         view[part]![list]!.AsArray().ToDictionary(a => a![code]!.GetValue<string>(), a => a![flag]!.GetValue<bool>());
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_seeds_sample_file_applies_each_record_for_its_own_source_system_and_rejects_the_other(DatabaseProvider provider)
     {
         // The sample names tgb/toyota/crm and tmi/lexus/toshiko: an app of its own holds exactly those. Served by Kestrel,
@@ -104,7 +104,7 @@ public sealed class UploadTests
         return file.Append("]\n").ToString();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_generated_file_applies_every_valid_record_reports_every_bad_one_and_a_second_upload_skips_them_all(DatabaseProvider provider)
     {
         // An app of its own: the test counts change requests and ledger entries globally.
@@ -160,7 +160,7 @@ public sealed class UploadTests
         return (await db.ChangeRequests.CountAsync(), await db.LedgerEntries.LongCountAsync());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Malformed_json_mid_file_fails_the_upload_at_its_position_and_the_records_before_stay_applied(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -183,7 +183,7 @@ public sealed class UploadTests
         Assert.Contains("line 3", job["failureReason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Ndjson_files_are_read_by_content_type_or_by_their_first_byte_and_errors_come_as_csv_on_request(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -217,7 +217,7 @@ public sealed class UploadTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(HubApp.SubscriptionDataPath(system, "=n3"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_upload_propagates_nothing_by_default_and_propagates_with_propagate_true(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -241,7 +241,7 @@ public sealed class UploadTests
             new StringContent("[]", Encoding.UTF8, "application/json"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Progress_is_visible_with_the_chosen_upload_id_while_the_body_still_arrives(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Upload:BatchSize"] = "10" });
@@ -299,7 +299,7 @@ public sealed class UploadTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Bodies_and_records_beyond_their_limits_are_refused(DatabaseProvider provider)
     {
         // Served by Kestrel, whose own request size limit the route lifts; the body is sent chunked, without a length.
@@ -330,7 +330,7 @@ public sealed class UploadTests
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, wrongType.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task On_start_an_upload_left_running_by_a_crash_is_marked_failed_and_a_live_one_is_left_alone(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);

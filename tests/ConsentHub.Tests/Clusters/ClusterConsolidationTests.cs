@@ -34,16 +34,16 @@ public sealed class ClusterConsolidationTests
         return (app, crm, dms, await app.AsAsync(crm), await app.AsAsync(dms));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_latest_change_of_any_record_of_the_cluster_wins(DatabaseProvider provider)
     {
         var (_, crm, dms, asCrm, asDms) = await ClusterOfTwoAsync(provider);
         using (asCrm)
         using (asDms)
         {
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
-            await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z"));
-            await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-01-02T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asDms, dms, "d-9", Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z"));
+            await HubApp.AppliedAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-01-02T10:00:00Z"));
 
             foreach (var (client, system, id) in new[] { (asCrm, crm, "c-1"), (asDms, dms, "d-9") })
             {
@@ -56,22 +56,22 @@ public sealed class ClusterConsolidationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Under_most_restrictive_a_withdrawal_anywhere_in_the_cluster_wins(DatabaseProvider provider)
     {
         var (_, crm, dms, asCrm, asDms) = await ClusterOfTwoAsync(provider, "most-restrictive");
         using (asCrm)
         using (asDms)
         {
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", false, "2024-01-01T10:00:00Z"));
-            await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("OFFERS", true, "2024-01-02T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", false, "2024-01-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asDms, dms, "d-9", Seed.Consent("OFFERS", true, "2024-01-02T10:00:00Z"));
 
             var data = await Json.ReadAsync(await asDms.GetAsync(HubApp.SubscriptionDataPath(dms, "d-9")));
             Assert.False(data["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>());
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Records_of_the_cluster_in_another_context_do_not_count(DatabaseProvider provider)
     {
         var (app, crm, _, asCrm, asDms) = await ClusterOfTwoAsync(provider);
@@ -79,10 +79,10 @@ public sealed class ClusterConsolidationTests
         using (asDms)
         {
             using var asLexus = await app.AsAsync(Lexus!);
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-01-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-01-01T10:00:00Z"));
             // Later, but in another context of the same person: it must not reach toyota's view.
-            await HubApp.SubmitAsync(asLexus, Lexus!, "l-5", Seed.Consent("EVENTS", false, "2024-06-01T10:00:00Z"));
-            await HubApp.SubmitAsync(asLexus, Lexus!, "l-5", Seed.Consent("OFFERS", true, "2024-06-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asLexus, Lexus!, "l-5", Seed.Consent("EVENTS", false, "2024-06-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asLexus, Lexus!, "l-5", Seed.Consent("OFFERS", true, "2024-06-01T10:00:00Z"));
 
             var data = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-1")));
             var only = Assert.Single(data["consent"]!["consentAttributes"]!.AsArray())!;
@@ -91,19 +91,19 @@ public sealed class ClusterConsolidationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_command_timestamp_is_that_of_the_last_change_applied_to_any_record_of_the_cluster(DatabaseProvider provider)
     {
         var (_, crm, dms, asCrm, asDms) = await ClusterOfTwoAsync(provider);
         using (asCrm)
         using (asDms)
         {
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
-            await HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-03-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-03-01T10:00:00Z"));
             Assert.Equal("2024-03-01T10:00:00.000Z", await CommandTimestampAsync(asCrm, crm, "c-1"));
 
             // Arrival order decides, not the timestamp the change carries.
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-02-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("EVENTS", true, "2024-02-01T10:00:00Z"));
             Assert.Equal("2024-02-01T10:00:00.000Z", await CommandTimestampAsync(asDms, dms, "d-9"));
             Assert.Equal("2024-02-01T10:00:00.000Z", await CommandTimestampAsync(asCrm, crm, "c-1"));
         }
@@ -112,7 +112,7 @@ public sealed class ClusterConsolidationTests
     static async Task<string?> CommandTimestampAsync(HttpClient client, SourceSystemCredentials system, string sourceCustomerId) =>
         (await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(system, sourceCustomerId))))["commandTimestamp"]?.GetValue<string>();
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unknown_merge_policy_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

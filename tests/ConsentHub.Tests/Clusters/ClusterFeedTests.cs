@@ -22,7 +22,7 @@ public sealed class ClusterFeedTests
 
     static StringContent Ndjson(string body) => new(body, Encoding.UTF8, "application/x-ndjson");
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_feed_creates_replaces_moves_and_deletes_clusters_and_each_change_is_in_the_ledger(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -70,7 +70,7 @@ public sealed class ClusterFeedTests
         Assert.True(verify["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_customers_cluster_link_resolves_to_the_members_of_its_context(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -102,7 +102,7 @@ public sealed class ClusterFeedTests
         Assert.Equal(["toyota/crm/alone"], Members(alone));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_batch_applies_the_good_lines_and_reports_the_bad_ones(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -141,7 +141,7 @@ public sealed class ClusterFeedTests
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, json.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Invalid_clusters_are_refused_with_problems_naming_the_field(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -175,7 +175,7 @@ public sealed class ClusterFeedTests
         Assert.Equal("crm:c1", (await Json.ReadAsync(await feed.GetAsync(Path(nmsc, "crm:c1"))))["clusterId"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Only_the_admin_and_the_organisations_own_feed_may_write_its_clusters(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -209,7 +209,7 @@ public sealed class ClusterFeedTests
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_feed_client_gets_a_cluster_feed_token_bound_to_its_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

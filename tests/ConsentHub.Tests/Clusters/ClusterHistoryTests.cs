@@ -21,7 +21,7 @@ public sealed class ClusterHistoryTests
         return body;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task At_consolidates_with_the_cluster_membership_of_that_instant(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -72,7 +72,7 @@ public sealed class ClusterHistoryTests
         Assert.Empty(deleted["propagatedTo"]!.AsArray());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_record_named_by_its_cluster_that_never_sent_a_change_reads_the_clusters_data(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

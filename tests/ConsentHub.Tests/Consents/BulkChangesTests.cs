@@ -20,7 +20,7 @@ public sealed class BulkChangesTests
         return body;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_batch_reads_back_as_the_same_changes_posted_one_by_one(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);

@@ -9,7 +9,7 @@ namespace ConsentHub.Tests.Consents;
 /// <summary>Issue 2 §5 "Idempotency": a retried POST with an Idempotency-Key gets the first answer and stores nothing twice.</summary>
 public sealed class IdempotencyTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Retry_with_the_same_key_and_body_replays_the_first_answer_and_stores_one_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -31,7 +31,7 @@ public sealed class IdempotencyTests
         Assert.Equal(first.Headers.Location!.OriginalString, $"/change-requests/{change!["id"]}");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Retry_of_a_pending_change_replays_202_and_stores_one_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -49,7 +49,7 @@ public sealed class IdempotencyTests
         Assert.Equal("PENDING_VALIDATION", Assert.Single(await HistoryAsync(client, crm, "c1"))!["status"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Same_key_with_a_different_body_is_422_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -71,7 +71,7 @@ public sealed class IdempotencyTests
         Assert.True(data["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Same_key_and_body_for_another_customer_is_not_answered_with_the_first_customers_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -90,7 +90,7 @@ public sealed class IdempotencyTests
         Assert.Single(await HistoryAsync(client, crm, "c1"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Keys_belong_to_their_caller_so_two_source_systems_may_use_the_same_key(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -118,7 +118,7 @@ public sealed class IdempotencyTests
         Assert.Single(await HistoryAsync(crmClient, crm, "c1"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Malformed_key_is_400_naming_the_header_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -150,7 +150,7 @@ public sealed class IdempotencyTests
         Assert.Equal(HttpStatusCode.Created, longest.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_refused_request_does_not_use_up_its_key(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -165,7 +165,7 @@ public sealed class IdempotencyTests
         Assert.Single(await HistoryAsync(client, crm, "c1"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Ten_concurrent_posts_with_one_key_store_exactly_one_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -38,7 +38,7 @@ public sealed class PersonalDataTests
         return body;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task No_table_but_personal_data_holds_an_address_or_phone_in_clear(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, NoWorkers);
@@ -85,7 +85,7 @@ public sealed class PersonalDataTests
         Assert.True(await db.PersonalData.CountAsync() >= 5); // three contacts, three requests and one answer, at least
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Destroying_a_records_key_erases_what_it_sealed_and_nothing_else(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, NoWorkers);
@@ -120,14 +120,14 @@ public sealed class PersonalDataTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_sealed_row_moved_to_another_record_does_not_open(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, NoWorkers);
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         using var asCrm = await app.AsAsync(crm);
-        await HubApp.SubmitAsync(asCrm, crm, "c-1", Change("OFFERS", Email));
-        await HubApp.SubmitAsync(asCrm, crm, "c-2", Change("OFFERS", "other@example.com"));
+        await HubApp.AppliedAsync(asCrm, crm, "c-1", Change("OFFERS", Email));
+        await HubApp.AppliedAsync(asCrm, crm, "c-2", Change("OFFERS", "other@example.com"));
 
         using var scope = app.Scope();
         var db = app.Db(scope);
@@ -142,7 +142,7 @@ public sealed class PersonalDataTests
         Assert.Equal("other@example.com", (await vault.ContactAsync(ids[1], CancellationToken.None))!.Email);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Data_an_older_version_kept_in_clear_is_sealed_on_start(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, NoWorkers);
@@ -201,7 +201,7 @@ public sealed class PersonalDataTests
         Assert.Equal(["c-1", "d-1"], cluster["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Person_keys_are_wrapped_and_keys_written_under_data_protection_alone_still_open(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, NoWorkers);

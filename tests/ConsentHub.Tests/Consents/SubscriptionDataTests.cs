@@ -7,7 +7,7 @@ namespace ConsentHub.Tests.Consents;
 
 public sealed class SubscriptionDataTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Seed_record_is_applied_and_read_back_consolidated_in_history_and_in_the_past(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -53,7 +53,47 @@ public sealed class SubscriptionDataTests
         Assert.Equal(2, now["consent"]!["consentAttributes"]!.AsArray().Count);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
+    public async Task History_pages_follow_their_next_links_through_every_change_in_arrival_order_once(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        var sent = new List<long>();
+        for (var n = 0; n < 7; n++)
+            sent.Add((await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("OFFERS", n % 2 == 0, $"2024-05-0{n + 1}T10:00:00Z")))["ledgerIndex"]!.GetValue<long>());
+        // Another record's changes never appear in this record's history.
+        await HubApp.AppliedAsync(client, crm, "c2", Seed.Consent("OFFERS", true));
+
+        var seen = new List<long>();
+        var sizes = new List<int>();
+        string? next = HubApp.SubscriptionDataPath(crm, "c1") + "/history?limit=3";
+        while (next is not null)
+        {
+            Assert.True(sizes.Count < 5, "the next links do not end");
+            var page = await Json.ReadAsync(await client.GetAsync(next));
+            var changes = page["changes"]!.AsArray();
+            Assert.Equal(changes.Count, page["count"]!.GetValue<int>());
+            sizes.Add(changes.Count);
+            seen.AddRange(changes.Select(c => c!["ledgerIndex"]!.GetValue<long>()));
+            next = page["_links"]?["next"]?["href"]?.GetValue<string>();
+            if (next is not null) Assert.EndsWith($"?after={seen[^1]}&limit=3", next);
+        }
+        Assert.Equal([3, 3, 1], sizes);
+        Assert.Equal(sent, seen);
+
+        // Paging past the end gives an empty page; the limits are enforced with the field named.
+        var beyond = await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c1") + $"/history?after={sent[^1]}"));
+        Assert.Empty(beyond["changes"]!.AsArray());
+        foreach (var (query, field) in new[] { ("limit=201", "limit"), ("limit=0", "limit"), ("after=-1", "after"), ("after=x", "after") })
+        {
+            var refused = await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c1") + "/history?" + query);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal(field, (await Json.ReadAsync(refused))["violations"]![0]!["field"]!.GetValue<string>());
+        }
+    }
+
+    [ProviderTheory, Providers]
     public async Task A_change_that_sends_a_new_email_alone_keeps_the_stored_phone(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -74,7 +114,7 @@ public sealed class SubscriptionDataTests
         Assert.Equal("+44 7700 900123", communication["phone"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unvalidated_change_is_pending_and_never_applied(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -90,20 +130,20 @@ public sealed class SubscriptionDataTests
         Assert.Null(data["consent"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Latest_requested_timestamp_wins_per_category_and_ties_go_to_the_later_arrival(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
         var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
         using var client = await app.AsAsync(crm);
 
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true, "2024-05-01T10:00:00+0200"));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("OFFERS", true, "2024-05-01T10:00:00+0200"));
         // Arrives later but was requested earlier: must not override.
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", false, "2024-05-01T07:59:59Z"));
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("SURVEYS", true, "2024-05-01T08:00:00Z"));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("OFFERS", false, "2024-05-01T07:59:59Z"));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("SURVEYS", true, "2024-05-01T08:00:00Z"));
         // Same instant as the SURVEYS change, written in the other offset form: the later arrival wins.
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("SURVEYS", false, "2024-05-01T10:00:00+02:00"));
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Channel("SMS", true));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("SURVEYS", false, "2024-05-01T10:00:00+02:00"));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Channel("SMS", true));
 
         var data = await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c1")));
         var flags = data["consent"]!["consentAttributes"]!.AsArray().ToDictionary(c => c!["consentCode"]!.GetValue<string>(), c => c!["consentFlag"]!.GetValue<bool>());
@@ -114,7 +154,7 @@ public sealed class SubscriptionDataTests
         Assert.Equal(5, history["count"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_customer_is_not_found(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -155,9 +155,9 @@ public sealed class SubscriptionRulesTests
     };
 
     public static IEnumerable<object[]> RefusalCases() =>
-        from p in ProvidersAttribute.All() from name in Refusals.Keys select new[] { p[0], name };
+        from p in ProvidersAttribute.Both() from name in Refusals.Keys select new[] { p[0], name };
 
-    [Theory, MemberData(nameof(RefusalCases))]
+    [ProviderTheory, MemberData(nameof(RefusalCases))]
     public async Task Refused_change_names_the_field_and_the_rule_and_changes_nothing(DatabaseProvider provider, string @case)
     {
         var refusal = Refusals[@case];
@@ -228,9 +228,9 @@ public sealed class SubscriptionRulesTests
     };
 
     public static IEnumerable<object[]> AcceptanceCases() =>
-        from p in ProvidersAttribute.All() from name in Acceptances.Keys select new[] { p[0], name };
+        from p in ProvidersAttribute.Both() from name in Acceptances.Keys select new[] { p[0], name };
 
-    [Theory, MemberData(nameof(AcceptanceCases))]
+    [ProviderTheory, MemberData(nameof(AcceptanceCases))]
     public async Task Valid_change_is_applied(DatabaseProvider provider, string @case)
     {
         var acceptance = Acceptances[@case];
@@ -250,7 +250,7 @@ public sealed class SubscriptionRulesTests
             Assert.Equal("PHONE", Assert.Single(data["channel"]!["channelAttributes"]!.AsArray())!["channelCode"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_hidden_category_stays_usable_for_other_organisations(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -268,7 +268,7 @@ public sealed class SubscriptionRulesTests
         Assert.Equal("unknown-category", Assert.Single(Violations(unknown)).Rule);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_violation_of_one_request_is_reported_together(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

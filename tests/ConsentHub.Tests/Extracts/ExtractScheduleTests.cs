@@ -44,7 +44,7 @@ public sealed class ExtractScheduleTests
         return await app.Db(scope).ExtractRuns.AsNoTracking().Where(r => r.Nmsc == nmsc).OrderBy(r => r.RequestedAt).ToListAsync();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_monthly_summary_arrives_by_itself_once_per_slot_while_two_instances_sweep(DatabaseProvider provider)
     {
         var start = new DateTime(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
@@ -100,7 +100,7 @@ public sealed class ExtractScheduleTests
         Assert.Equal(3, issued.Count(p => p.Contains(crm.Nmsc)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_run_abandoned_by_a_stopped_instance_is_taken_over_and_one_that_cannot_succeed_fails_for_good_in_the_ledger(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

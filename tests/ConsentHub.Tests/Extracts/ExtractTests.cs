@@ -69,7 +69,7 @@ public sealed class ExtractTests
 
     public static IEnumerable<object[]> FilterCases()
     {
-        foreach (var provider in ProvidersAttribute.All().Select(p => (DatabaseProvider)p[0]))
+        foreach (var provider in ProvidersAttribute.Both().Select(p => (DatabaseProvider)p[0]))
         {
             yield return [provider, "none"];
             yield return [provider, "contexts"];
@@ -83,7 +83,7 @@ public sealed class ExtractTests
         }
     }
 
-    [Theory, MemberData(nameof(FilterCases))]
+    [ProviderTheory, MemberData(nameof(FilterCases))]
     public async Task Each_filter_alone_and_all_combined_select_exactly_the_consents_the_test_sent_that_match(DatabaseProvider provider, string filter)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -139,7 +139,7 @@ public sealed class ExtractTests
         "requestedTimestamp", "validatedTimestamp", "validationReference", "consent.SURVEYS", "channel.SMS",
     ];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_four_formats_hold_the_same_rows_and_parquet_has_typed_columns_that_duckdb_reads(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -185,7 +185,7 @@ public sealed class ExtractTests
         Assert.Equal(Keys(csv, AllColumns).Order(), Keys(fromCsv, AllColumns).Order());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_summary_counts_records_per_context_category_flag_and_day(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -209,7 +209,7 @@ public sealed class ExtractTests
         Assert.Equal(validated, Keys(summary, ExtractColumns.DefaultSummary).Order().ToList());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Personal_columns_need_includePersonalData_and_then_carry_each_records_own_contact(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -237,7 +237,7 @@ public sealed class ExtractTests
             change(body);
             return body.ToJsonString();
         }
-        foreach (var provider in ProvidersAttribute.All().Select(p => (DatabaseProvider)p[0]))
+        foreach (var provider in ProvidersAttribute.Both().Select(p => (DatabaseProvider)p[0]))
         {
             yield return [provider, Valid(b => b["format"] = "xlsx"), "format", "one-of"];
             yield return [provider, Valid(b => b.Remove("format")), "format", "one-of"];
@@ -260,7 +260,7 @@ public sealed class ExtractTests
         }
     }
 
-    [Theory, MemberData(nameof(Refusals))]
+    [ProviderTheory, MemberData(nameof(Refusals))]
     public async Task A_definition_that_breaks_a_rule_is_refused_naming_the_member_and_nothing_is_stored(
         DatabaseProvider provider, string body, string field, string rule)
     {
@@ -285,7 +285,7 @@ public sealed class ExtractTests
         Assert.False(await app.Db(scope).LedgerEntries.AnyAsync(e => e.Index >= before && e.Type == ExtractEvents.Configured && e.Payload.Contains(crm.Nmsc)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_downloads_everyone_who_opted_in_to_offers_by_email_in_the_last_30_days_as_parquet_and_queries_it_in_duckdb(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -332,7 +332,7 @@ public sealed class ExtractTests
         Assert.Equal(HttpStatusCode.NotFound, (await otherSession.GetAsync($"/dpo/extracts/{other.Nmsc}/{runId}")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Runs_are_listed_newest_first_with_a_next_link_and_an_unfinished_run_has_no_file(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

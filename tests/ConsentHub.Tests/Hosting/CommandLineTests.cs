@@ -81,17 +81,23 @@ public sealed class CommandLineTests
             Assert.Contains(expected, error, StringComparison.Ordinal);
         }
 
-        foreach (var args in new[]
+        // Each mistake is exit code 2 with a message on stderr that names what was wrong, and nothing on stdout.
+        foreach (var (args, expected) in new (string[], string)[]
         {
-            new[] { "ledger" },
-            ["ledger", "verify", "--url", "http://127.0.0.1:1"],
-            ["ledger", "verify", "--url", "http://127.0.0.1:1", "--dir", "x", "--public-key", "k"],
-            ["ledger", "verify", "--since", "saved.txt"],
-            ["ledger", "export", "--url", "http://127.0.0.1:1"],
-            ["ledger", "verify", "--dir", "no-such-directory", "--public-key", "k"],
-            ["ledger", "verify", "--url", "http://127.0.0.1:1", "--public-key", "not-a-key"],
+            (["ledger"], "Required command was not provided"),
+            (["ledger", "verify", "--url", "http://127.0.0.1:1"], "--public-key is required"),
+            (["ledger", "verify", "--url", "http://127.0.0.1:1", "--dir", "x", "--public-key", "k"], "either --url or --dir"),
+            (["ledger", "verify", "--since", "saved.txt"], "need --url or --dir"),
+            (["ledger", "export", "--url", "http://127.0.0.1:1"], "--out"),
+            (["ledger", "verify", "--dir", "no-such-directory", "--public-key", "k"], "--dir: no such directory"),
+            (["ledger", "verify", "--url", "http://127.0.0.1:1", "--public-key", "not-a-key"], "--public-key"),
         })
-            Assert.True(await LedgerCommand.RunAsync(app.Services, args) == 2, string.Join(' ', args));
+        {
+            var run = await LedgerCli.RunAsync(app, args);
+            Assert.True(run.Exit == 2, $"{string.Join(' ', args)}: {run.Exit} {run.Error}");
+            Assert.Contains(expected, run.Error, StringComparison.Ordinal);
+            Assert.Equal("", run.Output);
+        }
     }
 
     static async Task<(int Code, string Output, string Error)> UploadAsync(string[] args)

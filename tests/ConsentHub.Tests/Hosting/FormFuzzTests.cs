@@ -68,7 +68,7 @@ public sealed class FormFuzzTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_dpo_login_and_logout_forms_answer_every_hostile_body_with_4xx_and_sign_in_nobody(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -85,7 +85,7 @@ public sealed class FormFuzzTests
         Assert.Equal(HttpStatusCode.OK, (await session.GetAsync(DpoPages.LandingPath)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_confirm_form_answers_every_hostile_body_with_4xx_and_applies_nothing(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -110,7 +110,7 @@ public sealed class FormFuzzTests
         Assert.Equal(HttpStatusCode.OK, (await person.GetAsync(link)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_token_endpoint_answers_every_hostile_body_with_4xx(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -13,7 +13,7 @@ public sealed class HalLinkTests
     /// <summary>Link relations that name actions (POST), as the README's HAL paragraph lists them.</summary>
     static readonly HashSet<string> Actions = ["rotate-secret", "rotate-api-key", "redeliver"];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_link_of_every_resource_answers_a_GET_or_is_a_documented_action(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);

@@ -8,7 +8,7 @@ namespace ConsentHub.Tests.Hosting;
 /// <summary>Whatever a client sends is answered with a 4xx, never a 500: PostgreSQL refuses U+0000 in text, for one.</summary>
 public sealed class HostileInputTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_nul_character_in_a_body_string_is_refused_with_400(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -23,7 +23,7 @@ public sealed class HostileInputTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(HubApp.SubscriptionDataPath(crm, "c1"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Control_characters_and_overlong_route_values_are_not_found_for_the_admin(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -49,7 +49,7 @@ public sealed class HostileInputTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Nul_characters_at_the_token_endpoint_are_refused_as_oauth_errors(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -69,7 +69,7 @@ public sealed class HostileInputTests
         Assert.Equal("invalid_request", (await Json.ReadAsync(badClient))["error"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Admin_bodies_with_nul_characters_are_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -9,7 +9,7 @@ namespace ConsentHub.Tests.Hosting;
 
 public sealed class HostingTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Health_reports_the_database(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

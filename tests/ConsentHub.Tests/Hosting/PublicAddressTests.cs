@@ -15,7 +15,7 @@ public sealed class PublicAddressTests
         ["ConsentHub:Validation:PollSeconds"] = "1",
     };
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Without_a_public_base_url_the_email_links_to_the_address_the_hub_listens_on_and_the_link_opens_the_landing_page(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

@@ -15,7 +15,7 @@ namespace ConsentHub.Tests.Hosting;
 /// <summary>Structured logs never contain secrets or tokens, even with every category at Trace.</summary>
 public sealed class SecretsInLogsTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task No_log_line_contains_a_password_a_client_secret_or_an_access_token(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartTracingEverythingAsync(provider);
@@ -92,7 +92,7 @@ public sealed class SecretsInLogsTests
         Assert.True(leaks.Count == 0, "secrets in the log:\n" + string.Join("\n", leaks.Take(10)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Keeping_tokens_out_of_the_log_leaves_a_quieter_configured_level_as_it_is(DatabaseProvider provider)
     {
         // appsettings.json sets OpenIddict to Warning; the cap at Debug must not make it chattier.

@@ -8,7 +8,7 @@ namespace ConsentHub.Tests.Hosting;
 /// <summary>Issue 14 §7.8: a first start alarms nobody, and the Data Protection key ring is encrypted at rest.</summary>
 public sealed class StartupTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_first_start_logs_no_warning_and_stores_the_key_ring_encrypted_with_a_certificate_outside_the_database(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, freshCertificate: true);
@@ -34,7 +34,7 @@ public sealed class StartupTests
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(certificate));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Instances_with_the_same_certificate_share_the_key_ring_and_one_with_another_certificate_cannot_start(DatabaseProvider provider)
     {
         await using var first = await HubApp.StartAsync(provider);

@@ -13,7 +13,7 @@ public sealed class VersioningTests
 {
     const string SupportedVersions = "api-supported-versions";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_response_carries_api_supported_versions(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -52,7 +52,7 @@ public sealed class VersioningTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_1_x_up_to_the_seeds_1_1_0_answers_as_the_latest_version(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -78,7 +78,7 @@ public sealed class VersioningTests
         Assert.Equal(["OFFERS", "SURVEYS"], consents.Select(c => c!["consentCode"]!.GetValue<string>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unsupported_version_is_400_naming_the_version_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -86,7 +86,7 @@ public sealed class VersioningTests
         using var client = await app.AsAsync(crm);
         using var anonymous = app.CreateClient();
         var path = HubApp.SubscriptionDataPath(crm, "c1");
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true));
+        await HubApp.AppliedAsync(client, crm, "c1", Seed.Consent("OFFERS", true));
         string[] queries = ["version=2", "version=abc", "version=2.0", "version=1.2", "version=1.2.0", "version=1.1.0-", "version=0", "version=", "Version=2", "version=1&version=1"];
 
         foreach (var query in queries)
@@ -117,7 +117,7 @@ public sealed class VersioningTests
         Assert.Equal(1, history["count"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_retired_version_is_announced_with_Deprecation_and_Sunset_until_its_sunset_and_refused_after(DatabaseProvider provider)
     {
         var deprecated = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -174,7 +174,7 @@ public sealed class VersioningTests
         Assert.Contains("RetiredVersions", error.ToString(), StringComparison.Ordinal);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Change_request_of_another_organisation_or_context_is_not_found_like_an_unknown_one(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -203,7 +203,7 @@ public sealed class VersioningTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Malformed_change_request_id_is_not_found(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -21,7 +21,7 @@ public sealed class EventDeliveryTests
     static string Form(string id, string newsletter = "yes", string mail = "anna@example.org") =>
         $$"""{ "id": "{{id}}", "mail": "{{mail}}", "newsletter": "{{newsletter}}", "lang": "de", "confirmed": true }""";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task One_event_or_an_array_mixed_outcomes_are_answered_by_position_with_counts(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -59,7 +59,7 @@ public sealed class EventDeliveryTests
         Assert.Equal(2, (await LedgerAsync(app, nmsc, "inbound-event-received")).Count);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_same_event_delivered_concurrently_is_applied_once_and_every_answer_names_that_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -87,7 +87,7 @@ public sealed class EventDeliveryTests
         Assert.Equal(3, (await LedgerAsync(app, nmsc, "inbound-event-received")).Count);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_category_hidden_after_the_type_was_saved_rejects_each_event_naming_its_pointer(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -109,7 +109,7 @@ public sealed class EventDeliveryTests
         await InvalidAsync(admin.PutAsync(Inbound.TypePath(nmsc, "form-builder"), Inbound.Json(Inbound.FormBuilderSample)), "mapping.consents.OFFERS", "hidden-category");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Refused_deliveries_are_problems_and_apply_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -142,7 +142,7 @@ public sealed class EventDeliveryTests
         Assert.Empty(await LedgerAsync(app, nmsc, "inbound-event-received"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Hostile_bodies_are_refused_or_rejected_never_a_500(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -191,7 +191,7 @@ public sealed class EventDeliveryTests
         await Inbound.ExpectAsync(PostEventsAsync(anonymous, nmsc, "form-builder", token, Form("after")), HttpStatusCode.Accepted);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_body_is_a_second_delivery_for_24_hours_without_an_id_pointer_and_an_id_for_ever(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -237,7 +237,7 @@ public sealed class EventDeliveryTests
         Assert.All(rows, r => Assert.DoesNotContain("b-1", r.DedupKey));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_raw_body_is_sealed_under_the_records_key_committed_in_the_ledger_and_gone_after_erasure(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, People.NoWorkers);

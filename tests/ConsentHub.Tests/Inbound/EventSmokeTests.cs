@@ -7,7 +7,7 @@ namespace ConsentHub.Tests.Inbound;
 /// <summary>The shortest path through the inbound event endpoint: the sample type, a token in the query, one validated event.</summary>
 public sealed class EventSmokeTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_validated_form_event_posted_with_the_token_in_the_query_becomes_the_records_consent(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -16,7 +16,7 @@ public sealed class EventTokenTests
 {
     const string Event = """{ "id": "t-1", "newsletter": true, "ok": true }""";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_token_is_shown_once_stored_as_its_sha256_rotated_with_a_second_and_refused_once_revoked(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -73,7 +73,7 @@ public sealed class EventTokenTests
         Assert.Null(list["tokens"]!.AsArray().Single(t => Str(t!["id"]) != firstId)!["revokedAt"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task At_most_twenty_tokens_are_in_force_labels_are_checked_and_an_unknown_type_is_404(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -108,7 +108,7 @@ public sealed class EventTokenTests
         await ProblemAsync(admin.DeleteAsync(Inbound.TypePath(nmsc, "other") + "/tokens/" + ids[1]), HttpStatusCode.NotFound);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_token_is_taken_as_bearer_x_api_key_api_key_or_query_for_its_own_type_only(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -161,7 +161,7 @@ public sealed class EventTokenTests
         Assert.NotNull(await CustomerIdAsync(app, nmsc, "forms", "w-proxy"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_event_token_opens_no_api_key_route_and_an_api_key_opens_no_event_route_and_a_deactivated_system_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

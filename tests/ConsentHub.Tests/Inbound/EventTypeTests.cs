@@ -10,7 +10,7 @@ namespace ConsentHub.Tests.Inbound;
 /// <summary>The admin's event types (seed 001 §1): define, replace, read, list, delete, and what each refuses.</summary>
 public sealed class EventTypeTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Put_creates_then_replaces_get_and_list_show_it_and_delete_revokes_its_tokens(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -74,7 +74,7 @@ public sealed class EventTypeTests
         Assert.Equal("toyota", Str(deleted["context"]));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unknown_organisation_is_404_and_an_invalid_event_type_id_is_400(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -97,7 +97,7 @@ public sealed class EventTypeTests
         Assert.Equal(3, Int(list["count"]));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Context_and_source_system_must_name_an_active_source_system_of_the_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -132,7 +132,7 @@ public sealed class EventTypeTests
         await ProblemAsync(admin.GetAsync(path), HttpStatusCode.NotFound, "nothing saved");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_type_with_unrevoked_tokens_is_not_moved_to_another_source_system_until_they_are_revoked(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

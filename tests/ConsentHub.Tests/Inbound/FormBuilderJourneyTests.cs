@@ -18,7 +18,7 @@ namespace ConsentHub.Tests.Inbound;
 /// </summary>
 public sealed class FormBuilderJourneyTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_form_builders_unvalidated_event_is_confirmed_by_email_and_propagated_to_the_same_persons_crm(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

@@ -78,7 +78,7 @@ public sealed class MappingTests
             "mapping.consents", "max-categories"),
     ];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_mapping_error_is_refused_at_save_naming_the_member_and_the_rule_and_nothing_is_saved(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -165,7 +165,7 @@ public sealed class MappingTests
             $"expected ({field}, {rule}); got {tried["violations"]!.ToJsonString()}");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Try_maps_a_sample_event_through_pointers_values_constants_and_time_formats_and_applies_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -248,7 +248,7 @@ public sealed class MappingTests
             HttpStatusCode.UnsupportedMediaType);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Try_reads_unix_milliseconds_and_iso8601_times_numeric_ids_and_names_an_unmapped_email_by_the_mapping(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -11,7 +11,7 @@ public sealed class PollerApiTests
 {
     const string Since = "2026-01-01T00:00:00Z";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_poller_is_defined_shown_listed_replaced_with_its_token_kept_and_deleted(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -122,7 +122,7 @@ public sealed class PollerApiTests
         ("since", "since", "yesterday"),
     ];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_rule_of_the_body_answers_400_naming_its_field(DatabaseProvider provider)
     {
         var app = await LoopbackAppAsync(provider);
@@ -143,7 +143,7 @@ public sealed class PollerApiTests
         Assert.Equal(0, (await Inbound.ExpectAsync(admin.GetAsync($"/admin/organisations/{nmsc}/pollers"), HttpStatusCode.OK))["count"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_accepted_forms_of_interval_time_format_and_pointers_are_kept_as_given(DatabaseProvider provider)
     {
         var app = await LoopbackAppAsync(provider);
@@ -178,7 +178,7 @@ public sealed class PollerApiTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_loopback_url_is_refused_unless_insecure_loopback_is_allowed(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -192,7 +192,7 @@ public sealed class PollerApiTests
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Runs_page_newest_first_and_a_paused_poller_is_not_run_until_resumed(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -254,7 +254,7 @@ public sealed class PollerApiTests
         using (var unknown = await admin.PutAsync(Pollers.PollerPath(nmsc, "nope") + ":pause", null)) Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Only_the_admin_may_use_the_poller_routes(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

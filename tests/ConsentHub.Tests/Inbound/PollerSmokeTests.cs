@@ -11,7 +11,7 @@ namespace ConsentHub.Tests.Inbound;
 /// <summary>The shortest path through a poller: one page served over real HTTP, polled by hand, its item applied once.</summary>
 public sealed class PollerSmokeTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_poller_run_by_hand_takes_the_window_in_and_moves_its_watermark(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -57,7 +57,7 @@ public sealed class PollingTests
         Assert.Equal(ids.Count - unrecorded, runs.Sum(r => r["applied"]!.GetValue<int>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task No_gap_and_no_overlap_over_a_simulated_day(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -92,7 +92,7 @@ public sealed class PollingTests
         Assert.Equal(start.AddHours(25), Pollers.Instant(poller["nextRunAt"]));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_restart_in_the_middle_of_the_day_leaves_no_gap_overlap_or_duplicate(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -129,7 +129,7 @@ public sealed class PollingTests
         Assert.Equal(0, runs.Sum(r => r["duplicates"]!.GetValue<int>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_marketing_tool_polled_every_minute_misses_and_repeats_no_change_across_a_crash_and_restart(DatabaseProvider provider)
     {
         // The "done when": a tool that only exposes GET /changes?from=&to=, polled every minute; the instance dies
@@ -182,7 +182,7 @@ public sealed class PollingTests
         Assert.DoesNotContain(holder.Logs.Lines, l => l.Contains(feed.Token, StringComparison.Ordinal));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Two_instances_on_one_database_fetch_each_window_once(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -210,7 +210,7 @@ public sealed class PollingTests
         Assert.Equal(0, runs.Sum(r => r["duplicates"]!.GetValue<int>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Pages_follow_the_next_pointer_or_the_link_header_on_the_same_origin_only(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -285,7 +285,7 @@ public sealed class PollingTests
         Assert.Equal(rejected["windowEnd"]!.GetValue<string>(), (await Pollers.GetAsync(admin, nmsc, "body"))["watermark"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Failures_back_off_on_the_same_window_and_a_refusal_stops_the_poller_until_resumed(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -372,7 +372,7 @@ public sealed class PollingTests
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains(token, StringComparison.Ordinal));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_run_by_hand_while_another_holds_the_poller_answers_409_and_the_window_is_fetched_once(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -400,7 +400,7 @@ public sealed class PollingTests
         AssertAppliedOnce(app, nmsc, ids, runs);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_address_allowed_when_saved_is_checked_again_at_connect_and_stops_the_poller(DatabaseProvider provider)
     {
         // Saved where loopback is allowed; polled by an instance where it is not: the connection is refused, the poller stops.
@@ -424,7 +424,7 @@ public sealed class PollingTests
         Assert.Empty(feed.Requests);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_feed_that_cannot_be_reached_is_retried_after_the_backoff_and_the_poller_stays_active(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();
@@ -449,7 +449,7 @@ public sealed class PollingTests
         Assert.DoesNotContain(feed.Token, run.ToJsonString());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_since_set_while_a_run_is_in_flight_is_where_the_next_window_starts(DatabaseProvider provider)
     {
         var clock = Pollers.Clock();

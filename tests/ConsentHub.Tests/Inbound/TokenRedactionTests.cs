@@ -10,7 +10,7 @@ namespace ConsentHub.Tests.Inbound;
 /// <summary>An event token never reaches a log line, however it is sent (?token=, bearer, x-api-key), even with every category at Trace.</summary>
 public sealed class TokenRedactionTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_token_in_the_query_is_logged_as_token_REDACTED_and_never_in_clear(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartTracingEverythingAsync(provider);

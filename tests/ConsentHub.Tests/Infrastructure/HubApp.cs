@@ -29,7 +29,7 @@ public sealed class HubApp : WebApplicationFactory<Program>
     static readonly ConcurrentDictionary<DatabaseProvider, Lazy<Task<HubApp>>> SharedApps = new();
 
     readonly Dictionary<string, string?> settings;
-    readonly bool ownsDatabase;
+    bool ownsDatabase;
     readonly Action<IServiceCollection>? services;
 
     public DatabaseProvider Provider { get; }
@@ -86,6 +86,7 @@ public sealed class HubApp : WebApplicationFactory<Program>
         string connection;
         if (provider == DatabaseProvider.Postgres)
         {
+            if (ProvidersAttribute.PostgresAdminConnection is null) throw new Xunit.Sdk.XunitException(ProvidersAttribute.PostgresMissing);
             var name = "consenthub_test_" + Guid.NewGuid().ToString("N")[..16];
             await using (var admin = new NpgsqlConnection(ProvidersAttribute.PostgresAdminConnection))
             {
@@ -153,6 +154,20 @@ public sealed class HubApp : WebApplicationFactory<Program>
         var app = new HubApp(Provider, Directory.CreateTempSubdirectory("consenthub-test-").FullName, ConnectionString, ownsDatabase: false, shared, services);
         app.StartServer();
         return app;
+    }
+
+    /// <summary>
+    /// Stops this app and starts a new one on the same database and data directory with the same settings, as a
+    /// restarted process would: nothing held in memory survives, only what the database and the directory keep. The new
+    /// app owns the database from then on; this one must not be used again.
+    /// </summary>
+    public async Task<HubApp> RestartAsync()
+    {
+        var next = new HubApp(Provider, DataDirectory, ConnectionString, ownsDatabase, settings, services);
+        ownsDatabase = false;
+        await DisposeAsync();
+        next.StartServer();
+        return next;
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -259,6 +274,22 @@ public sealed class HubApp : WebApplicationFactory<Program>
         };
         if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
         return client.SendAsync(request);
+    }
+
+    /// <summary>Submits a validated change and fails the test unless it was applied (201): its answer.</summary>
+    public static Task<JsonObject> AppliedAsync(HttpClient client, SourceSystemCredentials system, string customerId, object body) =>
+        ExpectAsync(SubmitAsync(client, system, customerId, body), System.Net.HttpStatusCode.Created, $"{system.Name}/{customerId}");
+
+    /// <summary>Submits an unvalidated change and fails the test unless it was accepted to await validation (202): its answer.</summary>
+    public static Task<JsonObject> PendingAsync(HttpClient client, SourceSystemCredentials system, string customerId, object body) =>
+        ExpectAsync(SubmitAsync(client, system, customerId, body), System.Net.HttpStatusCode.Accepted, $"{system.Name}/{customerId}");
+
+    static async Task<JsonObject> ExpectAsync(Task<HttpResponseMessage> sending, System.Net.HttpStatusCode expected, string what)
+    {
+        using var response = await sending;
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"submitting to {what}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!.AsObject();
     }
 
     /// <summary>A short unique name, so that tests sharing an app never share an organisation.</summary>

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ConsentHub.Tests.Infrastructure;
@@ -21,8 +22,8 @@ public sealed record ReceivedCall(
     public string PropagationId => Json["propagationId"]!.GetValue<string>();
 }
 
-/// <summary>What a receiver answers: a status code, optional headers, optionally after a delay.</summary>
-public sealed record ReceiverAnswer(int StatusCode, string? Body = null, TimeSpan? Delay = null, string? RetryAfter = null);
+/// <summary>What a receiver answers: a status code, optional headers (Retry-After, Location), optionally after a delay.</summary>
+public sealed record ReceiverAnswer(int StatusCode, string? Body = null, TimeSpan? Delay = null, string? RetryAfter = null, string? Location = null);
 
 /// <summary>
 /// A real HTTP webhook receiver on 127.0.0.1 (Kestrel), as a source system would run one. It records every call and
@@ -78,6 +79,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
             context.Response.StatusCode = answer.StatusCode;
             if (answer.RetryAfter is not null) context.Response.Headers.RetryAfter = answer.RetryAfter;
+            if (answer.Location is not null) context.Response.Headers.Location = answer.Location;
             if (answer.Body is not null) await context.Response.WriteAsync(answer.Body);
         });
         await web.StartAsync();
@@ -187,6 +189,16 @@ public static class Propagations
             Assert.True(DateTime.UtcNow < until, $"not every message for {system.Name} was delivered: {string.Join(", ", states)}");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>
+    /// One dispatch pass run by the test itself: how many messages were due and deliverable (claimed). Zero proves that
+    /// nothing could be sent at this moment, by this instance's worker or any other, without waiting to see.
+    /// </summary>
+    public static async Task<int> DeliverDueAsync(HubApp app)
+    {
+        using var scope = app.Scope();
+        return await scope.ServiceProvider.GetRequiredService<ConsentHub.Propagation.PropagationDispatcher>().DeliverDueAsync(CancellationToken.None);
     }
 
     public static async Task<HttpResponseMessage> AcknowledgeAsync(HttpClient client, SourceSystemCredentials system, ReceivedCall call) =>

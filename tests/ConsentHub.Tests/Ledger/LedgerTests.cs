@@ -9,7 +9,7 @@ namespace ConsentHub.Tests.Ledger;
 
 public sealed class LedgerTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_event_is_chained_and_the_chain_verifies(DatabaseProvider provider)
     {
         // No validation worker: its "validation-sent" entry would race the listing below.
@@ -40,7 +40,7 @@ public sealed class LedgerTests
         Assert.Equal(7, verify["entries"]!.GetValue<long>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Entries_are_paginated_in_index_order(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -59,15 +59,17 @@ public sealed class LedgerTests
         Assert.Equal("limit", (await Json.ReadAsync(bad))["violations"]![0]!["field"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_row_altered_by_hand_is_named_by_its_index_over_http_and_on_the_command_line(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         using var client = await app.AsAsync(crm);
-        await HubApp.SubmitAsync(client, crm, "cust-123", Seed.Customer123);
-        await HubApp.SubmitAsync(client, crm, "cust-124", Seed.Consent("EVENTS", true));
-        Assert.Equal(0, await LedgerCommand.RunAsync(app.Services, ["ledger", "verify"]));
+        await HubApp.AppliedAsync(client, crm, "cust-123", Seed.Customer123);
+        await HubApp.AppliedAsync(client, crm, "cust-124", Seed.Consent("EVENTS", true));
+        var valid = await LedgerCli.RunAsync(app, "ledger", "verify");
+        Assert.Equal(0, valid.Exit);
+        Assert.Matches(@"^ledger valid: \d+ entries verified\n$", valid.Output);
 
         // Turn the first applied change's flag around, as someone with database access might.
         await ExecuteAsync(app, """UPDATE ledger_entries SET "Payload" = replace("Payload", 'true', 'false') WHERE "Index" = 5""");
@@ -77,10 +79,13 @@ public sealed class LedgerTests
         Assert.False(verify["valid"]!.GetValue<bool>());
         Assert.Equal(5, verify["firstBadIndex"]!.GetValue<long>());
         Assert.Contains("altered", verify["reason"]!.GetValue<string>());
-        Assert.Equal(1, await LedgerCommand.RunAsync(app.Services, ["ledger", "verify"]));
+        var invalid = await LedgerCli.RunAsync(app, "ledger", "verify");
+        Assert.Equal(1, invalid.Exit);
+        Assert.StartsWith("ledger INVALID at index 5: ", invalid.Output);
+        Assert.Contains("altered", invalid.Output);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_deleted_entry_is_named(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -96,7 +101,7 @@ public sealed class LedgerTests
         Assert.Contains("missing", verify["reason"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Concurrent_writers_on_two_instances_get_gapless_strictly_ordered_entries(DatabaseProvider provider)
     {
         await using var first = await HubApp.StartAsync(provider);

@@ -15,7 +15,7 @@ public sealed class OptInBrowserTests
     const string Person = "hub.person@example.com";
     const string N = OptIns.Newsletter, S = OptIns.Surveys;
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_person_confirms_the_hubs_email_in_chromium_and_a_replaced_selections_old_link_no_longer_confirms(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

@@ -16,7 +16,7 @@ public sealed class SeedSampleTests
     /// <summary>The contact of the seed's samples; each test has an organisation of its own.</summary>
     const string Contact = "example@example.com";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Get_consent_data_for_person_answers_as_the_seeds_sample(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -38,7 +38,7 @@ public sealed class SeedSampleTests
         Assert.True(JsonNode.DeepEquals(answer, await ExpectAsync(crm.GetAsync(ContactPath(Contact)), 200)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Create_consent_data_answers_as_the_seeds_sample(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -52,7 +52,7 @@ public sealed class SeedSampleTests
         await AssertViewsAgreeAsync(crm, system, Contact);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Get_consent_options_answers_as_the_seeds_sample(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -78,7 +78,7 @@ public sealed class SeedSampleTests
         Assert.Matches(ContactPk(), ids["$.properties.pk"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Update_consent_options_answers_as_the_seeds_sample_with_the_selection_still_requested(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -103,7 +103,7 @@ public sealed class SeedSampleTests
             i => Assert.Equal(Requested, i!["status"]!.GetValue<string>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Update_consent_data_doi_answers_as_the_seeds_sample(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -139,7 +139,7 @@ public sealed class SeedSampleTests
         Assert.True(JsonNode.DeepEquals(answer, await ConfirmAsync(crm, extRefNo)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Set_optout_for_person_answers_as_the_seeds_sample(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

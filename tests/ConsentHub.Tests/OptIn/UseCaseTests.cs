@@ -17,7 +17,7 @@ public sealed class UseCaseTests
 {
     const string N = OptIns.Newsletter, P = OptIns.ProductInfo, S = OptIns.Surveys;
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Single_opt_in_by_email_query_is_current_at_once_told_to_the_dms_and_in_the_ledger(DatabaseProvider provider)
     {
         await using var journey = await OptInJourney.StartAsync(provider, "person@example.com", Linking.BuiltInMatching);
@@ -59,7 +59,7 @@ public sealed class UseCaseTests
         await journey.AssertLedgerValidAsync();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task In_a_customer_portal_each_edit_becomes_current_and_the_pks_stay_the_same(DatabaseProvider provider)
     {
         // The portal names the person by its own customer number; an explicit cluster says the dms's d-7 is the same.
@@ -112,7 +112,7 @@ public sealed class UseCaseTests
         await journey.AssertLedgerValidAsync();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Double_opt_in_confirmed_by_the_partner_makes_the_confirmed_selection_current_and_only_that_is_propagated(DatabaseProvider provider)
     {
         await using var journey = await OptInJourney.StartAsync(provider, "signup@example.com", Linking.BuiltInMatching);
@@ -169,7 +169,7 @@ public sealed class UseCaseTests
         await journey.AssertLedgerValidAsync();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unconfirmed_partner_flow_expires_after_twice_the_window_and_leaves_nothing_applied_or_propagated(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -207,7 +207,7 @@ public sealed class UseCaseTests
         Assert.DoesNotContain(ledger, e => e["type"]!.GetValue<string>() == "validation-confirmed");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Opt_out_from_a_newsletter_link_is_a_current_refusal_with_its_own_flow_told_to_the_dms(DatabaseProvider provider)
     {
         await using var journey = await OptInJourney.StartAsync(provider, "reader@example.com", Linking.BuiltInMatching);
@@ -241,7 +241,7 @@ public sealed class UseCaseTests
         await journey.AssertDmsHeardEverythingAsync();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_contact_on_the_organisations_suppression_list_reads_ad_blocked_and_another_does_not(DatabaseProvider provider)
     {
         const string Blocked = "blocked@example.com", Free = "free@example.com";

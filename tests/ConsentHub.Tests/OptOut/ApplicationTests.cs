@@ -25,7 +25,7 @@ public sealed class ApplicationTests
     const string Email = "Jane.Doe@Example.com";
     const string Phone = "+44 7700 900123";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_opt_out_by_email_withdraws_both_records_of_a_cluster_and_both_systems_receive_the_withdrawal(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -103,7 +103,7 @@ public sealed class ApplicationTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Records_of_the_person_in_two_contexts_are_both_matched_and_withdrawn(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -132,7 +132,7 @@ public sealed class ApplicationTests
         Assert.False(untouched.Channels.ContainsKey("EMAIL"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_opt_out_by_phone_withdraws_the_consents_and_sms_and_phone_and_leaves_email(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -156,7 +156,7 @@ public sealed class ApplicationTests
         Assert.True(flags.Channels["EMAIL"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_record_with_nothing_true_left_is_matched_but_gets_no_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -176,7 +176,7 @@ public sealed class ApplicationTests
         Assert.Equal((1, 0), (record.MatchedRecords, record.ChangesApplied));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_record_holding_overlapping_categories_is_withdrawn_in_as_many_changes_as_the_rules_need(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -199,7 +199,7 @@ public sealed class ApplicationTests
         Assert.Equal(new OptOutOutcome(1, 2), await ApplyAsync(app, optOutId));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_postal_identity_matches_no_record_and_the_opt_out_is_still_marked_applied(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -218,7 +218,7 @@ public sealed class ApplicationTests
         Assert.Equal(postal.Sha256, entry.Sha256);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Applying_an_opt_out_again_or_twice_at_once_records_one_change(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -244,7 +244,7 @@ public sealed class ApplicationTests
         Assert.NotNull((await db.OptOutRecords.AsNoTracking().SingleAsync(r => r.Id == optOutId)).AppliedAt);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_owed_opt_out_is_applied_by_the_recovery_sweep_once_its_grace_has_passed(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -272,7 +272,7 @@ public sealed class ApplicationTests
         Assert.Equal((1, 1), (record.MatchedRecords, record.ChangesApplied));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_validated_opt_in_after_the_opt_out_supersedes_its_entry_and_one_before_it_does_not(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -297,7 +297,7 @@ public sealed class ApplicationTests
         Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_opt_in_confirmed_by_the_person_after_the_opt_out_supersedes_its_entry_only_once_confirmed(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -333,7 +333,7 @@ public sealed class ApplicationTests
         Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Erasure_by_email_removes_the_opt_outs_sealed_values_and_keeps_its_hash(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -20,7 +20,7 @@ public sealed class IndustryTests
 {
     // ---- the pool: members share hashes, never who -------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_members_opt_out_is_found_by_another_member_as_industry_never_by_a_non_member_and_leaves_with_its_organisation(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -64,7 +64,7 @@ public sealed class IndustryTests
             Assert.Empty(await IndustryPool.Query(app.Db(scope)).Where(p => p.Sha256 == x.Sha256).ToListAsync());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_own_entry_also_on_a_provider_list_is_suppressed_by_both_and_a_superseded_entry_no_longer_counts(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -96,7 +96,7 @@ public sealed class IndustryTests
         AssertStatus(await CheckAsync(asA, a.Nmsc, x with { Kind = SuppressionKinds.Email }), 0, x with { Kind = SuppressionKinds.Email }, suppressed: false);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_lookup_the_opt_in_api_reuses_answers_as_the_route_does(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -121,7 +121,7 @@ public sealed class IndustryTests
 
     // ---- data sharing agreements -------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Joining_replacing_and_leaving_data_sharing_are_ledgered_and_kept_as_history(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -178,7 +178,7 @@ public sealed class IndustryTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync(unknown)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_bad_agreement_is_refused_with_400_naming_the_field_and_nothing_changes(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -208,7 +208,7 @@ public sealed class IndustryTests
 
     // ---- providers' lists --------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Two_imports_of_one_providers_list_at_once_both_succeed_and_add_each_line_once(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -228,7 +228,7 @@ public sealed class IndustryTests
         Assert.Equal(lines, counts["providers"]!.AsArray().Single(p => p!["provider"]!.GetValue<string>() == providerName)!["total"]!.GetValue<long>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_provider_list_of_50000_lines_is_streamed_in_and_the_same_list_again_adds_nothing(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -276,7 +276,7 @@ public sealed class IndustryTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Bad_lines_are_reported_by_line_number_and_rule_the_first_100_listed_all_counted_and_the_good_ones_kept(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -315,7 +315,7 @@ public sealed class IndustryTests
         Assert.Equal([new { Kind = "email", Sha256 = good1 }, new { Kind = "phone", Sha256 = good2 }, new { Kind = "postal", Sha256 = good2 }], kept);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Withdrawing_a_providers_list_takes_it_out_of_the_pool_and_is_ledgered(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -346,7 +346,7 @@ public sealed class IndustryTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_bad_import_or_withdrawal_is_refused_naming_the_field_and_adds_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -366,7 +366,7 @@ public sealed class IndustryTests
         Assert.False(await app.Db(scope).IndustryOptOuts.AnyAsync(o => o.Sha256 == hash));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_list_larger_than_the_configured_cap_is_refused_with_413_and_nothing_of_it_stays(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Industry:MaxImportBytes"] = "10000" });
@@ -393,7 +393,7 @@ public sealed class IndustryTests
 
     // ---- the check's input and who may call it ------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_bad_check_is_refused_with_400_naming_the_identifier_and_field(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -420,7 +420,7 @@ public sealed class IndustryTests
         Assert.Equal(Secrets.Sha256Hex("n999"), answer["results"]![999]!["sha256"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_check_admits_the_admin_the_organisations_dpo_source_systems_and_api_keys_and_no_one_else(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -492,7 +492,7 @@ public sealed class IndustryTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_industry_routes_are_the_admins_only(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

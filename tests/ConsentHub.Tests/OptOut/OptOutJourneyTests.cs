@@ -32,7 +32,7 @@ public sealed class OptOutJourneyTests
         ["ConsentHub:SuppressionFiles:WorkerEnabled"] = "false",
     };
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_seeds_sample_withdraws_a_clustered_person_everywhere_and_reaches_the_members_suppression_files_hashed(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Settings);

@@ -163,7 +163,7 @@ public sealed class SuppressionFileTests
 
     // ---- the schedule -----------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_month_walked_day_by_day_by_two_instances_issues_30_daily_full_files_and_30_deltas_per_format_exactly_once(DatabaseProvider provider)
     {
         var start = DateTime.UtcNow.Date.AddDays(1);
@@ -232,7 +232,7 @@ public sealed class SuppressionFileTests
         Assert.Contains(Parse("json", await DownloadAsync(reader, nmsc, delta22.Id), false), l => l.Value == "at-the-cut-off@example.com");
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Weekly_files_start_on_monday_monthly_files_on_the_first_and_a_hub_that_was_down_issues_only_the_current_period(DatabaseProvider provider)
     {
         var wednesday = DateTime.UtcNow.Date.AddDays(1);
@@ -287,7 +287,7 @@ public sealed class SuppressionFileTests
         Assert.Single(gap);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_worker_issues_the_current_periods_files_by_itself(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:SuppressionFiles:PollSeconds"] = "1" });
@@ -307,7 +307,7 @@ public sealed class SuppressionFileTests
 
     // ---- contents ---------------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_hashed_file_holds_sha256_of_each_normalised_identifier_and_its_bytes_are_the_ones_the_ledger_records(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -364,7 +364,7 @@ public sealed class SuppressionFileTests
         Assert.True(verification["valid"]!.GetValue<bool>(), verification.ToJsonString());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_clear_file_opens_each_value_and_writes_an_erased_persons_entry_as_its_hash_marked_hashed(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -398,7 +398,7 @@ public sealed class SuppressionFileTests
 
     static DateTime HubTimeSeconds(DateTime utc) => new(utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Industry_lines_appear_hashed_only_in_members_files_and_never_repeat_the_members_own_entries(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -459,7 +459,7 @@ public sealed class SuppressionFileTests
 
     // ---- settings ---------------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Settings_are_checked_field_by_field_ledgered_and_deleting_them_stops_generation_but_keeps_the_files(DatabaseProvider provider)
     {
         // Its own app without the worker: after the delete, nothing may make a file but this test.
@@ -529,7 +529,7 @@ public sealed class SuppressionFileTests
 
     // ---- who reads --------------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Files_are_read_by_the_admin_the_organisations_dpo_and_source_systems_and_are_404_to_other_organisations(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -581,7 +581,7 @@ public sealed class SuppressionFileTests
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync($"{list}?limit=0")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_dpo_page_lists_the_organisations_suppression_files_and_its_link_downloads_the_file(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -20,7 +20,7 @@ public sealed class UploadTests
 {
     static readonly string[] SeedMembers = ["status", "transaction_id", "successful", "unsuccessful", "unsuccessful_ids", "results"];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_seeds_sample_body_gets_the_seeds_answer_with_a_record_id_per_record_stored_sealed_and_ledgered(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -88,7 +88,7 @@ public sealed class UploadTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_address_without_the_rest_of_a_postal_identity_is_refused_with_the_seeds_reason_and_the_other_record_is_stored(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -125,7 +125,7 @@ public sealed class UploadTests
         Assert.Equal(5, await db.SuppressionEntries.CountAsync(e => e.OptOutId == accepted));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task More_than_100_records_or_none_are_refused_whole_with_status_false_and_nothing_is_stored(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -159,7 +159,7 @@ public sealed class UploadTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_body_that_is_not_json_or_not_an_array_is_refused_whole_with_status_false(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -216,10 +216,10 @@ public sealed class UploadTests
         return data;
     }
 
-    [Theory, MemberData(nameof(Limits))]
+    [ProviderTheory, MemberData(nameof(Limits))]
     public async Task Every_field_takes_its_seed_size_and_one_more_character_refuses_the_record_naming_the_field(string field, string value, string? reason)
     {
-        foreach (var provider in ProvidersAttribute.All().Select(p => (DatabaseProvider)p[0]))
+        foreach (var provider in ProvidersAttribute.Both().Select(p => (DatabaseProvider)p[0]))
             await AssertLimitAsync(await HubApp.SharedAsync(provider), field, value, reason);
     }
 
@@ -243,7 +243,7 @@ public sealed class UploadTests
         Assert.Equal(reason is null, result["recordID"] is not null);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Each_broken_rule_refuses_its_record_alone_with_a_reason_naming_the_field_and_the_rule(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -282,7 +282,7 @@ public sealed class UploadTests
         Assert.Equal(["successful", "unsuccessful_reason"], OptOuts.MemberNames(results[12]));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_phone_without_a_plus_is_read_in_the_organisations_default_country_us_when_unset(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -313,7 +313,7 @@ public sealed class UploadTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_same_idempotency_key_and_body_replay_the_first_answer_and_another_body_is_refused_with_422(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -342,7 +342,7 @@ public sealed class UploadTests
         Assert.Null((await db.IdempotencyRecords.SingleAsync(r => r.Key == "retry-1" && r.Scope == $"source-system:{system.Id}")).ResponseBody);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_client_address_comes_from_x_forwarded_for_only_behind_a_configured_proxy_and_the_referer_is_kept(DatabaseProvider provider)
     {
         foreach (var (proxied, expected) in new[] { (true, "203.0.113.7"), (false, "127.0.0.1") })
@@ -363,7 +363,7 @@ public sealed class UploadTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Without_a_key_in_force_the_upload_is_refused_with_401_and_status_false(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -390,7 +390,7 @@ public sealed class UploadTests
         Assert.Equal(1, await app.Db(scope).OptOutTransactions.CountAsync(t => t.Nmsc == system.Nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_organisations_opt_outs_are_listed_for_its_admin_and_dpo_without_personal_values(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -441,7 +441,7 @@ public sealed class UploadTests
         Assert.Equal(HttpStatusCode.NotFound, (await otherDpo.GetAsync(path)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_transaction_is_shown_again_to_its_source_systems_keys_its_dpo_and_the_admin_and_to_nobody_else(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -501,7 +501,7 @@ public sealed class UploadTests
         Assert.Equal("Does", afterErasure["results"]![1]!["lastname"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task When_applying_fails_after_the_commit_the_opt_outs_stay_stored_and_owed_and_the_answer_is_still_the_seeds(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -545,7 +545,7 @@ public sealed class UploadTests
         Assert.Equal(2, app.Logs.Lines.Count(l => l.Contains("stays owed for the recovery sweep", StringComparison.Ordinal)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Two_retries_racing_with_one_idempotency_key_store_one_transaction_and_get_the_same_answer(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -15,7 +15,7 @@ public sealed class CdcApiTests
 
     static IEnumerable<string> Fields(JsonObject problem) => problem["violations"]!.AsArray().Select(v => v!["field"]!.GetValue<string>());
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_cdc_route_answers_409_when_no_broker_is_configured(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -160,7 +160,7 @@ public sealed class CdcApiTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(Cdc.Path(nmsc, "offers"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unreachable_broker_answers_503_saves_nothing_and_never_shows_the_password(DatabaseProvider provider)
     {
         var settings = CdcBroker.Settings($"amqp://hub:Pa55-secret-{Guid.NewGuid():N}@127.0.0.1:{HubApp.FreePort()}/");

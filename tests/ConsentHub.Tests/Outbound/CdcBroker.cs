@@ -54,7 +54,8 @@ public static class CdcBroker
 }
 
 /// <summary>A theory over the providers that needs the broker: skipped without one, except under CI, where it fails saying why.</summary>
-public sealed class BrokerTheoryAttribute : TheoryAttribute
+[Xunit.Sdk.XunitTestCaseDiscoverer("ConsentHub.Tests.Infrastructure.ProviderTheoryDiscoverer", "ConsentHub.Tests")]
+public sealed class BrokerTheoryAttribute : Infrastructure.ProviderTheoryAttribute
 {
     public BrokerTheoryAttribute()
     {
@@ -67,7 +68,7 @@ public sealed class BrokerPostgresFactAttribute : FactAttribute
 {
     public BrokerPostgresFactAttribute()
     {
-        if (Infrastructure.ProvidersAttribute.PostgresAdminConnection is null) Skip = "CONSENTHUB_TEST_POSTGRES is not set; run ./scripts/test.sh";
+        if (Infrastructure.ProvidersAttribute.PostgresAdminConnection is null && !CdcBroker.InCi) Skip = Infrastructure.ProvidersAttribute.PostgresMissing;
         else if (CdcBroker.Uri is null && !CdcBroker.InCi) Skip = "CONSENTHUB_TEST_RABBITMQ is not set; run ./scripts/test.sh";
     }
 }

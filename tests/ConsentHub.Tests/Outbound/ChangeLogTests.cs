@@ -34,7 +34,7 @@ public sealed class ChangeLogTests
         return image.ToJsonString();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Each_applied_change_logs_the_records_image_before_and_after_at_its_change_applied_entry(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -89,7 +89,7 @@ public sealed class ChangeLogTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_confirmed_validation_an_upload_batch_a_cluster_and_an_erasure_each_log_their_rows(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, People.NoWorkers);

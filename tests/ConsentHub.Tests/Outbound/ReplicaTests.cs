@@ -151,7 +151,7 @@ public sealed class ReplicaTests
     static bool CaughtUp(JsonObject s) =>
         s["state"]!.GetValue<string>() == "live" && s["lagChanges"]!.GetValue<long>() == 0 && s["lastError"] is null;
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_initial_copy_and_every_later_change_and_upload_leave_the_target_equal_to_the_hub(DatabaseProvider provider)
     {
         await using var target = await TargetDatabase.CreateAsync();
@@ -209,7 +209,7 @@ public sealed class ReplicaTests
         Assert.Empty(await target.RowsAsync(other.Nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_target_outage_and_a_hub_restart_each_end_with_the_replica_caught_up(DatabaseProvider provider)
     {
         await using var target = await TargetDatabase.CreateAsync();
@@ -249,7 +249,7 @@ public sealed class ReplicaTests
         Assert.True(done["rowsApplied"]!.GetValue<long>() > waiting["rowsApplied"]!.GetValue<long>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Bad_definitions_are_refused_naming_the_member_and_the_routes_answer_as_documented(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -20,7 +20,7 @@ public sealed class ApiKeyRotationTests
         return body["apiKey"]!.GetValue<string>();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task After_a_rotation_both_keys_are_sent_new_first_during_the_overlap(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -40,7 +40,7 @@ public sealed class ApiKeyRotationTests
         Assert.Contains("destination-api-key-rotated", types);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Without_an_overlap_only_the_new_key_is_sent(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new(Propagations.Settings) { ["ConsentHub:Propagation:SecretOverlapHours"] = "0" });

@@ -12,7 +12,7 @@ public sealed class DestinationTests
 
     static string PathOf(SourceSystemCredentials s) => $"/contexts/{s.Context}/nmscs/{s.Nmsc}/source-systems/{s.Name}/destination";
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_source_system_registers_its_destination_and_sees_the_secrets_once(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Loopback);
@@ -56,7 +56,7 @@ public sealed class DestinationTests
         Assert.Contains("destination-deleted", types);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unsafe_or_unsupported_destinations_are_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -79,7 +79,7 @@ public sealed class DestinationTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(PathOf(crm))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Only_the_system_itself_or_the_admin_manages_a_destination(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Loopback);

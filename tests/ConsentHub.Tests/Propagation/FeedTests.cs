@@ -45,7 +45,7 @@ public sealed class FeedTests
         while (await dispatcher.DeliverDueAsync(CancellationToken.None) > 0) { }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_system_without_destination_pulls_in_order_acknowledges_and_the_next_pull_leaves_the_acknowledged_out(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -109,7 +109,7 @@ public sealed class FeedTests
         Assert.NotNull(all[0]["processedAt"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_long_poll_answers_as_soon_as_a_message_arrives(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -145,7 +145,7 @@ public sealed class FeedTests
         Assert.Single(Items(await polling));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Bad_feed_parameters_are_refused_with_the_field_and_rule(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -174,7 +174,7 @@ public sealed class FeedTests
         Assert.Equal(HttpStatusCode.OK, (await asCrm.GetAsync(FeedPath(crm) + "?limit=500&wait=0&processed=false")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_feed_is_read_by_its_system_and_the_admin_and_by_nobody_else(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -197,7 +197,7 @@ public sealed class FeedTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(FeedPath(crm))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_destination_registered_later_is_sent_only_new_messages_while_the_feed_keeps_the_older_ones(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);

@@ -78,7 +78,7 @@ public sealed class PrivateNetworkTests
         Assert.Contains("private network", notAllowed.Message);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Registering_a_private_destination_is_refused_with_problem_details_unless_the_network_is_configured(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Propagation:AllowedPrivateNetworks:0"] = "10.20.0.0/16" });

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -24,7 +25,7 @@ public sealed class PropagationTests
     static string[] Codes(JsonNode? list, string name) =>
         list is null ? [] : [.. list.AsArray().Select(a => a![name]!.GetValue<string>())];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_change_reaches_every_system_of_the_cluster_signed_with_its_own_id_and_only_what_changed(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -129,7 +130,7 @@ public sealed class PropagationTests
         Assert.Equal(postedBody["leafHash"]!.GetValue<string>(), change["leafHash"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Acknowledgements_name_a_message_sent_to_that_customer(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -139,7 +140,7 @@ public sealed class PropagationTests
         await Propagations.RegisterAsync(app, crm, hook);
         using var asCrm = await app.AsAsync(crm);
         using var asDms = await app.AsAsync(dms);
-        await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true));
+        await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true));
         var call = Assert.Single(await hook.WaitForCountAsync(1));
 
         async Task<JsonNode> RefusedAsync(HttpClient client, SourceSystemCredentials system, string customer, JsonObject body, HttpStatusCode status)
@@ -173,7 +174,7 @@ public sealed class PropagationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_failing_receiver_is_retried_on_the_schedule_and_gets_the_message_once(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -215,7 +216,8 @@ public sealed class PropagationTests
         Assert.Equal(429, p["lastStatusCode"]!.GetValue<int>());
         Assert.InRange((NextAt(p) - Now()).TotalSeconds, 59, 61);
         clock.Advance(TimeSpan.FromSeconds(30));
-        await Task.Delay(400);
+        // Halfway through the pause nothing is due: a pass claims nothing, so no worker can have sent it either.
+        Assert.Equal(0, await Propagations.DeliverDueAsync(app));
         Assert.Single(hook.Calls);
         clock.Advance(TimeSpan.FromSeconds(31));
 
@@ -247,7 +249,7 @@ public sealed class PropagationTests
         Assert.Equal(hook.Calls[0].Body, accepted.Body);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_message_outliving_the_schedule_is_parked_and_tried_daily_until_delivered(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -257,7 +259,7 @@ public sealed class PropagationTests
         hook.Answer = (_, _) => new ReceiverAnswer(500);
         await Propagations.RegisterAsync(app, crm, hook);
         using (var client = await app.AsAsync(crm))
-            await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+            await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
 
         async Task<JsonNode> AttemptedAsync(int calls)
         {
@@ -295,7 +297,7 @@ public sealed class PropagationTests
         Assert.Equal(12, p["attempts"]!.GetValue<int>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_receiver_that_is_down_gets_everything_in_order_once_it_is_back(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -347,7 +349,7 @@ public sealed class PropagationTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_410_disables_the_destination_and_enabling_it_replays_the_backlog_in_order(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -356,7 +358,7 @@ public sealed class PropagationTests
         hook.Answer = (_, _) => new ReceiverAnswer(410);
         await Propagations.RegisterAsync(app, crm, hook);
         using var client = await app.AsAsync(crm);
-        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
 
         var until = DateTime.UtcNow.AddSeconds(20);
         JsonNode destination;
@@ -367,9 +369,12 @@ public sealed class PropagationTests
         }
         Assert.Contains("410", destination["disabledReason"]!.GetValue<string>());
 
-        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z"));
-        await HubApp.SubmitAsync(client, crm, "c-2", Seed.Consent("OFFERS", true, "2024-01-02T10:00:00Z"));
-        await Task.Delay(500);
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z"));
+        await HubApp.AppliedAsync(client, crm, "c-2", Seed.Consent("OFFERS", true, "2024-01-02T10:00:00Z"));
+        // While the destination is disabled nothing for it can be claimed: a pass finds both new messages held back.
+        Assert.Equal(0, await Propagations.DeliverDueAsync(app));
+        using (var scope = app.Scope())
+            Assert.Equal(3, await app.Db(scope).Propagations.CountAsync(p => p.SourceSystemId == crm.Id && p.State == ConsentHub.Propagation.PropagationStates.Pending));
         Assert.Single(hook.Calls);
         Assert.Empty(hook.AcceptedSnapshot());
 
@@ -390,7 +395,7 @@ public sealed class PropagationTests
         Assert.Equal("gone", log[0]!["outcome"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Redelivery_sends_the_same_message_again(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -398,7 +403,7 @@ public sealed class PropagationTests
         await using var hook = await WebhookReceiver.StartAsync();
         await Propagations.RegisterAsync(app, crm, hook);
         using var client = await app.AsAsync(crm);
-        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
         var first = Assert.Single(await hook.WaitForCountAsync(1));
         // The receiver has it; wait until the hub has recorded the answer (while a call is in flight, redelivery is 409).
         var until = DateTime.UtcNow.AddSeconds(20);
@@ -425,7 +430,7 @@ public sealed class PropagationTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync($"/propagations/{Guid.NewGuid()}/redeliver", null)).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Operations_refuse_bad_input_with_the_field_and_rule(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -451,7 +456,7 @@ public sealed class PropagationTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/propagations/{Guid.NewGuid()}")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task During_a_secret_rotation_both_signatures_are_sent(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -461,7 +466,7 @@ public sealed class PropagationTests
         using var client = await app.AsAsync(crm);
         var rotated = await Json.ReadAsync(await client.PostAsync(Propagations.DestinationPath(crm) + "/rotate-secret", null));
         var fresh = rotated["signingSecret"]!.GetValue<string>();
-        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
 
         var call = Assert.Single(await hook.WaitForCountAsync(1));
         Assert.Equal(2, call.WebhookSignature!.Split(' ').Length);
@@ -470,7 +475,7 @@ public sealed class PropagationTests
         Assert.False(StandardWebhooks.Verify("whsec_" + Convert.ToBase64String(new byte[32]), call));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_destination_that_now_leads_to_a_link_local_address_is_not_called(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -486,7 +491,7 @@ public sealed class PropagationTests
             await db.SaveChangesAsync();
         }
         using var client = await app.AsAsync(crm);
-        await HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
 
         var until = DateTime.UtcNow.AddSeconds(20);
         JsonNode log;
@@ -501,7 +506,7 @@ public sealed class PropagationTests
         Assert.True(attempt["latencyMs"]!.GetValue<int>() < 1000);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Cluster_merge_and_split_send_each_record_what_its_consolidated_data_gained(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
@@ -512,12 +517,12 @@ public sealed class PropagationTests
         await Propagations.RegisterAsync(app, crm, crmHook);
         await Propagations.RegisterAsync(app, dms, dmsHook);
         using (var asCrm = await app.AsAsync(crm))
-            await HubApp.SubmitAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
+            await HubApp.AppliedAsync(asCrm, crm, "c-1", Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"));
         using (var asDms = await app.AsAsync(dms))
         {
             var both = Seed.Consent("OFFERS", false, "2024-02-01T10:00:00Z");
             both["consent"]!["consentAttributes"]!.AsArray().Add(Seed.Attribute("SURVEYS", true, "2024-02-01T10:00:00Z"));
-            await HubApp.SubmitAsync(asDms, dms, "d-9", both);
+            await HubApp.AppliedAsync(asDms, dms, "d-9", both);
         }
         await crmHook.WaitForCountAsync(1);
         await dmsHook.WaitForCountAsync(1);
@@ -547,7 +552,7 @@ public sealed class PropagationTests
         Assert.True(split["ledgerIndex"]!.GetValue<long>() > merged["ledgerIndex"]!.GetValue<long>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_parked_backlog_follows_the_first_successful_delivery_in_order(DatabaseProvider provider)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -606,7 +611,7 @@ public sealed class PropagationTests
         client.Dispose();
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Reposting_unchanged_data_sends_nothing(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);

@@ -8,7 +8,7 @@ namespace ConsentHub.Tests.Reminders;
 /// <summary>The consent reminder in Debian's Chromium: one person keeps their choices in one click, another changes them.</summary>
 public sealed class ReminderBrowserTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task People_keep_or_change_their_choices_from_the_reminder_in_a_real_browser(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

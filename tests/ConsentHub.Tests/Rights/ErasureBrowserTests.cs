@@ -11,7 +11,7 @@ namespace ConsentHub.Tests.Rights;
 /// <summary>A DPO erases a person from Debian's Chromium: the form, the confirmation, the result; the data is gone after.</summary>
 public sealed class ErasureBrowserTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_erases_a_person_from_the_browser_after_confirming(DatabaseProvider provider)
     {
         var port = HubApp.FreePort();

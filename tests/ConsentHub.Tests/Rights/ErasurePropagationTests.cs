@@ -9,7 +9,7 @@ namespace ConsentHub.Tests.Rights;
 /// <summary>Every system of the erased person's cluster that has a destination is told, over real HTTP, to erase its record.</summary>
 public sealed class ErasurePropagationTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Every_system_of_the_cluster_with_a_destination_receives_a_signed_erasure_message_it_can_acknowledge(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);

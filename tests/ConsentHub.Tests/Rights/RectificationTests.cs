@@ -23,7 +23,7 @@ public sealed class RectificationTests
         };
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_new_address_alone_replaces_the_old_one_for_lookups_and_links_the_record_to_the_new_addresss_records(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, People.NoWorkers);

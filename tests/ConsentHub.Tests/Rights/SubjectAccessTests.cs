@@ -34,7 +34,7 @@ public sealed class SubjectAccessTests
         return (app, crm, dms, await Dpos.CreateAsync(app, "dpo", "toyota", "tgb"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_dpo_gets_every_record_of_the_person_with_history_validations_propagations_and_the_ledger_entries_that_prove_them(DatabaseProvider provider)
     {
         var (app, _, _, dpoUser) = await PersonAsync(provider);
@@ -78,7 +78,7 @@ public sealed class SubjectAccessTests
         Assert.DoesNotContain("\"c-1\"", canonical);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_zip_holds_the_document_and_proofs_that_verify_offline_against_the_signed_checkpoint(DatabaseProvider provider)
     {
         var (app, _, _, dpoUser) = await PersonAsync(provider);
@@ -130,7 +130,7 @@ public sealed class SubjectAccessTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_people_are_not_found_bad_queries_are_refused_and_other_organisations_stay_hidden(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

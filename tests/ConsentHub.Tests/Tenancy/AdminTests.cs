@@ -37,7 +37,7 @@ public sealed class AdminTests
 
     // ---- organisations --------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Put_organisation_creates_with_201_then_answers_200_with_the_same_body(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -61,7 +61,7 @@ public sealed class AdminTests
         Assert.True(JsonNode.DeepEquals(created, await Json.ReadAsync(read)));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Put_organisation_without_a_body_works_and_a_later_name_updates_it(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -75,7 +75,7 @@ public sealed class AdminTests
         Assert.Equal("Toyota GB", (await Json.ReadAsync(await admin.GetAsync($"/admin/organisations/{nmsc}")))["name"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Upper_case_nmsc_is_normalised_to_lower_case(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -93,7 +93,7 @@ public sealed class AdminTests
         Assert.Equal(1, await app.Db(scope).Organisations.CountAsync(o => o.Nmsc == nmsc || o.Nmsc == nmsc.ToUpperInvariant()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Invalid_nmsc_is_a_400_problem_naming_nmsc(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -106,7 +106,7 @@ public sealed class AdminTests
         Assert.False(await app.Db(scope).Organisations.AnyAsync(o => o.Nmsc == "bad name!" || o.Nmsc == "-leading-dash"));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_organisation_is_not_found(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -120,7 +120,7 @@ public sealed class AdminTests
 
     // ---- contexts -------------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Put_context_creates_with_201_then_answers_200_with_the_same_body(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -141,7 +141,7 @@ public sealed class AdminTests
         Assert.Equal(1, await app.Db(scope).Contexts.CountAsync(c => c.Name == context));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Upper_case_context_is_normalised_and_invalid_context_is_a_400_naming_context(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -168,7 +168,7 @@ public sealed class AdminTests
         return (admin, nmsc, context);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Registering_a_source_system_returns_credentials_that_really_work(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -204,7 +204,7 @@ public sealed class AdminTests
         }
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Duplicate_source_system_name_in_the_same_organisation_and_context_is_a_409_but_elsewhere_is_fine(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -231,7 +231,7 @@ public sealed class AdminTests
         Assert.Equal(1, await app.Db(scope).SourceSystems.CountAsync(s => s.Nmsc == nmsc && s.Context == context));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_organisation_or_context_of_a_source_system_is_a_400_naming_the_field(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -249,7 +249,7 @@ public sealed class AdminTests
         Assert.False(await app.Db(scope).SourceSystems.AnyAsync(s => s.Nmsc == nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Reading_source_systems_never_shows_their_secrets(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -279,7 +279,7 @@ public sealed class AdminTests
         await AssertProblem(await admin.GetAsync("/admin/source-systems/999999999"), HttpStatusCode.NotFound);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Passwords_and_client_secrets_are_stored_hashed(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -313,7 +313,7 @@ public sealed class AdminTests
 
     // ---- categories -----------------------------------------------------------------------------
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_organisation_hides_a_canonical_category_and_adds_a_local_one(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -359,7 +359,7 @@ public sealed class AdminTests
         Assert.DoesNotContain("PROFILING", otherCategories);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Invalid_category_configuration_is_a_400_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

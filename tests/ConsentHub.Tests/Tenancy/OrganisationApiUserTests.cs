@@ -7,7 +7,7 @@ namespace ConsentHub.Tests.Tenancy;
 /// <summary>The organisation-level API user of seed 004 §5.5's sample token: reads its organisation, writes nothing.</summary>
 public sealed class OrganisationApiUserTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Its_token_has_the_shape_of_the_seeds_sample_null_source_system_the_nmsc_and_NMSC_ROLE(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -44,7 +44,7 @@ public sealed class OrganisationApiUserTests
         Assert.Equal(HttpStatusCode.BadRequest, admin.StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_admin_lists_and_removes_api_users_and_a_removed_users_token_is_refused_at_once_on_every_instance(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -87,7 +87,7 @@ public sealed class OrganisationApiUserTests
         Assert.Contains("organisation-api-user-deleted", types);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Creating_an_api_user_for_an_unknown_organisation_or_context_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

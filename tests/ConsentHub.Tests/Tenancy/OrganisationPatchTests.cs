@@ -19,7 +19,7 @@ public sealed class OrganisationPatchTests
         return await app.Db(scope).LedgerEntries.CountAsync(e => e.Type == "organisation-updated" && e.Payload.Contains($"\"{nmsc}\""));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_patch_changes_only_the_members_it_names_and_null_resets_a_member(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -50,7 +50,7 @@ public sealed class OrganisationPatchTests
         Assert.Equal(2, await UpdatesAsync(app, nmsc));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_bad_patch_is_a_400_naming_the_member_and_the_rule_and_changes_nothing(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -91,7 +91,7 @@ public sealed class OrganisationPatchTests
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await admin.SendAsync(Patch(nmsc, "name=x", "text/plain"))).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_default_country_is_US_until_set_reads_in_either_case_and_null_sets_it_back(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -22,7 +22,7 @@ public sealed class SourceSystemLifecycleTests
     static async Task<List<string>> LedgerTypesAsync(HttpClient admin) =>
         [.. (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=1000")))["entries"]!.AsArray().Select(e => e!["type"]!.GetValue<string>())];
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_deactivated_systems_tokens_stop_working_at_once_on_every_instance_and_it_gets_no_new_one(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -68,7 +68,7 @@ public sealed class SourceSystemLifecycleTests
         Assert.Contains("source-system-reactivated", await LedgerTypesAsync(admin));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Rotating_the_password_and_the_client_secret_ends_the_old_ones_and_every_earlier_token_on_every_instance(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
@@ -116,7 +116,7 @@ public sealed class SourceSystemLifecycleTests
         Assert.Contains("source-system-client-secret-rotated", types);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Lifecycle_actions_on_an_unknown_source_system_are_404(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);

@@ -1,182 +1,190 @@
-using System.Text;
+using System.Net;
+using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
-using ConsentHub.Validation;
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 
 namespace ConsentHub.Tests.Validation;
 
 /// <summary>
-/// The landing pages in a real Chromium, served by a real Kestrel with real antiforgery and the pages' CSP, so what is
-/// checked here is what a person gets: visible choices, one button reachable by keyboard, a thank-you page.
+/// The hub's own landing pages in a real Chromium, reached as a person reaches them: from the link of the email the hub
+/// sent over SMTP, served by the hub on a real socket with its antiforgery and its pages' CSP. Every page a link can lead
+/// to (confirm, thanks, already used, expired, unknown) is shown, fits a phone, and the confirm page works by keyboard.
 /// </summary>
-public sealed class LandingPageBrowserTests : IAsyncLifetime
+public sealed class LandingPageBrowserTests
 {
-    static readonly ValidationItem[] Items =
-    [
-        new(ValidationItemKind.Consent, "OFFERS", true, "I give consent to receiving OFFERS",
-            "Offers on new cars, servicing and accessories from Toyota and your dealer, by the channels you choose below."),
-        new(ValidationItemKind.Consent, "SURVEYS", false, "I do not give consent to receiving SURVEYS", ""),
-        new(ValidationItemKind.Channel, "EMAIL", true, null, null),
-        new(ValidationItemKind.Channel, "SMS", false, null, null),
-    ];
+    const string Long = "Toyota Motor Europe Customer Relations XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
 
-    WebApplication server = null!;
-    string baseUrl = "";
-
-    Branding Brand => new("Toyota", "#eb0a1e", "#f4f4f5", $"{baseUrl}/logo.svg", "Toyota Customer Care");
-
-    public async Task InitializeAsync()
+    /// <summary>The brand's logo, on an origin of its own as a brand's CDN would be.</summary>
+    static async Task<WebApplication> LogoServerAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        builder.Services.AddAntiforgery();
-        server = builder.Build();
-        server.Use((context, next) =>
-        {
-            context.Response.Headers.ContentSecurityPolicy = LandingPages.ContentSecurityPolicy;
-            return next(context);
-        });
-
-        var texts = DefaultTexts.For("en");
-        server.MapGet("/validation/token", (HttpContext context, IAntiforgery antiforgery) =>
-        {
-            var tokens = antiforgery.GetAndStoreTokens(context);
-            return Html(LandingPages.Confirm(Brand, texts, Items, "/validation/token", tokens.FormFieldName, tokens.RequestToken!));
-        });
-        server.MapPost("/validation/token", async (HttpContext context, IAntiforgery antiforgery) =>
-        {
-            try { await antiforgery.ValidateRequestAsync(context); }
-            catch (AntiforgeryValidationException) { return Results.BadRequest(); }
-            return Html(LandingPages.Thanks(Brand, texts));
-        }).DisableAntiforgery();
-        server.MapGet("/thanks", () => Html(LandingPages.Thanks(Brand, texts)));
-        server.MapGet("/not-found", () => Html(LandingPages.NotFound(DefaultTexts.For("de")), StatusCodes.Status404NotFound));
-        server.MapGet("/expired", () => Html(LandingPages.Gone(Brand, DefaultTexts.For("fr"), GoneReason.Expired), StatusCodes.Status410Gone));
-        server.MapGet("/used", () => Html(LandingPages.Gone(Brand, DefaultTexts.For("nl"), GoneReason.AlreadyUsed), StatusCodes.Status410Gone));
-        server.MapGet("/long", () => Html(LandingPages.Confirm(
-            Brand with { DisplayName = "Toyota Motor Europe Customer Relations " + new string('X', 80) }, DefaultTexts.For("de"),
-            [new(ValidationItemKind.Consent, new string('A', 200), true, null, "https://example.com/" + new string('b', 200)),
-             new(ValidationItemKind.Channel, "CARRIER_PIGEON_" + new string('C', 120), false, null, null)],
-            "/long", "__RequestVerificationToken", new string('t', 300))));
-        server.MapGet("/email", () => Html(EmailRenderer.Render("person@example.com", Brand, texts, Items, $"{baseUrl}/validation/token", reminder: false).Html));
+        var server = builder.Build();
         server.MapGet("/logo.svg", () => Results.Text(Logo, "image/svg+xml"));
-
         await server.StartAsync();
-        baseUrl = server.Urls.Single();
+        return server;
     }
 
-    public async Task DisposeAsync() => await server.DisposeAsync();
-
-    [Fact]
-    public async Task Person_sees_their_choices_and_confirms_with_the_keyboard()
+    [ProviderTheory, Providers]
+    public async Task A_person_follows_the_emails_link_and_confirms_on_the_hubs_page_with_the_keyboard(DatabaseProvider provider)
     {
+        await using var logo = await LogoServerAsync();
+        await using var smtp = await SmtpListener.StartNewAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var port = HubApp.FreePort();
+        var hub = $"http://127.0.0.1:{port}";
+        await using var app = await HubApp.StartAsync(provider, new()
+        {
+            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+            ["ConsentHub:Smtp:TlsMode"] = "None",
+            ["ConsentHub:Validation:PublicBaseUrl"] = hub,
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var admin = await app.AdminAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/contexts/toyota/branding", Body(new
+        {
+            displayName = "Toyota", primaryColour = "#eb0a1e", accentColour = "#f4f4f5", logoUrl = $"{logo.Urls.Single()}/logo.svg",
+            senderName = "Toyota Customer Care",
+        }))).StatusCode);
+        using var client = await app.AsAsync(crm);
+        var body = Seed.Consent("OFFERS", true, validated: false);
+        body["consent"]!["consentAttributes"]![0]!["consentDescription"] = "I give consent to receiving OFFERS";
+        body["consent"]!["consentAttributes"]![0]!["consentLongDescription"] = "Offers on new cars, servicing and accessories from Toyota and your dealer.";
+        var posted = await HubApp.PendingAsync(client, crm, "c1", body);
+        Assert.Equal(1, await ValidationFlowTests.ProcessAsync(app));
+        var link = hub + ValidationFlowTests.LinkPath((await smtp.WaitForMessageAsync()).Message);
+
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        var response = await page.GotoAsync($"{baseUrl}/validation/token");
-        Assert.Equal(200, response!.Status);
-
+        var shown = await page.GotoAsync(link);
+        Assert.Equal(200, shown!.Status);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Please confirm your choices");
-        foreach (var text in new[]
-        {
-            "I give consent to receiving OFFERS", "I do not give consent to receiving SURVEYS",
-            "Offers on new cars, servicing and accessories", "Email", "Text message (SMS)",
-        })
-            await Assertions.Expect(page.GetByText(text, new() { Exact = false }).First).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("I give consent to receiving OFFERS")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("Offers on new cars, servicing and accessories", new() { Exact = false })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Img)).ToHaveCountAsync(0); // the logo is decorative: alt=""
         Assert.True(await page.EvalOnSelectorAsync<bool>("header img", "img => img.complete && img.naturalWidth > 0"), "the logo did not load");
-
         var buttons = page.GetByRole(AriaRole.Button);
         await Assertions.Expect(buttons).ToHaveCountAsync(1);
         await Assertions.Expect(buttons).ToHaveAccessibleNameAsync("Confirm");
         Assert.Equal(0, await page.Locator("input:not([type=hidden]), select, textarea").CountAsync());
-        await Browser.SaveScreenshotAsync(page, "validation-confirm");
+        await Browser.SaveScreenshotAsync(page, $"validation-confirm-{provider}");
+        await FitsAPhoneAsync(page, $"validation-confirm-375-{provider}");
+
+        // The form's request token alone, without the browser's antiforgery cookie, confirms nothing.
+        var field = page.Locator("form input[type=hidden]");
+        using (var forger = new HttpClient())
+        {
+            var forged = await forger.PostAsync(link, new FormUrlEncodedContent(
+                [new((await field.GetAttributeAsync("name"))!, (await field.GetAttributeAsync("value"))!)]));
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        }
+        Assert.Equal("PENDING_VALIDATION", (await Json.ReadAsync(await client.GetAsync($"/change-requests/{posted["id"]!.GetValue<string>()}")))["status"]!.GetValue<string>());
 
         await page.Keyboard.PressAsync("Tab");
         await Assertions.Expect(buttons).ToBeFocusedAsync();
-        var outline = await buttons.EvaluateAsync<string>("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth");
-        Assert.Equal("solid 3px", outline);
-        await Browser.SaveScreenshotAsync(page, "validation-confirm-focused");
-
-        var posted = page.WaitForResponseAsync(r => r.Request.Method == "POST");
+        Assert.Equal("solid 3px", await buttons.EvaluateAsync<string>("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth"));
+        await Browser.SaveScreenshotAsync(page, $"validation-confirm-focused-{provider}");
+        var confirmed = page.WaitForResponseAsync(r => r.Request.Method == "POST");
         await page.Keyboard.PressAsync("Enter");
-        Assert.Equal(200, (await posted).Status);
+        Assert.Equal(200, (await confirmed).Status);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Thank you, your choices are confirmed");
         await Assertions.Expect(page.GetByText("Toyota will respect your choices")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
-        await Browser.SaveScreenshotAsync(page, "validation-thanks");
+        await FitsAPhoneAsync(page, $"validation-thanks-375-{provider}");
+        Assert.Equal("APPLIED", (await Json.ReadAsync(await client.GetAsync($"/change-requests/{posted["id"]!.GetValue<string>()}")))["status"]!.GetValue<string>());
+
+        // The same link again, and a link that was never sent.
+        Assert.Equal(410, (await page.GotoAsync(link))!.Status);
+        await FitsAPhoneAsync(page, $"validation-used-375-{provider}");
+        Assert.Equal(404, (await page.GotoAsync($"{hub}/validation/{new string('x', 43)}"))!.Status);
+        await FitsAPhoneAsync(page, $"validation-not-found-375-{provider}");
     }
 
-    [Fact]
-    public async Task Confirm_button_posts_the_antiforgery_token_and_a_click_works_too()
+    [ProviderTheory, Providers]
+    public async Task The_email_the_hub_sent_leads_to_its_page_and_every_page_fits_a_phone_even_with_long_words(DatabaseProvider provider)
     {
-        await using var browser = await Browser.LaunchAsync();
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync($"{baseUrl}/validation/token");
+        await using var smtp = await SmtpListener.StartNewAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var port = HubApp.FreePort();
+        var hub = $"http://127.0.0.1:{port}";
+        await using var app = await HubApp.StartAsync(provider, new()
+        {
+            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+            ["ConsentHub:Smtp:TlsMode"] = "None",
+            ["ConsentHub:Validation:PublicBaseUrl"] = hub,
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var admin = await app.AdminAsync();
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/contexts/toyota/branding", Body(new { displayName = Long }))).StatusCode);
+        using var client = await app.AsAsync(crm);
+        var body = Seed.Consent("OFFERS", true, validated: false);
+        body["consent"]!["communicationAttributes"]!["language"] = "de";
+        body["consent"]!["consentAttributes"]![0]!["consentDescription"] = new string('A', 200);
+        body["consent"]!["consentAttributes"]![0]!["consentLongDescription"] = "https://example.com/" + new string('b', 200);
+        var pending = await HubApp.PendingAsync(client, crm, "c1", body);
+        Assert.Equal(1, await ValidationFlowTests.ProcessAsync(app));
+        var mail = (await smtp.WaitForMessageAsync()).Message;
+        var link = hub + ValidationFlowTests.LinkPath(mail);
 
-        // The form carries the request token; without the browser's antiforgery cookie beside it, a POST is refused.
-        var field = page.Locator("form input[type=hidden]");
-        var name = await field.GetAttributeAsync("name");
-        var token = await field.GetAttributeAsync("value");
-        Assert.False(string.IsNullOrEmpty(token));
-        using var http = new HttpClient();
-        var forged = await http.PostAsync($"{baseUrl}/validation/token", new FormUrlEncodedContent([new(name!, token!)]));
-        Assert.Equal(400, (int)forged.StatusCode);
-
-        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Thank you, your choices are confirmed");
-    }
-
-    [Theory]
-    [InlineData("validation/token", "validation-confirm-375")]
-    [InlineData("thanks", "validation-thanks-375")]
-    [InlineData("not-found", "validation-not-found-375")]
-    [InlineData("expired", "validation-expired-375")]
-    [InlineData("used", "validation-used-375")]
-    [InlineData("long", "validation-long-words-375")]
-    public async Task Pages_fit_a_375_pixel_phone_screen(string path, string screenshot)
-    {
-        await using var browser = await Browser.LaunchAsync(width: 375, height: 740);
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync($"{baseUrl}/{path}");
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveCountAsync(1);
-        await Assertions.Expect(page.GetByRole(AriaRole.Main)).ToBeVisibleAsync();
-
-        var scrollWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
-        Assert.True(scrollWidth <= 375, $"{path} is {scrollWidth}px wide on a 375px screen");
-        await Browser.SaveScreenshotAsync(page, screenshot);
-    }
-
-    [Fact]
-    public async Task Email_opened_in_a_browser_has_one_link_and_it_leads_to_the_confirm_page()
-    {
         await using var browser = await Browser.LaunchAsync(width: 800, height: 900);
         var page = await browser.NewPageAsync();
-        await page.GotoAsync($"{baseUrl}/email");
+        await page.SetContentAsync(mail.HtmlBody!);
         var links = page.GetByRole(AriaRole.Link);
         await Assertions.Expect(links).ToHaveCountAsync(1);
-        await Assertions.Expect(links).ToHaveAccessibleNameAsync("Confirm");
-        await Browser.SaveScreenshotAsync(page, "validation-email");
+        await Assertions.Expect(links).ToHaveAccessibleNameAsync("Bestätigen");
+        await Browser.SaveScreenshotAsync(page, $"validation-email-{provider}");
+        await FitsAPhoneAsync(page, $"validation-email-375-{provider}", landingPage: false);
 
-        await page.SetViewportSizeAsync(375, 740);
-        var scrollWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
-        Assert.True(scrollWidth <= 375, $"the email is {scrollWidth}px wide on a 375px screen");
-        await Browser.SaveScreenshotAsync(page, "validation-email-375");
-
+        await page.SetViewportSizeAsync(800, 900);
         await links.ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Confirm" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Bestätigen" })).ToBeVisibleAsync();
+        Assert.Equal(link, page.Url);
+        await FitsAPhoneAsync(page, $"validation-long-words-375-{provider}");
+
+        // A day on the person is reminded; a day after the reminder the link has expired: the page says so, in the
+        // person's language, and fits too.
+        clock.Advance(TimeSpan.FromHours(25));
+        Assert.Equal(1, await ValidationFlowTests.ProcessAsync(app));
+        Assert.Equal(2, smtp.Messages.Count);
+        clock.Advance(TimeSpan.FromHours(25));
+        Assert.Equal(1, await ValidationFlowTests.ProcessAsync(app));
+        using var reader = await app.AsAsync(crm); // a token issued now: the one from two days ago has expired
+        Assert.Equal("EXPIRED", (await Json.ReadAsync(await reader.GetAsync($"/change-requests/{pending["id"]!.GetValue<string>()}")))["status"]!.GetValue<string>());
+        Assert.Equal(410, (await page.GotoAsync(link))!.Status);
+        await Assertions.Expect(page.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
+        await FitsAPhoneAsync(page, $"validation-expired-375-{provider}");
     }
 
-    static IResult Html(string html, int status = StatusCodes.Status200OK) =>
-        Results.Content(html, "text/html; charset=utf-8", Encoding.UTF8, status);
+    /// <summary>
+    /// The page scrolls no wider than a 375-pixel phone screen; a landing page also has one heading and a main region.
+    /// </summary>
+    static async Task FitsAPhoneAsync(IPage page, string screenshot, bool landingPage = true)
+    {
+        await page.SetViewportSizeAsync(375, 740);
+        if (landingPage)
+        {
+            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveCountAsync(1);
+            await Assertions.Expect(page.GetByRole(AriaRole.Main)).ToBeVisibleAsync();
+        }
+        var width = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
+        Assert.True(width <= 375, $"{screenshot}: {width}px wide on a 375px screen");
+        await Browser.SaveScreenshotAsync(page, screenshot);
+        await page.SetViewportSizeAsync(1280, 900);
+    }
+
+    static StringContent Body(object value) =>
+        new(System.Text.Json.JsonSerializer.Serialize(value), System.Text.Encoding.UTF8, "application/json");
 
     const string Logo = """
         <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 40" width="64" height="40">

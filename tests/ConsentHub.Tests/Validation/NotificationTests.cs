@@ -33,7 +33,7 @@ public sealed class NotificationTests
         return body;
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_validated_change_with_notify_is_confirmed_to_the_person_in_the_contexts_branding_and_language(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -91,7 +91,7 @@ public sealed class NotificationTests
         Assert.Single(smtp.Messages);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task An_unvalidated_change_with_notify_is_confirmed_by_email_only_after_the_person_confirmed_it(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -124,7 +124,7 @@ public sealed class NotificationTests
             change["timeline"]!.AsArray().Select(e => e!["event"]!.GetValue<string>()));
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_notification_the_mail_server_refuses_ends_failed_in_the_ledger_and_the_change_stays_applied(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

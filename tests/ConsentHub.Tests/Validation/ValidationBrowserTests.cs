@@ -8,7 +8,7 @@ namespace ConsentHub.Tests.Validation;
 /// <summary>The whole double opt-in in Debian's Chromium: the email's link, the Confirm button, the thank-you page.</summary>
 public sealed class ValidationBrowserTests
 {
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_person_confirms_in_a_real_browser_and_the_change_is_applied(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();

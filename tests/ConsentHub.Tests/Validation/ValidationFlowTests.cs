@@ -32,7 +32,7 @@ public sealed partial class ValidationFlowTests
 
     public static string LinkPath(MimeMessage message) => "/validation/" + Link().Match(message.TextBody ?? "").Groups[1].Value;
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unvalidated_change_is_emailed_then_confirmed_through_the_link_and_applied(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -86,7 +86,7 @@ public sealed partial class ValidationFlowTests
         Assert.True((await Json.ReadAsync(await admin.GetAsync("/ledger/verify")))["valid"]!.GetValue<bool>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Unknown_link_gets_a_friendly_404_page_and_a_forged_form_changes_nothing(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -107,7 +107,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal("PENDING_VALIDATION", (await Json.ReadAsync(await client.GetAsync(posted.Headers.Location)))["status"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_change_nobody_could_validate_is_refused(DatabaseProvider provider)
     {
         var app = await HubApp.SharedAsync(provider);
@@ -124,7 +124,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal("required-for-validation", violation["rule"]!.GetValue<string>());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Without_smtp_the_email_lands_in_the_mail_drop_and_the_admin_lists_it(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Validation:PollSeconds"] = "1" });
@@ -132,7 +132,7 @@ public sealed partial class ValidationFlowTests
         using var client = await app.AsAsync(crm);
         using var admin = await app.AdminAsync();
 
-        await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true, validated: false));
+        await HubApp.PendingAsync(client, crm, "c1", Seed.Consent("OFFERS", true, validated: false));
 
         JsonNode list = new JsonObject();
         for (var i = 0; i < 100 && (list["count"]?.GetValue<int>() ?? 0) == 0; i++)
@@ -150,7 +150,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/admin/mail/..%2Fconsenthub.db")).StatusCode);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task Reminder_is_sent_once_after_the_window_and_then_the_change_expires_unapplied(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -194,7 +194,7 @@ public sealed partial class ValidationFlowTests
         Assert.Null(data["consent"]?["consentAttributes"]?.AsArray().FirstOrDefault());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_refusing_mail_server_fails_the_validation_with_code_525(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -214,7 +214,7 @@ public sealed partial class ValidationFlowTests
         Assert.Empty(smtp.Messages);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_mail_server_that_is_down_and_comes_back_gets_the_message(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -233,6 +233,54 @@ public sealed partial class ValidationFlowTests
 
         Assert.Single(smtp.Messages);
         Assert.Equal("PENDING_VALIDATION", (await Json.ReadAsync(await client.GetAsync(posted.Headers.Location)))["status"]!.GetValue<string>());
+    }
+
+    [ProviderTheory, Providers]
+    public async Task A_mail_server_that_keeps_deferring_fails_the_validation_after_MaxSendAttempts_and_is_not_tried_again(DatabaseProvider provider)
+    {
+        await using var smtp = await SmtpListener.StartNewAsync();
+        smtp.FailDataWith(451);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = Smtp(smtp, worker: false);
+        settings["ConsentHub:Validation:MaxSendAttempts"] = "3";
+        await using var app = await HubApp.StartAsync(provider, settings, s => s.AddSingleton<TimeProvider>(clock));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        JsonNode posted;
+        using (var client = await app.AsAsync(crm))
+            posted = await HubApp.PendingAsync(client, crm, "c1", Seed.Consent("OFFERS", true, validated: false));
+        var location = $"/change-requests/{posted["id"]!.GetValue<string>()}";
+        // Read with a token issued now: the clock moves by hours, past any token's lifetime.
+        async Task<JsonNode> ChangeAsync()
+        {
+            using var reader = await app.AsAsync(crm);
+            return await Json.ReadAsync(await reader.GetAsync(location));
+        }
+
+        // Each attempt is answered 451 at the end of DATA; between attempts the clock passes the longest pause (4 h).
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            Assert.Equal(1, await ProcessAsync(app));
+            Assert.Equal(attempt, smtp.Connections);
+            var status = (await ChangeAsync())["status"]!.GetValue<string>();
+            Assert.Equal(attempt < 3 ? "PENDING_VALIDATION" : "VALIDATION_FAILED", status);
+            clock.Advance(TimeSpan.FromHours(5));
+        }
+        var change = await ChangeAsync();
+        Assert.Contains("525", change["statusReason"]!.GetValue<string>());
+
+        // Driven on past every pause and past the validation's own expiry: nothing is sent, attempted or changed again.
+        for (var day = 0; day < 3; day++)
+        {
+            clock.Advance(TimeSpan.FromDays(1));
+            await ProcessAsync(app);
+        }
+        Assert.Equal(3, smtp.Connections);
+        Assert.Empty(smtp.Messages);
+        Assert.Equal("VALIDATION_FAILED", (await ChangeAsync())["status"]!.GetValue<string>());
+        using var admin = await app.AdminAsync();
+        var entries = (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=100")))["entries"]!.AsArray();
+        Assert.Single(entries, e => e!["type"]!.GetValue<string>() == "validation-failed");
+        Assert.DoesNotContain(entries, e => e!["type"]!.GetValue<string>() is "validation-sent" or "validation-expired");
     }
 
     [PostgresOnly]
@@ -261,7 +309,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal(count, smtp.Messages.SelectMany(m => m.Recipients).Distinct().Count());
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_validation_queued_before_a_restart_is_sent_after_it(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -278,7 +326,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal(["person@example.com"], mail.Recipients);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task The_organisations_window_and_the_contexts_own_words_are_used(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -299,7 +347,7 @@ public sealed partial class ValidationFlowTests
         using var client = await app.AsAsync(crm);
         var body = Seed.Consent("OFFERS", true, validated: false);
         body["consent"]!["communicationAttributes"]!["language"] = "de-AT";
-        await HubApp.SubmitAsync(client, crm, "c1", body);
+        await HubApp.PendingAsync(client, crm, "c1", body);
 
         Assert.Equal(1, await ProcessAsync(app));
         Assert.Equal("Bitte bestätigen: toyota", smtp.Messages[0].Message.Subject);
@@ -308,7 +356,7 @@ public sealed partial class ValidationFlowTests
         Assert.Equal(2, smtp.Messages.Count);
     }
 
-    [Theory, Providers]
+    [ProviderTheory, Providers]
     public async Task A_confirmed_change_is_propagated_and_an_unconfirmed_one_never_is(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
@@ -346,7 +394,7 @@ public sealed partial class ValidationFlowTests
         return await app.Db(scope).Validations.CountAsync(v => v.State == ValidationStates.Sent && v.LeaseUntil == null);
     }
 
-    static async Task<int> ProcessAsync(HubApp app)
+    internal static async Task<int> ProcessAsync(HubApp app)
     {
         using var scope = app.Scope();
         return await scope.ServiceProvider.GetRequiredService<ValidationService>().ProcessDueAsync(CancellationToken.None);
