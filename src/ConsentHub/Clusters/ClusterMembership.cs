@@ -63,7 +63,7 @@ public static class ClusterMembership
             .Order()
             .ToArray();
         if (keys.Length == 0) return;
-        await db.Database.SqlQuery<long>($"""SELECT "Id" AS "Value" FROM customers WHERE "Id" = ANY({keys}) ORDER BY "Id" FOR UPDATE""").ToListAsync(ct);
+        await db.Customers.Where(c => keys.Contains(c.Id)).OrderBy(c => c.Id).Select(c => c.Id).ForUpdate(db).ToListAsync(ct);
     }
 
     /// <summary>
@@ -75,19 +75,8 @@ public static class ClusterMembership
         ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time, string nmsc, string clusterId,
         IReadOnlyList<MemberKey> members, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryReplaceAsync(db, ledger, planner, time, nmsc, clusterId, members, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // A change of one of these records or a concurrent feed of the same records won: start again.
-                db.ChangeTracker.Clear();
-                planner.Reset();
-            }
-        }
+        // A change of one of these records or a concurrent feed of the same records may win: then it starts again.
+        return await ConflictRetry.RunAsync(db, () => TryReplaceAsync(db, ledger, planner, time, nmsc, clusterId, members, ct), planner.Reset);
     }
 
     static async Task<(ClusterView View, bool Created)> TryReplaceAsync(
@@ -155,18 +144,7 @@ public static class ClusterMembership
     public static async Task<bool> DeleteAsync(ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time,
         string nmsc, string clusterId, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryDeleteAsync(db, ledger, planner, time, nmsc, clusterId, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                db.ChangeTracker.Clear();
-                planner.Reset();
-            }
-        }
+        return await ConflictRetry.RunAsync(db, () => TryDeleteAsync(db, ledger, planner, time, nmsc, clusterId, ct), planner.Reset);
     }
 
     static async Task<bool> TryDeleteAsync(ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time,

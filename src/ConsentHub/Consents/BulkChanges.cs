@@ -22,21 +22,9 @@ public sealed class BulkChanges(
     /// Applies the changes in order; true for each applied, false for each skipped because a change with its key was
     /// applied before (by an earlier batch, or earlier in this one).
     /// </summary>
-    public async Task<bool[]> ApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryApplyAsync(system, changes, submittedBy, scope, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // A concurrent upload of the same records, or a single change of one of them, got there first.
-                db.ChangeTracker.Clear();
-            }
-        }
-    }
+    /// <remarks>A concurrent upload of the same records, or a single change of one of them, may get there first: then it starts again.</remarks>
+    public Task<bool[]> ApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct) =>
+        ConflictRetry.RunAsync(db, () => TryApplyAsync(system, changes, submittedBy, scope, ct));
 
     async Task<bool[]> TryApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
     {
@@ -51,10 +39,8 @@ public sealed class BulkChanges(
 
         // The records, locked in id order as a single change locks its one (PostgreSQL), then those still missing created.
         var ids = todo.Select(i => changes[i].SourceCustomerId).Distinct(StringComparer.Ordinal).ToArray();
-        var customers = (db.Provider == DatabaseProvider.Postgres
-                ? await db.Customers.FromSqlInterpolated(
-                    $"""SELECT * FROM customers WHERE "SourceSystemId" = {system.Id} AND "SourceCustomerId" = ANY({ids}) ORDER BY "Id" FOR UPDATE""").ToListAsync(ct)
-                : await db.Customers.Where(c => c.SourceSystemId == system.Id && ids.Contains(c.SourceCustomerId)).ToListAsync(ct))
+        var customers = (await db.Customers.Where(c => c.SourceSystemId == system.Id && ids.Contains(c.SourceCustomerId))
+                .OrderBy(c => c.Id).ForUpdate(db).ToListAsync(ct))
             .ToDictionary(c => c.SourceCustomerId, StringComparer.Ordinal);
         var existing = customers.Values.Select(c => c.Id).ToList();
         var missing = ids.Where(id => !customers.ContainsKey(id)).ToList();

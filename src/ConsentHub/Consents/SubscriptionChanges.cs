@@ -68,20 +68,10 @@ public sealed class SubscriptionChanges(
         db.Database.AutoSavepointsEnabled = false;
         try
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    return await TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras, ct);
-                }
-                catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-                {
-                    // A concurrent request created the same customer, used the same key or linked the same
-                    // person first: start again, and this time see what it committed.
-                    db.ChangeTracker.Clear();
-                    Reset();
-                }
-            }
+            // A concurrent request may create the same customer, use the same key or link the same person first: then
+            // the submission starts again, and this time sees what it committed.
+            return await ConflictRetry.RunAsync(db,
+                () => TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras, ct), Reset);
         }
         finally
         {
@@ -246,13 +236,9 @@ public sealed class SubscriptionChanges(
         planner.Stamp(applied);
     }
 
-    /// <summary>Reads the customer row; on PostgreSQL also locks it, so one customer's changes apply one at a time.</summary>
+    /// <summary>Reads the customer row for update, so one customer's changes apply one at a time.</summary>
     Task<Customer?> LockCustomerAsync(long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
-        db.Provider == DatabaseProvider.Postgres
-            ? db.Customers.FromSqlInterpolated(
-                $"""SELECT * FROM customers WHERE "SourceSystemId" = {sourceSystemId} AND "SourceCustomerId" = {sourceCustomerId} FOR UPDATE""")
-                .SingleOrDefaultAsync(ct)
-            : db.Customers.SingleOrDefaultAsync(c => c.SourceSystemId == sourceSystemId && c.SourceCustomerId == sourceCustomerId, ct);
+        db.Customers.Where(c => c.SourceSystemId == sourceSystemId && c.SourceCustomerId == sourceCustomerId).ForUpdate(db).SingleOrDefaultAsync(ct);
 
     /// <summary>
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change

@@ -20,7 +20,7 @@ public static class DataServices
         services.AddDbContextPool<SqliteConsentDb>((sp, o) =>
             o.UseSqlite(ConnectionString(sp) ?? DefaultSqlite(sp.GetRequiredService<IOptions<HubOptions>>().Value)));
         services.AddDbContextPool<PostgresConsentDb>((sp, o) =>
-            o.UseNpgsql(PostgresConnectionString(sp)));
+            o.UseNpgsql(PostgresConnectionString(sp)).AddInterceptors(ForUpdateInterceptor.Instance));
         services.AddScoped<ConsentDb>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
             ? sp.GetRequiredService<PostgresConsentDb>()
             : sp.GetRequiredService<SqliteConsentDb>());

@@ -44,10 +44,7 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
 
     public async Task LockHeadAsync(CancellationToken ct)
     {
-        var query = db.Provider == DatabaseProvider.Postgres
-            ? db.LedgerHeads.FromSqlRaw("""SELECT * FROM ledger_head WHERE "Id" = 1 FOR UPDATE""")
-            : db.LedgerHeads.Where(h => h.Id == LedgerHead.SingletonId);
-        var current = await query.AsNoTracking().SingleAsync(ct);
+        var current = await db.LedgerHeads.Where(h => h.Id == LedgerHead.SingletonId).AsNoTracking().ForUpdate(db).SingleAsync(ct);
 
         // A retried unit of work may still track the head read by an earlier attempt.
         foreach (var stale in db.ChangeTracker.Entries<LedgerHead>().ToList())

@@ -35,21 +35,9 @@ public abstract record OptOutUploadOutcome
 /// </summary>
 public sealed class OptOutUploads(ConsentDb db, LedgerWriter ledger, OptOutVault vault, BlindIndex blindIndex, TimeProvider time)
 {
-    public async Task<OptOutUploadOutcome> StoreAsync(OptOutUpload upload, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryStoreAsync(upload, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // A concurrent retry with the same Idempotency-Key won the race: the next attempt replays its answer.
-                db.ChangeTracker.Clear();
-            }
-        }
-    }
+    /// <summary>A concurrent retry with the same Idempotency-Key may win the race: the next attempt replays its answer.</summary>
+    public Task<OptOutUploadOutcome> StoreAsync(OptOutUpload upload, CancellationToken ct) =>
+        ConflictRetry.RunAsync(db, () => TryStoreAsync(upload, ct));
 
     async Task<OptOutUploadOutcome> TryStoreAsync(OptOutUpload upload, CancellationToken ct)
     {

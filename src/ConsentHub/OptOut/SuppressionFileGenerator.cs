@@ -258,9 +258,7 @@ public sealed class SuppressionFileGenerator(
     {
         db.ChangeTracker.Clear();
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
-        var row = db.Provider == DatabaseProvider.Postgres
-            ? await db.SuppressionFiles.FromSqlInterpolated($"""SELECT * FROM suppression_files WHERE "Id" = {generated.Id} FOR UPDATE""").SingleAsync(ct)
-            : await db.SuppressionFiles.SingleAsync(f => f.Id == generated.Id, ct);
+        var row = await db.SuppressionFiles.Where(f => f.Id == generated.Id).ForUpdate(db).SingleAsync(ct);
         if (row.LeaseToken != token || row.LedgerIndex is not null) return null;
         var now = time.Now();
         row.Industry = generated.Industry;

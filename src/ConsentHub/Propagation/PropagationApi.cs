@@ -180,42 +180,35 @@ public static class PropagationApi
             return Problems.Invalid("propagationId", "uuid", "propagationId must be the UUID the hub sent in the PROPAGATED message.");
         if (data.CommandTimestamp is { } stamp && !Timestamps.TryParse(stamp, out _))
             return Problems.Invalid("commandTimestamp", "timestamp-format", $"commandTimestamp must be {Timestamps.Rule}.");
-        for (var attempt = 1; ; attempt++)
+        return await ConflictRetry.RunAsync(db, async () =>
         {
-            try
+            await using var transaction = await ledger.BeginUnlockedAsync(ct);
+            var found = await db.Propagations.AsNoTracking()
+                .AnyAsync(p => p.Id == id && p.SourceSystemId == system.Id && p.SourceCustomerId == sourceCustomerId, ct);
+            if (!found)
+                return Problems.Invalid("propagationId", "unknown-propagation",
+                    "No message with this propagationId was sent to this customer of this source system.");
+            var message = await LockAsync(db, id, ct);
+            if (message.State != PropagationStates.Processed)
             {
-                await using var transaction = await ledger.BeginUnlockedAsync(ct);
-                var found = await db.Propagations.AsNoTracking()
-                    .AnyAsync(p => p.Id == id && p.SourceSystemId == system.Id && p.SourceCustomerId == sourceCustomerId, ct);
-                if (!found)
-                    return Problems.Invalid("propagationId", "unknown-propagation",
-                        "No message with this propagationId was sent to this customer of this source system.");
-                var message = await LockAsync(db, id, ct);
-                if (message.State != PropagationStates.Processed)
+                var now = time.Now();
+                message.State = PropagationStates.Processed;
+                message.ProcessedAt = now;
+                message.DeliveredAt ??= now;
+                message.LeaseToken = null;
+                message.LeaseUntil = null;
+                await ledger.LockHeadAsync(ct);
+                message.ProcessedLedgerIndex = ledger.Append(LedgerEvents.PropagationProcessed, new
                 {
-                    var now = time.Now();
-                    message.State = PropagationStates.Processed;
-                    message.ProcessedAt = now;
-                    message.DeliveredAt ??= now;
-                    message.LeaseToken = null;
-                    message.LeaseUntil = null;
-                    await ledger.LockHeadAsync(ct);
-                    message.ProcessedLedgerIndex = ledger.Append(LedgerEvents.PropagationProcessed, new
-                    {
-                        propagationId = message.Id, nmsc = message.Nmsc, context = message.Context, sourceSystem = message.SourceSystem,
-                        sourceCustomerId = message.SourceCustomerId, ledgerIndex = message.LedgerIndex,
-                    }).Index;
-                    await db.SaveChangesAsync(ct);
-                    await transaction.CommitAsync(ct);
-                }
-                var view = await ViewAsync(db, message, ct);
-                return Hal.Raw(StatusCodes.Status200OK, Hal.Serialize(view), PathOf(message.Id));
+                    propagationId = message.Id, nmsc = message.Nmsc, context = message.Context, sourceSystem = message.SourceSystem,
+                    sourceCustomerId = message.SourceCustomerId, ledgerIndex = message.LedgerIndex,
+                }).Index;
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
             }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                db.ChangeTracker.Clear();
-            }
-        }
+            var view = await ViewAsync(db, message, ct);
+            return Hal.Raw(StatusCodes.Status200OK, Hal.Serialize(view), PathOf(message.Id));
+        });
     }
 
     /// <summary>Readers of the organisation and context see a message; only its own system or the admin manage it.</summary>
@@ -231,9 +224,8 @@ public static class PropagationApi
         return (message, null);
     }
 
-    static Task<PropagationMessage> LockAsync(ConsentDb db, Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
-        ? db.Propagations.FromSqlInterpolated($"""SELECT * FROM propagations WHERE "Id" = {id} FOR UPDATE""").SingleAsync(ct)
-        : db.Propagations.SingleAsync(p => p.Id == id, ct);
+    static Task<PropagationMessage> LockAsync(ConsentDb db, Guid id, CancellationToken ct) =>
+        db.Propagations.Where(p => p.Id == id).ForUpdate(db).SingleAsync(ct);
 
     static async Task<PropagationView> ViewAsync(ConsentDb db, PropagationMessage m, CancellationToken ct)
     {

@@ -37,20 +37,8 @@ public abstract record ErasureOutcome
 /// </summary>
 public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, PropagationSignal propagation, TimeProvider time)
 {
-    public async Task<ErasureOutcome> EraseAsync(string nmsc, PersonCriterion criterion, Caller caller, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryEraseAsync(nmsc, criterion, caller, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                db.ChangeTracker.Clear();
-            }
-        }
-    }
+    public Task<ErasureOutcome> EraseAsync(string nmsc, PersonCriterion criterion, Caller caller, CancellationToken ct) =>
+        ConflictRetry.RunAsync(db, () => TryEraseAsync(nmsc, criterion, caller, ct));
 
     async Task<ErasureOutcome> TryEraseAsync(string nmsc, PersonCriterion criterion, Caller caller, CancellationToken ct)
     {

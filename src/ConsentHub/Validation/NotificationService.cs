@@ -122,9 +122,8 @@ public sealed class NotificationService(
     }
 
     /// <summary>Reads a notification for update: on PostgreSQL with a row lock, on SQLite under the write lock.</summary>
-    Task<Notification> LockAsync(Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
-        ? db.Notifications.FromSqlInterpolated($"""SELECT * FROM notifications WHERE "Id" = {id} FOR UPDATE""").SingleAsync(ct)
-        : db.Notifications.SingleAsync(n => n.Id == id, ct);
+    Task<Notification> LockAsync(Guid id, CancellationToken ct) =>
+        db.Notifications.Where(n => n.Id == id).ForUpdate(db).SingleAsync(ct);
 
     static string Truncate(string text) => text.Length <= 1000 ? text : text[..1000];
 

@@ -218,23 +218,10 @@ public sealed class ValidationService(
         Guid validationId, string? remoteAddress, string? userAgent, CancellationToken ct) =>
         RetryAsync(() => Task.FromResult<Guid?>(validationId), remoteAddress, userAgent, ct);
 
-    async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> RetryAsync(
-        Func<Task<Guid?>> find, string? remoteAddress, string? userAgent, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryConfirmAsync(find, remoteAddress, userAgent, ct);
-            }
-            catch (Exception e) when (attempt < 5 && DbErrors.IsRetryable(e))
-            {
-                // Built-in matching may race another record of the same person: start again.
-                db.ChangeTracker.Clear();
-                changes.Reset();
-            }
-        }
-    }
+    /// <summary>Built-in matching may race another record of the same person: then the confirmation starts again.</summary>
+    Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> RetryAsync(
+        Func<Task<Guid?>> find, string? remoteAddress, string? userAgent, CancellationToken ct) =>
+        ConflictRetry.RunAsync(db, () => TryConfirmAsync(find, remoteAddress, userAgent, ct), changes.Reset);
 
     async Task<(ConfirmOutcome Outcome, ValidationRequest? Validation)> TryConfirmAsync(
         Func<Task<Guid?>> find, string? remoteAddress, string? userAgent, CancellationToken ct)
@@ -303,9 +290,8 @@ public sealed class ValidationService(
     };
 
     /// <summary>Reads a validation for update: on PostgreSQL with a row lock, on SQLite under the write lock.</summary>
-    public Task<ValidationRequest> LockAsync(Guid id, CancellationToken ct) => db.Provider == DatabaseProvider.Postgres
-        ? db.Validations.FromSqlInterpolated($"""SELECT * FROM validations WHERE "Id" = {id} FOR UPDATE""").SingleAsync(ct)
-        : db.Validations.SingleAsync(v => v.Id == id, ct);
+    public Task<ValidationRequest> LockAsync(Guid id, CancellationToken ct) =>
+        db.Validations.Where(v => v.Id == id).ForUpdate(db).SingleAsync(ct);
 
     async Task<int> WindowHoursAsync(string nmsc, CancellationToken ct) =>
         await db.Organisations.AsNoTracking().Where(o => o.Nmsc == nmsc).Select(o => (int?)o.ValidationWindowHours).SingleOrDefaultAsync(ct) ?? 24;
