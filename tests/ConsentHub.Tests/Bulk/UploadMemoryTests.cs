@@ -7,11 +7,15 @@ using ConsentHub.Tests.Infrastructure;
 
 namespace ConsentHub.Tests.Bulk;
 
-/// <summary>Alone, so that no other test's allocations count as the upload's.</summary>
+/// <summary>
+/// The memory tests (trait Category=Memory), one at a time and alone, so that no other test's allocations count as
+/// theirs. scripts/test.sh runs them in a process of their own beside the rest of the suite.
+/// </summary>
 [CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
 public sealed class MemoryCollection;
 
 [Collection(nameof(MemoryCollection))]
+[Trait("Category", "Memory")]
 public sealed class UploadMemoryTests
 {
     const int Records = 1_000;

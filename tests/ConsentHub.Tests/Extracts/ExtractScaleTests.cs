@@ -16,6 +16,7 @@ namespace ConsentHub.Tests.Extracts;
 /// It runs in the memory collection, alone, so that no other test's allocations count as the extract's.
 /// </summary>
 [Collection(nameof(Bulk.MemoryCollection))]
+[Trait("Category", "Memory")]
 public sealed class ExtractScaleTests(ITestOutputHelper output)
 {
     const int Records = 500_000;

@@ -11,6 +11,7 @@ namespace ConsentHub.Tests.OptOut;
 
 /// <summary>Alone (the bulk upload's memory collection), so that no other test's allocations count as the import's.</summary>
 [Collection(nameof(MemoryCollection))]
+[Trait("Category", "Memory")]
 public sealed class IndustryMemoryTests
 {
     const int LongLines = 64;
