@@ -1,3 +1,4 @@
+using ConsentHub;
 using ConsentHub.Auth;
 using ConsentHub.Bulk;
 using ConsentHub.Clusters;
@@ -50,7 +51,7 @@ if (UploadCommand.Matches(args)) return await UploadCommand.RunAsync(args, Conso
 
 // Schema, token keys and the first admin exist before the first request is served.
 await app.Services.MigrateConsentDbAsync();
-await app.Services.BootstrapAsync();
+await app.Services.PrepareAsync();
 
 app.UseHosting();
 // Before authentication: OpenIddict answers the token endpoint from there.

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.DataProtection;
-using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -27,18 +25,11 @@ public static class Bootstrap
     public const string AdminUsername = "admin";
     public const string CredentialsFile = "initial-credentials";
 
-    public static async Task BootstrapAsync(this IServiceProvider services, CancellationToken ct = default)
+    /// <summary>Creates the admin unless it exists; <paramref name="provider"/> is a scope's.</summary>
+    public static async Task EnsureAdminAsync(IServiceProvider provider, CancellationToken ct = default)
     {
-        await using var scope = services.CreateAsyncScope();
-        var provider = scope.ServiceProvider;
         var db = provider.GetRequiredService<ConsentDb>();
         var time = provider.GetRequiredService<TimeProvider>();
-        await provider.GetRequiredService<TokenKeys>().LoadAsync(db, time, ct);
-        await provider.GetRequiredService<CheckpointKey>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
-        await provider.GetRequiredService<BlindIndex>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
-        await provider.GetRequiredService<PersonKeyWrapping>().LoadAsync(db, provider.GetRequiredService<IDataProtectionProvider>(), time, ct);
-        await LedgerTreeBackfill.RunAsync(db, provider.GetRequiredService<LedgerWriter>(), ct);
-        await PersonalDataBackfill.RunAsync(provider, ct);
         if (await db.Users.AnyAsync(u => u.Username == AdminUsername, ct)) return;
 
         var options = provider.GetRequiredService<IOptions<BootstrapOptions>>().Value;

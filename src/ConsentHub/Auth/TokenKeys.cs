@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 
 namespace ConsentHub.Auth;
@@ -25,44 +23,14 @@ public sealed class TokenKeys
     public async Task LoadAsync(ConsentDb db, TimeProvider time, CancellationToken ct)
     {
         var rsa = RSA.Create();
-        rsa.ImportPkcs8PrivateKey(Convert.FromBase64String(await GetOrCreateAsync(db, SigningName, () =>
+        rsa.ImportPkcs8PrivateKey(Convert.FromBase64String(await ServerKeys.GetOrCreateAsync(db, SigningName, () =>
         {
             using var fresh = RSA.Create(2048);
             return Convert.ToBase64String(fresh.ExportPkcs8PrivateKey());
         }, time, ct)), out _);
         signing = new RsaSecurityKey(rsa) { KeyId = SigningName + "-" + Convert.ToHexStringLower(SHA256.HashData(rsa.ExportSubjectPublicKeyInfo()))[..16] };
-        encryption = new SymmetricSecurityKey(Convert.FromBase64String(await GetOrCreateAsync(db, EncryptionName,
+        encryption = new SymmetricSecurityKey(Convert.FromBase64String(await ServerKeys.GetOrCreateAsync(db, EncryptionName,
             () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), time, ct)));
-    }
-
-    /// <summary>The value of a named server key; the first instance to ask creates it, the others read theirs.</summary>
-    public static async Task<string> GetOrCreateAsync(ConsentDb db, string name, Func<string> create, TimeProvider time, CancellationToken ct)
-    {
-        var existing = await db.ServerKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Name == name, ct);
-        if (existing is not null) return existing.Value;
-        db.ServerKeys.Add(new ServerKey { Name = name, Value = create(), CreatedAt = time.Now() });
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            // Another instance created it first: use theirs.
-            db.ChangeTracker.Clear();
-        }
-        return (await db.ServerKeys.AsNoTracking().SingleAsync(k => k.Name == name, ct)).Value;
-    }
-
-    /// <summary>
-    /// As <see cref="GetOrCreateAsync"/> for secret bytes kept under Data Protection with <paramref name="purpose"/>:
-    /// the first instance creates and protects them, every instance reads them back in clear.
-    /// </summary>
-    public static async Task<byte[]> GetOrCreateProtectedAsync(
-        ConsentDb db, IDataProtectionProvider protection, string name, string purpose, Func<byte[]> create, TimeProvider time, CancellationToken ct)
-    {
-        var protector = protection.CreateProtector(purpose);
-        var stored = await GetOrCreateAsync(db, name, () => protector.Protect(Convert.ToBase64String(create())), time, ct);
-        return Convert.FromBase64String(protector.Unprotect(stored));
     }
 
     static InvalidOperationException NotLoaded() => new("Token keys are not loaded: the host must call LoadAsync at start.");

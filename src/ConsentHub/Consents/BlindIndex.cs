@@ -21,7 +21,7 @@ public sealed class BlindIndex
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        key = await TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
+        key = await ServerKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
     }
 
     /// <summary>The index of an email address (trimmed, lower-cased), or null when there is none.</summary>

@@ -47,7 +47,7 @@ public sealed class PersonKeyWrapping
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        key = await Auth.TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
+        key = await ServerKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
     }
 
     public static bool IsWrapped(string stored) => stored.StartsWith(Prefix, StringComparison.Ordinal);

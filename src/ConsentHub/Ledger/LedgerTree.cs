@@ -88,7 +88,7 @@ public sealed class CheckpointKey(IOptions<LedgerOptions> options)
 
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
-        privateKey = await TokenKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => SignedNote.NewKeyPair().PrivateKey, time, ct);
+        privateKey = await ServerKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => SignedNote.NewKeyPair().PrivateKey, time, ct);
         PublicKey = SignedNote.PublicKeyOf(privateKey);
     }
 
