@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 for part in ${ONLY//,/ }; do
-  case $part in read|write|propagation|bulk|ledger|optout|events|cdc|replica|extract) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc, replica, extract; not $part" >&2; exit 2 ;; esac
+  case $part in read|write|propagation|bulk|ledger|optout|events|cdc|replica|extract|scaleout) ;; *) echo "bench.sh: --only takes read, write, propagation, bulk, ledger, optout, events, cdc, replica, extract, scaleout; not $part" >&2; exit 2 ;; esac
 done
 wanted() { [[ ,$ONLY, == *,$1,* ]]; }   # wanted PART: whether this run measures PART
 
@@ -65,7 +65,7 @@ print_table() {
 }
 
 # ---- what every run checks ---------------------------------------------------------------------------------
-BENCH_FILES=(bench/wrk/read.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
+BENCH_FILES=(bench/wrk/read.lua bench/wrk/pk.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/pgbench/change-unlocked.sql bench/pgbench/change-sharded.sql bench/README.md)
 BENCH_PROJECTS=(bench/ReplicaBench/ReplicaBench.csproj bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj bench/ExtractBench/ExtractBench.csproj)
 
 build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
@@ -85,15 +85,19 @@ dll() {  # dll NAME PROJECT-DIR -> the built assembly
 bash -n scripts/bench.sh scripts/test.sh
 for file in "${BENCH_FILES[@]}"; do [[ -s $file ]] || { echo "bench.sh: $file is missing" >&2; exit 1; }; done
 
-TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 40%" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%"
-  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%" "none set: beside COPY" "CSV ≥ 50% of COPY TO")
-WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED"
+TARGETS=("≥ 50% of baseline req/s, p99 < 10 ms" "≥ 1,000 changes/s and ≥ 40% of the unlocked baseline; p99 < 100 ms" "≥ 1,000/s, p99 < 1 s" "≥ 20% of COPY" "≥ 33% of COPY" "≥ 50%"
+  "≥ 100% of the change write's changes/s" "none set: beside the change write's changes/s" "≥ 50%" "none set: beside COPY" "CSV ≥ 50% of COPY TO"
+  "≥ 50% of the plain PK read, p99 ≤ 2× its p99" "none set: beside the plain PK read" "none set: beside the unlocked baseline at 8"
+  "none set: on paper, beside the unlocked baseline")
+WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write, validated REQUESTED, 32 connections"
   "propagation to a local receiver" "initial upload, ${RECORDS} records" "DPO export, ${RECORDS} records"
   "ledger verify, ${ENTRIES} entries" "opt-out upload (seed 002), 100-record requests, 16 connections, ${CUSTOMERS} customers"
   "inbound events (seed 001), arrays of 100 validated events, 16 connections"
   "change data capture to RabbitMQ, a backlog of ${CDC_CHANGES} changes drained"
   "replica catch-up, a backlog of ${REPLICA_CHANGES} changes into another PostgreSQL database"
-  "detail extract, ${EXTRACT_RECORDS} rows, CSV (Parquet beside it)")
+  "detail extract, ${EXTRACT_RECORDS} rows, CSV (Parquet beside it)"
+  "consent read, 8 connections" "consent read, 32 connections" "change write, validated REQUESTED, 8 connections"
+  "one ledger per organisation (docs/scale-out.md): the change's rows with 1, 4, 16 and 64 ledger heads")
 
 # ---- processes, and stopping them whatever happens --------------------------------------------------------------
 SUDO=()
@@ -262,8 +266,8 @@ stop_hub
 fi
 
 # ---- the main hub: seeded customers ------------------------------------------------------------------------------------
-if ! wanted read && ! wanted write && ! wanted propagation && ! wanted optout && ! wanted events; then
-  skip 0 "not in --only"; skip 1 "not in --only"; skip 2 "not in --only"; skip 6 "not in --only"; skip 7 "not in --only"
+if ! wanted read && ! wanted write && ! wanted propagation && ! wanted optout && ! wanted events && ! wanted scaleout; then
+  for n in 0 1 2 6 7 11 12 13 14; do skip "$n" "not in --only"; done
 else
 start_hub hub
 echo "bench.sh: seeding $CUSTOMERS customers…" >&2
@@ -278,7 +282,7 @@ fi
 
 # ---- 2. consent read: wrk against the hub and against ReadBaseline, same database, same script ------------------------
 if ! wanted read; then
-  skip 0 "not in --only"
+  skip 0 "not in --only"; skip 11 "not in --only"; skip 12 "not in --only"
 elif [[ $SEEDED -eq 1 ]]; then
   wrk_read() {  # wrk_read URL OUT
     timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c 64 -d "${SECONDS_EACH}s" --latency -s bench/wrk/read.lua "$1" >"$2" 2>&1
@@ -302,34 +306,111 @@ elif [[ $SEEDED -eq 1 ]]; then
   else
     skip 0 "wrk failed or timed out"
   fi
+  # At 8 and 32 connections: the hub beside the plainest read the machine does (one row by primary key through
+  # Kestrel and Npgsql, bench/ReadBaseline's /pk/{id}), with the three-query baseline's figure at the same concurrency.
+  read -r PK_MIN PK_MAX < <("${PSQL[@]}" -d hub -At -F ' ' -c 'SELECT min("Id"), max("Id") FROM customers'); export PK_MIN PK_MAX
+  timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/pk.lua "http://127.0.0.1:$read_port" >/dev/null 2>&1 || true
+  for pair in "11 8" "12 32"; do
+    read -r n c <<<"$pair"
+    wrk_at() { timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c "$c" -d "${SECONDS_EACH}s" --latency -s "bench/wrk/$1.lua" "$2" >"$3" 2>&1; }
+    if wrk_at read "$HUB_URL" "$WORK/read-hub-$c.out" && wrk_at pk "http://127.0.0.1:$read_port" "$WORK/read-pk-$c.out" &&
+       wrk_at read "http://127.0.0.1:$read_port" "$WORK/read-base-$c.out"; then
+      hub_rate=$(wrk_rate "$WORK/read-hub-$c.out"); pk_rate=$(wrk_rate "$WORK/read-pk-$c.out")
+      hub_p99=$(wrk_ms "$WORK/read-hub-$c.out" 99); pk_p99=$(wrk_ms "$WORK/read-pk-$c.out" 99)
+      errors="$(wrk_errors "$WORK/read-hub-$c.out")/$(wrk_errors "$WORK/read-pk-$c.out")"
+      ratio=$(calc "100 * $hub_rate / $pk_rate")
+      note=''; [[ $errors == 0/0 ]] || note=", non-2xx/socket errors hub/baseline $errors"
+      met=''; [[ $c -eq 8 ]] && met=$(yes_no eval "ge $ratio 50 && ! lt $(calc "2 * $pk_p99") $hub_p99 && [[ $errors == 0/0 ]]")
+      row "$n" "$(calc "$hub_rate") req/s, p50 $(wrk_ms "$WORK/read-hub-$c.out" 50) ms, p99 $hub_p99 ms$note" \
+        "$(calc "$pk_rate") req/s, p50 $(wrk_ms "$WORK/read-pk-$c.out" 50) ms, p99 $pk_p99 ms (plain PK read); three-query read $(calc "$(wrk_rate "$WORK/read-base-$c.out")") req/s, p99 $(wrk_ms "$WORK/read-base-$c.out" 99) ms" \
+        "$ratio%" "$met"
+    else
+      skip "$n" "wrk failed or timed out"
+    fi
+  done
   stop_pid "$READ_PID"
 else
-  skip 0 "seeding failed: $(tail -1 "$WORK/seed.err" | cut -c1-120)"
+  for n in 0 11 12; do skip "$n" "seeding failed: $(tail -1 "$WORK/seed.err" | cut -c1-120)"; done
 fi
 
 # ---- 3. change write: LoadGen --mode post against pgbench on empty twins of the hub's tables -----------------------------
+# Two baselines, each at the hub's concurrency: bench/pgbench/change-unlocked.sql (the change's rows, ledger indices from
+# a sequence: what the machine writes when nothing serialises the commits, the ratio's denominator) and
+# bench/pgbench/change.sql (the same rows under the ledger head's row lock, as the hub writes them today).
 WRITE_CUSTOMERS=1000
+# pgbench_ms LOGPREFIX PERCENT: a percentile of the per-transaction latencies pgbench -l wrote (microseconds, column 3).
+pgbench_ms() {
+  cat "$1".* 2>/dev/null | awk '{ print $3 }' | sort -n | awk -v p="$2" '{ v[NR] = $1 } END { if (NR == 0) { print "?"; exit }
+    i = int(NR * p / 100); if (i < 1) i = 1; printf "%.1f", v[i] / 1000 }'
+}
 if ! wanted write; then
-  skip 1 "not in --only"
-elif timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections 32 \
-     --seconds "$SECONDS_EACH" --customers "$WRITE_CUSTOMERS" >"$WORK/write-hub.out" 2>"$WORK/write-hub.err"; then
-  hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub.out"); hub_write_rate=$hub_rate
+  skip 1 "not in --only"; skip 13 "not in --only"
+else
   "${PSQL[@]}" -c "CREATE DATABASE baseline"
   "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
     -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
     "${PSQL[@]}" -d baseline >/dev/null
-  "${PSQL[@]}" -d baseline -c "INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64), NULL)"
-  if timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 \
-       -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -f bench/pgbench/change.sql baseline >"$WORK/write-base.out" 2>&1; then
-    base_rate=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/write-base.out" | head -1)
-    ratio=$(calc "100 * $hub_rate / $base_rate")
-    row 1 "$hub_rate changes/s (LoadGen --mode post, 32 connections, p99 $(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' "$WORK/write-hub.out"))" \
-      "$(calc "$base_rate") tx/s (pgbench bench/pgbench/change.sql, 32 clients)" "$ratio%" "$(yes_no ge "$ratio" 40)"
-  else
-    skip 1 "pgbench failed: $(grep -m1 -i error "$WORK/write-base.out" | cut -c1-160)"
-  fi
+  "${PSQL[@]}" -d baseline -c "INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64), NULL)" \
+    -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
+  # pgbench_run SCRIPT CLIENTS OUT: one baseline; the tables are emptied first, so each starts as the first did.
+  pgbench_run() {
+    "${PSQL[@]}" -d baseline -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes" \
+      -c "UPDATE ledger_head SET \"NextIndex\" = 0" -c "SELECT setval('ledger_index', 0, false)" >/dev/null
+    (cd "$WORK" && timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c "$2" -j 2 \
+      -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -l --log-prefix="$3.log" -f "$REPO_ROOT/$1" baseline >"$3" 2>&1)
+  }
+  pgbench_tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
+  for pair in "1 32" "13 8"; do
+    read -r n c <<<"$pair"
+    if timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections "$c" \
+         --seconds "$SECONDS_EACH" --customers "$WRITE_CUSTOMERS" >"$WORK/write-hub-$c.out" 2>"$WORK/write-hub-$c.err"; then
+      hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub-$c.out")
+      [[ $c -eq 32 ]] && hub_write_rate=$hub_rate
+      hub_p50=$(sed -n 's/.* p50=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out"); hub_p99=$(sed -n 's/.* p99=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out")
+      if pgbench_run bench/pgbench/change-unlocked.sql "$c" "$WORK/write-free-$c.out" && pgbench_run bench/pgbench/change.sql "$c" "$WORK/write-base-$c.out"; then
+        free_rate=$(pgbench_tps "$WORK/write-free-$c.out"); base_rate=$(pgbench_tps "$WORK/write-base-$c.out")
+        ratio=$(calc "100 * $hub_rate / $free_rate")
+        met=''; [[ $c -eq 32 ]] && met=$(yes_no eval "ge $hub_rate 1000 && ge $ratio 40 && lt $hub_p99 100")
+        row "$n" "$hub_rate changes/s, p50 $hub_p50 ms, p99 $hub_p99 ms (LoadGen --mode post, $c connections)" \
+          "unlocked $(calc "$free_rate") tx/s, p50 $(pgbench_ms "$WORK/write-free-$c.out.log" 50) ms, p99 $(pgbench_ms "$WORK/write-free-$c.out.log" 99) ms; under the ledger lock $(calc "$base_rate") tx/s, p99 $(pgbench_ms "$WORK/write-base-$c.out.log" 99) ms (pgbench, $c clients)" \
+          "$ratio% of unlocked, $(calc "100 * $hub_rate / $base_rate")% of locked" "$met"
+      else
+        skip "$n" "pgbench failed: $(grep -h -m1 -i error "$WORK/write-free-$c.out" "$WORK/write-base-$c.out" 2>/dev/null | head -1 | cut -c1-160)"
+      fi
+    else
+      skip "$n" "LoadGen --mode post failed: $(tail -1 "$WORK/write-hub-$c.err" | cut -c1-120)"
+    fi
+  done
+fi
+
+# ---- 3a. one ledger per organisation, on paper (docs/scale-out.md): pgbench with 1, 4, 16 and 64 ledger heads ---------
+# The change's rows with each transaction taking only its organisation's ledger head (bench/pgbench/change-sharded.sql),
+# at 32 clients, beside the unlocked baseline: how much of the machine's write rate per-organisation ledgers recover.
+if ! wanted scaleout; then
+  skip 14 "not in --only"
 else
-  skip 1 "LoadGen --mode post failed: $(tail -1 "$WORK/write-hub.err" | cut -c1-120)"
+  "${PSQL[@]}" -c "CREATE DATABASE sharded"
+  "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
+    -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
+    "${PSQL[@]}" -d sharded >/dev/null
+  "${PSQL[@]}" -d sharded -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
+  sharded_figures=(); sharded_ok=1
+  for orgs in 1 4 16 64 unlocked; do
+    "${PSQL[@]}" -d sharded -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes, ledger_head" \
+      -c "SELECT setval('ledger_index', 0, false)" \
+      -c "INSERT INTO ledger_head SELECT g, 0, repeat('0', 64), NULL FROM generate_series(1, ${orgs/unlocked/1}) g" >/dev/null
+    script=bench/pgbench/change-sharded.sql; [[ $orgs == unlocked ]] && script=bench/pgbench/change-unlocked.sql
+    if timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 -T "$SECONDS_EACH" \
+         -D customers=1000 -D orgs="${orgs/unlocked/1}" -f "$script" sharded >"$WORK/sharded-$orgs.out" 2>&1; then
+      sharded_figures+=("$orgs: $(calc "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/sharded-$orgs.out" | head -1)") tx/s")
+    else
+      sharded_ok=0; skip 14 "pgbench failed at $orgs: $(grep -m1 -i error "$WORK/sharded-$orgs.out" | cut -c1-160)"; break
+    fi
+  done
+  if [[ $sharded_ok -eq 1 ]]; then
+    row 14 "ledger heads $(IFS=';'; echo "${sharded_figures[*]:0:4}" | sed 's/;/, /g') (pgbench bench/pgbench/change-sharded.sql, 32 clients)" \
+      "${sharded_figures[4]} (bench/pgbench/change-unlocked.sql, 32 clients)" "" ""
+  fi
 fi
 
 # ---- 3b. inbound events: LoadGen --mode events, beside the change write of this run -----------------------------------------

@@ -2,6 +2,8 @@
 // from the hub's own tables. One round trip through Npgsql reads the customer row by its source ids and its consent
 // and channel entries by id; the answer is serialised as JSON. No authentication, no cluster, no decryption: what is
 // left between this and the hub's figure is the hub's own work.
+// GET /pk/{id} is the plainest read of all, the machine's own limit for a read through Kestrel and Npgsql: one customer
+// row by its primary key, one prepared statement, four members of JSON.
 //   dotnet bench/ReadBaseline/…/ReadBaseline.dll --pg CONNECTION-STRING --urls http://127.0.0.1:PORT
 using System.Text.Json;
 using Npgsql;
@@ -68,10 +70,33 @@ app.MapGet("/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/custo
         await json.FlushAsync(ct);
     });
 
+app.MapGet("/pk/{id:long}", async (long id, HttpResponse response, CancellationToken ct) =>
+{
+    await using var command = dataSource.CreateCommand(Queries.ByPrimaryKey);
+    command.Parameters.AddWithValue(id);
+    await using var reader = await command.ExecuteReaderAsync(ct);
+    if (!await reader.ReadAsync(ct))
+    {
+        response.StatusCode = StatusCodes.Status404NotFound;
+        return;
+    }
+    response.ContentType = "application/json";
+    await using var json = new Utf8JsonWriter(response.BodyWriter);
+    json.WriteStartObject();
+    json.WriteNumber("id", reader.GetInt64(0));
+    json.WriteString("sourceCustomerId", reader.GetString(1));
+    json.WriteString("language", reader.IsDBNull(2) ? null : reader.GetString(2));
+    json.WriteString("country", reader.IsDBNull(3) ? null : reader.GetString(3));
+    json.WriteEndObject();
+    await json.FlushAsync(ct);
+});
+
 app.Run();
 
 static class Queries
 {
+    public const string ByPrimaryKey = """SELECT "Id", "SourceCustomerId", "Language", "Country" FROM customers WHERE "Id" = $1""";
+
     // The customer by its unique source ids (the hub's index), then its entries through the same lookup.
     const string Customer = """SELECT "Id" FROM customers WHERE "Nmsc" = $1 AND "Context" = $2 AND "SourceSystem" = $3 AND "SourceCustomerId" = $4""";
 
