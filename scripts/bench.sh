@@ -65,7 +65,7 @@ print_table() {
 }
 
 # ---- what every run checks ---------------------------------------------------------------------------------
-BENCH_FILES=(bench/wrk/read.lua bench/wrk/pk.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/pgbench/change-unlocked.sql bench/pgbench/change-sharded.sql bench/README.md)
+BENCH_FILES=(bench/wrk/read.lua bench/wrk/pk.lua bench/wrk/receiver.lua bench/pgbench/change.sql bench/README.md)
 BENCH_PROJECTS=(bench/ReplicaBench/ReplicaBench.csproj bench/LoadGen/LoadGen.csproj bench/LedgerVerify/LedgerVerify.csproj bench/ReadBaseline/ReadBaseline.csproj bench/CdcBench/CdcBench.csproj bench/ExtractBench/ExtractBench.csproj)
 
 build() {  # build PROJECT…: Release, into BENCH_ARTIFACTS when set
@@ -334,9 +334,9 @@ else
 fi
 
 # ---- 3. change write: LoadGen --mode post against pgbench on empty twins of the hub's tables -----------------------------
-# Two baselines, each at the hub's concurrency: bench/pgbench/change-unlocked.sql (the change's rows, ledger indices from
-# a sequence: what the machine writes when nothing serialises the commits, the ratio's denominator) and
-# bench/pgbench/change.sql (the same rows under the ledger head's row lock, as the hub writes them today).
+# Two baselines, each at the hub's concurrency, both bench/pgbench/change.sql: unlocked=1 (the change's rows, ledger
+# indices from a sequence: what the machine writes when nothing serialises the commits, the ratio's denominator) and
+# unlocked=0 (the same rows under the ledger head's row lock, as the hub writes them today).
 WRITE_CUSTOMERS=1000
 # pgbench_ms LOGPREFIX PERCENT: a percentile of the per-transaction latencies pgbench -l wrote (microseconds, column 3).
 pgbench_ms() {
@@ -352,12 +352,13 @@ else
     "${PSQL[@]}" -d baseline >/dev/null
   "${PSQL[@]}" -d baseline -c "INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64), NULL)" \
     -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
-  # pgbench_run SCRIPT CLIENTS OUT: one baseline; the tables are emptied first, so each starts as the first did.
+  # pgbench_run UNLOCKED CLIENTS OUT: one baseline; the tables are emptied first, so each starts as the first did.
   pgbench_run() {
     "${PSQL[@]}" -d baseline -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes" \
       -c "UPDATE ledger_head SET \"NextIndex\" = 0" -c "SELECT setval('ledger_index', 0, false)" >/dev/null
     (cd "$WORK" && timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c "$2" -j 2 \
-      -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -l --log-prefix="$3.log" -f "$REPO_ROOT/$1" baseline >"$3" 2>&1)
+      -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -D orgs=1 -D unlocked="$1" -l --log-prefix="$3.log" \
+      -f "$REPO_ROOT/bench/pgbench/change.sql" baseline >"$3" 2>&1)
   }
   pgbench_tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
   for pair in "1 32" "13 8"; do
@@ -367,7 +368,7 @@ else
       hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub-$c.out")
       [[ $c -eq 32 ]] && hub_write_rate=$hub_rate
       hub_p50=$(sed -n 's/.* p50=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out"); hub_p99=$(sed -n 's/.* p99=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out")
-      if pgbench_run bench/pgbench/change-unlocked.sql "$c" "$WORK/write-free-$c.out" && pgbench_run bench/pgbench/change.sql "$c" "$WORK/write-base-$c.out"; then
+      if pgbench_run 1 "$c" "$WORK/write-free-$c.out" && pgbench_run 0 "$c" "$WORK/write-base-$c.out"; then
         free_rate=$(pgbench_tps "$WORK/write-free-$c.out"); base_rate=$(pgbench_tps "$WORK/write-base-$c.out")
         ratio=$(calc "100 * $hub_rate / $free_rate")
         met=''; [[ $c -eq 32 ]] && met=$(yes_no eval "ge $hub_rate 1000 && ge $ratio 40 && lt $hub_p99 100")
@@ -384,7 +385,7 @@ else
 fi
 
 # ---- 3a. one ledger per organisation, on paper (docs/scale-out.md): pgbench with 1, 4, 16 and 64 ledger heads ---------
-# The change's rows with each transaction taking only its organisation's ledger head (bench/pgbench/change-sharded.sql),
+# The change's rows with each transaction taking only its organisation's ledger head (bench/pgbench/change.sql, orgs=N),
 # at 32 clients, beside the unlocked baseline: how much of the machine's write rate per-organisation ledgers recover.
 if ! wanted scaleout; then
   skip 14 "not in --only"
@@ -399,17 +400,17 @@ else
     "${PSQL[@]}" -d sharded -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes, ledger_head" \
       -c "SELECT setval('ledger_index', 0, false)" \
       -c "INSERT INTO ledger_head SELECT g, 0, repeat('0', 64), NULL FROM generate_series(1, ${orgs/unlocked/1}) g" >/dev/null
-    script=bench/pgbench/change-sharded.sql; [[ $orgs == unlocked ]] && script=bench/pgbench/change-unlocked.sql
+    unlocked=0; [[ $orgs == unlocked ]] && unlocked=1
     if timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 -T "$SECONDS_EACH" \
-         -D customers=1000 -D orgs="${orgs/unlocked/1}" -f "$script" sharded >"$WORK/sharded-$orgs.out" 2>&1; then
+         -D customers=1000 -D orgs="${orgs/unlocked/1}" -D unlocked="$unlocked" -f bench/pgbench/change.sql sharded >"$WORK/sharded-$orgs.out" 2>&1; then
       sharded_figures+=("$orgs: $(calc "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/sharded-$orgs.out" | head -1)") tx/s")
     else
       sharded_ok=0; skip 14 "pgbench failed at $orgs: $(grep -m1 -i error "$WORK/sharded-$orgs.out" | cut -c1-160)"; break
     fi
   done
   if [[ $sharded_ok -eq 1 ]]; then
-    row 14 "ledger heads $(IFS=';'; echo "${sharded_figures[*]:0:4}" | sed 's/;/, /g') (pgbench bench/pgbench/change-sharded.sql, 32 clients)" \
-      "${sharded_figures[4]} (bench/pgbench/change-unlocked.sql, 32 clients)" "" ""
+    row 14 "ledger heads $(IFS=';'; echo "${sharded_figures[*]:0:4}" | sed 's/;/, /g') (pgbench bench/pgbench/change.sql, orgs=N, 32 clients)" \
+      "${sharded_figures[4]} (bench/pgbench/change.sql, unlocked=1, 32 clients)" "" ""
   fi
 fi
 

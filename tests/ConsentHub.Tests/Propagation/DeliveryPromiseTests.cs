@@ -49,13 +49,7 @@ public sealed class DeliveryPromiseTests
 
         // Wait for the attempt to be recorded: the timed-out call is a failure with no status code.
         var id = (await WaitForCallsAsync(hook, 1))[0].PropagationId;
-        JsonNode propagation;
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while ((propagation = await PropagationAsync(app, id))["attempts"]!.GetValue<int>() == 0)
-        {
-            Assert.True(DateTime.UtcNow < until, "the timed-out attempt was not recorded");
-            await Task.Delay(50);
-        }
+        var propagation = await AfterFirstAttemptAsync(app, id);
         Assert.Equal("PENDING", propagation["status"]!.GetValue<string>());
         Assert.Null(propagation["lastStatusCode"]);
         Assert.Equal("no answer within 1 s", propagation["lastError"]!.GetValue<string>());
@@ -89,13 +83,7 @@ public sealed class DeliveryPromiseTests
             await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
 
         var id = (await WaitForCallsAsync(hook, 1))[0].PropagationId;
-        JsonNode propagation;
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while ((propagation = await PropagationAsync(app, id))["attempts"]!.GetValue<int>() == 0)
-        {
-            Assert.True(DateTime.UtcNow < until, "the attempt was not recorded");
-            await Task.Delay(50);
-        }
+        var propagation = await AfterFirstAttemptAsync(app, id);
         Assert.Equal(307, propagation["lastStatusCode"]!.GetValue<int>());
         Assert.Equal("failed", propagation["attemptLog"]![0]!["outcome"]!.GetValue<string>());
         Assert.Equal("PENDING", propagation["status"]!.GetValue<string>());
@@ -206,6 +194,19 @@ public sealed class DeliveryPromiseTests
         Assert.Single(after.WebhookSignature!.Split(' '));
         Assert.True(StandardWebhooks.Verify(fresh, after));
         Assert.False(StandardWebhooks.Verify(old, after));
+    }
+
+    /// <summary>The message once its first attempt is recorded (the call has ended, one way or another).</summary>
+    static async Task<JsonNode> AfterFirstAttemptAsync(HubApp app, string id)
+    {
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var propagation = await PropagationAsync(app, id);
+            if (propagation["attempts"]!.GetValue<int>() > 0) return propagation;
+            Assert.True(DateTime.UtcNow < until, "the attempt was not recorded");
+            await Task.Delay(50);
+        }
     }
 
     static async Task<IReadOnlyList<ReceivedCall>> WaitForCallsAsync(WebhookReceiver hook, int count)

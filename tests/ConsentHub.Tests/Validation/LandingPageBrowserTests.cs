@@ -38,16 +38,8 @@ public sealed class LandingPageBrowserTests
         await using var logo = await LogoServerAsync();
         await using var smtp = await SmtpListener.StartNewAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var port = HubApp.FreePort();
-        var hub = $"http://127.0.0.1:{port}";
-        await using var app = await HubApp.StartAsync(provider, new()
-        {
-            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
-            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
-            ["ConsentHub:Smtp:TlsMode"] = "None",
-            ["ConsentHub:Validation:PublicBaseUrl"] = hub,
-            ["ConsentHub:Validation:WorkerEnabled"] = "false",
-        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        var (app, hub) = await StartHubAsync(provider, smtp, clock);
+        await using var _ = app;
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         using var admin = await app.AdminAsync();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/contexts/toyota/branding", Body(new
@@ -114,16 +106,8 @@ public sealed class LandingPageBrowserTests
     {
         await using var smtp = await SmtpListener.StartNewAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var port = HubApp.FreePort();
-        var hub = $"http://127.0.0.1:{port}";
-        await using var app = await HubApp.StartAsync(provider, new()
-        {
-            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
-            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
-            ["ConsentHub:Smtp:TlsMode"] = "None",
-            ["ConsentHub:Validation:PublicBaseUrl"] = hub,
-            ["ConsentHub:Validation:WorkerEnabled"] = "false",
-        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        var (app, hub) = await StartHubAsync(provider, smtp, clock);
+        await using var _ = app;
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         using var admin = await app.AdminAsync();
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/admin/contexts/toyota/branding", Body(new { displayName = Long }))).StatusCode);
@@ -164,6 +148,22 @@ public sealed class LandingPageBrowserTests
         Assert.Equal(410, (await page.GotoAsync(link))!.Status);
         await Assertions.Expect(page.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
         await FitsAPhoneAsync(page, $"validation-expired-375-{provider}");
+    }
+
+    /// <summary>The hub on a real socket, mailing through <paramref name="smtp"/>, its validation worker driven by the test.</summary>
+    static async Task<(HubApp App, string Url)> StartHubAsync(DatabaseProvider provider, SmtpListener smtp, FakeTimeProvider clock)
+    {
+        var port = HubApp.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var app = await HubApp.StartAsync(provider, new()
+        {
+            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
+            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
+            ["ConsentHub:Smtp:TlsMode"] = "None",
+            ["ConsentHub:Validation:PublicBaseUrl"] = url,
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        return (app, url);
     }
 
     /// <summary>

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+using ConsentHub.Auth;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.Extensions.Options;
+
+namespace ConsentHub.Ledger;
+
+sealed class LedgerTreeConfiguration : IEntityTypeConfiguration<LedgerTreeNode>, IEntityTypeConfiguration<LedgerCheckpoint>
+{
+    public void Configure(EntityTypeBuilder<LedgerTreeNode> b)
+    {
+        b.ToTable("ledger_tree_nodes");
+        b.HasKey(n => new { n.Level, n.Index });
+        b.Property(n => n.Hash).HasMaxLength(32);
+    }
+
+    public void Configure(EntityTypeBuilder<LedgerCheckpoint> b)
+    {
+        b.ToTable("ledger_checkpoints");
+        // One checkpoint per size, even when several instances sign at once.
+        b.HasIndex(c => c.Size).IsUnique();
+        b.Property(c => c.RootHash).HasMaxLength(32);
+        b.Property(c => c.Note).HasMaxLength(2000);
+    }
+}

@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+using ConsentHub.Auth;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.Extensions.Options;
+
+namespace ConsentHub.Ledger;
+
+/// <summary>The tree nodes as the database holds them, for roots and proofs.</summary>
+public sealed class StoredMerkleNodes(ConsentDb db) : IMerkleNodes
+{
+    public async ValueTask<byte[]> NodeAsync(int level, long index, CancellationToken ct) =>
+        await db.LedgerTreeNodes.AsNoTracking().Where(n => n.Level == level && n.Index == index).Select(n => n.Hash).SingleOrDefaultAsync(ct)
+        ?? throw new InvalidOperationException($"Merkle node ({level}, {index}) is missing.");
+}
