@@ -1,12 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using ConsentHub.Auth;
-using ConsentHub.Data;
-using ConsentHub.Hosting;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using Microsoft.Extensions.Options;
-
 namespace ConsentHub.Ledger;
 
 /// <summary>A signed checkpoint: a C2SP signed note over the tlog-checkpoint body of one tree size.</summary>
