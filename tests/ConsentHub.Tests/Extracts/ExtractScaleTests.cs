@@ -70,12 +70,11 @@ public sealed class ExtractScaleTests(ITestOutputHelper output)
         foreach (var format in ConsentHub.Extracts.ExtractFormats.All)
         {
             await DefineAsync(admin, crm.Nmsc, format, new { columns, format, kind = "detail", validatedOnly = false });
-            var heap = HeapSampler.Start();
+            await using var heap = HeapSampler.Start();
             var clock = Stopwatch.StartNew();
             var run = await RunAsync(admin, crm.Nmsc, format);
             var seconds = clock.Elapsed.TotalSeconds;
             var growth = await heap.StopAsync();
-            await heap.DisposeAsync();
             var size = run["bytes"]!.GetValue<long>();
             output.WriteLine($"{provider} {format}: {Rows:N0} rows, {size / 1e6:F1} MB in {seconds:F1} s; live heap grew by at most {growth / 1e6:F1} MB");
             Assert.Equal(Rows, run["rows"]!.GetValue<long>());

@@ -201,6 +201,12 @@ public static class Propagations
         return await scope.ServiceProvider.GetRequiredService<ConsentHub.Propagation.PropagationDispatcher>().DeliverDueAsync(CancellationToken.None);
     }
 
+    /// <summary>Runs delivery passes until none finds anything to send: the dispatcher's work is done.</summary>
+    public static async Task DrainAsync(HubApp app)
+    {
+        while (await DeliverDueAsync(app) > 0) { }
+    }
+
     public static async Task<HttpResponseMessage> AcknowledgeAsync(HttpClient client, SourceSystemCredentials system, ReceivedCall call) =>
         await HubApp.SubmitAsync(client, system, call.SourceCustomerId, new JsonObject
         {

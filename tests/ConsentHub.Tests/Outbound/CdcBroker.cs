@@ -54,7 +54,6 @@ public static class CdcBroker
 }
 
 /// <summary>A theory over the providers that needs the broker: skipped without one, except under CI, where it fails saying why.</summary>
-[Xunit.Sdk.XunitTestCaseDiscoverer("ConsentHub.Tests.Infrastructure.ProviderTheoryDiscoverer", "ConsentHub.Tests")]
 public sealed class BrokerTheoryAttribute : Infrastructure.ProviderTheoryAttribute
 {
     public BrokerTheoryAttribute()

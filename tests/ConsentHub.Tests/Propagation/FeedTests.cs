@@ -37,14 +37,6 @@ public sealed class FeedTests
 
     static bool Flag(JsonNode item) => item["payload"]!["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>();
 
-    /// <summary>Runs delivery passes until none finds anything to send: the dispatcher's work is done.</summary>
-    static async Task DrainDispatcherAsync(HubApp app)
-    {
-        using var scope = app.Scope();
-        var dispatcher = scope.ServiceProvider.GetRequiredService<PropagationDispatcher>();
-        while (await dispatcher.DeliverDueAsync(CancellationToken.None) > 0) { }
-    }
-
     [ProviderTheory, Providers]
     public async Task A_system_without_destination_pulls_in_order_acknowledges_and_the_next_pull_leaves_the_acknowledged_out(DatabaseProvider provider)
     {
@@ -83,7 +75,7 @@ public sealed class FeedTests
         Assert.Equal(3, (await PullAsync(asCrm, FeedPath(crm)))["count"]!.GetValue<int>());
 
         // Nothing is ever sent: the dispatcher has nothing to claim, and no attempt is logged.
-        await DrainDispatcherAsync(app);
+        await Propagations.DrainAsync(app);
         var shown = await Json.ReadAsync(await asDms.GetAsync($"/propagations/{firstItems[0]["propagationId"]!.GetValue<string>()}"));
         Assert.Equal("FEED", shown["status"]!.GetValue<string>());
         Assert.Equal(0, shown["attempts"]!.GetValue<int>());
@@ -212,7 +204,7 @@ public sealed class FeedTests
         var sent = Assert.Single(await hook.WaitForCountAsync(1));
         Assert.False(sent.Json["consent"]!["consentAttributes"]![0]!["consentFlag"]!.GetValue<bool>());
         // Driven to the end, the dispatcher has sent nothing else: the older message stays in the feed only.
-        await DrainDispatcherAsync(app);
+        await Propagations.DrainAsync(app);
         var until = DateTime.UtcNow.AddSeconds(20);
         List<JsonNode> items;
         while ((items = Items(await PullAsync(asCrm, FeedPath(crm))))[1]["status"]!.GetValue<string>() != "DELIVERED")

@@ -629,11 +629,7 @@ public sealed class PropagationTests
         // A change that does change something; a message for the repost would have to arrive before it (per-record order).
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Seed.Channel("SMS", false, "2024-05-01T10:00:00Z"))).StatusCode);
         var calls = await hook.WaitForCountAsync(2);
-        using (var scope = app.Scope())
-        {
-            var dispatcher = scope.ServiceProvider.GetRequiredService<ConsentHub.Propagation.PropagationDispatcher>();
-            while (await dispatcher.DeliverDueAsync(CancellationToken.None) > 0) { }
-        }
+        await Propagations.DrainAsync(app);
 
         Assert.Equal(2, hook.Calls.Count);
         Assert.Null(calls[1].Json["consent"]);

@@ -155,14 +155,9 @@ public sealed class LandingPageBrowserTests
     {
         var port = HubApp.FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var app = await HubApp.StartAsync(provider, new()
-        {
-            ["ConsentHub:Smtp:Host"] = "127.0.0.1",
-            ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
-            ["ConsentHub:Smtp:TlsMode"] = "None",
-            ["ConsentHub:Validation:PublicBaseUrl"] = url,
-            ["ConsentHub:Validation:WorkerEnabled"] = "false",
-        }, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
+        var settings = ValidationFlowTests.Smtp(smtp, worker: false);
+        settings["ConsentHub:Validation:PublicBaseUrl"] = url;
+        var app = await HubApp.StartAsync(provider, settings, s => s.AddSingleton<TimeProvider>(clock), kestrelPort: port);
         return (app, url);
     }
 

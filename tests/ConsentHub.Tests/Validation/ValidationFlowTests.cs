@@ -20,7 +20,7 @@ public sealed partial class ValidationFlowTests
     [GeneratedRegex(@"name=""([^""]+)""[^>]*value=""([^""]+)""")]
     private static partial Regex HiddenField();
 
-    static Dictionary<string, string?> Smtp(SmtpListener smtp, bool worker = true) => new()
+    internal static Dictionary<string, string?> Smtp(SmtpListener smtp, bool worker = true) => new()
     {
         ["ConsentHub:Smtp:Host"] = "127.0.0.1",
         ["ConsentHub:Smtp:Port"] = smtp.Port.ToString(),
