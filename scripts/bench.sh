@@ -284,8 +284,8 @@ fi
 if ! wanted read; then
   skip 0 "not in --only"; skip 11 "not in --only"; skip 12 "not in --only"
 elif [[ $SEEDED -eq 1 ]]; then
-  wrk_read() {  # wrk_read URL OUT
-    timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c 64 -d "${SECONDS_EACH}s" --latency -s bench/wrk/read.lua "$1" >"$2" 2>&1
+  wrk_at() {  # wrk_at CONNECTIONS SCRIPT URL OUT
+    timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c "$1" -d "${SECONDS_EACH}s" --latency -s "bench/wrk/$2.lua" "$3" >"$4" 2>&1
   }
   read_port=$(free_port 56700)
   dotnet "$READ_BASELINE_DLL" --pg "$(pg hub)" --urls "http://127.0.0.1:$read_port" >"$WORK/read-baseline.log" 2>&1 &
@@ -294,7 +294,7 @@ elif [[ $SEEDED -eq 1 ]]; then
   # A short warm-up of each (JIT, pools), then the measurements.
   timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/read.lua "$HUB_URL" >/dev/null 2>&1 || true
   timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/read.lua "http://127.0.0.1:$read_port" >/dev/null 2>&1 || true
-  if wrk_read "$HUB_URL" "$WORK/read-hub.out" && wrk_read "http://127.0.0.1:$read_port" "$WORK/read-base.out"; then
+  if wrk_at 64 read "$HUB_URL" "$WORK/read-hub.out" && wrk_at 64 read "http://127.0.0.1:$read_port" "$WORK/read-base.out"; then
     hub_rate=$(wrk_rate "$WORK/read-hub.out"); base_rate=$(wrk_rate "$WORK/read-base.out")
     hub_p99=$(wrk_ms "$WORK/read-hub.out" 99)
     errors="$(wrk_errors "$WORK/read-hub.out")/$(wrk_errors "$WORK/read-base.out")"
@@ -312,9 +312,8 @@ elif [[ $SEEDED -eq 1 ]]; then
   timeout 60 wrk -t 1 -c 8 -d 3s -s bench/wrk/pk.lua "http://127.0.0.1:$read_port" >/dev/null 2>&1 || true
   for pair in "11 8" "12 32"; do
     read -r n c <<<"$pair"
-    wrk_at() { timeout "$STEP_LIMIT" wrk -t "$WRK_THREADS" -c "$c" -d "${SECONDS_EACH}s" --latency -s "bench/wrk/$1.lua" "$2" >"$3" 2>&1; }
-    if wrk_at read "$HUB_URL" "$WORK/read-hub-$c.out" && wrk_at pk "http://127.0.0.1:$read_port" "$WORK/read-pk-$c.out" &&
-       wrk_at read "http://127.0.0.1:$read_port" "$WORK/read-base-$c.out"; then
+    if wrk_at "$c" read "$HUB_URL" "$WORK/read-hub-$c.out" && wrk_at "$c" pk "http://127.0.0.1:$read_port" "$WORK/read-pk-$c.out" &&
+       wrk_at "$c" read "http://127.0.0.1:$read_port" "$WORK/read-base-$c.out"; then
       hub_rate=$(wrk_rate "$WORK/read-hub-$c.out"); pk_rate=$(wrk_rate "$WORK/read-pk-$c.out")
       hub_p99=$(wrk_ms "$WORK/read-hub-$c.out" 99); pk_p99=$(wrk_ms "$WORK/read-pk-$c.out" 99)
       errors="$(wrk_errors "$WORK/read-hub-$c.out")/$(wrk_errors "$WORK/read-pk-$c.out")"
@@ -338,7 +337,29 @@ fi
 # indices from a sequence: what the machine writes when nothing serialises the commits, the ratio's denominator) and
 # unlocked=0 (the same rows under the ledger head's row lock, as the hub writes them today).
 WRITE_CUSTOMERS=1000
-# pgbench_ms LOGPREFIX PERCENT: a percentile of the per-transaction latencies pgbench -l wrote (microseconds, column 3).
+# twin_db NAME: a database of its own holding empty twins of the tables a change writes (pg_dump --schema-only of the
+# hub's: same columns and indexes) and the sequence bench/pgbench/change.sql takes unlocked indices from.
+twin_db() {
+  "${PSQL[@]}" -c "CREATE DATABASE $1"
+  "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
+    -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
+    "${PSQL[@]}" -d "$1" >/dev/null
+  "${PSQL[@]}" -d "$1" -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
+}
+# pgbench_change DB HEADS UNLOCKED CLIENTS OUT [LOG]: bench/pgbench/change.sql for --seconds on DB's twins, emptied
+# first (HEADS ledger heads at 0, the sequence restarted) so that each run starts as the first did; with LOG, pgbench
+# also writes each transaction's latency to files LOG.* (for pgbench_ms).
+pgbench_change() {
+  "${PSQL[@]}" -d "$1" -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes, ledger_head" \
+    -c "SELECT setval('ledger_index', 0, false)" \
+    -c "INSERT INTO ledger_head SELECT g, 0, repeat('0', 64), NULL FROM generate_series(1, $2) g" >/dev/null
+  local log=(); [[ -n ${6:-} ]] && log=(-l --log-prefix="$6")
+  (cd "$WORK" && timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c "$4" -j 2 \
+    -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -D orgs="$2" -D unlocked="$3" "${log[@]}" \
+    -f "$REPO_ROOT/bench/pgbench/change.sql" "$1" >"$5" 2>&1)
+}
+pgbench_tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
+# pgbench_ms LOG PERCENT: a percentile of the per-transaction latencies pgbench -l wrote (microseconds, column 3).
 pgbench_ms() {
   cat "$1".* 2>/dev/null | awk '{ print $3 }' | sort -n | awk -v p="$2" '{ v[NR] = $1 } END { if (NR == 0) { print "?"; exit }
     i = int(NR * p / 100); if (i < 1) i = 1; printf "%.1f", v[i] / 1000 }'
@@ -346,21 +367,7 @@ pgbench_ms() {
 if ! wanted write; then
   skip 1 "not in --only"; skip 13 "not in --only"
 else
-  "${PSQL[@]}" -c "CREATE DATABASE baseline"
-  "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
-    -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
-    "${PSQL[@]}" -d baseline >/dev/null
-  "${PSQL[@]}" -d baseline -c "INSERT INTO ledger_head VALUES (1, 0, repeat('0', 64), NULL)" \
-    -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
-  # pgbench_run UNLOCKED CLIENTS OUT: one baseline; the tables are emptied first, so each starts as the first did.
-  pgbench_run() {
-    "${PSQL[@]}" -d baseline -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes" \
-      -c "UPDATE ledger_head SET \"NextIndex\" = 0" -c "SELECT setval('ledger_index', 0, false)" >/dev/null
-    (cd "$WORK" && timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c "$2" -j 2 \
-      -T "$SECONDS_EACH" -D customers="$WRITE_CUSTOMERS" -D orgs=1 -D unlocked="$1" -l --log-prefix="$3.log" \
-      -f "$REPO_ROOT/bench/pgbench/change.sql" baseline >"$3" 2>&1)
-  }
-  pgbench_tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$1" | head -1; }
+  twin_db baseline
   for pair in "1 32" "13 8"; do
     read -r n c <<<"$pair"
     if timeout "$STEP_LIMIT" "${LOADGEN[@]}" --url "$HUB_URL" --mode post "${ADMIN[@]}" --connections "$c" \
@@ -368,7 +375,8 @@ else
       hub_rate=$(sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' "$WORK/write-hub-$c.out")
       [[ $c -eq 32 ]] && hub_write_rate=$hub_rate
       hub_p50=$(sed -n 's/.* p50=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out"); hub_p99=$(sed -n 's/.* p99=\([0-9.]*\)ms.*/\1/p' "$WORK/write-hub-$c.out")
-      if pgbench_run 1 "$c" "$WORK/write-free-$c.out" && pgbench_run 0 "$c" "$WORK/write-base-$c.out"; then
+      if pgbench_change baseline 1 1 "$c" "$WORK/write-free-$c.out" "$WORK/write-free-$c.out.log" &&
+         pgbench_change baseline 1 0 "$c" "$WORK/write-base-$c.out" "$WORK/write-base-$c.out.log"; then
         free_rate=$(pgbench_tps "$WORK/write-free-$c.out"); base_rate=$(pgbench_tps "$WORK/write-base-$c.out")
         ratio=$(calc "100 * $hub_rate / $free_rate")
         met=''; [[ $c -eq 32 ]] && met=$(yes_no eval "ge $hub_rate 1000 && ge $ratio 40 && lt $hub_p99 100")
@@ -390,20 +398,12 @@ fi
 if ! wanted scaleout; then
   skip 14 "not in --only"
 else
-  "${PSQL[@]}" -c "CREATE DATABASE sharded"
-  "$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PORT" -U postgres --schema-only -t customers -t person_keys -t change_requests \
-    -t personal_data -t consent_entries -t channel_entries -t ledger_entries -t ledger_tree_nodes -t ledger_head hub |
-    "${PSQL[@]}" -d sharded >/dev/null
-  "${PSQL[@]}" -d sharded -c "CREATE SEQUENCE ledger_index START 0 MINVALUE 0"
+  twin_db sharded
   sharded_figures=(); sharded_ok=1
   for orgs in 1 4 16 64 unlocked; do
-    "${PSQL[@]}" -d sharded -c "TRUNCATE customers, person_keys, change_requests, personal_data, consent_entries, channel_entries, ledger_entries, ledger_tree_nodes, ledger_head" \
-      -c "SELECT setval('ledger_index', 0, false)" \
-      -c "INSERT INTO ledger_head SELECT g, 0, repeat('0', 64), NULL FROM generate_series(1, ${orgs/unlocked/1}) g" >/dev/null
     unlocked=0; [[ $orgs == unlocked ]] && unlocked=1
-    if timeout "$STEP_LIMIT" "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 -T "$SECONDS_EACH" \
-         -D customers=1000 -D orgs="${orgs/unlocked/1}" -D unlocked="$unlocked" -f bench/pgbench/change.sql sharded >"$WORK/sharded-$orgs.out" 2>&1; then
-      sharded_figures+=("$orgs: $(calc "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/sharded-$orgs.out" | head -1)") tx/s")
+    if pgbench_change sharded "${orgs/unlocked/1}" "$unlocked" 32 "$WORK/sharded-$orgs.out"; then
+      sharded_figures+=("$orgs: $(calc "$(pgbench_tps "$WORK/sharded-$orgs.out")") tx/s")
     else
       sharded_ok=0; skip 14 "pgbench failed at $orgs: $(grep -m1 -i error "$WORK/sharded-$orgs.out" | cut -c1-160)"; break
     fi
