@@ -186,6 +186,9 @@ if ! ./scripts/tour.sh --no-build; then
   [[ $rc -ne 0 ]] || rc=1
 fi
 
+# Name what failed last, beside the summary, where a log read from its end shows it.
+python3 scripts/trx-failures.py "${trx_files[@]}" || true
+
 total=$(counter total); executed=$(counter executed)
 passed=$(counter passed); failed=$(counter failed)
 echo "$passed passed, $failed failed, $((total - executed)) skipped"
