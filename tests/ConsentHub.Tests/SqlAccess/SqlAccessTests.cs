@@ -198,13 +198,15 @@ public sealed class SqlAccessTests
             using var session = SqlReaders.Open(uri);
             var output = session.StandardOutput.ReadToEndAsync();
             var error = session.StandardError.ReadToEndAsync();
-            await session.StandardInput.WriteLineAsync("SELECT count(*) FROM consent_read.current_consents;");
+            const string statement = "SELECT count(*) FROM consent_read.current_consents;";
+            await session.StandardInput.WriteLineAsync(statement);
             await session.StandardInput.FlushAsync();
-            // The analyst's session is open and idle at its prompt.
+            // The analyst's session is open and idle at its prompt, its first statement answered (a session merely
+            // connected may not have run it yet, and the revocation would end it before its answer).
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (await SqlReaders.SessionsAsync(app, role) == 0)
+            while (await SqlReaders.IdleAfterAsync(app, role, statement) == 0)
             {
-                Assert.True(DateTime.UtcNow < deadline, "the psql session never connected: " + (session.HasExited ? await error : "still starting"));
+                Assert.True(DateTime.UtcNow < deadline, "the psql session never answered its first statement: " + (session.HasExited ? await error : "still running"));
                 await Task.Delay(50);
             }
 

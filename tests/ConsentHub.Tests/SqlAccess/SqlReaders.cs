@@ -88,6 +88,18 @@ public static class SqlReaders
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The role's sessions that have run <paramref name="statement"/> to its end and wait, idle, for the next.</summary>
+    public static async Task<long> IdleAfterAsync(HubApp app, string role, string statement)
+    {
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state = 'idle' AND query = $2", connection)
+        {
+            Parameters = { new() { Value = role }, new() { Value = statement } },
+        };
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public static async Task<bool> RoleExistsAsync(HubApp app, string role)
     {
         await using var connection = new NpgsqlConnection(app.ConnectionString);
