@@ -65,6 +65,7 @@ public static class AuthSetup
         services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SignInOptions>().BindConfiguration(SignInOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PasswordSignIn>();
+        services.AddSingleton<CurrentHolders>();
         services.AddTokenRateLimit();
         services.AddSingleton<TokenKeys>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerFromHub>();

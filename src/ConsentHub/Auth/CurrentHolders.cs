@@ -9,29 +9,48 @@ namespace ConsentHub.Auth;
 
 /// <summary>
 /// Tokens are self-contained signed JWTs, so a deactivated source system's or a removed API user's tokens would
-/// otherwise work until they expire. Each request with such a token asks the database whether its holder is still
-/// active with the same credentials, so a deactivation or rotation takes effect at once on every instance.
+/// otherwise work until they expire. Each request with such a token checks that its holder is still active with the
+/// same credentials. The answer "still current" is kept in memory under <see cref="NoticeTopics.Holders"/>: every
+/// deactivation, rotation and removal commits with that notice, so it takes effect on the instance that made it as
+/// soon as it answers and on every other instance when PostgreSQL delivers the notice (milliseconds). Until the
+/// notices are heard (and always on SQLite) every request asks the database.
 /// </summary>
-static class CurrentHolders
+public sealed class CurrentHolders(ChangeNotices notices)
 {
     public const string Revoked = "The token's holder was deactivated or removed, or its credentials were rotated: request a new token.";
 
-    public static async ValueTask RefuseRevokedAsync(OpenIddictValidationEvents.ProcessAuthenticationContext context)
+    readonly NoticedCache<string, bool> current = new(notices, NoticeTopics.Holders);
+
+    public static ValueTask RefuseRevokedAsync(OpenIddictValidationEvents.ProcessAuthenticationContext context)
     {
-        if (context.AccessTokenPrincipal is not { } principal) return;
+        if (context.AccessTokenPrincipal is not { } principal) return ValueTask.CompletedTask;
         var role = principal.GetClaim(HubClaims.Role);
-        if (role is not (Roles.SourceSystem or Roles.Organisation)) return;
+        if (role is not (Roles.SourceSystem or Roles.Organisation)) return ValueTask.CompletedTask;
         var http = context.Transaction.GetHttpRequest()!.HttpContext;
-        var db = http.RequestServices.GetRequiredService<ConsentDb>();
+        return http.RequestServices.GetRequiredService<CurrentHolders>().RefuseRevokedAsync(context, principal, role, http);
+    }
+
+    async ValueTask RefuseRevokedAsync(
+        OpenIddictValidationEvents.ProcessAuthenticationContext context, System.Security.Claims.ClaimsPrincipal principal, string role, HttpContext http)
+    {
         // Tokens issued before stamps existed carry none; they match the stamp of a system never rotated since.
         var stamp = principal.GetClaim(HubClaims.CredentialStamp) ?? "";
         var subject = principal.GetClaim(Claims.Subject);
-        var current = role == Roles.SourceSystem
-            ? await IsCurrentSourceSystemAsync(db, principal.GetClaim(HubClaims.Nmsc), principal.GetClaim(HubClaims.Context),
-                principal.GetClaim(HubClaims.SourceSystem), stamp, http.RequestAborted)
+        var nmsc = principal.GetClaim(HubClaims.Nmsc);
+        var holderContext = principal.GetClaim(HubClaims.Context);
+        var system = principal.GetClaim(HubClaims.SourceSystem);
+        var key = role == Roles.SourceSystem
+            ? string.Join('\u001f', role, nmsc, holderContext, system, stamp)
+            : string.Join('\u001f', role, subject, stamp);
+        if (current.TryGet(key, out _)) return;
+        var generation = current.Generation;
+        var db = http.RequestServices.GetRequiredService<ConsentDb>();
+        var isCurrent = role == Roles.SourceSystem
+            ? await IsCurrentSourceSystemAsync(db, nmsc, holderContext, system, stamp, http.RequestAborted)
             : await db.Users.AsNoTracking().AnyAsync(u => u.Username == subject
                 && u.Role == Roles.Organisation && u.CredentialStamp == stamp, http.RequestAborted);
-        if (!current) context.Reject(Errors.InvalidToken, Revoked);
+        if (isCurrent) current.Set(key, true, generation);
+        else context.Reject(Errors.InvalidToken, Revoked);
     }
 
     static Task<bool> IsCurrentSourceSystemAsync(ConsentDb db, string? nmsc, string? context, string? name, string stamp, CancellationToken ct) =>

@@ -25,6 +25,8 @@ public static class DataServices
             ? sp.GetRequiredService<PostgresConsentDb>()
             : sp.GetRequiredService<SqliteConsentDb>());
         services.AddKeyRingProtection();
+        services.AddSingleton<ChangeNotices>();
+        services.AddHostedService<ChangeNoticeListener>();
         return services;
     }
 

@@ -293,6 +293,22 @@ public sealed class HubApp : WebApplicationFactory<Program>
     }
 
     /// <summary>A short unique name, so that tests sharing an app never share an organisation.</summary>
+    /// <summary>
+    /// GETs <paramref name="path"/> until the answer is 401 or 5 s have passed, and returns the last answer. Another
+    /// instance refuses a token whose holder was deactivated, rotated or removed once PostgreSQL's notice of the change
+    /// reaches it, moments after the change was answered.
+    /// </summary>
+    public static async Task<HttpResponseMessage> GetUntilUnauthorisedAsync(HttpClient client, string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            var answer = await client.GetAsync(path);
+            if (answer.StatusCode == System.Net.HttpStatusCode.Unauthorized || DateTime.UtcNow >= deadline) return answer;
+            await Task.Delay(20);
+        }
+    }
+
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 
     public override async ValueTask DisposeAsync()
