@@ -10,16 +10,16 @@ namespace ConsentHub.Auth;
 /// <summary>
 /// Tokens are self-contained signed JWTs, so a deactivated source system's or a removed API user's tokens would
 /// otherwise work until they expire. Each request with such a token checks that its holder is still active with the
-/// same credentials. The answer "still current" is kept in memory under <see cref="NoticeTopics.Holders"/>: every
-/// deactivation, rotation and removal commits with that notice, so it takes effect on the instance that made it as
-/// soon as it answers and on every other instance when PostgreSQL delivers the notice (milliseconds). Until the
-/// notices are heard (and always on SQLite) every request asks the database.
+/// same credentials. The answer "still current" is kept in memory (<see cref="ChangeNotices"/>): every deactivation,
+/// rotation and removal writes a source system or user row and so commits with a notice, and takes effect on the
+/// instance that made it as soon as it answers and on every other instance when PostgreSQL delivers the notice
+/// (milliseconds). Until the notices are heard (and always on SQLite) every request asks the database.
 /// </summary>
 public sealed class CurrentHolders(ChangeNotices notices)
 {
     public const string Revoked = "The token's holder was deactivated or removed, or its credentials were rotated: request a new token.";
 
-    readonly NoticedCache<string, bool> current = new(notices, NoticeTopics.Holders);
+    readonly NoticedCache<string, bool> current = new(notices, [NoticeTopics.SourceSystems, NoticeTopics.Users]);
 
     public static ValueTask RefuseRevokedAsync(OpenIddictValidationEvents.ProcessAuthenticationContext context)
     {

@@ -1,30 +1,38 @@
 using System.Collections.Concurrent;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace ConsentHub.Data;
 
-/// <summary>What cached copies of rarely changing rows are kept of; a change to one tells every instance to drop its copies.</summary>
+/// <summary>
+/// The tables whose rows instances keep in memory. A save that adds, changes or removes a row of one notices its topic
+/// (<see cref="ChangeNoticeInterceptor"/>), so every instance drops what it kept of that table.
+/// </summary>
 public static class NoticeTopics
 {
-    /// <summary>Whether a token's holder (a source system, an organisation's API user) is still active with the same credentials.</summary>
-    public const string Holders = "holders";
+    public const string SourceSystems = "source-systems";
+    public const string Users = "users";
 
-    public static readonly IReadOnlyList<string> All = [Holders];
+    public static readonly IReadOnlyList<string> All = [SourceSystems, Users];
+
+    /// <summary>The topic of an entity type, or null for a table nothing is kept of.</summary>
+    public static string? Of(Type entity) =>
+        entity == typeof(Tenancy.SourceSystem) ? SourceSystems
+        : entity == typeof(Auth.HubUser) ? Users
+        : null;
 }
 
 /// <summary>
-/// Lets each instance keep rows that rarely change in memory and still see a change made by any instance. A writer
-/// commits with <see cref="CommitAsync"/>: on PostgreSQL the commit carries a NOTIFY, which the database delivers to
-/// every instance's <see cref="ChangeNoticeListener"/> when (and only if) the transaction commits; the writer's own
-/// instance drops its copies as soon as the commit returns. Each topic has a generation that every notice moves on;
-/// a cached value is good only while the generation it was read under is the current one.
+/// Lets each instance keep rows that rarely change in memory and still see a change made by any instance. Every save
+/// that writes such a row notices its table's topic (<see cref="ChangeNoticeInterceptor"/>): on PostgreSQL with a
+/// NOTIFY in the same transaction, which the database delivers to every instance's <see cref="ChangeNoticeListener"/>
+/// when (and only if) the transaction commits; the writer's own instance moves the topic on as soon as the commit
+/// returns. Each topic has a generation that every notice moves on; a kept value is good only while the generations it
+/// was read under are the current ones.
 /// </summary>
 /// <remarks>
-/// Caches are trusted only while the listener is connected and has seen its own probe come back, so a lost connection
-/// (or a pooler that does not pass notifications on, as PgBouncer in transaction mode) means every lookup goes to the
-/// database, as without a cache. On SQLite nothing is cached: instances on one file have no channel between them,
-/// and the file is local, so a lookup costs no round trip.
+/// Kept values are trusted only while the listener is connected and has seen its own probe come back, so a lost
+/// connection (or a pooler that does not pass notices on, as PgBouncer in transaction mode) means every lookup goes to
+/// the database, as without a cache. On SQLite nothing is kept: instances on one file have no channel between them, and
+/// the file is local, so a lookup costs no round trip.
 /// </remarks>
 public sealed class ChangeNotices
 {
@@ -57,32 +65,25 @@ public sealed class ChangeNotices
         live = false;
         ChangedAll();
     }
-
-    /// <summary>
-    /// Commits <paramref name="transaction"/> with a notice that <paramref name="topic"/> changed: every instance drops
-    /// its cached copies, this one before returning.
-    /// </summary>
-    public async Task CommitAsync(ConsentDb db, IDbContextTransaction transaction, string topic, CancellationToken ct)
-    {
-        if (db.Provider == DatabaseProvider.Postgres)
-            await db.Database.ExecuteSqlAsync($"SELECT pg_notify({Channel}, {topic})", ct);
-        await transaction.CommitAsync(ct);
-        Changed(topic);
-    }
 }
 
 /// <summary>
-/// A cache of values read from the database under a topic of <see cref="ChangeNotices"/>: a value is returned only while
-/// notices are live and its topic has not changed since it was read. Bounded: a full cache starts again empty.
+/// A cache of values read from the database, kept under topics of <see cref="ChangeNotices"/>: a value is returned only
+/// while notices are live, none of its topics has changed since it was read, and it is younger than a minute (a bound
+/// for a notice lost in a crash between a commit and its notice, which only a save outside a transaction can have).
+/// Bounded: a full cache starts again empty.
 /// </summary>
-public sealed class NoticedCache<TKey, TValue>(ChangeNotices notices, string topic, int capacity = 10_000) where TKey : notnull
+public sealed class NoticedCache<TKey, TValue>(ChangeNotices notices, IReadOnlyList<string> topics, int capacity = 10_000) where TKey : notnull
 {
-    readonly ConcurrentDictionary<TKey, (long Generation, TValue Value)> entries = new();
+    static readonly long MaxAgeMilliseconds = 60_000;
+
+    readonly ConcurrentDictionary<TKey, (long Generation, long ReadAt, TValue Value)> entries = new();
 
     /// <summary>The cached value, if it is still good.</summary>
     public bool TryGet(TKey key, out TValue value)
     {
-        if (notices.Live && entries.TryGetValue(key, out var entry) && entry.Generation == notices.Generation(topic))
+        if (notices.Live && entries.TryGetValue(key, out var entry) && entry.Generation == Generation
+            && Environment.TickCount64 - entry.ReadAt < MaxAgeMilliseconds)
         {
             value = entry.Value;
             return true;
@@ -91,15 +92,23 @@ public sealed class NoticedCache<TKey, TValue>(ChangeNotices notices, string top
         return false;
     }
 
-    /// <summary>The generation to read the database under (before reading it).</summary>
-    public long Generation => notices.Generation(topic);
+    /// <summary>The generation to read the database under (before reading it): the sum of its topics', which only grow.</summary>
+    public long Generation
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var topic in topics) sum += notices.Generation(topic);
+            return sum;
+        }
+    }
 
-    /// <summary>Keeps a value read under <paramref name="generation"/>, unless the topic has changed since.</summary>
+    /// <summary>Keeps a value read under <paramref name="generation"/>, unless a topic has changed since.</summary>
     public void Set(TKey key, TValue value, long generation)
     {
-        if (!notices.Live || generation != notices.Generation(topic)) return;
+        if (!notices.Live || generation != Generation) return;
         if (entries.Count >= capacity) entries.Clear();
-        entries[key] = (generation, value);
+        entries[key] = (generation, Environment.TickCount64, value);
     }
 
     /// <summary>The value from the cache, or read by <paramref name="read"/> and kept.</summary>

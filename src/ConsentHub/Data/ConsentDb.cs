@@ -20,6 +20,12 @@ namespace ConsentHub.Data;
 /// </summary>
 public abstract class ConsentDb(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
 {
+    /// <summary>Topics of <see cref="ChangeNotices"/> written by a save outside a transaction, told once it has committed.</summary>
+    internal HashSet<string> UnsentTopics { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Topics noticed inside the open transaction, moved on at this instance when it commits.</summary>
+    internal HashSet<string> CommittingTopics { get; } = new(StringComparer.Ordinal);
+
     public DbSet<Organisation> Organisations => Set<Organisation>();
     public DbSet<ConsentContext> Contexts => Set<ConsentContext>();
     public DbSet<SourceSystem> SourceSystems => Set<SourceSystem>();

@@ -18,14 +18,16 @@ public static class DataServices
         // so that settings supplied late (tests, environment) still count. Pooled: a request rents a context
         // instead of building one and its options.
         services.AddDbContextPool<SqliteConsentDb>((sp, o) =>
-            o.UseSqlite(ConnectionString(sp) ?? DefaultSqlite(sp.GetRequiredService<IOptions<HubOptions>>().Value)));
+            o.UseSqlite(ConnectionString(sp) ?? DefaultSqlite(sp.GetRequiredService<IOptions<HubOptions>>().Value))
+                .AddInterceptors(sp.GetRequiredService<ChangeNoticeInterceptor>()));
         services.AddDbContextPool<PostgresConsentDb>((sp, o) =>
-            o.UseNpgsql(PostgresConnectionString(sp)).AddInterceptors(ForUpdateInterceptor.Instance));
+            o.UseNpgsql(PostgresConnectionString(sp)).AddInterceptors(ForUpdateInterceptor.Instance, sp.GetRequiredService<ChangeNoticeInterceptor>()));
         services.AddScoped<ConsentDb>(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Provider == DatabaseProvider.Postgres
             ? sp.GetRequiredService<PostgresConsentDb>()
             : sp.GetRequiredService<SqliteConsentDb>());
         services.AddKeyRingProtection();
         services.AddSingleton<ChangeNotices>();
+        services.AddSingleton<ChangeNoticeInterceptor>();
         services.AddHostedService<ChangeNoticeListener>();
         return services;
     }

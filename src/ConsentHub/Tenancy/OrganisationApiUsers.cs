@@ -114,8 +114,7 @@ public static class OrganisationApiUsers
         new(u.Username, u.Nmsc!, u.Context, u.ClientId!, HubTime.Format(u.CreatedAt), Links(u.Nmsc!, u.Username));
 
     static async Task<IResult> DeleteAsync(
-        string nmsc, string username, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, ChangeNotices notices,
-        CancellationToken ct)
+        string nmsc, string username, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
         if (username.Length > 100) return NoUser(nmsc, username);
@@ -127,7 +126,7 @@ public static class OrganisationApiUsers
         db.Users.Remove(user);
         ledger.Append(LedgerEvents.OrganisationApiUserDeleted, new { username = user.Username, nmsc, context = user.Context, clientId = user.ClientId });
         await db.SaveChangesAsync(ct);
-        await notices.CommitAsync(db, transaction, NoticeTopics.Holders, ct);
+        await transaction.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 

@@ -45,7 +45,7 @@ public static class SourceSystemLifecycle
         return admin;
     }
 
-    static async Task<IResult> DeactivateAsync(long id, ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeNotices notices, CancellationToken ct)
+    static async Task<IResult> DeactivateAsync(long id, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -56,7 +56,7 @@ public static class SourceSystemLifecycle
             system.CredentialStamp = NewStamp();
             ledger.Append(LedgerEvents.SourceSystemDeactivated, Identity(system));
             await db.SaveChangesAsync(ct);
-            await notices.CommitAsync(db, transaction, NoticeTopics.Holders, ct);
+            await transaction.CommitAsync(ct);
         }
         return TypedResults.NoContent();
     }
@@ -77,7 +77,7 @@ public static class SourceSystemLifecycle
         return Hal.Ok(AdminApi.View(system));
     }
 
-    static async Task<IResult> RotatePasswordAsync(long id, ConsentDb db, LedgerWriter ledger, ChangeNotices notices, CancellationToken ct)
+    static async Task<IResult> RotatePasswordAsync(long id, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -91,12 +91,12 @@ public static class SourceSystemLifecycle
         system.CredentialStamp = NewStamp();
         ledger.Append(LedgerEvents.SourceSystemPasswordRotated, Identity(system));
         await db.SaveChangesAsync(ct);
-        await notices.CommitAsync(db, transaction, NoticeTopics.Holders, ct);
+        await transaction.CommitAsync(ct);
         return Hal.Ok(new RotatedCredentialView(system.Id, system.Context, system.Nmsc, system.Name, user.Username, password, null, null, Links(system)));
     }
 
     static async Task<IResult> RotateClientSecretAsync(
-        long id, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, ChangeNotices notices, CancellationToken ct)
+        long id, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -109,7 +109,7 @@ public static class SourceSystemLifecycle
         system.CredentialStamp = NewStamp();
         ledger.Append(LedgerEvents.SourceSystemClientSecretRotated, Identity(system));
         await db.SaveChangesAsync(ct);
-        await notices.CommitAsync(db, transaction, NoticeTopics.Holders, ct);
+        await transaction.CommitAsync(ct);
         return Hal.Ok(new RotatedCredentialView(system.Id, system.Context, system.Nmsc, system.Name, null, null, system.ClientId, secret, Links(system)));
     }
 

@@ -65,8 +65,8 @@ public sealed class ChangeNoticeTests
         // The instance still answers from memory: the row was not read again (a change without its notice is not seen).
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
-        // The notice the hub's writers commit with makes it read the row again.
-        await NotifyAsync(app, NoticeTopics.Holders);
+        // The notice a save of a source system row commits with makes it read the row again.
+        await NotifyAsync(app, NoticeTopics.SourceSystems);
         Assert.Equal(HttpStatusCode.Unauthorized, (await HubApp.GetUntilUnauthorisedAsync(client, path)).StatusCode);
     }
 
