@@ -54,6 +54,7 @@ await app.Services.MigrateConsentDbAsync();
 await app.Services.PrepareAsync();
 
 app.UseHosting();
+app.UsePublicAddress();
 // Before authentication: OpenIddict answers the token endpoint from there.
 app.UseRateLimiter();
 app.UseAuthentication();

@@ -113,7 +113,7 @@ public static class UploadApi
             return UploadIdTaken();
         }
 
-        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct);
+        var catalogue = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
         await job.RunAsync(upload, system, catalogue, http.Request.BodyReader, ct);
         http.Response.Headers.Location = PathOf(upload.Id);
         // A failed upload may leave part of the body unread: the connection is not reused for another request.

@@ -14,13 +14,14 @@ public sealed record MatchResult(string ClusterId, IReadOnlyList<string> MergedC
 /// </summary>
 public static class ClusterMatching
 {
-    /// <summary>Stages the cluster changes in the caller's transaction; the caller records the result in the ledger.</summary>
+    /// <summary>
+    /// Stages the cluster changes in the caller's transaction; the caller records the result in the ledger. Called only
+    /// for an organisation that has switched built-in matching on.
+    /// </summary>
     public static async Task<MatchResult?> LinkAsync(ConsentDb db, Customer customer, DateTime now, CancellationToken ct)
     {
         var (emailKey, phoneKey) = (customer.EmailKey, customer.PhoneKey);
         if (emailKey is null && phoneKey is null) return null;
-        var enabled = await db.Organisations.AsNoTracking().Where(o => o.Nmsc == customer.Nmsc).Select(o => o.BuiltInMatching).SingleAsync(ct);
-        if (!enabled) return null;
         // Records of one person arriving at once must see each other: on PostgreSQL, whoever links by an address
         // holds a lock on it until commit, so the next one's query below sees the first one's record. (SQLite has
         // one writer at a time already.) Email before phone, always, so two of these locks never wait on each other.

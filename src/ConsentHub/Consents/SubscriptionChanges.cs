@@ -43,7 +43,7 @@ public abstract record SubmitOutcome
 /// </summary>
 public sealed class SubscriptionChanges(
     ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation,
-    PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex)
+    PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex, TenancyCache tenancy)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -261,7 +261,9 @@ public sealed class SubscriptionChanges(
             // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
             if (!contact.IsEmpty)
                 await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
-            matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
+            var settings = await tenancy.SettingsAsync(db, customer.Nmsc, ct)
+                ?? throw new InvalidOperationException($"Organisation '{customer.Nmsc}' of customer {customer.Id} is missing.");
+            matched = settings.BuiltInMatching ? await ClusterMatching.LinkAsync(db, customer, now, ct) : null;
         }
         var after = Outbound.ChangeLog.Image(state, customer);
         logged = new Outbound.ChangeLog.Pending(customer, request.Id, before, after, now);

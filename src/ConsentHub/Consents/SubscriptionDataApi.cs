@@ -18,7 +18,7 @@ public static class SubscriptionDataApi
     const int MaxPageSize = 200;
 
     public static IServiceCollection AddConsents(this IServiceCollection services) =>
-        services.AddScoped<SubscriptionChanges>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddScoped<BulkChanges>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>();
+        services.AddScoped<SubscriptionChanges>().AddSingleton<TenancyCache>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddScoped<BulkChanges>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>();
 
     public static IEndpointRouteBuilder MapConsents(this IEndpointRouteBuilder app)
     {
@@ -74,7 +74,7 @@ public static class SubscriptionDataApi
     static async Task<IResult> Submit(
         string context, string nmsc, string sourceSystem, string sourceCustomerId,
         HttpRequest http, ClaimsPrincipal user, ConsentDb db, SubscriptionChanges changes, LedgerWriter ledger, TimeProvider time,
-        CancellationToken ct)
+        TenancyCache tenancy, CancellationToken ct)
     {
         context = Names.Normalise(context);
         nmsc = Names.Normalise(nmsc);
@@ -91,14 +91,13 @@ public static class SubscriptionDataApi
         var body = await JsonBody.ReadAsync<SubscriptionData>(http, ct);
         if (body.Error is not null) return body.Error;
 
-        var system = await db.SourceSystems.AsNoTracking()
-            .SingleOrDefaultAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == sourceSystem, ct);
+        var system = await tenancy.SourceSystemAsync(db, nmsc, context, sourceSystem, ct);
         if (system is null) return Problems.Forbidden("This source system is no longer registered.");
 
         if (body.Value!.CommandType == CommandTypes.Processed)
             return await PropagationApi.AcknowledgeAsync(db, ledger, time, system, sourceCustomerId, body.Value, ct);
 
-        var catalogue = await CatalogueAsync(db, nmsc, ct);
+        var catalogue = await tenancy.CatalogueAsync(db, nmsc, ct);
         var (change, violations) = SubscriptionDataRules.Check(body.Value!, catalogue);
         if (change is null) return Problems.Invalid(violations);
 
@@ -284,6 +283,4 @@ public static class SubscriptionDataApi
 
     static IResult UnknownCustomer() => Problems.NotFound("No subscription data is known for this customer.");
 
-    public static async Task<CategoryCatalogue> CatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct) =>
-        CategoryCatalogue.From(await db.OrganisationCategories.AsNoTracking().Where(c => c.Nmsc == nmsc).ToListAsync(ct));
 }

@@ -8,14 +8,18 @@ namespace ConsentHub.Data;
 /// </summary>
 public static class NoticeTopics
 {
+    public const string Organisations = "organisations";
+    public const string OrganisationCategories = "organisation-categories";
     public const string SourceSystems = "source-systems";
     public const string Users = "users";
 
-    public static readonly IReadOnlyList<string> All = [SourceSystems, Users];
+    public static readonly IReadOnlyList<string> All = [Organisations, OrganisationCategories, SourceSystems, Users];
 
     /// <summary>The topic of an entity type, or null for a table nothing is kept of.</summary>
     public static string? Of(Type entity) =>
-        entity == typeof(Tenancy.SourceSystem) ? SourceSystems
+        entity == typeof(Tenancy.Organisation) ? Organisations
+        : entity == typeof(Tenancy.OrganisationCategory) ? OrganisationCategories
+        : entity == typeof(Tenancy.SourceSystem) ? SourceSystems
         : entity == typeof(Auth.HubUser) ? Users
         : null;
 }

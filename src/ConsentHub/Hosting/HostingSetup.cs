@@ -22,7 +22,6 @@ public static class HostingSetup
         });
         services.AddExceptionHandler<ClientErrorHandler>();
         services.AddApiVersioning();
-        services.AddPublicAddress();
         services.AddOpenApiContract();
         services.AddSecurityHeaders();
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
@@ -59,7 +58,6 @@ public static class HostingSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseApiVersioning();
-        app.UsePublicAddress();
         return app;
     }
 

@@ -8,7 +8,7 @@ public static class Idempotency
     public const string Header = "Idempotency-Key";
     public const int MaxKeyLength = 255;
 
-    public static string Hash(byte[] bytes) => Auth.Secrets.Sha256Hex(bytes);
+    public static string Hash(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
 
     /// <summary>Null when the header is absent; a problem when it is malformed.</summary>
     public static (string? Key, IResult? Error) ReadKey(HttpRequest request)

@@ -50,7 +50,7 @@ public sealed class EventIntake(ConsentDb db, SubscriptionChanges changes, Ledge
         var type = await db.EventTypes.AsNoTracking().SingleOrDefaultAsync(t => t.Nmsc == nmsc && t.Name == name, ct);
         if (type is null) return null;
         var system = await db.SourceSystems.AsNoTracking().SingleAsync(s => s.Id == type.SourceSystemId, ct);
-        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct);
+        var catalogue = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
         using var document = JsonDocument.Parse(type.Mapping);
         // Checked when saved; a category hidden since then is refused per event by the consent rules, not here.
         var (mapping, _) = EventMapping.Parse(document.RootElement, CategoryCatalogue.Replay);

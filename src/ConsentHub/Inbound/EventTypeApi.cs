@@ -130,7 +130,7 @@ public static partial class EventTypeApi
         if (input.Mapping is not { } mappingJson || mappingJson.ValueKind == JsonValueKind.Null)
             violations.Add(new("mapping", "required", "mapping says how an event becomes subscription data; see samples/inbound/form-builder.json."));
         else
-            violations.AddRange(EventMapping.Parse(mappingJson, await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct)).Violations);
+            violations.AddRange(EventMapping.Parse(mappingJson, await CategoryCatalogue.ReadAsync(db, nmsc, ct)).Violations);
         SourceSystem? system = null;
         if (violations.Count == 0)
         {

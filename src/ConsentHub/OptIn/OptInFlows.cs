@@ -179,7 +179,7 @@ public sealed class OptInFlows(
         var extRefNo = replacing?.ExtRefNo ?? Guid.NewGuid();
         var validated = kind != OptInFlowKinds.DoubleOptIn;
         var data = Data(items, types, validated, email, now, extRefNo);
-        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, system.Nmsc, ct);
+        var catalogue = await CategoryCatalogue.ReadAsync(db, system.Nmsc, ct);
         var partner = confirmation == OptInConfirmations.Partner;
         var (change, violations) = SubscriptionDataRules.Check(data, catalogue, partnerConfirms: partner);
         if (change is null) return (null, OptInProblem.Invalid(Translate(violations)));

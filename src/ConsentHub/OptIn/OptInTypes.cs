@@ -68,7 +68,7 @@ public static partial class OptInTypes
         if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct)) return Problems.NotFound($"No organisation '{nmsc}'.");
         var body = await JsonBody.ReadAsync<JsonObject>(http, ct);
         if (body.Error is not null) return body.Error;
-        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct);
+        var catalogue = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
         var (types, violations) = Check(body.Value!, catalogue);
         if (violations.Count > 0) return Problems.Invalid(violations);
 

@@ -26,7 +26,7 @@ public sealed record PropagationCause(string Kind, Guid? ChangeRequestId, DateTi
 /// message; one without finds it in its pull feed. Messages are staged until the ledger entry that causes them has
 /// its index, then written by <see cref="Stamp"/> in the same transaction.
 /// </summary>
-public sealed class PropagationPlanner(ConsentDb db)
+public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
 {
     static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
     {
@@ -49,13 +49,8 @@ public sealed class PropagationPlanner(ConsentDb db)
     /// The source systems, by name, that the records of one cluster within one context belong to and that can be told
     /// anything: every registered one (by webhook when it has a destination, through its pull feed otherwise).
     /// </summary>
-    public async Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct)
-    {
-        var names = members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList();
-        return await db.SourceSystems.AsNoTracking()
-            .Where(s => s.Nmsc == nmsc && s.Context == context && names.Contains(s.Name))
-            .ToDictionaryAsync(s => s.Name, s => s.Id, StringComparer.Ordinal, ct);
-    }
+    public Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct) =>
+        tenancy.SourceSystemIdsAsync(db, nmsc, context, members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct(), ct);
 
     /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
     public async Task<Dictionary<string, long>> DestinationsOfContextAsync(string nmsc, string context, CancellationToken ct) =>
@@ -100,7 +95,8 @@ public sealed class PropagationPlanner(ConsentDb db)
                 ?? await SubscriptionChanges.CurrentStateAsync(db, vault: null, customer, tracked: false, ct));
         }
         if (states.Count == 0) return;
-        policy ??= await db.Organisations.AsNoTracking().Where(o => o.Nmsc == nmsc).Select(o => o.MergePolicy).SingleAsync(ct);
+        policy ??= (await tenancy.SettingsAsync(db, nmsc, ct))?.MergePolicy
+            ?? throw new InvalidOperationException($"Organisation '{nmsc}' is missing.");
         var consolidated = SubscriptionState.Merge(states[0], states.Skip(1), states.Count == 1 ? MergePolicies.LatestWins : policy);
 
         var systemIds = targets.Values.ToList();

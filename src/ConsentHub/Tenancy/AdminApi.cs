@@ -291,7 +291,7 @@ public static class AdminApi
     {
         nmsc = Names.Normalise(nmsc);
         if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct)) return Problems.NotFound($"No organisation '{nmsc}'.");
-        var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, ct);
+        var catalogue = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
         return Hal.Ok(new CategoriesView(nmsc,
             catalogue.Hidden.Order(StringComparer.Ordinal).ToList(),
             catalogue.Local.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new LocalCategoryView(l.Key, l.Value)).ToList(),

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Tenancy;
 
@@ -41,6 +42,10 @@ public sealed record CategoryCatalogue(IReadOnlySet<string> Hidden, IReadOnlyDic
 
     /// <summary>The catalogue of replays: stored changes passed the rules of their day.</summary>
     public bool AcceptsAny { get; private init; }
+
+    /// <summary>The organisation's catalogue as stored now (<see cref="TenancyCache"/> keeps it for the write path).</summary>
+    public static async Task<CategoryCatalogue> ReadAsync(Data.ConsentDb db, string nmsc, CancellationToken ct) =>
+        From(await db.OrganisationCategories.AsNoTracking().Where(c => c.Nmsc == nmsc).ToListAsync(ct));
 
     public static CategoryCatalogue From(IEnumerable<OrganisationCategory> rows)
     {

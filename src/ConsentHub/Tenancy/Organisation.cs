@@ -78,6 +78,9 @@ public sealed class SourceSystem
     public bool Active => DeactivatedAt is null;
     /// <summary>Carried by every token of the system; rotating its credentials or deactivating it changes it, so earlier tokens stop working.</summary>
     public string CredentialStamp { get; set; } = "";
+
+    /// <summary>A copy of the row's values, detached from any context (what <see cref="TenancyCache"/> hands out).</summary>
+    public SourceSystem Copy() => (SourceSystem)MemberwiseClone();
 }
 
 public enum CategoryKind

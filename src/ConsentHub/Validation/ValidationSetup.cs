@@ -9,6 +9,7 @@ public static class ValidationSetup
     {
         services.AddOptions<ValidationOptions>().BindConfiguration(ValidationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddMail();
+        services.AddPublicAddress();
         services.AddSingleton<ValidationSignal>();
         services.AddScoped<ValidationService>();
         services.AddScoped<NotificationService>();

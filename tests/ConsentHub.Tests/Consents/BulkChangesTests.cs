@@ -46,7 +46,7 @@ public sealed class BulkChangesTests
         {
             var db = app.Db(scope);
             var system = await db.SourceSystems.SingleAsync(s => s.Id == bulk.Id);
-            var catalogue = await SubscriptionDataApi.CatalogueAsync(db, "tgb", CancellationToken.None);
+            var catalogue = await ConsentHub.Tenancy.CategoryCatalogue.ReadAsync(db, "tgb", CancellationToken.None);
             var batch = changes.Select((c, i) =>
             {
                 var data = JsonSerializer.Deserialize<SubscriptionData>(c.Body.ToJsonString(), SubscriptionChanges.StoredJson)!;

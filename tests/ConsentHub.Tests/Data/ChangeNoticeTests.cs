@@ -16,13 +16,6 @@ public sealed class ChangeNoticeTests
 {
     static ChangeNotices Notices(HubApp app) => app.Services.GetRequiredService<ChangeNotices>();
 
-    static async Task WaitLiveAsync(HubApp app)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!Notices(app).Live && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.True(Notices(app).Live, "the instance never heard its probe notice");
-    }
-
     /// <summary>Changes the system's credential stamp in the database without the notice the hub's own writers commit with.</summary>
     static async Task ChangeStampBehindTheHubsBackAsync(HubApp app, long systemId)
     {
@@ -50,7 +43,7 @@ public sealed class ChangeNoticeTests
         var path = HubApp.SubscriptionDataPath(crm, "c1");
         using var client = await app.AsAsync(crm);
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        if (provider == DatabaseProvider.Postgres) await WaitLiveAsync(app);
+        await app.NoticesHeardAsync();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
 
         await ChangeStampBehindTheHubsBackAsync(app, crm.Id);
@@ -78,7 +71,7 @@ public sealed class ChangeNoticeTests
         var path = HubApp.SubscriptionDataPath(crm, "c1");
         using var client = await app.AsAsync(crm);
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        await WaitLiveAsync(app);
+        await app.NoticesHeardAsync();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
 
         // The listener's backend is ended: a notice sent now would not be heard, so what was kept must not be used.
@@ -97,7 +90,7 @@ public sealed class ChangeNoticeTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(path)).StatusCode);
 
         // It comes back by itself and is probed; from then on a holder's answer is kept again.
-        await WaitLiveAsync(app);
+        await app.NoticesHeardAsync();
         Assert.Contains(app.Logs.Lines, l => l.Contains("Change notices are not heard", StringComparison.Ordinal));
         var dms = await app.RegisterSourceSystemAsync("tgb", "toyota", "dms");
         using var asDms = await app.AsAsync(dms);

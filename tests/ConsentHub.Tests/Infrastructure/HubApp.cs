@@ -294,6 +294,19 @@ public sealed class HubApp : WebApplicationFactory<Program>
 
     /// <summary>A short unique name, so that tests sharing an app never share an organisation.</summary>
     /// <summary>
+    /// On PostgreSQL, waits (15 s at most) until the instance hears change notices and so keeps what rarely changes in
+    /// memory (ConsentHub.Data.ChangeNotices): a test of what is kept must not pass because nothing was. No-op on SQLite.
+    /// </summary>
+    public async Task NoticesHeardAsync()
+    {
+        if (Provider != DatabaseProvider.Postgres) return;
+        var notices = Services.GetRequiredService<ChangeNotices>();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!notices.Live && DateTime.UtcNow < deadline) await Task.Delay(20);
+        if (!notices.Live) throw new Xunit.Sdk.XunitException("the instance never heard its probe notice");
+    }
+
+    /// <summary>
     /// GETs <paramref name="path"/> until the answer is 401 or 5 s have passed, and returns the last answer. Another
     /// instance refuses a token whose holder was deactivated, rotated or removed once PostgreSQL's notice of the change
     /// reaches it, moments after the change was answered.

@@ -104,7 +104,7 @@ public sealed class ChangeLogTests
         {
             var db = app.Db(scope);
             var system = await db.SourceSystems.SingleAsync(s => s.Id == dms.Id);
-            var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, CancellationToken.None);
+            var catalogue = await ConsentHub.Tenancy.CategoryCatalogue.ReadAsync(db, nmsc, CancellationToken.None);
             var data = JsonSerializer.Deserialize<SubscriptionData>(People.Change("OFFERS", "jane.doe@example.com").ToJsonString(), SubscriptionChanges.StoredJson)!;
             var applied = await scope.ServiceProvider.GetRequiredService<BulkChanges>().ApplyAsync(
                 system, [new BulkChange("d-1", data, SubscriptionDataRules.Check(data, catalogue).Change!, "k-1")], "test", "upload:cl", CancellationToken.None);

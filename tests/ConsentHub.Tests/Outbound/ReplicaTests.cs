@@ -186,7 +186,7 @@ public sealed class ReplicaTests
         {
             var db = app.Db(scope);
             var system = await db.SourceSystems.SingleAsync(s => s.Id == crm.Id);
-            var catalogue = await SubscriptionDataApi.CatalogueAsync(db, nmsc, CancellationToken.None);
+            var catalogue = await ConsentHub.Tenancy.CategoryCatalogue.ReadAsync(db, nmsc, CancellationToken.None);
             var batch = Enumerable.Range(0, 3).Select(i =>
             {
                 var data = JsonSerializer.Deserialize<SubscriptionData>(Change("OFFERS", false, "2024-04-01T10:00:00Z", "EMAIL", true).ToJsonString(), SubscriptionChanges.StoredJson)!;

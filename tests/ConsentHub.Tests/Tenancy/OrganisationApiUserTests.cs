@@ -49,6 +49,7 @@ public sealed class OrganisationApiUserTests
     {
         await using var app = await HubApp.StartAsync(provider);
         await using var second = app.SecondInstance();
+        await second.NoticesHeardAsync();   // so that the other instance keeps what it reads, and must hear of the change
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         using (var asCrm = await app.AsAsync(crm))
             Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(asCrm, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);

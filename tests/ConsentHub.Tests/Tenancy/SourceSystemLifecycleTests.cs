@@ -32,6 +32,7 @@ public sealed class SourceSystemLifecycleTests
     {
         await using var app = await HubApp.StartAsync(provider);
         await using var second = app.SecondInstance();
+        await second.NoticesHeardAsync();   // so that the other instance keeps what it reads, and must hear of the change
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         var path = HubApp.SubscriptionDataPath(crm, "c1");
         using var viaClient = await app.AsAsync(crm);
@@ -79,6 +80,7 @@ public sealed class SourceSystemLifecycleTests
     {
         await using var app = await HubApp.StartAsync(provider);
         await using var second = app.SecondInstance();
+        await second.NoticesHeardAsync();   // so that the other instance keeps what it reads, and must hear of the change
         var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
         var path = HubApp.SubscriptionDataPath(crm, "c1");
         using var before = await app.AsAsync(crm);

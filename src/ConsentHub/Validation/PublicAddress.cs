@@ -1,9 +1,8 @@
-using ConsentHub.Validation;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
-namespace ConsentHub.Hosting;
+namespace ConsentHub.Validation;
 
 /// <summary>
 /// Where people reach the hub (<c>ConsentHub:Validation:PublicBaseUrl</c>, the start of every link in an email). Unset,
