@@ -32,13 +32,16 @@ public static class ClusterMembership
             .ToList();
     }
 
+    static readonly ProviderQuery<Func<ConsentDb, string, string, string, string, CancellationToken, Task<string?>>> ClusterOf = new(() =>
+        EF.CompileAsyncQuery((ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
+            db.ClusterMembers.AsNoTracking()
+                .Where(m => m.Nmsc == nmsc && m.Context == context && m.SourceSystem == sourceSystem && m.SourceCustomerId == sourceCustomerId)
+                .Select(m => m.ClusterId).SingleOrDefault()));
+
     /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
     public static async Task<List<MemberKey>> ContextGroupAsync(ConsentDb db, string nmsc, MemberKey record, CancellationToken ct)
     {
-        var clusterId = await db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == nmsc && m.Context == record.Context && m.SourceSystem == record.SourceSystem
-                        && m.SourceCustomerId == record.SourceCustomerId)
-            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
+        var clusterId = await ClusterOf.For(db)(db, nmsc, record.Context, record.SourceSystem, record.SourceCustomerId, ct);
         if (clusterId is null) return [record];
         var members = await MembersAsync(db, nmsc, clusterId, record.Context, ct);
         if (!members.Contains(record)) members.Add(record);

@@ -145,6 +145,12 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
             else if (staged.TryGetValue(id, out var key)) found[id] = Open(key);
             else unknown.Add(id);
         }
+        if (unknown.Count == 1)
+        {
+            // One record's change, the common case: a compiled query (ProviderQuery).
+            if (await OneKey.For(db)(db, unknown[0], ct) is { } row) found[row.CustomerId] = committed[row.CustomerId] = Open(row);
+            return found;
+        }
         foreach (var chunk in unknown.Chunk(500))
         {
             var rows = await db.PersonKeys.AsNoTracking().Where(k => chunk.Contains(k.CustomerId)).ToListAsync(ct);
@@ -152,6 +158,10 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
         }
         return found;
     }
+
+    static readonly ProviderQuery<Func<ConsentDb, long, CancellationToken, Task<PersonKey?>>> OneKey = new(() =>
+        EF.CompileAsyncQuery((ConsentDb db, long customerId, CancellationToken ct) =>
+            db.PersonKeys.AsNoTracking().SingleOrDefault(k => k.CustomerId == customerId)));
 
     /// <summary>HMAC-SHA256 of the UTF-8 text under the key, lower-case hex.</summary>
     public static string Commit(byte[] key, string text) => Commit(key, Encoding.UTF8.GetBytes(text));

@@ -236,9 +236,13 @@ public sealed class SubscriptionChanges(
         planner.Stamp(applied);
     }
 
-    /// <summary>Reads the customer row for update, so one customer's changes apply one at a time.</summary>
+    static readonly ProviderQuery<Func<ConsentDb, long, string, CancellationToken, Task<Customer?>>> CustomerForUpdate = new(() =>
+        EF.CompileAsyncQuery((ConsentDb db, long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
+            db.Customers.TagWith(RowLocks.Tag).SingleOrDefault(c => c.SourceSystemId == sourceSystemId && c.SourceCustomerId == sourceCustomerId)));
+
+    /// <summary>Reads the customer row for update (<see cref="RowLocks"/>), so one customer's changes apply one at a time.</summary>
     Task<Customer?> LockCustomerAsync(long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
-        db.Customers.Where(c => c.SourceSystemId == sourceSystemId && c.SourceCustomerId == sourceCustomerId).ForUpdate(db).SingleOrDefaultAsync(ct);
+        CustomerForUpdate.For(db)(db, sourceSystemId, sourceCustomerId, ct);
 
     /// <summary>
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
@@ -276,6 +280,10 @@ public sealed class SubscriptionChanges(
         return state;
     }
 
+    static readonly ProviderQuery<Func<ConsentDb, string, CancellationToken, Task<SealedPersonalData?>>> TrackedContact = new(() =>
+        EF.CompileAsyncQuery((ConsentDb db, string reference, CancellationToken ct) =>
+            db.PersonalData.SingleOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)));
+
     /// <summary>
     /// The record's stored email and phone, and whether it has a contact row. The row is read tracked, so opening it
     /// needs no second query and sealing the new contact replaces it in place.
@@ -284,7 +292,7 @@ public sealed class SubscriptionChanges(
     {
         var reference = PersonalDataVault.Reference(customerId);
         var row = db.PersonalData.Local.FirstOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)
-            ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference, ct);
+            ?? await TrackedContact.For(db)(db, reference, ct);
         if (row is null) return (new Contact(null, null), false);
         // An erased record's row may outlive its key: it opens to nothing and is replaced like any other.
         return (await vault.ContactAsync(customerId, ct) ?? new Contact(null, null), true);
@@ -321,17 +329,29 @@ public sealed class SubscriptionChanges(
     /// <summary>The record's current state; its email and phone are opened only when a <paramref name="vault"/> is given.</summary>
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, PersonalDataVault? vault, Customer customer, bool tracked, CancellationToken ct)
     {
-        IQueryable<ConsentEntry> consents = db.ConsentEntries.Where(e => e.CustomerId == customer.Id);
-        IQueryable<ChannelEntry> channels = db.ChannelEntries.Where(e => e.CustomerId == customer.Id);
-        if (!tracked)
-        {
-            consents = consents.AsNoTracking();
-            channels = channels.AsNoTracking();
-        }
-        var consentList = await consents.ToListAsync(ct);
-        var channelList = await channels.ToListAsync(ct);
+        var consentList = await ListAsync((tracked ? TrackedConsents : Consents).For(db)(db, customer.Id), ct);
+        var channelList = await ListAsync((tracked ? TrackedChannels : Channels).For(db)(db, customer.Id), ct);
         var contact = vault is null ? null : await vault.ContactAsync(customer.Id, ct);
         return SubscriptionState.Of(customer, consentList, channelList, contact);
+    }
+
+    static readonly ProviderQuery<Func<ConsentDb, long, IAsyncEnumerable<ConsentEntry>>> TrackedConsents =
+        new(() => EF.CompileAsyncQuery((ConsentDb db, long customerId) => db.ConsentEntries.Where(e => e.CustomerId == customerId)));
+
+    static readonly ProviderQuery<Func<ConsentDb, long, IAsyncEnumerable<ConsentEntry>>> Consents =
+        new(() => EF.CompileAsyncQuery((ConsentDb db, long customerId) => db.ConsentEntries.AsNoTracking().Where(e => e.CustomerId == customerId)));
+
+    static readonly ProviderQuery<Func<ConsentDb, long, IAsyncEnumerable<ChannelEntry>>> TrackedChannels =
+        new(() => EF.CompileAsyncQuery((ConsentDb db, long customerId) => db.ChannelEntries.Where(e => e.CustomerId == customerId)));
+
+    static readonly ProviderQuery<Func<ConsentDb, long, IAsyncEnumerable<ChannelEntry>>> Channels =
+        new(() => EF.CompileAsyncQuery((ConsentDb db, long customerId) => db.ChannelEntries.AsNoTracking().Where(e => e.CustomerId == customerId)));
+
+    static async Task<List<T>> ListAsync<T>(IAsyncEnumerable<T> rows, CancellationToken ct)
+    {
+        var list = new List<T>();
+        await foreach (var row in rows.WithCancellation(ct)) list.Add(row);
+        return list;
     }
 
     /// <summary>Replays the changes applied up to <paramref name="at"/> (inclusive) to give the state of that instant.</summary>

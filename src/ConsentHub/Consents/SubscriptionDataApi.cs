@@ -97,8 +97,9 @@ public static class SubscriptionDataApi
         if (body.Value!.CommandType == CommandTypes.Processed)
             return await PropagationApi.AcknowledgeAsync(db, ledger, time, system, sourceCustomerId, body.Value, ct);
 
-        var catalogue = await tenancy.CatalogueAsync(db, nmsc, ct);
-        var (change, violations) = SubscriptionDataRules.Check(body.Value!, catalogue);
+        var (change, violations) = SubscriptionDataRules.Check(body.Value!, await tenancy.CatalogueAsync(db, nmsc, ct));
+        // Refused by the kept catalogue: checked once more against the stored one (a category added a moment ago elsewhere).
+        if (change is null) (change, violations) = SubscriptionDataRules.Check(body.Value!, await tenancy.FreshCatalogueAsync(db, nmsc, ct));
         if (change is null) return Problems.Invalid(violations);
 
         // The fingerprint covers the customer as well as the body: the same key and body sent for another

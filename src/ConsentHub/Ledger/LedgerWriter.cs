@@ -42,9 +42,14 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
         return await db.Database.BeginTransactionAsync(ct);
     }
 
+    /// <summary>The head row, locked for update on PostgreSQL (<see cref="RowLocks"/>; its tag is a comment on SQLite).</summary>
+    static readonly ProviderQuery<Func<ConsentDb, CancellationToken, Task<LedgerHead>>> HeadForUpdate = new(() =>
+        EF.CompileAsyncQuery((ConsentDb db, CancellationToken ct) =>
+            db.LedgerHeads.AsNoTracking().TagWith(RowLocks.Tag).Single(h => h.Id == LedgerHead.SingletonId)));
+
     public async Task LockHeadAsync(CancellationToken ct)
     {
-        var current = await db.LedgerHeads.Where(h => h.Id == LedgerHead.SingletonId).AsNoTracking().ForUpdate(db).SingleAsync(ct);
+        var current = await HeadForUpdate.For(db)(db, ct);
 
         // A retried unit of work may still track the head read by an earlier attempt.
         foreach (var stale in db.ChangeTracker.Entries<LedgerHead>().ToList())

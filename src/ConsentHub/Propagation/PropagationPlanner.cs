@@ -50,7 +50,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     /// anything: every registered one (by webhook when it has a destination, through its pull feed otherwise).
     /// </summary>
     public Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct) =>
-        tenancy.SourceSystemIdsAsync(db, nmsc, context, members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct(), ct);
+        tenancy.SourceSystemIdsAsync(db, nmsc, context, members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList(), ct);
 
     /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
     public async Task<Dictionary<string, long>> DestinationsOfContextAsync(string nmsc, string context, CancellationToken ct) =>

@@ -28,15 +28,27 @@ public sealed class TenancyCache(ChangeNotices notices)
         settings.GetOrReadAsync(nmsc, c => db.Organisations.AsNoTracking().Where(o => o.Nmsc == nmsc)
             .Select(o => new OrganisationSettings(o.BuiltInMatching, o.MergePolicy)).SingleOrDefaultAsync(c), ct);
 
+    /// <summary>
+    /// The organisation's catalogue read again from the database, for a change the kept one refused: a category added a
+    /// moment ago on another instance is not refused while its notice is on its way.
+    /// </summary>
+    public async Task<CategoryCatalogue> FreshCatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct)
+    {
+        var generation = catalogues.Generation;
+        var read = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
+        catalogues.Set(nmsc, read, generation);
+        return read;
+    }
+
     /// <summary>A copy of the registered source system (active or not) of that name in the organisation and context, or null.</summary>
     public async Task<SourceSystem?> SourceSystemAsync(ConsentDb db, string nmsc, string context, string name, CancellationToken ct) =>
-        (await SourceSystemsAsync(db, nmsc, context, ct)).TryGetValue(name, out var system) ? system.Copy() : null;
+        (await SourceSystemsAsync(db, nmsc, context, [name], ct)).TryGetValue(name, out var system) ? system.Copy() : null;
 
     /// <summary>The ids of the registered source systems (active or not) of the organisation and context among <paramref name="names"/>, by name.</summary>
     public async Task<Dictionary<string, long>> SourceSystemIdsAsync(
-        ConsentDb db, string nmsc, string context, IEnumerable<string> names, CancellationToken ct)
+        ConsentDb db, string nmsc, string context, IReadOnlyCollection<string> names, CancellationToken ct)
     {
-        var all = await SourceSystemsAsync(db, nmsc, context, ct);
+        var all = await SourceSystemsAsync(db, nmsc, context, names, ct);
         var found = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var name in names)
         {
@@ -45,8 +57,18 @@ public sealed class TenancyCache(ChangeNotices notices)
         return found;
     }
 
-    Task<IReadOnlyDictionary<string, SourceSystem>> SourceSystemsAsync(ConsentDb db, string nmsc, string context, CancellationToken ct) =>
-        systems.GetOrReadAsync((nmsc, context), async c => (IReadOnlyDictionary<string, SourceSystem>)
-            await db.SourceSystems.AsNoTracking().Where(s => s.Nmsc == nmsc && s.Context == context)
-                .ToDictionaryAsync(s => s.Name, StringComparer.Ordinal, c), ct);
+    /// <summary>
+    /// The context's source systems by name. Kept ones are used only when they hold every name asked for: a system
+    /// registered a moment ago on another instance is read, not missed while its notice is on its way.
+    /// </summary>
+    async Task<IReadOnlyDictionary<string, SourceSystem>> SourceSystemsAsync(
+        ConsentDb db, string nmsc, string context, IReadOnlyCollection<string> needed, CancellationToken ct)
+    {
+        if (systems.TryGet((nmsc, context), out var kept) && needed.All(kept.ContainsKey)) return kept;
+        var generation = systems.Generation;
+        var read = await db.SourceSystems.AsNoTracking().Where(s => s.Nmsc == nmsc && s.Context == context)
+            .ToDictionaryAsync(s => s.Name, StringComparer.Ordinal, ct);
+        systems.Set((nmsc, context), read, generation);
+        return read;
+    }
 }

@@ -36,9 +36,10 @@ public sealed class TenancyCacheTests
     [ProviderTheory, Providers]
     public async Task Hiding_a_category_and_switching_matching_on_apply_at_once_here_and_moments_later_on_another_instance(DatabaseProvider provider)
     {
-        await using var app = await HubApp.StartAsync(provider);
+        var app = await HubApp.SharedAsync(provider);
         await using var second = app.SecondInstance();
-        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
         using var here = await app.AsAsync(crm);
         using var there = second.WithToken(here.DefaultRequestHeaders.Authorization!.Parameter!);
         await app.NoticesHeardAsync();
@@ -51,8 +52,8 @@ public sealed class TenancyCacheTests
         // Matching first: notices arrive in commit order, so once the other instance refuses the hidden category it has
         // also heard of the matching switch.
         using var admin = await app.AdminAsync();
-        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/admin/organisations/tgb", new { builtInMatching = true })).StatusCode);
-        var hidden = await admin.PutAsync("/admin/organisations/tgb/categories",
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/admin/organisations/{nmsc}", new { builtInMatching = true })).StatusCode);
+        var hidden = await admin.PutAsync($"/admin/organisations/{nmsc}/categories",
             JsonContent.Create(new JsonObject { ["hidden"] = new JsonArray("EVENTS") }));
         Assert.Equal(HttpStatusCode.OK, hidden.StatusCode);
 
