@@ -37,7 +37,7 @@ public static class DpoHtml
     }
 
     public static string Landing(DpoIdentity dpo, IReadOnlyList<ExportableOrganisation> organisations,
-        string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<DpoFileLink>? suppressionFiles = null, IReadOnlyList<DpoFileLink>? extracts = null)
+        string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<string>? sections = null)
     {
         var scope = dpo.Role == Roles.HeadOfficeDpo
             ? $"head-office DPO for the context <strong>{E(dpo.Context)}</strong> (every organisation)"
@@ -73,12 +73,7 @@ public static class DpoHtml
         }
         body.Append($"""
             </section>
-            {Files("suppression", "Suppression files", "No suppression file has been issued for your organisations yet.", suppressionFiles ?? [])}
-            {Files("extracts", "Extracts", "No extract has been issued for your organisations yet.", extracts ?? [])}
-            <section aria-labelledby="rights-heading">
-            <h2 id="rights-heading">Data subject rights</h2>
-            <p><a href="{Rights.ErasurePage.Path}">Erase a person</a> <span class="hint">by email, phone or source record, after a confirmation</span></p>
-            </section>
+            {string.Join('\n', sections ?? [])}
             <form method="post" action="{DpoPages.LogoutPath}" class="logout">
             <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
             <button type="submit" class="secondary">Sign out</button>
@@ -87,8 +82,11 @@ public static class DpoHtml
         return Page("Bulk export", body.ToString());
     }
 
-    /// <summary>The newest files of one kind (suppression files, extracts) of the DPO's organisations, each a download under this session.</summary>
-    static string Files(string id, string heading, string none, IReadOnlyList<DpoFileLink> files)
+    /// <summary>
+    /// A landing-page section (<see cref="IDpoLandingSection"/>) listing the newest files of one kind (suppression files,
+    /// extracts) of the DPO's organisations, each a download under this session.
+    /// </summary>
+    public static string Files(string id, string heading, string none, IReadOnlyList<DpoFileLink> files)
     {
         var list = new StringBuilder();
         list.Append($"""<section aria-labelledby="{id}-heading">""").Append('\n')

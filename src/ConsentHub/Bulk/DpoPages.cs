@@ -60,10 +60,11 @@ public static class DpoPages
     {
         var dpo = DpoIdentity.From(http.User);
         var organisations = await DpoAccess.OrganisationsAsync(db, dpo, ct);
-        var suppressionFiles = await OptOut.SuppressionFilePages.LinksAsync(db, [.. organisations.Select(o => o.Nmsc)], ct);
-        var extracts = await Extracts.ExtractPages.LinksAsync(db, [.. organisations.Select(o => o.Nmsc)], ct);
+        var sections = new List<string>();
+        foreach (var section in http.RequestServices.GetServices<IDpoLandingSection>().OrderBy(s => s.Order))
+            sections.Add(await section.HtmlAsync(db, [.. organisations.Select(o => o.Nmsc)], ct));
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error, suppressionFiles, extracts),
+        return new HtmlPage(status, DpoHtml.Landing(dpo, organisations, tokens.FormFieldName, tokens.RequestToken!, error, sections),
             DpoHtml.ContentSecurityPolicy);
     }
 

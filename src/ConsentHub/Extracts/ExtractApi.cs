@@ -46,6 +46,7 @@ public static partial class ExtractApi
         services.AddScoped<ExtractRunner>();
         services.AddSingleton<ExtractSignal>();
         services.AddHostedService<ExtractWorker>();
+        services.AddSingleton<Bulk.IDpoLandingSection, ExtractSection>();
         return services;
     }
 

@@ -49,3 +49,12 @@ public static class ExtractPages
         return await ExtractApi.SendAsync(http, db, ledger, run, $"dpo:{dpo.Username}", ct);
     }
 }
+
+/// <summary>The DPO landing page's list of the newest extracts of the DPO's organisations.</summary>
+sealed class ExtractSection : IDpoLandingSection
+{
+    public int Order => 20;
+
+    public async Task<string> HtmlAsync(ConsentDb db, IReadOnlyList<string> organisations, CancellationToken ct) =>
+        DpoHtml.Files("extracts", "Extracts", "No extract has been issued for your organisations yet.", await ExtractPages.LinksAsync(db, organisations, ct));
+}

@@ -35,7 +35,7 @@ public static class OptOutReadApi
     {
         app.MapGet("/nmscs/{nmsc}/opt-outs", ListAsync)
             .WithTags("Opt-out")
-            .RequireAuthorization(RightsAccess.Policy)
+            .RequireAuthorization(OrganisationAccess.Policy)
             .WithName("ListOptOuts")
             .WithSummary("The organisation's opt-out records in the order received, with their outcome; no personal values.")
             .Produces<OptOutPage>(StatusCodes.Status200OK, Hal.MediaType)
@@ -54,7 +54,7 @@ public static class OptOutReadApi
     static async Task<IResult> ListAsync(string nmsc, string? after, string? limit, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
     {
         nmsc = Names.Normalise(nmsc);
-        if (!Names.IsTenantName(nmsc) || !await RightsAccess.MayActForAsync(db, Caller.From(user), nmsc, ct)) return ErasureApi.UnknownOrganisation(nmsc);
+        if (!Names.IsTenantName(nmsc) || !await OrganisationAccess.MayActForAsync(db, Caller.From(user), nmsc, ct)) return OrganisationAccess.UnknownOrganisation(nmsc);
         var (cursor, size, pageError) = Paging.Read(after, limit, DefaultPageSize, MaxPageSize);
         if (pageError is not null) return pageError;
 
@@ -95,7 +95,7 @@ public static class OptOutReadApi
         var allowed = caller.Role == Roles.ApiKey
             // A key reads what its own source system sent, under whichever of its keys.
             ? caller.Nmsc == optOut.Nmsc && caller.Context == optOut.Context && caller.SourceSystem == optOut.SourceSystem
-            : await RightsAccess.MayActForAsync(db, caller, optOut.Nmsc, ct);
+            : await OrganisationAccess.MayActForAsync(db, caller, optOut.Nmsc, ct);
         return allowed ? OptOutAnswer.Result(await uploads.AnswerAsync(optOut, ct)) : notFound;
     }
 }

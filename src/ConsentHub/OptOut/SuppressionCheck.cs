@@ -109,7 +109,7 @@ public static class SuppressionCheck
     {
         // Keys and source systems belong to one organisation; any of its contexts may check its list.
         Roles.ApiKey or Roles.SourceSystem => caller.Nmsc == nmsc && await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct),
-        _ => await RightsAccess.MayActForAsync(db, caller, nmsc, ct),
+        _ => await OrganisationAccess.MayActForAsync(db, caller, nmsc, ct),
     };
 
     static List<HashedIdentifier> Read(SuppressionCheckInput input, out List<Violation> violations)

@@ -221,7 +221,7 @@ public static class SuppressionFileApi
     public static async Task<bool> MayReadAsync(ConsentDb db, Caller caller, string nmsc, CancellationToken ct) =>
         Names.IsTenantName(nmsc) && (caller.Role == Roles.SourceSystem
             ? caller.Nmsc == nmsc
-            : await Rights.RightsAccess.MayActForAsync(db, caller, nmsc, ct));
+            : await OrganisationAccess.MayActForAsync(db, caller, nmsc, ct));
 
     static async Task<IResult> ListAsync(string nmsc, string? after, string? limit, ClaimsPrincipal user, ConsentDb db, CancellationToken ct)
     {

@@ -39,3 +39,13 @@ public static class SuppressionFilePages
         return await SuppressionFileApi.SendAsync(http, db, nmsc, id, ct);
     }
 }
+
+/// <summary>The DPO landing page's list of the newest suppression files of the DPO's organisations.</summary>
+sealed class SuppressionFileSection : IDpoLandingSection
+{
+    public int Order => 10;
+
+    public async Task<string> HtmlAsync(ConsentDb db, IReadOnlyList<string> organisations, CancellationToken ct) =>
+        DpoHtml.Files("suppression", "Suppression files", "No suppression file has been issued for your organisations yet.",
+            await SuppressionFilePages.LinksAsync(db, organisations, ct));
+}

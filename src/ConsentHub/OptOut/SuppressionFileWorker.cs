@@ -49,6 +49,7 @@ public static class SuppressionFileSetup
         services.AddScoped<SuppressionFileGenerator>();
         services.AddSuppressionFilePolicy();
         services.AddHostedService<SuppressionFileWorker>();
+        services.AddSingleton<Bulk.IDpoLandingSection, SuppressionFileSection>();
         return services;
     }
 }

@@ -42,7 +42,7 @@ public static class ErasureApi
     {
         nmsc = Names.Normalise(nmsc);
         var caller = Caller.From(user);
-        if (!Names.IsTenantName(nmsc) || !await RightsAccess.MayActForAsync(db, caller, nmsc, ct)) return UnknownOrganisation(nmsc);
+        if (!Names.IsTenantName(nmsc) || !await OrganisationAccess.MayActForAsync(db, caller, nmsc, ct)) return OrganisationAccess.UnknownOrganisation(nmsc);
         var body = await JsonBody.ReadAsync<PersonInput>(http, ct);
         if (body.Error is not null) return body.Error;
         var (criterion, violations) = PersonMatch.Parse(body.Value!, blindIndex);
@@ -60,7 +60,7 @@ public static class ErasureApi
     {
         nmsc = Names.Normalise(nmsc);
         var notFound = Problems.NotFound("No such erasure.");
-        if (!Guid.TryParse(id, out var erasureId) || !Names.IsTenantName(nmsc) || !await RightsAccess.MayActForAsync(db, Caller.From(user), nmsc, ct))
+        if (!Guid.TryParse(id, out var erasureId) || !Names.IsTenantName(nmsc) || !await OrganisationAccess.MayActForAsync(db, Caller.From(user), nmsc, ct))
             return notFound;
         var erasure = await db.Erasures.AsNoTracking().SingleOrDefaultAsync(e => e.Id == erasureId && e.Nmsc == nmsc, ct);
         return erasure is null ? notFound : Hal.Ok(View(erasure, await erasures.RecordsOfAsync(erasure.Id, ct)));
@@ -73,5 +73,4 @@ public static class ErasureApi
 
     static string PathOf(Erasure e) => $"/nmscs/{Uri.EscapeDataString(e.Nmsc)}/erasures/{e.Id}";
 
-    public static IResult UnknownOrganisation(string nmsc) => Problems.NotFound($"No organisation '{nmsc}' for this caller.");
 }

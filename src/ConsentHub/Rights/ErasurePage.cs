@@ -61,7 +61,7 @@ public static class ErasurePage
             Field(fields, "sourceSystem"), Field(fields, "sourceCustomerId"));
         var nmsc = Names.Normalise(form.Nmsc);
         var caller = new Caller(dpo.Username, dpo.Role, dpo.Nmsc, dpo.Context, null);
-        if (!organisations.Any(o => o.Nmsc == nmsc) || !await RightsAccess.MayActForAsync(db, caller, nmsc, ct))
+        if (!organisations.Any(o => o.Nmsc == nmsc) || !await OrganisationAccess.MayActForAsync(db, caller, nmsc, ct))
             return FormPage(http, antiforgery, dpo, organisations, form, StatusCodes.Status400BadRequest, "Choose one of your organisations.");
         var byRecord = form.SourceSystem.Length > 0 || form.SourceCustomerId.Length > 0;
         var (criterion, violations) = PersonMatch.Parse(new PersonInput

@@ -32,7 +32,7 @@ public static class SubjectAccessApi
     {
         nmsc = Names.Normalise(nmsc);
         var caller = Caller.From(user);
-        if (!Names.IsTenantName(nmsc) || !await RightsAccess.MayActForAsync(db, caller, nmsc, ct)) return ErasureApi.UnknownOrganisation(nmsc);
+        if (!Names.IsTenantName(nmsc) || !await OrganisationAccess.MayActForAsync(db, caller, nmsc, ct)) return OrganisationAccess.UnknownOrganisation(nmsc);
         if (format is not (null or "json" or "zip"))
             return Problems.Invalid("format", "format", "format must be json or zip.");
         var zip = format == "zip" || (format is null && http.Headers.Accept.Any(a => a is not null && a.Contains(ZipMediaType, StringComparison.OrdinalIgnoreCase)));

@@ -1,21 +1,22 @@
 using System.Security.Claims;
-using ConsentHub.Auth;
+using ConsentHub.Hosting;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 
-namespace ConsentHub.Rights;
+namespace ConsentHub.Auth;
 
 /// <summary>
-/// Who may exercise a person's rights in an organisation: the admin; an organisation DPO, for their own organisation;
-/// a head-office DPO, for every organisation that has the context of their role (as for the bulk export). Anyone else,
-/// and every organisation that does not exist, gets the same 404, so the routes reveal nothing.
+/// Who may act for an organisation on a DPO's routes (a person's rights, opt-out lists, suppression checks): the admin;
+/// an organisation DPO, for their own organisation; a head-office DPO, for every organisation that has the context of
+/// their role (as for the bulk export). Anyone else, and every organisation that does not exist, gets the same 404
+/// (<see cref="UnknownOrganisation"/>), so the routes reveal nothing.
 /// </summary>
-public static class RightsAccess
+public static class OrganisationAccess
 {
     public const string Policy = "data-subject-rights";
 
-    public static IServiceCollection AddRightsPolicy(this IServiceCollection services)
+    public static IServiceCollection AddOrganisationAccessPolicy(this IServiceCollection services)
     {
         // A bearer token of the admin or of a DPO (DPOs get one from /oauth/token); reading needs scope read, anything else write.
         services.AddAuthorizationBuilder().AddPolicy(Policy, p => p.RequireAuthenticatedUser().RequireAssertion(c =>
@@ -33,4 +34,7 @@ public static class RightsAccess
             && await db.SourceSystems.AnyAsync(s => s.Nmsc == nmsc && s.Context == context, ct),
         _ => false,
     };
+
+    /// <summary>The one answer for an organisation the caller may not act for or that does not exist.</summary>
+    public static IResult UnknownOrganisation(string nmsc) => Problems.NotFound($"No organisation '{nmsc}' for this caller.");
 }
