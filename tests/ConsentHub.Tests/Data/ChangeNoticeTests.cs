@@ -35,16 +35,27 @@ public sealed class ChangeNoticeTests
         await notify.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// A source system that has sent a change and read it back once the instance hears notices (on PostgreSQL its token
+    /// holder's answer is then kept).
+    /// </summary>
+    static async Task<(SourceSystemCredentials Crm, string Path, HttpClient Client)> WarmAsync(HubApp app)
+    {
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        var path = HubApp.SubscriptionDataPath(crm, "c1");
+        var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
+        await app.NoticesHeardAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        return (crm, path, client);
+    }
+
     [ProviderTheory, Providers]
     public async Task A_holder_found_current_is_not_looked_up_again_on_postgres_until_a_notice_and_is_looked_up_every_time_on_sqlite(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
-        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        var path = HubApp.SubscriptionDataPath(crm, "c1");
-        using var client = await app.AsAsync(crm);
-        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        await app.NoticesHeardAsync();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        var (crm, path, client) = await WarmAsync(app);
+        using var _ = client;
 
         await ChangeStampBehindTheHubsBackAsync(app, crm.Id);
 
@@ -67,12 +78,8 @@ public sealed class ChangeNoticeTests
     public async Task When_the_notice_connection_is_lost_nothing_kept_is_used_until_it_is_back()
     {
         await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres);
-        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        var path = HubApp.SubscriptionDataPath(crm, "c1");
-        using var client = await app.AsAsync(crm);
-        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        await app.NoticesHeardAsync();
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        var (crm, path, client) = await WarmAsync(app);
+        using var _ = client;
 
         // The listener's backend is ended: a notice sent now would not be heard, so what was kept must not be used.
         await using (var admin = new NpgsqlConnection(app.ConnectionString))
