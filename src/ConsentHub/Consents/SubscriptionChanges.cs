@@ -265,9 +265,14 @@ public sealed class SubscriptionChanges(
             // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
             if (!contact.IsEmpty)
                 await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
-            var settings = await tenancy.SettingsAsync(db, customer.Nmsc, ct)
-                ?? throw new InvalidOperationException($"Organisation '{customer.Nmsc}' of customer {customer.Id} is missing.");
-            matched = settings.BuiltInMatching ? await ClusterMatching.LinkAsync(db, customer, now, ct) : null;
+            // Built-in matching links by email or phone, when the organisation has switched it on.
+            matched = null;
+            if (customer.EmailKey is not null || customer.PhoneKey is not null)
+            {
+                var settings = await tenancy.SettingsAsync(db, customer.Nmsc, ct)
+                    ?? throw new InvalidOperationException($"Organisation '{customer.Nmsc}' of customer {customer.Id} is missing.");
+                if (settings.BuiltInMatching) matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
+            }
         }
         var after = Outbound.ChangeLog.Image(state, customer);
         logged = new Outbound.ChangeLog.Pending(customer, request.Id, before, after, now);
