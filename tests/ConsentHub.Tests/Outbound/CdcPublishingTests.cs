@@ -93,7 +93,7 @@ public sealed class CdcPublishingTests
         Assert.Equal("""{"communication.language":"fr"}""", languageEvents[1]["data"]!["after"]!.ToJsonString());
         Assert.Equal("person@example.com", languageEvents[1]["data"]!["personalData"]!["email"]!.GetValue<string>());
 
-        var status = await Cdc.StatusAsync(admin, nmsc, "consents");
+        var status = await Cdc.CaughtUpStatusAsync(admin, nmsc, "consents", 5);
         Assert.Equal(5, status["publishedCount"]!.GetValue<long>());
         Assert.Equal(0, status["lag"]!["changes"]!.GetValue<long>());
         Assert.Null(status["lastError"]);
