@@ -334,8 +334,8 @@ public sealed class SubscriptionChanges(
     /// <summary>The record's current state; its email and phone are opened only when a <paramref name="vault"/> is given.</summary>
     public static async Task<SubscriptionState> CurrentStateAsync(ConsentDb db, PersonalDataVault? vault, Customer customer, bool tracked, CancellationToken ct)
     {
-        var consentList = await ListAsync((tracked ? TrackedConsents : Consents).For(db)(db, customer.Id), ct);
-        var channelList = await ListAsync((tracked ? TrackedChannels : Channels).For(db)(db, customer.Id), ct);
+        var consentList = await (tracked ? TrackedConsents : Consents).For(db)(db, customer.Id).ToListAsync(ct);
+        var channelList = await (tracked ? TrackedChannels : Channels).For(db)(db, customer.Id).ToListAsync(ct);
         var contact = vault is null ? null : await vault.ContactAsync(customer.Id, ct);
         return SubscriptionState.Of(customer, consentList, channelList, contact);
     }
@@ -351,13 +351,6 @@ public sealed class SubscriptionChanges(
 
     static readonly ProviderQuery<Func<ConsentDb, long, IAsyncEnumerable<ChannelEntry>>> Channels =
         new(() => EF.CompileAsyncQuery((ConsentDb db, long customerId) => db.ChannelEntries.AsNoTracking().Where(e => e.CustomerId == customerId)));
-
-    static async Task<List<T>> ListAsync<T>(IAsyncEnumerable<T> rows, CancellationToken ct)
-    {
-        var list = new List<T>();
-        await foreach (var row in rows.WithCancellation(ct)) list.Add(row);
-        return list;
-    }
 
     /// <summary>Replays the changes applied up to <paramref name="at"/> (inclusive) to give the state of that instant.</summary>
     public static async Task<(SubscriptionState State, DateTime? CommandTimestamp)> StateAtAsync(

@@ -73,11 +73,7 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
 
     public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        if (eventData.Context is ConsentDb db)
-        {
-            foreach (var topic in db.CommittingTopics) notices.Changed(topic);
-            db.CommittingTopics.Clear();
-        }
+        TransactionCommitted(transaction, eventData);
         return Task.CompletedTask;
     }
 

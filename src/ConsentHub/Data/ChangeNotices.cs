@@ -43,7 +43,8 @@ public sealed class ChangeNotices
     /// <summary>The PostgreSQL channel the hub's notices travel on.</summary>
     public const string Channel = "consenthub_changes";
 
-    readonly ConcurrentDictionary<string, long> generations = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, long> generations =
+        new(NoticeTopics.All.Select(t => KeyValuePair.Create(t, 0L)), StringComparer.Ordinal);
     volatile bool live;
 
     /// <summary>Whether cached values may be used now: the listener hears every commit's notice.</summary>
@@ -58,7 +59,6 @@ public sealed class ChangeNotices
     /// <summary>Every topic may have changed (the listener was not hearing notices for a while).</summary>
     public void ChangedAll()
     {
-        foreach (var topic in NoticeTopics.All) Changed(topic);
         foreach (var topic in generations.Keys) Changed(topic);
     }
 
@@ -116,9 +116,12 @@ public sealed class NoticedCache<TKey, TValue>(ChangeNotices notices, IReadOnlyL
     }
 
     /// <summary>The value from the cache, or read by <paramref name="read"/> and kept.</summary>
-    public async Task<TValue> GetOrReadAsync(TKey key, Func<CancellationToken, Task<TValue>> read, CancellationToken ct)
+    public async Task<TValue> GetOrReadAsync(TKey key, Func<CancellationToken, Task<TValue>> read, CancellationToken ct) =>
+        TryGet(key, out var cached) ? cached : await ReadAsync(key, read, ct);
+
+    /// <summary>The value read by <paramref name="read"/> now, whatever is kept, and kept in its place.</summary>
+    public async Task<TValue> ReadAsync(TKey key, Func<CancellationToken, Task<TValue>> read, CancellationToken ct)
     {
-        if (TryGet(key, out var cached)) return cached;
         var generation = Generation;
         var value = await read(ct);
         Set(key, value, generation);

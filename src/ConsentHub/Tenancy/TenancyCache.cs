@@ -32,13 +32,8 @@ public sealed class TenancyCache(ChangeNotices notices)
     /// The organisation's catalogue read again from the database, for a change the kept one refused: a category added a
     /// moment ago on another instance is not refused while its notice is on its way.
     /// </summary>
-    public async Task<CategoryCatalogue> FreshCatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct)
-    {
-        var generation = catalogues.Generation;
-        var read = await CategoryCatalogue.ReadAsync(db, nmsc, ct);
-        catalogues.Set(nmsc, read, generation);
-        return read;
-    }
+    public Task<CategoryCatalogue> FreshCatalogueAsync(ConsentDb db, string nmsc, CancellationToken ct) =>
+        catalogues.ReadAsync(nmsc, c => CategoryCatalogue.ReadAsync(db, nmsc, c), ct);
 
     /// <summary>A copy of the registered source system (active or not) of that name in the organisation and context, or null.</summary>
     public async Task<SourceSystem?> SourceSystemAsync(ConsentDb db, string nmsc, string context, string name, CancellationToken ct) =>
@@ -65,10 +60,8 @@ public sealed class TenancyCache(ChangeNotices notices)
         ConsentDb db, string nmsc, string context, IReadOnlyCollection<string> needed, CancellationToken ct)
     {
         if (systems.TryGet((nmsc, context), out var kept) && needed.All(kept.ContainsKey)) return kept;
-        var generation = systems.Generation;
-        var read = await db.SourceSystems.AsNoTracking().Where(s => s.Nmsc == nmsc && s.Context == context)
-            .ToDictionaryAsync(s => s.Name, StringComparer.Ordinal, ct);
-        systems.Set((nmsc, context), read, generation);
-        return read;
+        return await systems.ReadAsync((nmsc, context), async c => (IReadOnlyDictionary<string, SourceSystem>)
+            await db.SourceSystems.AsNoTracking().Where(s => s.Nmsc == nmsc && s.Context == context)
+                .ToDictionaryAsync(s => s.Name, StringComparer.Ordinal, c), ct);
     }
 }
