@@ -301,9 +301,8 @@ public sealed class HubApp : WebApplicationFactory<Program>
     {
         if (Provider != DatabaseProvider.Postgres) return;
         var notices = Services.GetRequiredService<ChangeNotices>();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!notices.Live && DateTime.UtcNow < deadline) await Task.Delay(20);
-        if (!notices.Live) throw new Xunit.Sdk.XunitException("the instance never heard its probe notice");
+        if (!await Poll.UntilAsync(() => Task.FromResult(notices.Live), live => live, TimeSpan.FromSeconds(15)))
+            throw new Xunit.Sdk.XunitException("the instance never heard its probe notice");
     }
 
     /// <summary>
@@ -311,16 +310,8 @@ public sealed class HubApp : WebApplicationFactory<Program>
     /// instance refuses a token whose holder was deactivated, rotated or removed once PostgreSQL's notice of the change
     /// reaches it, moments after the change was answered.
     /// </summary>
-    public static async Task<HttpResponseMessage> GetUntilUnauthorisedAsync(HttpClient client, string path)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (true)
-        {
-            var answer = await client.GetAsync(path);
-            if (answer.StatusCode == System.Net.HttpStatusCode.Unauthorized || DateTime.UtcNow >= deadline) return answer;
-            await Task.Delay(20);
-        }
-    }
+    public static Task<HttpResponseMessage> GetUntilUnauthorisedAsync(HttpClient client, string path) =>
+        Poll.UntilAsync(() => client.GetAsync(path), a => a.StatusCode == System.Net.HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5));
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..10]}";
 

@@ -33,17 +33,9 @@ public static class Cdc
     /// events, 10 s at most; then the last status read, for the caller's exact assertions. The publisher stores its cursor
     /// and count after the broker confirms, so a consumer may hold an event a moment before the status shows it.
     /// </summary>
-    public static async Task<JsonObject> CaughtUpStatusAsync(HttpClient admin, string nmsc, string name, long published)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var status = await StatusAsync(admin, nmsc, name);
-            var caughtUp = status["lag"]!["changes"]!.GetValue<long>() == 0 && status["publishedCount"]!.GetValue<long>() >= published;
-            if (caughtUp || DateTime.UtcNow >= deadline) return status;
-            await Task.Delay(50);
-        }
-    }
+    public static Task<JsonObject> CaughtUpStatusAsync(HttpClient admin, string nmsc, string name, long published) =>
+        Poll.UntilAsync(() => StatusAsync(admin, nmsc, name),
+            s => s["lag"]!["changes"]!.GetValue<long>() == 0 && s["publishedCount"]!.GetValue<long>() >= published, TimeSpan.FromSeconds(10), 50);
 
     /// <summary>Submits a validated change of one consent for a record, asserting it applied (201).</summary>
     public static async Task SubmitAsync(HttpClient client, SourceSystemCredentials system, string customerId, JsonObject body)

@@ -136,16 +136,14 @@ public sealed class ReplicaTests
     /// <summary>Reads the replica's status until <paramref name="done"/> holds (30 s at most).</summary>
     static async Task<JsonObject> WaitForStatusAsync(HttpClient admin, string nmsc, string name, Func<JsonObject, bool> done, string what)
     {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        var status = await Poll.UntilAsync(async () =>
         {
             var response = await admin.GetAsync($"/admin/organisations/{nmsc}/replicas/{name}/status");
-            var status = (await Json.ReadAsync(response)).AsObject();
+            var read = (await Json.ReadAsync(response)).AsObject();
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            if (done(status)) return status;
-            if (DateTime.UtcNow > until) throw new Xunit.Sdk.XunitException($"replica {name}: {what} never happened; status {status.ToJsonString()}");
-            await Task.Delay(100);
-        }
+            return read;
+        }, done, TimeSpan.FromSeconds(30), 100);
+        return done(status) ? status : throw new Xunit.Sdk.XunitException($"replica {name}: {what} never happened; status {status.ToJsonString()}");
     }
 
     static bool CaughtUp(JsonObject s) =>

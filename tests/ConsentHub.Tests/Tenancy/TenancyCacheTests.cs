@@ -14,17 +14,10 @@ namespace ConsentHub.Tests.Tenancy;
 public sealed class TenancyCacheTests
 {
     /// <summary>Submits until the answer's status is <paramref name="expected"/> or 5 s have passed; returns the last answer.</summary>
-    static async Task<HttpResponseMessage> SubmitUntilAsync(
-        HttpClient client, SourceSystemCredentials system, string customerId, JsonObject body, HttpStatusCode expected)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (true)
-        {
-            var answer = await HubApp.SubmitAsync(client, system, customerId, body.DeepClone().AsObject());
-            if (answer.StatusCode == expected || DateTime.UtcNow >= deadline) return answer;
-            await Task.Delay(20);
-        }
-    }
+    static Task<HttpResponseMessage> SubmitUntilAsync(
+        HttpClient client, SourceSystemCredentials system, string customerId, JsonObject body, HttpStatusCode expected) =>
+        Poll.UntilAsync(() => HubApp.SubmitAsync(client, system, customerId, body.DeepClone().AsObject()), a => a.StatusCode == expected,
+            TimeSpan.FromSeconds(5));
 
     static JsonObject WithEmail(string code, string email)
     {
