@@ -93,8 +93,8 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
     }
 
     /// <summary>
-    /// The topics of the rows this save writes. Read without detecting changes across everything tracked (thousands of
-    /// rows in an upload's batch): only the entries of kept tables are looked at closely.
+    /// The topics of the rows this save writes. Only the entries of kept tables are looked at, each on its own, without
+    /// detecting changes across everything tracked (thousands of rows in an upload's batch).
     /// </summary>
     static HashSet<string> Written(ConsentDb db)
     {
@@ -104,18 +104,30 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
         tracker.AutoDetectChangesEnabled = false;
         try
         {
-            foreach (var entry in tracker.Entries())
-            {
-                if (NoticeTopics.Of(entry.Metadata.ClrType) is not { } topic || topics.Contains(topic)) continue;
-                if (entry.State == EntityState.Unchanged) entry.DetectChanges();
-                if (entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted) topics.Add(topic);
-            }
+            Add<Tenancy.Organisation>(tracker, NoticeTopics.Organisations, topics);
+            Add<Tenancy.OrganisationCategory>(tracker, NoticeTopics.OrganisationCategories, topics);
+            Add<Tenancy.SourceSystem>(tracker, NoticeTopics.SourceSystems, topics);
+            Add<Auth.HubUser>(tracker, NoticeTopics.Users, topics);
         }
         finally
         {
             tracker.AutoDetectChangesEnabled = detect;
         }
         return topics;
+    }
+
+    static void Add<TEntity>(Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker tracker, string topic, HashSet<string> topics)
+        where TEntity : class
+    {
+        foreach (var entry in tracker.Entries<TEntity>())
+        {
+            if (entry.State == EntityState.Unchanged) entry.DetectChanges();
+            if (entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            {
+                topics.Add(topic);
+                return;
+            }
+        }
     }
 
     static async Task NotifyAsync(ConsentDb db, IReadOnlyCollection<string> topics, DbTransaction? transaction, CancellationToken ct)

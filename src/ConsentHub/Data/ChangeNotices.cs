@@ -4,7 +4,8 @@ namespace ConsentHub.Data;
 
 /// <summary>
 /// The tables whose rows instances keep in memory. A save that adds, changes or removes a row of one notices its topic
-/// (<see cref="ChangeNoticeInterceptor"/>), so every instance drops what it kept of that table.
+/// (<see cref="ChangeNoticeInterceptor"/>, which names each table's entity type), so every instance drops what it kept
+/// of that table.
 /// </summary>
 public static class NoticeTopics
 {
@@ -14,14 +15,6 @@ public static class NoticeTopics
     public const string Users = "users";
 
     public static readonly IReadOnlyList<string> All = [Organisations, OrganisationCategories, SourceSystems, Users];
-
-    /// <summary>The topic of an entity type, or null for a table nothing is kept of.</summary>
-    public static string? Of(Type entity) =>
-        entity == typeof(Tenancy.Organisation) ? Organisations
-        : entity == typeof(Tenancy.OrganisationCategory) ? OrganisationCategories
-        : entity == typeof(Tenancy.SourceSystem) ? SourceSystems
-        : entity == typeof(Auth.HubUser) ? Users
-        : null;
 }
 
 /// <summary>
