@@ -2,6 +2,7 @@ using ConsentHub.Auth;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Ledger;
+using ConsentHub.Validation;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace ConsentHub;
@@ -26,6 +27,7 @@ public static class HubStartup
         await provider.GetRequiredService<PersonKeyWrapping>().LoadAsync(db, protection, time, ct);
         await LedgerTreeBackfill.RunAsync(db, provider.GetRequiredService<LedgerWriter>(), ct);
         await PersonalDataBackfill.RunAsync(provider, ct);
+        await ValidationBackfill.RunAsync(db, ct);
         await Bootstrap.EnsureAdminAsync(provider, ct);
     }
 }

@@ -49,7 +49,7 @@ public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
     {
         var missing = string.IsNullOrWhiteSpace(Request.Headers[Header].FirstOrDefault() ?? Request.Headers[AlternateHeader].FirstOrDefault());
         // Written by SeedProblem: the problem's numeric "status" and the seed's "status": false cannot share one object.
-        return new OptOut.SeedProblem(TypedResults.Problem(
+        return new SeedProblem(TypedResults.Problem(
             statusCode: StatusCodes.Status401Unauthorized,
             title: "The API key is missing or not valid.",
             detail: missing ? "Send the API key issued to your source system in the api-key header."

@@ -235,13 +235,13 @@ public static class AuthSetup
     }
 
     /// <summary>Keys (loaded from the database at start) and lifetimes, applied when OpenIddict first resolves its options.</summary>
-    sealed class ConfigureServerFromHub(TokenKeys keys, IOptions<TokenOptions> tokens, IOptions<Validation.ValidationOptions> validation)
+    sealed class ConfigureServerFromHub(TokenKeys keys, IOptions<TokenOptions> tokens, IOptions<Hosting.PublicAddressOptions> address)
         : IConfigureOptions<OpenIddictServerOptions>
     {
         public void Configure(OpenIddictServerOptions options)
         {
             // One issuer for every instance: tokens carry it, and every instance checks it (seed 004 tokens are shared).
-            options.Issuer = new Uri(string.IsNullOrWhiteSpace(tokens.Value.Issuer) ? validation.Value.PublicBaseUrl : tokens.Value.Issuer);
+            options.Issuer = new Uri(string.IsNullOrWhiteSpace(tokens.Value.Issuer) ? address.Value.PublicBaseUrl : tokens.Value.Issuer);
             options.SigningCredentials.Add(new SigningCredentials(keys.Signing, SecurityAlgorithms.RsaSha256));
             options.EncryptionCredentials.Add(new EncryptingCredentials(keys.Encryption,
                 SecurityAlgorithms.Aes256KW, SecurityAlgorithms.Aes256CbcHmacSha512));

@@ -25,6 +25,10 @@ public static class ClusterApi
 
     static readonly JsonSerializerOptions LineJson = new(JsonSerializerDefaults.Web) { MaxDepth = 16 };
 
+    /// <summary>Built-in matching's step in the write pipeline, and the clusters as the answer to who is the same person.</summary>
+    public static IServiceCollection AddClusters(this IServiceCollection services) =>
+        services.AddScoped<IChangeReaction, BuiltInMatchingReaction>().AddScoped<IRecordGroups, ClusterGroups>();
+
     public static IEndpointRouteBuilder MapClusters(this IEndpointRouteBuilder app)
     {
         var clusters = app.MapGroup("/nmscs/{nmsc}").WithTags("Clusters").RequireAuthorization(AuthSetup.ClusterFeedPolicy);
@@ -148,7 +152,7 @@ public static class ClusterApi
 
             var (input, error) = Parse(line.Bytes!);
             var violations = error is null ? [] : new List<Violation> { error };
-            List<MemberKey> members = [];
+            List<RecordKey> members = [];
             if (input is not null)
             {
                 if (!ClusterRules.IsClusterId(input.ClusterId)) violations.Add(new("clusterId", "cluster-id", $"clusterId must be {ClusterRules.ClusterIdRule}."));

@@ -42,7 +42,7 @@ public static class ClusterHistory
     static IQueryable<ClusterMembershipChange> Changes(ConsentDb db) => db.Set<ClusterMembershipChange>().AsNoTracking();
 
     /// <summary>Stages the record's new membership (null: it left its cluster) in the caller's unit of work.</summary>
-    public static void Record(ConsentDb db, string nmsc, MemberKey record, string? clusterId, DateTime at) =>
+    public static void Record(ConsentDb db, string nmsc, RecordKey record, string? clusterId, DateTime at) =>
         db.Set<ClusterMembershipChange>().Add(new ClusterMembershipChange
         {
             Nmsc = nmsc, Context = record.Context, SourceSystem = record.SourceSystem, SourceCustomerId = record.SourceCustomerId,
@@ -50,7 +50,7 @@ public static class ClusterHistory
         });
 
     /// <summary>The cluster <paramref name="record"/> belonged to at <paramref name="at"/>, or null.</summary>
-    public static async Task<string?> ClusterAtAsync(ConsentDb db, string nmsc, MemberKey record, DateTime at, CancellationToken ct)
+    public static async Task<string?> ClusterAtAsync(ConsentDb db, string nmsc, RecordKey record, DateTime at, CancellationToken ct)
     {
         var changes = await Changes(db)
             .Where(c => c.Nmsc == nmsc && c.Context == record.Context && c.SourceSystem == record.SourceSystem
@@ -65,17 +65,17 @@ public static class ClusterHistory
     }
 
     /// <summary>The records of one context that were members of <paramref name="clusterId"/> at <paramref name="at"/>.</summary>
-    public static async Task<List<MemberKey>> MembersAtAsync(
+    public static async Task<List<RecordKey>> MembersAtAsync(
         ConsentDb db, string nmsc, string clusterId, string context, DateTime at, CancellationToken ct)
     {
         var joined = (await Changes(db)
                 .Where(c => c.Nmsc == nmsc && c.ClusterId == clusterId && c.Context == context && c.At <= at)
                 .Select(c => new { c.SourceSystem, c.SourceCustomerId }).Distinct().ToListAsync(ct))
-            .Select(c => new MemberKey(context, c.SourceSystem, c.SourceCustomerId));
+            .Select(c => new RecordKey(context, c.SourceSystem, c.SourceCustomerId));
         var current = (await db.ClusterMembers.AsNoTracking()
                 .Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId && m.Context == context)
                 .Select(m => new { m.SourceSystem, m.SourceCustomerId, m.UpdatedAt }).ToListAsync(ct))
-            .Select(m => (Key: new MemberKey(context, m.SourceSystem, m.SourceCustomerId), m.UpdatedAt)).ToList();
+            .Select(m => (Key: new RecordKey(context, m.SourceSystem, m.SourceCustomerId), m.UpdatedAt)).ToList();
         var candidates = joined.Concat(current.Select(c => c.Key)).ToHashSet();
         if (candidates.Count == 0) return [];
 
@@ -84,10 +84,10 @@ public static class ClusterHistory
         var histories = (await Changes(db)
                 .Where(c => c.Nmsc == nmsc && c.Context == context && ids.Contains(c.SourceCustomerId))
                 .ToListAsync(ct))
-            .GroupBy(c => new MemberKey(c.Context, c.SourceSystem, c.SourceCustomerId))
+            .GroupBy(c => new RecordKey(c.Context, c.SourceSystem, c.SourceCustomerId))
             .Where(g => candidates.Contains(g.Key))
             .ToDictionary(g => g.Key, g => g.ToList());
-        var members = new List<MemberKey>();
+        var members = new List<RecordKey>();
         foreach (var candidate in candidates)
         {
             var member = histories.TryGetValue(candidate, out var changes)

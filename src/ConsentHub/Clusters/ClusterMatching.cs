@@ -61,7 +61,7 @@ public static class ClusterMatching
                 Nmsc = customer.Nmsc, ClusterId = target, Context = record.Context, SourceSystem = record.SourceSystem,
                 SourceCustomerId = record.SourceCustomerId, UpdatedAt = now,
             });
-            ClusterHistory.Record(db, customer.Nmsc, new MemberKey(record.Context, record.SourceSystem, record.SourceCustomerId), target, now);
+            ClusterHistory.Record(db, customer.Nmsc, new RecordKey(record.Context, record.SourceSystem, record.SourceCustomerId), target, now);
         }
         return new MatchResult(target, merged, records.Count);
     }

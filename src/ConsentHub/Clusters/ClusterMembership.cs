@@ -20,7 +20,7 @@ public static class ClusterEvents
 public static class ClusterMembership
 {
     /// <summary>The customer records the hub knows among <paramref name="keys"/> (all of one context).</summary>
-    public static async Task<List<Customer>> CustomersAsync(ConsentDb db, string nmsc, string context, IReadOnlyCollection<MemberKey> keys, CancellationToken ct)
+    public static async Task<List<Customer>> CustomersAsync(ConsentDb db, string nmsc, string context, IReadOnlyCollection<RecordKey> keys, CancellationToken ct)
     {
         if (keys.Count == 0) return [];
         var ids = keys.Select(k => k.SourceCustomerId).Distinct().ToList();
@@ -28,7 +28,7 @@ public static class ClusterMembership
         return (await db.Customers.AsNoTracking()
                 .Where(c => c.Nmsc == nmsc && c.Context == context && ids.Contains(c.SourceCustomerId))
                 .ToListAsync(ct))
-            .Where(c => wanted.Contains(new MemberKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
+            .Where(c => wanted.Contains(new RecordKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
             .ToList();
     }
 
@@ -39,7 +39,7 @@ public static class ClusterMembership
                 .Select(m => m.ClusterId).SingleOrDefault()));
 
     /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
-    public static async Task<List<MemberKey>> ContextGroupAsync(ConsentDb db, string nmsc, MemberKey record, CancellationToken ct)
+    public static async Task<List<RecordKey>> ContextGroupAsync(ConsentDb db, string nmsc, RecordKey record, CancellationToken ct)
     {
         var clusterId = await ClusterOf.For(db)(db, nmsc, record.Context, record.SourceSystem, record.SourceCustomerId, ct);
         if (clusterId is null) return [record];
@@ -52,7 +52,7 @@ public static class ClusterMembership
     /// On PostgreSQL, locks the customer rows of these records (those the hub knows) in id order, so that a cluster
     /// change and a change of subscription data of the same records take turns. SQLite has one writer anyway.
     /// </summary>
-    public static async Task LockRecordsAsync(ConsentDb db, string nmsc, IReadOnlyCollection<MemberKey> records, CancellationToken ct)
+    public static async Task LockRecordsAsync(ConsentDb db, string nmsc, IReadOnlyCollection<RecordKey> records, CancellationToken ct)
     {
         if (db.Provider != DatabaseProvider.Postgres || records.Count == 0) return;
         var wanted = records.ToHashSet();
@@ -61,7 +61,7 @@ public static class ClusterMembership
                 .Where(c => c.Nmsc == nmsc && ids.Contains(c.SourceCustomerId))
                 .Select(c => new { c.Id, c.Context, c.SourceSystem, c.SourceCustomerId })
                 .ToListAsync(ct))
-            .Where(c => wanted.Contains(new MemberKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
+            .Where(c => wanted.Contains(new RecordKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
             .Select(c => c.Id)
             .Order()
             .ToArray();
@@ -76,7 +76,7 @@ public static class ClusterMembership
     /// <returns>The cluster as it now is, and whether it is new.</returns>
     public static async Task<(ClusterView View, bool Created)> ReplaceAsync(
         ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time, string nmsc, string clusterId,
-        IReadOnlyList<MemberKey> members, CancellationToken ct)
+        IReadOnlyList<RecordKey> members, CancellationToken ct)
     {
         // A change of one of these records or a concurrent feed of the same records may win: then it starts again.
         return await ConflictRetry.RunAsync(db, () => TryReplaceAsync(db, ledger, planner, time, nmsc, clusterId, members, ct), planner.Reset);
@@ -84,7 +84,7 @@ public static class ClusterMembership
 
     static async Task<(ClusterView View, bool Created)> TryReplaceAsync(
         ConsentDb db, LedgerWriter ledger, PropagationPlanner planner, TimeProvider time, string nmsc, string clusterId,
-        IReadOnlyList<MemberKey> members, CancellationToken ct)
+        IReadOnlyList<RecordKey> members, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var now = time.Now();
@@ -178,26 +178,26 @@ public static class ClusterMembership
     }
 
     /// <summary>The members of a cluster, optionally only those of one context; empty when the cluster is unknown.</summary>
-    public static async Task<List<MemberKey>> MembersAsync(ConsentDb db, string nmsc, string clusterId, string? context, CancellationToken ct)
+    public static async Task<List<RecordKey>> MembersAsync(ConsentDb db, string nmsc, string clusterId, string? context, CancellationToken ct)
     {
         var query = db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && m.ClusterId == clusterId);
         if (context is not null) query = query.Where(m => m.Context == context);
         return Sorted((await query.ToListAsync(ct)).Select(KeyOf)).ToList();
     }
 
-    public static ClusterView View(string nmsc, string clusterId, IEnumerable<MemberKey> members) => new(
+    public static ClusterView View(string nmsc, string clusterId, IEnumerable<RecordKey> members) => new(
         clusterId, nmsc,
         Sorted(members).Select(m => new ClusterMemberView(m.Context, m.SourceSystem, m.SourceCustomerId)).ToList(),
         new Dictionary<string, HalLink> { ["self"] = new(PathOf(nmsc, clusterId)) });
 
     public static string PathOf(string nmsc, string clusterId) => $"/nmscs/{Uri.EscapeDataString(nmsc)}/clusters/{Uri.EscapeDataString(clusterId)}";
 
-    public static MemberKey KeyOf(ClusterMember m) => new(m.Context, m.SourceSystem, m.SourceCustomerId);
+    public static RecordKey KeyOf(ClusterMember m) => new(m.Context, m.SourceSystem, m.SourceCustomerId);
 
-    static IEnumerable<MemberKey> Sorted(IEnumerable<MemberKey> members) => members
+    static IEnumerable<RecordKey> Sorted(IEnumerable<RecordKey> members) => members
         .OrderBy(m => m.Context, StringComparer.Ordinal)
         .ThenBy(m => m.SourceSystem, StringComparer.Ordinal)
         .ThenBy(m => m.SourceCustomerId, StringComparer.Ordinal);
 
-    static object Member(MemberKey m) => new { context = m.Context, sourceSystem = m.SourceSystem, sourceCustomerId = m.SourceCustomerId };
+    static object Member(RecordKey m) => new { context = m.Context, sourceSystem = m.SourceSystem, sourceCustomerId = m.SourceCustomerId };
 }

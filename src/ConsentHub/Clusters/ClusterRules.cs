@@ -1,11 +1,9 @@
 using System.Text.RegularExpressions;
+using ConsentHub.Consents;
 using ConsentHub.Hosting;
 using ConsentHub.Tenancy;
 
 namespace ConsentHub.Clusters;
-
-/// <summary>A customer record as a cluster names it.</summary>
-public readonly record struct MemberKey(string Context, string SourceSystem, string SourceCustomerId);
 
 /// <summary>What a cluster may contain: 1 to 1,000 distinct records of registered source systems of its organisation.</summary>
 public static partial class ClusterRules
@@ -20,16 +18,16 @@ public static partial class ClusterRules
     public static bool IsClusterId(string? value) => value is not null && ClusterIdPattern().IsMatch(value);
 
     /// <param name="systems">The organisation's registered source systems, as (context, name).</param>
-    public static (List<MemberKey> Members, List<Violation> Violations) Check(ClusterInput input, ISet<(string Context, string Name)> systems)
+    public static (List<RecordKey> Members, List<Violation> Violations) Check(ClusterInput input, ISet<(string Context, string Name)> systems)
     {
         var violations = new List<Violation>();
-        var members = new List<MemberKey>();
+        var members = new List<RecordKey>();
         if (input.Members is not { Count: > 0 and <= MaxMembers } list)
         {
             violations.Add(new("members", "count", $"members must list 1 to {MaxMembers} records."));
             return (members, violations);
         }
-        var seen = new HashSet<MemberKey>();
+        var seen = new HashSet<RecordKey>();
         for (var i = 0; i < list.Count; i++)
         {
             var field = $"members[{i}]";
@@ -51,7 +49,7 @@ public static partial class ClusterRules
                     $"{field}.sourceCustomerId must be 1 to {Names.MaxSourceCustomerIdLength} characters without control characters or surrounding spaces."));
             if (violations.Count > before) continue;
 
-            var key = new MemberKey(context, member.SourceSystem!, member.SourceCustomerId!);
+            var key = new RecordKey(context, member.SourceSystem!, member.SourceCustomerId!);
             if (!seen.Add(key))
                 violations.Add(new(field, "duplicate", $"{field} names a record already listed."));
             else

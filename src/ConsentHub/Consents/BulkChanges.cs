@@ -11,12 +11,15 @@ namespace ConsentHub.Consents;
 public sealed record BulkChange(string SourceCustomerId, SubscriptionData Data, NormalisedChange Change, string Key);
 
 /// <summary>
-/// Applies a batch of validated changes of one source system in one transaction: the same rows and ledger entries as
-/// <see cref="SubscriptionChanges.SubmitAsync"/> writes for each, read and written set by set instead of one round
-/// trip after another. It plans no propagation and does no built-in matching: callers needing either submit one by one.
+/// The write pipeline run on a batch: applies validated changes of one source system in one transaction, with the same
+/// rows, ledger entries and reactions (<see cref="IChangeReaction"/>) as <see cref="SubscriptionChanges.SubmitAsync"/>
+/// for each, read and written set by set instead of one round trip after another. Its changes are not propagated
+/// (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once, under the ledger
+/// lock: a caller whose records must see each other committed (built-in matching, propagation) submits one by one.
 /// </summary>
 public sealed class BulkChanges(
-    ConsentDb db, LedgerWriter ledger, TimeProvider time, PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex)
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeReactions reactions, PersonKeys personKeys, PersonalDataVault vault,
+    BlindIndex blindIndex)
 {
     /// <summary>
     /// Applies the changes in order; true for each applied, false for each skipped because a change with its key was
@@ -24,7 +27,7 @@ public sealed class BulkChanges(
     /// </summary>
     /// <remarks>A concurrent upload of the same records, or a single change of one of them, may get there first: then it starts again.</remarks>
     public Task<bool[]> ApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct) =>
-        ConflictRetry.RunAsync(db, () => TryApplyAsync(system, changes, submittedBy, scope, ct));
+        ConflictRetry.RunAsync(db, () => TryApplyAsync(system, changes, submittedBy, scope, ct), reactions.Reset);
 
     async Task<bool[]> TryApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
     {
@@ -74,34 +77,43 @@ public sealed class BulkChanges(
         await ledger.LockHeadAsync(ct);
         // Thousands of entities are staged below; detecting changes on every lookup of the local view would make the
         // batch quadratic. Nothing tracked is modified behind the context's back, so detection runs once, at the save.
+        var appliedChanges = new List<AppliedChange>(todo.Count);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         try
         {
-            foreach (var i in todo) await StageAsync(i);
+            foreach (var i in todo) appliedChanges.Add(await StageAsync(i));
         }
         finally
         {
             db.ChangeTracker.AutoDetectChangesEnabled = true;
         }
+        await reactions.StageAsync(appliedChanges, ct);
+        foreach (var change in appliedChanges)
+        {
+            var appliedEntry = ledger.Append(LedgerEvents.ChangeApplied, reactions.Describe(change));
+            change.Request.OutcomeLedgerIndex = appliedEntry.Index;
+            reactions.Ledgered(change, appliedEntry);
+        }
         // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
         await CopyInsert.WriteAddedAsync(db, ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        reactions.Committed();
         return applied;
 
         async Task<List<long>> ReserveCustomerIdsAsync(int count) => count == 0 ? [] :
             await db.Database.SqlQuery<long>(
                 $"""SELECT nextval(pg_get_serial_sequence('customers', 'Id')) AS "Value" FROM generate_series(1, {count})""").ToListAsync(ct);
 
-        async Task StageAsync(int i)
+        async Task<AppliedChange> StageAsync(int i)
         {
-            var (sourceCustomerId, data, change, key) = changes[i];
+            var (sourceCustomerId, data, normalised, key) = changes[i];
             var customer = customers[sourceCustomerId];
             var requestId = Guid.CreateVersion7();
             var request = new ChangeRequest
             {
-                Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true,
-                CommandTimestamp = change.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
+                Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true, Notify = data.Consent?.Notify == true,
+                CommandTimestamp = normalised.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
                 Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, recordKeys[customer.Id]),
             };
             var dataCommitment = PersonKeys.Commit(recordKeys[customer.Id], JsonSerializer.Serialize(data, SubscriptionChanges.StoredJson));
@@ -109,11 +121,12 @@ public sealed class BulkChanges(
                 ChangeRecording.Requested(request.Id, system, sourceCustomerId, validated: true, submittedBy, dataCommitment));
             request.Sequence = requested.Index;
 
-            var before = Outbound.ChangeLog.Image(states[customer.Id], customer);
-            var (newConsents, newChannels) = states[customer.Id].Apply(change, request.Id, request.Sequence, now, customer.SourceSystem);
+            var change = new AppliedChange(request, customer, normalised, states[customer.Id], now, propagate: false);
+            reactions.Applying(change);
+            var (newConsents, newChannels) = states[customer.Id].Apply(normalised, request.Id, request.Sequence, now, customer.SourceSystem);
             db.ConsentEntries.AddRange(newConsents);
             db.ChannelEntries.AddRange(newChannels);
-            if (change.Communication is { } communication)
+            if (normalised.Communication is { } communication)
             {
                 var contact = ChangeRecording.TakeCommunication(customer, communication, contacts.GetValueOrDefault(customer.Id) ?? new Contact(null, null), blindIndex);
                 if (!contact.IsEmpty)
@@ -123,10 +136,7 @@ public sealed class BulkChanges(
                         isNew: sealedContacts.Add(customer.Id), key: recordKeys[customer.Id]);
                 }
             }
-            var appliedEntry = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change));
-            request.OutcomeLedgerIndex = appliedEntry.Index;
-            Outbound.ChangeLog.Add(db,
-                new Outbound.ChangeLog.Pending(customer, request.Id, before, Outbound.ChangeLog.Image(states[customer.Id], customer), now), appliedEntry);
+            reactions.Applied(change);
             db.ChangeRequests.Add(request);
             db.IdempotencyRecords.Add(new IdempotencyRecord
             {
@@ -134,6 +144,7 @@ public sealed class BulkChanges(
                 Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
             });
             applied[i] = true;
+            return change;
         }
     }
 }

@@ -8,7 +8,7 @@ namespace ConsentHub.Consents;
 /// <summary>
 /// Moves personal data that older versions kept in clear into personal_data, sealed under each record's key: customer
 /// emails and phones (whose matching keys become blind indexes), the email and phone inside stored change requests,
-/// the addresses of validations, and idempotent answers that repeat them. Runs on start, in batches that each commit
+/// and idempotent answers that repeat them (the addresses validations kept: <c>Validation/ValidationBackfill</c>). Runs on start, in batches that each commit
 /// on their own under the ledger lock (so two instances starting together take turns), and does nothing once done.
 /// </summary>
 public static class PersonalDataBackfill
@@ -49,9 +49,6 @@ public static class PersonalDataBackfill
             }
             return requests.Count;
         }, ct)) { }
-
-        // Each validation's address is its change request's, sealed just above.
-        await db.Validations.Where(v => v.LegacyEmail != null).ExecuteUpdateAsync(u => u.SetProperty(v => v.LegacyEmail, (string?)null), ct);
 
         while (await BatchAsync(db, ledger, async () =>
         {

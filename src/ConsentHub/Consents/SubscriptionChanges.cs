@@ -1,11 +1,8 @@
 using System.Text.Json;
-using ConsentHub.Clusters;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
-using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
-using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Consents;
@@ -38,20 +35,19 @@ public abstract record SubmitOutcome
 }
 
 /// <summary>
-/// Records a REQUESTED change: the change request, its ledger entries, the new current state and the
-/// idempotency record all commit in one transaction, so a 2xx answer means all of it is durable.
+/// The write pipeline of one change: check, stage, commit, answer. Records a REQUESTED change: the change request, its
+/// ledger entries, the new current state, the idempotency record and whatever the features' reactions stage
+/// (<see cref="IChangeReaction"/>: the validation request, built-in matching, the messages that propagate it, the change
+/// log) all commit in one transaction, so a 2xx answer means all of it is durable.
 /// </summary>
 public sealed class SubscriptionChanges(
-    ConsentDb db, LedgerWriter ledger, TimeProvider time, ValidationSignal signal, PropagationPlanner planner, PropagationSignal propagation,
-    PersonKeys personKeys, PersonalDataVault vault, BlindIndex blindIndex, TenancyCache tenancy)
+    ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeReactions reactions, PersonKeys personKeys, PersonalDataVault vault,
+    BlindIndex blindIndex)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
-    /// <summary>Built-in matching's change to the clusters in the current unit of work, recorded with the applied change.</summary>
-    MatchResult? matched;
-
-    /// <summary>The applied change's record images, for the change log row written with its ledger entry.</summary>
-    Outbound.ChangeLog.Pending? logged;
+    /// <summary>The change the current unit of work applied and has not yet recorded in the ledger.</summary>
+    AppliedChange? applying;
 
     /// <param name="propagate">
     /// False records the change without planning any propagation (an initial upload that only bootstraps the hub):
@@ -86,40 +82,12 @@ public sealed class SubscriptionChanges(
         // The ledger lock is taken last and held only for the final statements; until then concurrent
         // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        // Check: a key seen before answers as it did then.
+        if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return earlier;
 
-        if (idempotency is not null)
-        {
-            var earlier = await db.IdempotencyRecords.AsNoTracking()
-                .SingleOrDefaultAsync(r => r.Scope == idempotency.Scope && r.Key == idempotency.Key, ct);
-            if (earlier is not null)
-            {
-                if (earlier.RequestHash != idempotency.RequestHash) return new SubmitOutcome.KeyReused();
-                if (earlier.ResponseBody is null && earlier.ChangeRequestId is { } answered)
-                {
-                    // Sealed with the change request's record key; once the person is erased only an empty body is left.
-                    var reference = PersonalDataVault.Reference(answered);
-                    var opened = await vault.OpenAsync(PersonalDataKinds.Response, [reference], ct);
-                    earlier.ResponseBody = opened.TryGetValue(reference, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : "{}";
-                }
-                return new SubmitOutcome.Replayed(earlier);
-            }
-        }
-
+        // Stage: the request, and the change applied (with what its reactions stage) or left to be confirmed.
         var now = time.Now();
-        var customer = await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct);
-        var known = customer is not null;
-        if (customer is null)
-        {
-            customer = new Customer
-            {
-                SourceSystemId = sourceSystem.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
-                SourceSystem = sourceSystem.Name, SourceCustomerId = sourceCustomerId, CreatedAt = now,
-            };
-            db.Customers.Add(customer);
-            // Its key is needed below; a concurrent insert of the same customer fails here and is retried.
-            await db.SaveChangesAsync(ct);
-        }
-
+        var (customer, known) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
         var stored = JsonSerializer.Serialize(data, StoredJson);
         // The record's key seals the request and its answer and keys the commitment: fetched (or made) once.
         // An erased record has no key: it gets a new one here.
@@ -138,34 +106,25 @@ public sealed class SubscriptionChanges(
             ReceivedAt = now,
         };
         db.ChangeRequests.Add(request);
-        var state = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct) : null;
-        if (!change.Validated)
-        {
-            // The rules guarantee an address: the person is asked by email (the worker sends it to the request's address),
-            // unless the partner that asked confirms it, and the worker only expires it when its window ends.
-            var partnerUntil = extras?.PartnerConfirmsUntil;
-            db.Validations.Add(new ValidationRequest
-            {
-                Id = Guid.CreateVersion7(), ChangeRequestId = request.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
-                Language = change.Communication?.Language,
-                State = partnerUntil is null ? ValidationStates.Queued : ValidationStates.AwaitingPartner,
-                CreatedAt = now, DueAt = partnerUntil ?? now, WindowEndsAt = partnerUntil, Reference = extras?.ValidationReference,
-            });
-        }
+        var applied = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct) : null;
+        // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
+        if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
 
-        // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
+        // Under the ledger lock: its entries. A keyed commitment to the request as sent (which may carry an email
+        // address), never a plain hash of it.
         var dataCommitment = PersonKeys.Commit(personKey, stored);
         await ledger.LockHeadAsync(ct);
         var requested = ledger.Append(LedgerEvents.ChangeRequested,
             ChangeRecording.Requested(request.Id, sourceSystem, sourceCustomerId, change.Validated, submittedBy, dataCommitment));
         request.Sequence = requested.Index;
-        if (state is not null)
+        if (applied is not null)
         {
-            state.Renumber(request.Id, request.Sequence);
-            AppendApplied(request, change);
+            applied.State.Renumber(request.Id, request.Sequence);
+            AppendApplied(request);
         }
         if (extras?.InTransaction is { } inTransaction) await inTransaction(request, customer, ct);
 
+        // The answer, kept for a retry with the same key; then commit, and wake whoever works on what was staged.
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
         {
@@ -181,18 +140,51 @@ public sealed class SubscriptionChanges(
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        if ((!change.Validated && extras?.PartnerConfirmsUntil is null) || request.Notify) signal.Notify();
-        if (change.Validated) propagation.Notify();
+        reactions.Committed();
         return new SubmitOutcome.Accepted(request, customer, body);
+    }
+
+    /// <summary>The answer given to an earlier request with the key, or that the key came with another body; null if unseen.</summary>
+    async Task<SubmitOutcome?> EarlierAnswerAsync(IdempotencyKey idempotency, CancellationToken ct)
+    {
+        var earlier = await db.IdempotencyRecords.AsNoTracking()
+            .SingleOrDefaultAsync(r => r.Scope == idempotency.Scope && r.Key == idempotency.Key, ct);
+        if (earlier is null) return null;
+        if (earlier.RequestHash != idempotency.RequestHash) return new SubmitOutcome.KeyReused();
+        if (earlier.ResponseBody is null && earlier.ChangeRequestId is { } answered)
+        {
+            // Sealed with the change request's record key; once the person is erased only an empty body is left.
+            var reference = PersonalDataVault.Reference(answered);
+            var opened = await vault.OpenAsync(PersonalDataKinds.Response, [reference], ct);
+            earlier.ResponseBody = opened.TryGetValue(reference, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : "{}";
+        }
+        return new SubmitOutcome.Replayed(earlier);
+    }
+
+    /// <summary>The customer record, locked for update, or created; and whether it existed.</summary>
+    async Task<(Customer Customer, bool Known)> LockOrCreateCustomerAsync(SourceSystem sourceSystem, string sourceCustomerId, DateTime now, CancellationToken ct)
+    {
+        if (await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct) is { } customer) return (customer, true);
+        customer = new Customer
+        {
+            SourceSystemId = sourceSystem.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
+            SourceSystem = sourceSystem.Name, SourceCustomerId = sourceCustomerId, CreatedAt = now,
+        };
+        db.Customers.Add(customer);
+        // Its key is needed by the caller; a concurrent insert of the same customer fails here and is retried.
+        await db.SaveChangesAsync(ct);
+        return (customer, false);
     }
 
     /// <summary>Forgets what the current unit of work staged, for a unit of work that starts again.</summary>
     public void Reset()
     {
-        matched = null;
-        logged = null;
-        planner.Reset();
+        applying = null;
+        reactions.Reset();
     }
+
+    /// <summary>Tells the reactions that the caller's unit of work committed (after <see cref="ApplyConfirmedAsync"/>).</summary>
+    public void Committed() => reactions.Committed();
 
     /// <summary>
     /// Applies a pending change the person has just confirmed, inside the caller's transaction and before it takes
@@ -216,24 +208,16 @@ public sealed class SubscriptionChanges(
         return change;
     }
 
-    /// <summary>Records that a change became the current state. Needs the ledger lock.</summary>
-    public void AppendApplied(ChangeRequest request, NormalisedChange change)
+    /// <summary>Records that the change this unit of work applied became the current state. Needs the ledger lock.</summary>
+    public void AppendApplied(ChangeRequest request)
     {
-        var applied = ledger.Append(LedgerEvents.ChangeApplied, ChangeRecording.Applied(request.Id, change, planner.StagedTargets()));
+        var change = applying is { } pending && pending.Request == request
+            ? pending
+            : throw new InvalidOperationException($"Change request {request.Id} was not applied in this unit of work.");
+        applying = null;
+        var applied = ledger.Append(LedgerEvents.ChangeApplied, reactions.Describe(change));
         request.OutcomeLedgerIndex = applied.Index;
-        var images = logged;
-        logged = null;
-        if (images is not null) Outbound.ChangeLog.Add(db, images, applied);
-        if (matched is { } match)
-        {
-            var entry = ledger.Append(ClusterEvents.ClusterMatched, new
-            {
-                changeRequestId = request.Id, clusterId = match.ClusterId, mergedClusters = match.MergedClusters, linkedRecords = match.LinkedRecords,
-            });
-            if (images is not null) Outbound.ChangeLog.AddMatched(db, entry, images.Customer, match, images.At);
-            matched = null;
-        }
-        planner.Stamp(applied);
+        reactions.Ledgered(change, applied);
     }
 
     static readonly ProviderQuery<Func<ConsentDb, long, string, CancellationToken, Task<Customer?>>> CustomerForUpdate = new(() =>
@@ -248,13 +232,14 @@ public sealed class SubscriptionChanges(
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
     /// (all committed earlier, under the customer's lock) until <see cref="SubscriptionState.Renumber"/>.
     /// </summary>
-    async Task<SubscriptionState> ApplyAsync(
+    async Task<AppliedChange> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct)
     {
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
         var state = await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
-        var before = Outbound.ChangeLog.Image(state, customer);
+        var applied = new AppliedChange(request, customer, change, state, now, propagate);
+        reactions.Applying(applied);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);
         db.ChannelEntries.AddRange(newChannels);
@@ -265,24 +250,15 @@ public sealed class SubscriptionChanges(
             // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
             if (!contact.IsEmpty)
                 await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
-            // Built-in matching links by email or phone, when the organisation has switched it on.
-            matched = null;
-            if (customer.EmailKey is not null || customer.PhoneKey is not null)
-            {
-                var settings = await tenancy.SettingsAsync(db, customer.Nmsc, ct)
-                    ?? throw new InvalidOperationException($"Organisation '{customer.Nmsc}' of customer {customer.Id} is missing.");
-                if (settings.BuiltInMatching) matched = await ClusterMatching.LinkAsync(db, customer, now, ct);
-            }
         }
-        var after = Outbound.ChangeLog.Image(state, customer);
-        logged = new Outbound.ChangeLog.Pending(customer, request.Id, before, after, now);
-        await OptOut.Supersession.SupersedeAsync(db, customer, change, now, ct);
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;
-        // notify: true: the person hears of the change once it is applied, from the worker, after this commits.
-        if (request.Notify) NotificationService.Queue(db, request, customer, now);
-        if (propagate) await PlanPropagationAsync(request, customer, state, now, ct);
-        return state;
+        reactions.Applied(applied);
+        // What follows from it: built-in matching, opt-outs it outdates, the person's notification, the messages that
+        // propagate it. The ledger entries come later, under the lock.
+        await reactions.StageAsync([applied], ct);
+        applying = applied;
+        return applied;
     }
 
     static readonly ProviderQuery<Func<ConsentDb, string, CancellationToken, Task<SealedPersonalData?>>> TrackedContact = new(() =>
@@ -301,34 +277,6 @@ public sealed class SubscriptionChanges(
         if (row is null) return (new Contact(null, null), false);
         // An erased record's row may outlive its key: it opens to nothing and is replaced like any other.
         return (await vault.ContactAsync(customerId, ct) ?? new Contact(null, null), true);
-    }
-
-    /// <summary>
-    /// Stages a PROPAGATED message for every record of the customer's cluster (in its context) whose system is
-    /// registered and whose consolidated data changed. The other records are locked first, so a concurrent change of one of them or of the cluster
-    /// is either seen here or sees this one.
-    /// </summary>
-    async Task PlanPropagationAsync(ChangeRequest request, Customer customer, SubscriptionState state, DateTime now, CancellationToken ct)
-    {
-        // Built-in matching staged its cluster change; the membership read below must see it.
-        if (matched is not null) await db.SaveChangesAsync(ct);
-        var own = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
-        // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
-        var group = await ClusterMembership.ContextGroupAsync(db, customer.Nmsc, own, ct);
-        var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
-        if (targets.Count > 0)
-        {
-            if (group.Count > 1) await ClusterMembership.LockRecordsAsync(db, customer.Nmsc, group.Where(m => m != own).ToList(), ct);
-            await planner.PlanContextAsync(customer.Nmsc, customer.Context, group, targets, PropagationCause.Change(request),
-                new Dictionary<MemberKey, SubscriptionState> { [own] = state }, now, ct);
-        }
-        // Matching may have merged clusters that reach into other contexts: their records' consolidation changed too.
-        if (matched is { } match)
-        {
-            var elsewhere = (await ClusterMembership.MembersAsync(db, customer.Nmsc, match.ClusterId, context: null, ct))
-                .Where(m => m.Context != customer.Context).ToList();
-            if (elsewhere.Count > 0) await planner.PlanAsync(customer.Nmsc, elsewhere, PropagationCause.Cluster, null, now, ct);
-        }
     }
 
     /// <summary>The record's current state; its email and phone are opened only when a <paramref name="vault"/> is given.</summary>
@@ -374,57 +322,5 @@ public sealed class SubscriptionChanges(
             commandTimestamp = request.CommandTimestamp ?? commandTimestamp;
         }
         return (state, commandTimestamp);
-    }
-}
-
-/// <summary>What a single submission and a batch of the initial upload both record for a change, so the two cannot drift apart.</summary>
-static class ChangeRecording
-{
-    /// <summary>The payload of a "change-requested" entry: identifiers and a keyed commitment to the data, no personal data.</summary>
-    public static object Requested(Guid changeRequestId, SourceSystem system, string sourceCustomerId, bool validated, string submittedBy, string dataCommitment) => new
-    {
-        changeRequestId,
-        nmsc = system.Nmsc,
-        context = system.Context,
-        sourceSystem = system.Name,
-        sourceCustomerId,
-        validated,
-        submittedBy,
-        dataCommitment,
-    };
-
-    /// <summary>
-    /// The payload of a "change-applied" entry: the codes and flags that became current, and, when it was propagated,
-    /// the records (ids only) its PROPAGATED messages went to.
-    /// </summary>
-    public static object Applied(Guid changeRequestId, NormalisedChange change, IReadOnlyList<PropagationTarget>? propagatedTo = null)
-    {
-        var consents = change.Consents.Select(c => new { code = c.Code, flag = c.Flag });
-        var channels = change.Channels.Select(c => new { code = c.Code, flag = c.Flag });
-        return propagatedTo is null or { Count: 0 }
-            ? new { changeRequestId, consents, channels }
-            : new { changeRequestId, consents, channels, propagatedTo };
-    }
-
-    /// <summary>
-    /// Takes an applied change's communication attributes into its record: language and country, and the blind indexes
-    /// of what it sent. Returns the record's contact as it now is, for the caller to seal.
-    /// </summary>
-    public static Contact TakeCommunication(Customer customer, CommunicationAttributes communication, Contact contact, BlindIndex blindIndex)
-    {
-        customer.Language = communication.Language ?? customer.Language;
-        customer.Country = communication.Country ?? customer.Country;
-        if (communication.Email is { } email)
-        {
-            contact = contact with { Email = email };
-            customer.EmailKey = blindIndex.Email(email);
-        }
-        if (communication.Phone is { } phone)
-        {
-            // Read with the country sent beside it, as the rules did: a later country alone does not reinterpret it.
-            contact = contact with { Phone = phone };
-            customer.PhoneKey = blindIndex.Phone(phone, communication.Country);
-        }
-        return contact;
     }
 }

@@ -107,22 +107,18 @@ public static class Views
     public static ChannelAttributeView ChannelAttribute(ChannelEntry c) => new(
         c.Code, c.Flag, HubTime.Format(c.RequestedAt), c.OriginSourceSystem, c.ModifiedByOrganization, c.ModifiedByUser);
 
+    /// <summary>
+    /// A change request with its timeline: requested, then the <paramref name="steps"/> other features add (the
+    /// validation's emails and confirmation before the outcome, the notification after it), each with its ledger index.
+    /// </summary>
     public static ChangeRequestView ChangeRequest(
-        ChangeRequest change, Customer customer, SubscriptionData data, string? leafHash, ValidationRequest? validation = null,
-        Notification? notification = null)
+        ChangeRequest change, Customer customer, SubscriptionData data, string? leafHash, ChangeRequestSteps? steps = null)
     {
         var timeline = new List<TimelineEvent> { new("requested", HubTime.Format(change.ReceivedAt), change.Sequence) };
-        if (validation is { SentAt: { } sentAt, SentLedgerIndex: { } sentIndex })
-            timeline.Add(new("validation-sent", HubTime.Format(sentAt), sentIndex));
-        if (validation is { ReminderSentAt: { } remindedAt, ReminderLedgerIndex: { } reminderIndex })
-            timeline.Add(new("validation-reminder-sent", HubTime.Format(remindedAt), reminderIndex));
-        if (validation is { State: ValidationStates.Confirmed, EndedAt: { } confirmedAt, EndLedgerIndex: { } confirmedIndex })
-            timeline.Add(new("validation-confirmed", HubTime.Format(confirmedAt), confirmedIndex));
+        if (steps is not null) timeline.AddRange(steps.BeforeOutcome);
         if (change.OutcomeLedgerIndex is { } outcome)
-            timeline.Add(new(change.Status.ToLowerInvariant().Replace('_', '-'), HubTime.Format(change.AppliedAt ?? validation?.EndedAt ?? change.ReceivedAt), outcome));
-        // notify: true: the email confirming the applied change, once it went out (or finally could not).
-        if (notification is { State: not NotificationStates.Queued, EndedAt: { } notifiedAt, LedgerIndex: { } notifiedIndex })
-            timeline.Add(new(notification.State == NotificationStates.Sent ? "notification-sent" : "notification-failed", HubTime.Format(notifiedAt), notifiedIndex));
+            timeline.Add(new(change.Status.ToLowerInvariant().Replace('_', '-'), HubTime.Format(change.AppliedAt ?? steps?.EndedAt ?? change.ReceivedAt), outcome));
+        if (steps is not null) timeline.AddRange(steps.AfterOutcome);
         return new ChangeRequestView(
             change.Id, change.Status, customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId,
             change.Validated, change.SubmittedBy, HubTime.Format(change.ReceivedAt), HubTime.Format(change.AppliedAt),
@@ -135,3 +131,9 @@ public static class Views
             });
     }
 }
+
+/// <summary>
+/// What other features add to a change request's timeline: events before its outcome and after it, and when it ended
+/// without applying (the outcome's time for an expired or failed change).
+/// </summary>
+public sealed record ChangeRequestSteps(IReadOnlyList<TimelineEvent> BeforeOutcome, DateTime? EndedAt, IReadOnlyList<TimelineEvent> AfterOutcome);

@@ -13,6 +13,7 @@ public static class HostingSetup
     public static IServiceCollection AddHosting(this IServiceCollection services)
     {
         services.AddSingleton(TimeProvider.System);
+        services.AddPublicAddress();
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
             c.ProblemDetails.Extensions["traceId"] = c.HttpContext.TraceIdentifier;

@@ -4,6 +4,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.OptOut;
+using ConsentHub.Subscriptions;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;

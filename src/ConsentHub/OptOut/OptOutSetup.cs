@@ -1,4 +1,5 @@
 using ConsentHub.Auth;
+using ConsentHub.Consents;
 
 namespace ConsentHub.OptOut;
 
@@ -7,6 +8,7 @@ public static class OptOutSetup
 {
     public static IServiceCollection AddOptOut(this IServiceCollection services)
     {
+        services.AddScoped<IChangeReaction, Supersession>();
         services.AddScoped<OptOutVault>().AddScoped<OptOutApplication>();
         services.AddOptions<OptOutRecoveryOptions>().BindConfiguration(OptOutRecoveryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OptOutRecovery>().AddHostedService(s => s.GetRequiredService<OptOutRecovery>());

@@ -6,26 +6,38 @@ namespace ConsentHub.OptOut;
 
 /// <summary>
 /// A validated opt-in made after an opt-out is the person's newer choice: the suppression entries it outdates are marked
-/// superseded (never deleted, so the list keeps the opt-out's history). Called by the consent core, inside the
-/// transaction that applies the change.
+/// superseded (never deleted, so the list keeps the opt-out's history). The opt-out feature's step in the write
+/// pipeline, inside the transaction that applies the change.
 /// </summary>
-public static class Supersession
+public sealed class Supersession(ConsentDb db) : IChangeReaction
 {
+    public int Order => 20;
+
     /// <summary>
-    /// Marks superseded the organisation's in-force entries for the record's email or phone that are older than the
-    /// change's command timestamp (or, without one, its latest requested timestamp), when it sets anything true.
+    /// Marks superseded the organisation's in-force entries for each record's email or phone that are older than its
+    /// change's command timestamp (or, without one, its latest requested timestamp), for each change that sets anything
+    /// true. One query for the whole batch; the entries are saved with the change.
     /// </summary>
-    public static async Task SupersedeAsync(ConsentDb db, Customer customer, NormalisedChange change, DateTime now, CancellationToken ct)
+    public async Task StageAsync(IReadOnlyList<AppliedChange> changes, CancellationToken ct)
     {
-        var chosen = change.Consents.Where(c => c.Flag).Select(c => c.RequestedAt)
-            .Concat(change.Channels.Where(c => c.Flag).Select(c => c.RequestedAt)).ToList();
-        if (chosen.Count == 0) return;
-        string[] keys = [.. new[] { customer.EmailKey, customer.PhoneKey }.OfType<string>()];
-        if (keys.Length == 0) return;
-        var chosenAt = change.CommandTimestamp ?? chosen.Max();
-        var nmsc = customer.Nmsc;
-        await db.SuppressionEntries
-            .Where(e => e.Nmsc == nmsc && e.SupersededAt == null && e.BlindKey != null && keys.Contains(e.BlindKey) && e.OptedOutAt < chosenAt)
-            .ExecuteUpdateAsync(s => s.SetProperty(e => e.SupersededAt, now), ct);
+        var chosen = new List<(string Nmsc, string Key, DateTime ChosenAt)>();
+        foreach (var change in changes)
+        {
+            var requested = change.Change.Consents.Where(c => c.Flag).Select(c => c.RequestedAt)
+                .Concat(change.Change.Channels.Where(c => c.Flag).Select(c => c.RequestedAt)).ToList();
+            if (requested.Count == 0) continue;
+            var chosenAt = change.Change.CommandTimestamp ?? requested.Max();
+            foreach (var key in new[] { change.Customer.EmailKey, change.Customer.PhoneKey }.OfType<string>())
+                chosen.Add((change.Customer.Nmsc, key, chosenAt));
+        }
+        foreach (var organisation in chosen.GroupBy(c => c.Nmsc))
+        {
+            var nmsc = organisation.Key;
+            var latest = organisation.GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.Max(c => c.ChosenAt), StringComparer.Ordinal);
+            var keys = latest.Keys.ToList();
+            var inForce = await db.SuppressionEntries
+                .Where(e => e.Nmsc == nmsc && e.SupersededAt == null && e.BlindKey != null && keys.Contains(e.BlindKey)).ToListAsync(ct);
+            foreach (var entry in inForce.Where(e => e.OptedOutAt < latest[e.BlindKey!])) entry.SupersededAt = changes[0].At;
+        }
     }
 }

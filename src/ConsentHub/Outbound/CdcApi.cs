@@ -57,7 +57,7 @@ public static partial class CdcApi
     [GeneratedRegex("^[A-Za-z0-9_.:-]{1,255}$")]
     private static partial Regex ExchangeName();
 
-    // The category code rule of Tenancy/CategoryRules.
+    // The category code rule of Admin/CategoryRules.
     [GeneratedRegex("^[A-Z][A-Z0-9_]{1,39}$")]
     private static partial Regex CategoryCode();
 

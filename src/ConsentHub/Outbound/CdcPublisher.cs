@@ -27,7 +27,7 @@ public enum CdcTurn
 /// </summary>
 public sealed class CdcPublisher(
     ConsentDb db, PersonalDataVault vault, CdcPublisherChannel channel, BrokerConnection broker, IOptions<BrokerOptions> options,
-    IOptions<ValidationOptions> addresses, TimeProvider time, ILogger<CdcPublisher> logger)
+    IOptions<PublicAddressOptions> addresses, TimeProvider time, ILogger<CdcPublisher> logger)
 {
     public const int MaxErrorLength = 2000;
 

@@ -91,6 +91,9 @@ public static class RecordImage
 /// <summary>Stages and writes <see cref="ChangeLogEntry"/> rows inside the writers' transactions.</summary>
 public static class ChangeLog
 {
+    /// <summary>The change log's step in the write pipeline: a row for every applied change, whatever reads the log.</summary>
+    public static IServiceCollection AddChangeLog(this IServiceCollection services) => services.AddScoped<IChangeReaction, ChangeLogReaction>();
+
     /// <summary>A record's images around one change, waiting for the ledger index of its <c>change-applied</c> entry.</summary>
     public sealed record Pending(Customer Customer, Guid ChangeRequestId, string Before, string After, DateTime At);
 
@@ -117,7 +120,7 @@ public static class ChangeLog
     /// was deleted, the records that are each a cluster of one again.
     /// </summary>
     public static void AddCluster(
-        Data.ConsentDb db, LedgerEntry entry, string nmsc, string clusterId, IEnumerable<Clusters.MemberKey> members, DateTime at, bool deleted = false)
+        Data.ConsentDb db, LedgerEntry entry, string nmsc, string clusterId, IEnumerable<RecordKey> members, DateTime at, bool deleted = false)
     {
         var position = 0;
         foreach (var context in members.GroupBy(m => m.Context).OrderBy(g => g.Key, StringComparer.Ordinal))
@@ -139,12 +142,12 @@ public static class ChangeLog
     }
 
     /// <summary>Adds the row of built-in matching linking a record into a cluster (merging others into it).</summary>
-    public static void AddMatched(Data.ConsentDb db, LedgerEntry entry, Customer customer, Clusters.MatchResult match, DateTime at)
+    public static void AddMatched(Data.ConsentDb db, LedgerEntry entry, Customer customer, string clusterId, IEnumerable<string> mergedClusters, DateTime at)
     {
         var after = new JsonObject
         {
-            ["clusterId"] = match.ClusterId,
-            ["mergedClusters"] = new JsonArray([.. match.MergedClusters.Select(c => (JsonNode)c)]),
+            ["clusterId"] = clusterId,
+            ["mergedClusters"] = new JsonArray([.. mergedClusters.Select(c => (JsonNode)c)]),
             ["linked"] = new JsonObject { ["sourceSystem"] = customer.SourceSystem, ["sourceCustomerId"] = customer.SourceCustomerId },
         };
         db.ChangeLog.Add(new ChangeLogEntry

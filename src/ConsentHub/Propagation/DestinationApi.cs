@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using ConsentHub.Auth;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
@@ -37,6 +38,7 @@ public static class DestinationApi
 {
     public static IServiceCollection AddPropagation(this IServiceCollection services)
     {
+        services.AddScoped<IChangeReaction, ChangePropagation>();
         services.AddOptions<PropagationOptions>().BindConfiguration(PropagationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PropagationPlanner>();
         services.AddScoped<PropagationDispatcher>();

@@ -49,7 +49,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     /// The source systems, by name, that the records of one cluster within one context belong to and that can be told
     /// anything: every registered one (by webhook when it has a destination, through its pull feed otherwise).
     /// </summary>
-    public Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<MemberKey> members, CancellationToken ct) =>
+    public Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<RecordKey> members, CancellationToken ct) =>
         tenancy.SourceSystemIdsAsync(db, nmsc, context, members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList(), ct);
 
     /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
@@ -66,8 +66,8 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     /// data differs from what its system was last sent. <paramref name="known"/> supplies states not yet saved.
     /// </summary>
     public async Task PlanAsync(
-        string nmsc, IReadOnlyCollection<MemberKey> members, PropagationCause cause,
-        IReadOnlyDictionary<MemberKey, SubscriptionState>? known, DateTime now, CancellationToken ct)
+        string nmsc, IReadOnlyCollection<RecordKey> members, PropagationCause cause,
+        IReadOnlyDictionary<RecordKey, SubscriptionState>? known, DateTime now, CancellationToken ct)
     {
         foreach (var group in members.Distinct().GroupBy(m => m.Context))
         {
@@ -78,8 +78,8 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
 
     /// <summary>As <see cref="PlanAsync"/>, for the records of one context whose <paramref name="targets"/> are known.</summary>
     public async Task PlanContextAsync(
-        string nmsc, string context, IReadOnlyCollection<MemberKey> members, Dictionary<string, long> targets, PropagationCause cause,
-        IReadOnlyDictionary<MemberKey, SubscriptionState>? known, DateTime now, CancellationToken ct)
+        string nmsc, string context, IReadOnlyCollection<RecordKey> members, Dictionary<string, long> targets, PropagationCause cause,
+        IReadOnlyDictionary<RecordKey, SubscriptionState>? known, DateTime now, CancellationToken ct)
     {
         var ids = members.Select(m => m.SourceCustomerId).Distinct().ToList();
         var wanted = members.ToHashSet();
@@ -201,7 +201,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     /// erasure's ledger entry already has its index, so the message is written at once, in the erasure's transaction.
     /// </summary>
     /// A system without a destination finds the message in its pull feed, as any other.
-    public void AddErasure(long systemId, bool pushed, int position, string nmsc, MemberKey member, Ledger.LedgerEntry erasure, DateTime now)
+    public void AddErasure(long systemId, bool pushed, int position, string nmsc, RecordKey member, Ledger.LedgerEntry erasure, DateTime now)
     {
         var message = new PropagationMessage
         {
@@ -217,7 +217,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
         db.Propagations.Add(message);
     }
 
-    static MemberKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
+    static RecordKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
 
 /// <summary>

@@ -52,7 +52,7 @@ public sealed class ReminderSignal : WorkSignal;
 /// </summary>
 public sealed class ReminderService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, PersonalDataVault vault, TimeProvider time,
-    IOptions<ReminderOptions> options, IOptions<ValidationOptions> validation, IDataProtectionProvider protection, IHttpClientFactory http,
+    IOptions<ReminderOptions> options, IOptions<PublicAddressOptions> publicAddress, IDataProtectionProvider protection, IHttpClientFactory http,
     ILogger<ReminderService> logger)
 {
     const int DeliveryBatch = 50;
@@ -240,7 +240,7 @@ public sealed class ReminderService(
         var items = await ItemsAsync(db, reminder, ct);
         if (items.Count == 0) return (new Delivery.GiveUp("the record no longer holds the rule's categories"), null);
         var (token, hash) = ValidationContent.NewToken();
-        var link = $"{validation.Value.PublicBaseUrl.TrimEnd('/')}{ReminderPages.PathPrefix}{token}";
+        var link = $"{publicAddress.Value.PublicBaseUrl.TrimEnd('/')}{ReminderPages.PathPrefix}{token}";
         var texts = Revisit(await ValidationContent.TextsAsync(db, reminder.Context, reminder.Language, ct));
         var message = EmailRenderer.Render(address, await ValidationContent.BrandingAsync(db, reminder.Context, ct), texts, items, link, reminder: false);
         return await mail.SendAsync(message, ct) switch

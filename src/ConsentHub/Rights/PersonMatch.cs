@@ -21,7 +21,7 @@ public sealed record PersonInput
 }
 
 /// <summary>A person named by one criterion: its kind, the blind index of an address or number, or the record's key.</summary>
-public sealed record PersonCriterion(string Kind, string? Key, MemberKey? Record);
+public sealed record PersonCriterion(string Kind, string? Key, RecordKey? Record);
 
 /// <summary>
 /// Finds the records of one person in one organisation. An email or phone is looked up through its blind index
@@ -76,7 +76,7 @@ public static class PersonMatch
                 $"sourceCustomerId must be 1 to {Names.MaxSourceCustomerIdLength} characters without control characters or surrounding spaces."));
         return violations.Count > 0
             ? (null, violations)
-            : (new PersonCriterion(PersonCriteria.Record, null, new MemberKey(context, input.SourceSystem!, input.SourceCustomerId!)), violations);
+            : (new PersonCriterion(PersonCriteria.Record, null, new RecordKey(context, input.SourceSystem!, input.SourceCustomerId!)), violations);
     }
 
     /// <summary>The organisation's records the criterion names directly (no cluster yet).</summary>
@@ -112,7 +112,7 @@ public static class PersonMatch
     }
 
     /// <summary>Every record the clusters of these records name, whether the hub has seen it or only a cluster feed has.</summary>
-    public static async Task<List<MemberKey>> ClusterMembersAsync(ConsentDb db, string nmsc, IReadOnlyCollection<Customer> records, CancellationToken ct)
+    public static async Task<List<RecordKey>> ClusterMembersAsync(ConsentDb db, string nmsc, IReadOnlyCollection<Customer> records, CancellationToken ct)
     {
         if (records.Count == 0) return [];
         var ids = records.Select(c => c.SourceCustomerId).Distinct().ToList();
@@ -124,5 +124,5 @@ public static class PersonMatch
                 .Select(ClusterMembership.KeyOf).ToList();
     }
 
-    public static MemberKey Key(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
+    public static RecordKey Key(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }

@@ -4,6 +4,8 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Subscriptions;
+using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
 
 namespace ConsentHub.Rights;
@@ -85,7 +87,8 @@ public sealed class SubjectAccess(ConsentDb db, LedgerWriter ledger, PersonKeys 
         var byChange = validations.ToDictionary(v => v.ChangeRequestId);
         var leaves = await LeafHashes.OfAsync(db, changes.Select(c => c.Sequence), ct);
         var sent = await vault.RequestDataAsync(changes, ct);
-        var history = changes.Select(c => Views.ChangeRequest(c, customer, sent[c.Id], leaves.GetValueOrDefault(c.Sequence), byChange.GetValueOrDefault(c.Id))).ToList();
+        var history = changes.Select(c => Views.ChangeRequest(c, customer, sent[c.Id], leaves.GetValueOrDefault(c.Sequence),
+            ValidationTimeline.Of(byChange.GetValueOrDefault(c.Id), notification: null))).ToList();
 
         var propagations = await db.Propagations.AsNoTracking()
             .Where(p => p.SourceSystemId == customer.SourceSystemId && p.SourceCustomerId == customer.SourceCustomerId)

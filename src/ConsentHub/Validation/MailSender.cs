@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using MailKit;
 using MailKit.Net.Smtp;

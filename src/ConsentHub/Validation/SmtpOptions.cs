@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ConsentHub.Consents;
 
 namespace ConsentHub.Validation;
 

@@ -6,9 +6,8 @@ public sealed class ValidationOptions
 {
     public const string Section = "ConsentHub:Validation";
 
-    /// <summary>The address people reach the hub at; the landing-page links start with it.</summary>
-    [Required, Url]
-    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+    // The address people reach the hub at (PublicBaseUrl, the start of the landing-page links) is read from this section
+    // too, by Hosting/PublicAddressOptions.
 
     /// <summary>Whether this instance runs the worker that sends, reminds and expires.</summary>
     public bool WorkerEnabled { get; set; } = true;

@@ -15,7 +15,7 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
-    IOptions<ValidationOptions> options, PropagationSignal propagation, ValidationSignal signal, PersonKeys personKeys, PersonalDataVault vault,
+    IOptions<ValidationOptions> options, IOptions<PublicAddressOptions> publicAddress, PersonKeys personKeys, PersonalDataVault vault,
     ILogger<ValidationService> logger)
 {
     const int BatchSize = 20;
@@ -94,7 +94,7 @@ public sealed class ValidationService(
         var validation = await db.Validations.AsNoTracking().SingleAsync(v => v.Id == claim.Id, ct);
         var request = await db.ChangeRequests.AsNoTracking().SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
         var reminder = claim.Step == Step.Remind;
-        var link = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/validation/{claim.Token}";
+        var link = $"{publicAddress.Value.PublicBaseUrl.TrimEnd('/')}/validation/{claim.Token}";
         // The address the change request carried, opened from its sealed row; gone once the person is erased.
         var address = (await vault.RequestContactAsync(request, ct))?.Email;
         SendResult? result;
@@ -235,7 +235,7 @@ public sealed class ValidationService(
         if (outcome != ConfirmOutcome.Confirmed) return (outcome, validation);
 
         var request = await db.ChangeRequests.SingleAsync(c => c.Id == validation.ChangeRequestId, ct);
-        var change = await changes.ApplyConfirmedAsync(request, now, validation.Reference ?? validation.Id.ToString(), ct);
+        await changes.ApplyConfirmedAsync(request, now, validation.Reference ?? validation.Id.ToString(), ct);
         var personKey = await personKeys.ForAsync(request.CustomerId, ct);
         var byPartner = validation.State == ValidationStates.AwaitingPartner;
         validation.State = ValidationStates.Confirmed;
@@ -249,12 +249,11 @@ public sealed class ValidationService(
             remoteAddressCommitment = remoteAddress is null ? null : PersonKeys.Commit(personKey, remoteAddress),
             userAgentCommitment = userAgent is null ? null : PersonKeys.Commit(personKey, userAgent),
         }).Index;
-        changes.AppendApplied(request, change);
+        changes.AppendApplied(request);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        propagation.Notify();
-        // A change sent with notify: true was queued its notification when it was applied just now.
-        if (request.Notify) signal.Notify();
+        // Wakes the dispatcher for the propagation, and this worker for a notification (notify: true) queued with it.
+        changes.Committed();
         return (ConfirmOutcome.Confirmed, validation);
     }
 

@@ -1,3 +1,4 @@
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -9,10 +10,10 @@ public static class ValidationSetup
     {
         services.AddOptions<ValidationOptions>().BindConfiguration(ValidationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddMail();
-        services.AddPublicAddress();
         services.AddSingleton<ValidationSignal>();
         services.AddScoped<ValidationService>();
         services.AddScoped<NotificationService>();
+        services.AddScoped<IChangeReaction, ValidationReaction>();
         services.AddHostedService<ValidationWorker>();
         // Antiforgery tokens verify on whichever instance the Confirm press reaches: the key ring is shared through the
         // database (Data/KeyRingProtection).

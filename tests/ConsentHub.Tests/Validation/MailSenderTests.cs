@@ -1,3 +1,4 @@
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using ConsentHub.Validation;

@@ -3,10 +3,11 @@ using ConsentHub.Auth;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 /// <summary>The only time a rotated password or client secret is shown: it is stored hashed.</summary>
 public sealed record RotatedCredentialView(

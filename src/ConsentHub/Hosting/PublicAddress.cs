@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace ConsentHub.Validation;
+namespace ConsentHub.Hosting;
 
 /// <summary>
 /// Where people reach the hub (<c>ConsentHub:Validation:PublicBaseUrl</c>, the start of every link in an email). Unset,
@@ -12,14 +13,15 @@ namespace ConsentHub.Validation;
 /// </summary>
 public static class PublicAddress
 {
-    const string Key = ValidationOptions.Section + ":PublicBaseUrl";
+    const string Key = PublicAddressOptions.Section + ":PublicBaseUrl";
 
     static bool Configured(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration[Key]);
 
     public static IServiceCollection AddPublicAddress(this IServiceCollection services)
     {
         // Before the server has bound: the configured listening addresses (Urls, --urls, ASPNETCORE_URLS, HTTP_PORTS).
-        services.AddOptions<ValidationOptions>().PostConfigure<IConfiguration>((o, configuration) =>
+        services.AddOptions<PublicAddressOptions>().BindConfiguration(PublicAddressOptions.Section).ValidateDataAnnotations().ValidateOnStart()
+            .PostConfigure<IConfiguration>((o, configuration) =>
         {
             if (!Configured(configuration) && ConfiguredAddresses(configuration).FirstOrDefault() is { } first) o.PublicBaseUrl = Reachable(first);
         });
@@ -32,7 +34,7 @@ public static class PublicAddress
         {
             var listening = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
             if (listening.Count == 0) return; // an in-memory test server listens nowhere
-            var options = app.Services.GetRequiredService<IOptions<ValidationOptions>>().Value;
+            var options = app.Services.GetRequiredService<IOptions<PublicAddressOptions>>().Value;
             if (!Configured(app.Configuration))
             {
                 // The addresses actually bound (a port 0 has become a real one): the options object is shared, so the
@@ -76,4 +78,16 @@ public static class PublicAddress
         static bool Loopback(string host) => host is "localhost" or "127.0.0.1" or "[::1]" or "::1";
         return string.Equals(bound.Host, publicUri.Host, StringComparison.OrdinalIgnoreCase) || (Loopback(bound.Host) && Loopback(publicUri.Host));
     }
+}
+
+/// <summary>
+/// Where people reach the hub: the start of every link the hub sends (validation, reminder and event links) and the
+/// issuer of its tokens when none is set. Its key stays under the validation section, where it was first documented.
+/// </summary>
+public sealed class PublicAddressOptions
+{
+    public const string Section = "ConsentHub:Validation";
+
+    [Required, Url]
+    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
 }

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using ConsentHub.Auth;
 using MimeKit;
 
-namespace ConsentHub.Validation;
+namespace ConsentHub.Consents;
 
 public static class MailAddresses
 {

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace ConsentHub.Clusters;
+namespace ConsentHub.Tenancy;
 
 /// <summary>An external system that feeds the clusters of one organisation (the Consumer Domain), through its OAuth client.</summary>
 public sealed class ClusterFeed

@@ -2,8 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Consents;
 using ConsentHub.Hosting;
+using ConsentHub.Tenancy;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 /// <summary>A checked JSON merge patch (RFC 7396) of an organisation: what it sets, or the rules it breaks.</summary>
 public sealed class OrganisationPatch

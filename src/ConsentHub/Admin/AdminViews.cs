@@ -1,7 +1,8 @@
 using System.Text.Json.Serialization;
 using ConsentHub.Hosting;
+using ConsentHub.Tenancy;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 public sealed record OrganisationInput
 {

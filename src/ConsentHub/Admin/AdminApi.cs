@@ -3,12 +3,13 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 /// <summary>Registration of organisations, contexts, source systems and categories. Admin role only.</summary>
 public static class AdminApi

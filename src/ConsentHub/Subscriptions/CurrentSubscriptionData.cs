@@ -1,8 +1,9 @@
 using System.Linq.Expressions;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
 
-namespace ConsentHub.Consents;
+namespace ConsentHub.Subscriptions;
 
 /// <summary>
 /// The consolidated current subscription data of one record, as GET …/subscription-data answers it without ?at=.

@@ -3,10 +3,11 @@ using ConsentHub.Auth;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
+using ConsentHub.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 public sealed record OrganisationApiUserInput
 {

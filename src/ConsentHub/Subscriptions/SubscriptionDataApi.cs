@@ -2,14 +2,16 @@ using System.Security.Claims;
 using System.Text.Json;
 using ConsentHub.Auth;
 using ConsentHub.Clusters;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Propagation;
 using ConsentHub.Tenancy;
+using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
 
-namespace ConsentHub.Consents;
+namespace ConsentHub.Subscriptions;
 
 /// <summary>The published API of seed 004: submit subscription data, read it consolidated, its history and its past.</summary>
 public static class SubscriptionDataApi
@@ -17,10 +19,7 @@ public static class SubscriptionDataApi
     const int DefaultPageSize = 50;
     const int MaxPageSize = 200;
 
-    public static IServiceCollection AddConsents(this IServiceCollection services) =>
-        services.AddScoped<SubscriptionChanges>().AddSingleton<TenancyCache>().AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddScoped<BulkChanges>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>();
-
-    public static IEndpointRouteBuilder MapConsents(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapSubscriptionData(this IEndpointRouteBuilder app)
     {
         var customer = app.MapGroup("/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/customers/{sourceCustomerId}")
             .WithTags("Subscription data")
@@ -145,7 +144,7 @@ public static class SubscriptionDataApi
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
 
         // The past of the cluster as it was at that instant, under the organisation's merge policy.
-        var record = new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        var record = new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
         var clusterId = await ClusterHistory.ClusterAtAsync(db, customer.Nmsc, record, instant, ct);
         var members = clusterId is null ? [] : await ClusterHistory.MembersAtAsync(db, customer.Nmsc, clusterId, customer.Context, instant, ct);
         var others = (await ClusterMembership.CustomersAsync(db, customer.Nmsc, customer.Context, members, ct)).Where(c => c.Id != customer.Id).ToList();
@@ -189,7 +188,7 @@ public static class SubscriptionDataApi
         var views = page.Take(size)
             .Select(c => Views.ChangeRequest(c, customer, sent[c.Id],
                 leaves.GetValueOrDefault(c.Sequence),
-                validations.GetValueOrDefault(c.Id), notifications.GetValueOrDefault(c.Id)))
+                ValidationTimeline.Of(validations.GetValueOrDefault(c.Id), notifications.GetValueOrDefault(c.Id))))
             .ToList();
         var path = Paths.SubscriptionData(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/history";
         var links = new Dictionary<string, HalLink>
@@ -214,7 +213,7 @@ public static class SubscriptionDataApi
             .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
         // Consolidation never crosses contexts, so neither does the cluster as a customer's reader sees it.
         var members = clusterId is null
-            ? [new MemberKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId)]
+            ? [new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId)]
             : await ClusterMembership.MembersAsync(db, customer.Nmsc, clusterId, customer.Context, ct);
         return Hal.Ok(new ClusterView(clusterId, customer.Nmsc,
             members.Select(m => new ClusterMemberView(m.Context, m.SourceSystem, m.SourceCustomerId)).ToList(),
@@ -232,7 +231,7 @@ public static class SubscriptionDataApi
         var validation = await db.Validations.AsNoTracking().SingleOrDefaultAsync(v => v.ChangeRequestId == change.Id, ct);
         var notification = await db.Notifications.AsNoTracking().SingleOrDefaultAsync(n => n.ChangeRequestId == change.Id, ct);
         var leaf = (await LeafHashes.OfAsync(db, [change.Sequence], ct)).GetValueOrDefault(change.Sequence);
-        return Hal.Ok(Views.ChangeRequest(change, customer, await vault.RequestDataAsync(change, ct), leaf, validation, notification));
+        return Hal.Ok(Views.ChangeRequest(change, customer, await vault.RequestDataAsync(change, ct), leaf, ValidationTimeline.Of(validation, notification)));
     }
 
     /// <summary>

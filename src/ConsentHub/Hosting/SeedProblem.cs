@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace ConsentHub.OptOut;
+namespace ConsentHub.Hosting;
 
 /// <summary>
 /// Problem details (RFC 9457) for seed 002's clients, which read <c>"status": false</c> as the sign of a failure. The

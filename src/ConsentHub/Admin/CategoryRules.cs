@@ -1,7 +1,8 @@
 using System.Text.RegularExpressions;
 using ConsentHub.Hosting;
+using ConsentHub.Tenancy;
 
-namespace ConsentHub.Tenancy;
+namespace ConsentHub.Admin;
 
 public static partial class CategoryRules
 {

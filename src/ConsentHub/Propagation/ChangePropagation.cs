@@ -1,0 +1,71 @@
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Ledger;
+
+namespace ConsentHub.Propagation;
+
+/// <summary>
+/// Propagation's step in the write pipeline: an applied change stages a PROPAGATED message for every record of the
+/// person (<see cref="IRecordGroups"/>) whose system is registered and whose consolidated data changed; its
+/// "change-applied" entry names them, and the messages carry that entry's index.
+/// </summary>
+public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, IRecordGroups groups, PropagationSignal signal) : IChangeReaction
+{
+    /// <summary>After built-in matching, whose cluster it reads.</summary>
+    public int Order => 50;
+
+    /// <summary>Whether this unit of work applied a change, which wakes the dispatcher once it commits.</summary>
+    bool applied;
+
+    public async Task StageAsync(IReadOnlyList<AppliedChange> changes, CancellationToken ct)
+    {
+        applied = true;
+        foreach (var change in changes.Where(c => c.Propagate)) await PlanAsync(change, ct);
+    }
+
+    /// <summary>
+    /// The other records of the cluster are locked first, so a concurrent change of one of them or of the cluster is
+    /// either seen here or sees this one.
+    /// </summary>
+    async Task PlanAsync(AppliedChange change, CancellationToken ct)
+    {
+        var (request, customer, now) = (change.Request, change.Customer, change.At);
+        // Built-in matching staged its cluster change; the membership read below must see it.
+        if (change.LinkedToCluster is not null) await db.SaveChangesAsync(ct);
+        var own = new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
+        var group = await groups.ContextGroupAsync(customer.Nmsc, own, ct);
+        var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
+        if (targets.Count > 0)
+        {
+            if (group.Count > 1) await groups.LockRecordsAsync(customer.Nmsc, [.. group.Where(m => m != own)], ct);
+            await planner.PlanContextAsync(customer.Nmsc, customer.Context, group, targets, PropagationCause.Change(request),
+                new Dictionary<RecordKey, SubscriptionState> { [own] = change.State }, now, ct);
+        }
+        // Matching may have merged clusters that reach into other contexts: their records' consolidation changed too.
+        if (change.LinkedToCluster is { } clusterId)
+        {
+            var elsewhere = (await groups.MembersAsync(customer.Nmsc, clusterId, context: null, ct)).Where(m => m.Context != customer.Context).ToList();
+            if (elsewhere.Count > 0) await planner.PlanAsync(customer.Nmsc, elsewhere, PropagationCause.Cluster, null, now, ct);
+        }
+    }
+
+    public void Describe(AppliedChange change, IDictionary<string, object> entry)
+    {
+        if (planner.StagedTargets() is { Count: > 0 } targets) entry["propagatedTo"] = targets;
+    }
+
+    public void Ledgered(AppliedChange change, LedgerEntry applied) => planner.Stamp(applied);
+
+    public void Committed()
+    {
+        if (applied) signal.Notify();
+        applied = false;
+    }
+
+    public void Reset()
+    {
+        applied = false;
+        planner.Reset();
+    }
+}
