@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using ConsentHub.Auth;
 using ConsentHub.Data;
-using ConsentHub.Validation;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace ConsentHub.Consents;

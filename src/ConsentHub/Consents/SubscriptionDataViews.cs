@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using ConsentHub.Hosting;
-using ConsentHub.Validation;
 
 namespace ConsentHub.Consents;
 

@@ -1,7 +1,6 @@
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
-using ConsentHub.Validation;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;

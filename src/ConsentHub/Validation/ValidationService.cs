@@ -2,7 +2,6 @@ using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
-using ConsentHub.Propagation;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
