@@ -6,6 +6,7 @@ using ConsentHub.Auth;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.OptOut;
+using ConsentHub.Tests.Bulk;
 using ConsentHub.Tests.Infrastructure;
 using ConsentHub.Tests.Rights;
 using Microsoft.EntityFrameworkCore;
@@ -294,6 +295,35 @@ public sealed class ApplicationTests
         var entry = await EntryAsync(app, optOutId);
         Assert.NotNull(entry.SupersededAt);
         Assert.Equal(receivedAt, entry.OptedOutAt);
+        Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task An_upload_that_bootstraps_records_supersedes_the_opt_outs_its_newer_choices_outdate(DatabaseProvider provider)
+    {
+        // An upload without propagation, for an organisation without built-in matching, applies its batch set by set
+        // (BulkChanges): the same reactions run as for a single change, the opt-out's supersession among them.
+        var app = await HubApp.SharedAsync(provider);
+        var nmsc = HubApp.Unique("tgb");
+        var crm = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c-1", Change(Email, null, [("OFFERS", true)], [], "2024-01-01T10:00:00Z"))).StatusCode);
+        var (optOutId, _) = await ArrangeOptOutAsync(app, nmsc, crm.Id, new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), SuppressionIdentifiers.Email(Email)!);
+        Assert.Equal(new OptOutOutcome(1, 1), await ApplyAsync(app, optOutId));
+
+        async Task UploadAsync(string at)
+        {
+            var file = Uploads.AsArray([Uploads.Envelope(crm, "c-1", Change(Email, null, [("OFFERS", true)], [], at))]);
+            var (_, job) = await Uploads.PostAsync(client, crm, file);
+            Assert.Equal(("COMPLETED", 1L), (job["status"]!.GetValue<string>(), Uploads.Count(job, "applied")));
+        }
+
+        // Chosen before the opt-out: the opt-out stays in force.
+        await UploadAsync("2024-12-01T10:00:00Z");
+        Assert.Null((await EntryAsync(app, optOutId)).SupersededAt);
+        // Chosen after it: the entry is marked superseded, as a single change marks it.
+        await UploadAsync("2025-02-01T10:00:00Z");
+        Assert.NotNull((await EntryAsync(app, optOutId)).SupersededAt);
         Assert.True((await ConsolidatedAsync(app, crm, "c-1")).Consents["OFFERS"]);
     }
 
