@@ -34,6 +34,29 @@ public sealed class NotificationTests
     }
 
     [ProviderTheory, Providers]
+    public async Task An_uploaded_record_with_notify_is_confirmed_to_the_person_as_a_single_change_is(DatabaseProvider provider)
+    {
+        // Without propagation or matching an upload applies its batch set by set (BulkChanges), with the same reactions
+        // as a single change: the notification is queued with the change and the worker sends it.
+        await using var smtp = await SmtpListener.StartNewAsync();
+        await using var app = await HubApp.StartAsync(provider, Smtp(smtp));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+
+        var file = Bulk.Uploads.AsArray([Bulk.Uploads.Envelope(crm, "c1", Notified(Seed.Consent("OFFERS", true)))]);
+        var (_, job) = await Bulk.Uploads.PostAsync(client, crm, file);
+        Assert.Equal(("COMPLETED", 1L), (job["status"]!.GetValue<string>(), Bulk.Uploads.Count(job, "applied")));
+
+        var mail = await smtp.WaitForMessageAsync(timeout: TimeSpan.FromSeconds(20));
+        Assert.Equal(["person@example.com"], mail.Recipients);
+        Assert.Contains("I agree to OFFERS", mail.Message.TextBody);
+        using var scope = app.Scope();
+        var notification = await Poll.UntilAsync(() => app.Db(scope).Notifications.AsNoTracking().SingleAsync(),
+            n => n.State == NotificationStates.Sent, TimeSpan.FromSeconds(10));
+        Assert.Equal(NotificationStates.Sent, notification.State);
+    }
+
+    [ProviderTheory, Providers]
     public async Task A_validated_change_with_notify_is_confirmed_to_the_person_in_the_contexts_branding_and_language(DatabaseProvider provider)
     {
         await using var smtp = await SmtpListener.StartNewAsync();
