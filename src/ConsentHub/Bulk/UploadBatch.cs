@@ -45,7 +45,9 @@ public sealed class UploadBatch(ConsentDb db, SubscriptionChanges changes, BulkC
                 continue;
             }
             var key = new IdempotencyKey(scope, record.ContentHash, record.ContentHash);
-            var outcome = await changes.SubmitAsync(system, record.SourceCustomerId, record.Data, record.Change, record.SubmittedBy, key, propagate, ct);
+            // An initial upload never notifies, whichever way it applies (its data keeps the flag as sent).
+            var outcome = await changes.SubmitAsync(system, record.SourceCustomerId, record.Data, record.Change, record.SubmittedBy, key, propagate, ct,
+                new SubmitExtras(NeverNotify: true));
             outcomes.Add(outcome is SubmitOutcome.Accepted ? UploadOutcome.Applied : UploadOutcome.Skipped);
             // What was committed need not be tracked: a batch would otherwise slow down with every record.
             db.ChangeTracker.Clear();

@@ -13,8 +13,8 @@ public sealed record BulkChange(string SourceCustomerId, SubscriptionData Data, 
 /// <summary>
 /// The write pipeline run on a batch: applies validated changes of one source system in one transaction, with the same
 /// rows, ledger entries and reactions (<see cref="IChangeReaction"/>) as <see cref="SubscriptionChanges.SubmitAsync"/>
-/// for each, read and written set by set instead of one round trip after another. Its changes are not propagated
-/// (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once, under the ledger
+/// for each, read and written set by set instead of one round trip after another. Its changes are not propagated and
+/// notify nobody (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once, under the ledger
 /// lock: a caller whose records must see each other committed (built-in matching, propagation) submits one by one.
 /// </summary>
 public sealed class BulkChanges(
@@ -112,7 +112,7 @@ public sealed class BulkChanges(
             var requestId = Guid.CreateVersion7();
             var request = new ChangeRequest
             {
-                Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true, Notify = data.Consent?.Notify == true,
+                Id = requestId, CustomerId = customer.Id, Status = ChangeStatus.Applied, Validated = true,
                 CommandTimestamp = normalised.CommandTimestamp, SubmittedBy = submittedBy, ReceivedAt = now, AppliedAt = now,
                 Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, recordKeys[customer.Id]),
             };

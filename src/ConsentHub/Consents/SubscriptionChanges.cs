@@ -23,9 +23,13 @@ public sealed record IdempotencyKey(string Scope, string Key, string RequestHash
 /// before the commit: what it stages or appends commits with the change or not at all. Called again if the unit of work
 /// starts again.
 /// </param>
+/// <param name="NeverNotify">
+/// The person is not told of the change even when it says <c>notify: true</c> (kept in its data as sent): an initial
+/// upload never notifies.
+/// </param>
 public sealed record SubmitExtras(
     DateTime? PartnerConfirmsUntil = null, string? ValidationReference = null,
-    Func<ChangeRequest, Customer, CancellationToken, Task>? InTransaction = null);
+    Func<ChangeRequest, Customer, CancellationToken, Task>? InTransaction = null, bool NeverNotify = false);
 
 public abstract record SubmitOutcome
 {
@@ -99,7 +103,7 @@ public sealed class SubscriptionChanges(
             CustomerId = customer.Id,
             Status = ChangeStatus.PendingValidation,
             Validated = change.Validated,
-            Notify = data.Consent?.Notify == true,
+            Notify = data.Consent?.Notify == true && extras?.NeverNotify != true,
             CommandTimestamp = change.CommandTimestamp,
             Data = await vault.SealRequestAsync(customer.Id, requestId, data, ct, personKey),
             SubmittedBy = submittedBy,
