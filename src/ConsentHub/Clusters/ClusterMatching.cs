@@ -40,19 +40,19 @@ public static class ClusterMatching
             .ToListAsync(ct);
         if (matches.Count == 0) return null;
 
-        var records = matches.Prepend(customer).Select(Key).ToHashSet();
+        var records = matches.Prepend(customer).Select(RecordKey.Of).ToHashSet();
         var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
         var memberships = (await db.ClusterMembers.Where(m => m.Nmsc == customer.Nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
-            .Where(m => records.Contains(Key(m))).ToList();
+            .Where(m => records.Contains(ClusterMembership.KeyOf(m))).ToList();
         var clusters = memberships.Select(m => m.ClusterId).Distinct().Order(StringComparer.Ordinal).ToList();
-        var own = memberships.SingleOrDefault(m => Key(m) == Key(customer))?.ClusterId;
+        var own = memberships.SingleOrDefault(m => ClusterMembership.KeyOf(m) == RecordKey.Of(customer))?.ClusterId;
         var target = own ?? clusters.FirstOrDefault() ?? "match-" + Guid.CreateVersion7().ToString("N");
 
         // Everyone already in a bridged cluster comes along, not only the matched records.
         var merged = clusters.Where(c => c != target).ToList();
         foreach (var member in await db.ClusterMembers.Where(m => m.Nmsc == customer.Nmsc && merged.Contains(m.ClusterId)).ToListAsync(ct))
             Move(db, member, target, now);
-        var placed = memberships.Select(Key).ToHashSet();
+        var placed = memberships.Select(ClusterMembership.KeyOf).ToHashSet();
         foreach (var membership in memberships.Where(m => m.ClusterId != target)) Move(db, membership, target, now);
         foreach (var record in records.Where(r => !placed.Contains(r)))
         {
@@ -61,7 +61,7 @@ public static class ClusterMatching
                 Nmsc = customer.Nmsc, ClusterId = target, Context = record.Context, SourceSystem = record.SourceSystem,
                 SourceCustomerId = record.SourceCustomerId, UpdatedAt = now,
             });
-            ClusterHistory.Record(db, customer.Nmsc, new RecordKey(record.Context, record.SourceSystem, record.SourceCustomerId), target, now);
+            ClusterHistory.Record(db, customer.Nmsc, record, target, now);
         }
         return new MatchResult(target, merged, records.Count);
     }
@@ -72,8 +72,4 @@ public static class ClusterMatching
         member.UpdatedAt = now;
         ClusterHistory.Record(db, member.Nmsc, ClusterMembership.KeyOf(member), target, now);
     }
-
-    static (string Context, string SourceSystem, string SourceCustomerId) Key(Customer c) => (c.Context, c.SourceSystem, c.SourceCustomerId);
-
-    static (string Context, string SourceSystem, string SourceCustomerId) Key(ClusterMember m) => (m.Context, m.SourceSystem, m.SourceCustomerId);
 }

@@ -28,7 +28,7 @@ public static class ClusterMembership
         return (await db.Customers.AsNoTracking()
                 .Where(c => c.Nmsc == nmsc && c.Context == context && ids.Contains(c.SourceCustomerId))
                 .ToListAsync(ct))
-            .Where(c => wanted.Contains(new RecordKey(c.Context, c.SourceSystem, c.SourceCustomerId)))
+            .Where(c => wanted.Contains(RecordKey.Of(c)))
             .ToList();
     }
 
@@ -38,10 +38,14 @@ public static class ClusterMembership
                 .Where(m => m.Nmsc == nmsc && m.Context == context && m.SourceSystem == sourceSystem && m.SourceCustomerId == sourceCustomerId)
                 .Select(m => m.ClusterId).SingleOrDefault()));
 
+    /// <summary>The cluster <paramref name="record"/> belongs to now, or null.</summary>
+    public static Task<string?> ClusterIdAsync(ConsentDb db, string nmsc, RecordKey record, CancellationToken ct) =>
+        ClusterOf.For(db)(db, nmsc, record.Context, record.SourceSystem, record.SourceCustomerId, ct);
+
     /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
     public static async Task<List<RecordKey>> ContextGroupAsync(ConsentDb db, string nmsc, RecordKey record, CancellationToken ct)
     {
-        var clusterId = await ClusterOf.For(db)(db, nmsc, record.Context, record.SourceSystem, record.SourceCustomerId, ct);
+        var clusterId = await ClusterIdAsync(db, nmsc, record, ct);
         if (clusterId is null) return [record];
         var members = await MembersAsync(db, nmsc, clusterId, record.Context, ct);
         if (!members.Contains(record)) members.Add(record);

@@ -14,8 +14,9 @@ public sealed record BulkChange(string SourceCustomerId, SubscriptionData Data, 
 /// The write pipeline run on a batch: applies validated changes of one source system in one transaction, with the same
 /// rows, ledger entries and reactions (<see cref="IChangeReaction"/>) as <see cref="SubscriptionChanges.SubmitAsync"/>
 /// for each, read and written set by set instead of one round trip after another. Its changes are not propagated and
-/// notify nobody (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once, under the ledger
-/// lock: a caller whose records must see each other committed (built-in matching, propagation) submits one by one.
+/// notify nobody (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once,
+/// under the ledger lock: a caller whose records must see each other committed (built-in matching, propagation) submits
+/// one by one.
 /// </summary>
 public sealed class BulkChanges(
     ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeReactions reactions, PersonKeys personKeys, PersonalDataVault vault,

@@ -32,7 +32,7 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
         var (request, customer, now) = (change.Request, change.Customer, change.At);
         // Built-in matching staged its cluster change; the membership read below must see it.
         if (change.LinkedToCluster is not null) await db.SaveChangesAsync(ct);
-        var own = new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        var own = RecordKey.Of(customer);
         // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
         var group = await groups.ContextGroupAsync(customer.Nmsc, own, ct);
         var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);

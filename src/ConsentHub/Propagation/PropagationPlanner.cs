@@ -93,11 +93,11 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
             var customers = (await db.Customers.AsNoTracking()
                     .Where(c => c.Nmsc == nmsc && c.Context == context && ids.Contains(c.SourceCustomerId))
                     .ToListAsync(ct))
-                .Where(c => wanted.Contains(KeyOf(c)))
+                .Where(c => wanted.Contains(RecordKey.Of(c)))
                 .ToList();
             foreach (var customer in customers)
             {
-                states.Add(known?.GetValueOrDefault(KeyOf(customer))
+                states.Add(known?.GetValueOrDefault(RecordKey.Of(customer))
                     ?? await SubscriptionChanges.CurrentStateAsync(db, vault: null, customer, tracked: false, ct));
             }
         }
@@ -223,8 +223,6 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
             Ledger.LeafHashes.Format(erasure.LeafHash), Erased: true), PayloadJson);
         db.Propagations.Add(message);
     }
-
-    static RecordKey KeyOf(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }
 
 /// <summary>

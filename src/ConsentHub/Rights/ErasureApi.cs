@@ -72,5 +72,4 @@ public static class ErasureApi
         new Dictionary<string, HalLink> { ["self"] = new(PathOf(e)) });
 
     static string PathOf(Erasure e) => $"/nmscs/{Uri.EscapeDataString(e.Nmsc)}/erasures/{e.Id}";
-
 }

@@ -46,7 +46,7 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var matched = await PersonMatch.MatchedAsync(db, nmsc, criterion, ct);
         var person = await PersonMatch.WithClustersAsync(db, nmsc, matched, ct);
-        await ClusterMembership.LockRecordsAsync(db, nmsc, person.Select(PersonMatch.Key).ToList(), ct);
+        await ClusterMembership.LockRecordsAsync(db, nmsc, person.Select(RecordKey.Of).ToList(), ct);
 
         // Read again under the locks: a concurrent erasure of the same person may have committed meanwhile.
         var ids = person.Select(c => c.Id).ToList();
@@ -93,8 +93,8 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         var ended = await EndOpenValidationsAsync(liveIds, now, ct);
         // Told to erase: the erased records, and the records their clusters name that the hub has never seen (a cluster
         // feed named them, and their systems were sent the person's data). Records erased earlier were told then.
-        var known = person.Select(PersonMatch.Key).ToHashSet();
-        var told = live.Select(PersonMatch.Key)
+        var known = person.Select(RecordKey.Of).ToHashSet();
+        var told = live.Select(RecordKey.Of)
             .Concat((await PersonMatch.ClusterMembersAsync(db, nmsc, live, ct)).Where(m => !known.Contains(m)))
             .Distinct().ToList();
         // Every registered system is told: by webhook when it has a destination, through its pull feed otherwise.

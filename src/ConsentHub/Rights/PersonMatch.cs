@@ -99,7 +99,7 @@ public static class PersonMatch
     {
         if (matched.Count == 0) return [];
         var ids = matched.Select(c => c.SourceCustomerId).Distinct().ToList();
-        var keys = matched.Select(Key).ToHashSet();
+        var keys = matched.Select(RecordKey.Of).ToHashSet();
         var clusterIds = (await db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
             .Where(m => keys.Contains(ClusterMembership.KeyOf(m))).Select(m => m.ClusterId).Distinct().ToList();
         if (clusterIds.Count == 0) return [.. matched.OrderBy(c => c.Id)];
@@ -107,7 +107,7 @@ public static class PersonMatch
         var memberKeys = members.Select(ClusterMembership.KeyOf).ToHashSet();
         var memberIds = members.Select(m => m.SourceCustomerId).Distinct().ToList();
         var inClusters = (await db.Customers.AsNoTracking().Where(c => c.Nmsc == nmsc && memberIds.Contains(c.SourceCustomerId)).ToListAsync(ct))
-            .Where(c => memberKeys.Contains(Key(c)));
+            .Where(c => memberKeys.Contains(RecordKey.Of(c)));
         return [.. matched.Concat(inClusters).DistinctBy(c => c.Id).OrderBy(c => c.Id)];
     }
 
@@ -116,13 +116,11 @@ public static class PersonMatch
     {
         if (records.Count == 0) return [];
         var ids = records.Select(c => c.SourceCustomerId).Distinct().ToList();
-        var keys = records.Select(Key).ToHashSet();
+        var keys = records.Select(RecordKey.Of).ToHashSet();
         var clusterIds = (await db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && ids.Contains(m.SourceCustomerId)).ToListAsync(ct))
             .Where(m => keys.Contains(ClusterMembership.KeyOf(m))).Select(m => m.ClusterId).Distinct().ToList();
         return clusterIds.Count == 0 ? []
             : (await db.ClusterMembers.AsNoTracking().Where(m => m.Nmsc == nmsc && clusterIds.Contains(m.ClusterId)).ToListAsync(ct))
                 .Select(ClusterMembership.KeyOf).ToList();
     }
-
-    public static RecordKey Key(Customer c) => new(c.Context, c.SourceSystem, c.SourceCustomerId);
 }

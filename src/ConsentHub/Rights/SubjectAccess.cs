@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ConsentHub.Auth;
+using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
@@ -93,9 +94,7 @@ public sealed class SubjectAccess(ConsentDb db, LedgerWriter ledger, PersonKeys 
         var propagations = await db.Propagations.AsNoTracking()
             .Where(p => p.SourceSystemId == customer.SourceSystemId && p.SourceCustomerId == customer.SourceCustomerId)
             .OrderBy(p => p.LedgerIndex).ThenBy(p => p.Id).ToListAsync(ct);
-        var clusterId = await db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == customer.Nmsc && m.Context == customer.Context && m.SourceSystem == customer.SourceSystem && m.SourceCustomerId == customer.SourceCustomerId)
-            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
+        var clusterId = await ClusterMembership.ClusterIdAsync(db, customer.Nmsc, RecordKey.Of(customer), ct);
         var erasures = await (
                 from r in db.ErasedRecords
                 join e in db.Erasures on r.ErasureId equals e.Id

@@ -1,4 +1,5 @@
 using System.Linq.Expressions;
+using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
@@ -9,8 +10,8 @@ namespace ConsentHub.Subscriptions;
 /// The consolidated current subscription data of one record, as GET …/subscription-data answers it without ?at=.
 /// Round trips were most of that read's cost, so the record, its state, its key, its sealed contact, its cluster and
 /// the command timestamp of its latest applied change come in one query; only a record in a cluster costs a second
-/// one, for the records of its cluster within its context. Each subquery costs PostgreSQL planning time on every
-/// read (statements are not prepared), so the first query asks only what every read needs.
+/// one, for the records of its cluster within its context. Each subquery adds work to every read, so the first query
+/// asks only what every read needs.
 /// </summary>
 public static class CurrentSubscriptionData
 {
@@ -24,7 +25,7 @@ public static class CurrentSubscriptionData
         if (own is null)
         {
             // A record its cluster names but that never sent a change of its own is sent the cluster's data: it reads it too.
-            var clusterId = await ClusterIdOf(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
+            var clusterId = await ClusterMembership.ClusterIdAsync(db, nmsc, new RecordKey(context, sourceSystem, sourceCustomerId), ct);
             if (clusterId is null) return null;
             own = new OwnRecordRow(Unseen(nmsc, context, sourceSystem, sourceCustomerId), [], [], null, clusterId, null, null, null);
         }
@@ -51,15 +52,11 @@ public static class CurrentSubscriptionData
     /// </summary>
     public static async Task<Customer?> ClusterOnlyRecordAsync(
         ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
-        await ClusterIdOf(db, nmsc, context, sourceSystem, sourceCustomerId, ct) is null ? null : Unseen(nmsc, context, sourceSystem, sourceCustomerId);
+        await ClusterMembership.ClusterIdAsync(db, nmsc, new RecordKey(context, sourceSystem, sourceCustomerId), ct) is null
+            ? null : Unseen(nmsc, context, sourceSystem, sourceCustomerId);
 
     static Customer Unseen(string nmsc, string context, string sourceSystem, string sourceCustomerId) =>
         new() { Id = 0, Nmsc = nmsc, Context = context, SourceSystem = sourceSystem, SourceCustomerId = sourceCustomerId };
-
-    static Task<string?> ClusterIdOf(ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
-        db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == nmsc && m.Context == context && m.SourceSystem == sourceSystem && m.SourceCustomerId == sourceCustomerId)
-            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
 
     /// <summary>
     /// The record's contact, when it has one and its key (an erased record has none). Every writer seals a record's

@@ -144,7 +144,7 @@ public static class SubscriptionDataApi
             return Problems.Invalid("at", "timestamp-format", $"at must be {Timestamps.Rule}.");
 
         // The past of the cluster as it was at that instant, under the organisation's merge policy.
-        var record = new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId);
+        var record = RecordKey.Of(customer);
         var clusterId = await ClusterHistory.ClusterAtAsync(db, customer.Nmsc, record, instant, ct);
         var members = clusterId is null ? [] : await ClusterHistory.MembersAtAsync(db, customer.Nmsc, clusterId, customer.Context, instant, ct);
         var others = (await ClusterMembership.CustomersAsync(db, customer.Nmsc, customer.Context, members, ct)).Where(c => c.Id != customer.Id).ToList();
@@ -207,13 +207,10 @@ public static class SubscriptionDataApi
         var (customer, notFound) = await FindCustomerAsync(context, nmsc, sourceSystem, sourceCustomerId, user, db, ct);
         if (customer is null) return notFound!;
         var self = Paths.Customer(customer.Context, customer.Nmsc, customer.SourceSystem, customer.SourceCustomerId) + "/cluster";
-        var clusterId = await db.ClusterMembers.AsNoTracking()
-            .Where(m => m.Nmsc == customer.Nmsc && m.Context == customer.Context && m.SourceSystem == customer.SourceSystem
-                && m.SourceCustomerId == customer.SourceCustomerId)
-            .Select(m => m.ClusterId).SingleOrDefaultAsync(ct);
+        var clusterId = await ClusterMembership.ClusterIdAsync(db, customer.Nmsc, RecordKey.Of(customer), ct);
         // Consolidation never crosses contexts, so neither does the cluster as a customer's reader sees it.
         var members = clusterId is null
-            ? [new RecordKey(customer.Context, customer.SourceSystem, customer.SourceCustomerId)]
+            ? [RecordKey.Of(customer)]
             : await ClusterMembership.MembersAsync(db, customer.Nmsc, clusterId, customer.Context, ct);
         return Hal.Ok(new ClusterView(clusterId, customer.Nmsc,
             members.Select(m => new ClusterMemberView(m.Context, m.SourceSystem, m.SourceCustomerId)).ToList(),
