@@ -7,5 +7,6 @@ public static class ConsentsSetup
     /// <summary>The consent core: the write pipeline (single and batch), its reactions' fan-out, keys, vault and blind index.</summary>
     public static IServiceCollection AddConsents(this IServiceCollection services) =>
         services.AddScoped<SubscriptionChanges>().AddScoped<BulkChanges>().AddScoped<ChangeReactions>().AddSingleton<TenancyCache>()
-            .AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>();
+            .AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>()
+            .AddSingleton<GroupCommit>().AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
 }

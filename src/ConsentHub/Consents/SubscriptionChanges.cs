@@ -31,6 +31,11 @@ public sealed record SubmitExtras(
     DateTime? PartnerConfirmsUntil = null, string? ValidationReference = null,
     Func<ChangeRequest, Customer, CancellationToken, Task>? InTransaction = null, bool NeverNotify = false);
 
+/// <summary>One change as a door hands it to the write pipeline (the arguments of <see cref="SubscriptionChanges.SubmitAsync"/>).</summary>
+public sealed record Submission(
+    SourceSystem SourceSystem, string SourceCustomerId, SubscriptionData Data, NormalisedChange Change, string SubmittedBy,
+    IdempotencyKey? Idempotency, bool Propagate, SubmitExtras? Extras);
+
 public abstract record SubmitOutcome
 {
     public sealed record Accepted(ChangeRequest Change, Customer Customer, string Body) : SubmitOutcome;
@@ -46,7 +51,7 @@ public abstract record SubmitOutcome
 /// </summary>
 public sealed class SubscriptionChanges(
     ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeReactions reactions, PersonKeys personKeys, PersonalDataVault vault,
-    BlindIndex blindIndex)
+    BlindIndex blindIndex, GroupCommit groups)
 {
     public static readonly JsonSerializerOptions StoredJson = Hal.Json;
 
@@ -57,9 +62,23 @@ public sealed class SubscriptionChanges(
     /// False records the change without planning any propagation (an initial upload that only bootstraps the hub):
     /// no system is sent it now, and a later change propagates the consolidated data as usual.
     /// </param>
-    public async Task<SubmitOutcome> SubmitAsync(
+    /// <remarks>
+    /// A change that needs nothing of its caller's unit of work (no <see cref="SubmitExtras.InTransaction"/>, no open
+    /// transaction) is committed with the others arriving at the same moment (<see cref="GroupCommit"/>), and answered
+    /// once its group is durable.
+    /// </remarks>
+    public Task<SubmitOutcome> SubmitAsync(
         SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
         string submittedBy, IdempotencyKey? idempotency, bool propagate, CancellationToken ct, SubmitExtras? extras = null)
+    {
+        var submission = new Submission(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras);
+        return extras?.InTransaction is null && db.Database.CurrentTransaction is null && groups.TryQueue(submission) is { } answer
+            ? answer
+            : SubmitAloneAsync(submission, ct);
+    }
+
+    /// <summary>Commits one change in a transaction of its own.</summary>
+    public async Task<SubmitOutcome> SubmitAloneAsync(Submission submission, CancellationToken ct)
     {
         // A failed save abandons the whole transaction (it is retried from the start or the error is answered), so the
         // savepoint EF Core would set around each save is never rolled back to; releasing it costs a round trip, and the
@@ -70,8 +89,17 @@ public sealed class SubscriptionChanges(
         {
             // A concurrent request may create the same customer, use the same key or link the same person first: then
             // the submission starts again, and this time sees what it committed.
-            return await ConflictRetry.RunAsync(db,
-                () => TrySubmitAsync(sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras, ct), Reset);
+            return await ConflictRetry.RunAsync(db, async () =>
+            {
+                // The ledger lock is taken last and held only for the final statements; until then concurrent
+                // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
+                await using var transaction = await ledger.BeginUnlockedAsync(ct);
+                var outcome = await StageAsync(submission, ct);
+                if (outcome is not SubmitOutcome.Accepted) return outcome;
+                await transaction.CommitAsync(ct);
+                reactions.Committed();
+                return outcome;
+            }, Reset);
         }
         finally
         {
@@ -79,13 +107,26 @@ public sealed class SubscriptionChanges(
         }
     }
 
-    async Task<SubmitOutcome> TrySubmitAsync(
-        SourceSystem sourceSystem, string sourceCustomerId, SubscriptionData data, NormalisedChange change,
-        string submittedBy, IdempotencyKey? idempotency, bool propagate, SubmitExtras? extras, CancellationToken ct)
+    /// <summary>
+    /// Stages one change of a group inside the group's transaction, which holds the ledger lock
+    /// (<see cref="LedgerWriter.BeginGroupAsync"/>). Saved, not committed; what was saved is no longer tracked.
+    /// </summary>
+    internal async Task<SubmitOutcome> StageInGroupAsync(Submission submission, CancellationToken ct)
     {
-        // The ledger lock is taken last and held only for the final statements; until then concurrent
-        // changes of other customers proceed side by side, and the customer's own row lock orders its changes.
-        await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        db.Database.AutoSavepointsEnabled = false;
+        var outcome = await StageAsync(submission, ct);
+        // The next change of the group starts from the database, where this one is saved.
+        db.ChangeTracker.Clear();
+        return outcome;
+    }
+
+    /// <summary>
+    /// Check, stage and save one change in the open transaction: the request, the change applied (with what its reactions
+    /// stage) or left to be confirmed, its ledger entries and the answer. Not committed.
+    /// </summary>
+    async Task<SubmitOutcome> StageAsync(Submission submission, CancellationToken ct)
+    {
+        var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras) = submission;
         // Check: a key seen before answers as it did then.
         if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return earlier;
 
@@ -128,7 +169,7 @@ public sealed class SubscriptionChanges(
         }
         if (extras?.InTransaction is { } inTransaction) await inTransaction(request, customer, ct);
 
-        // The answer, kept for a retry with the same key; then commit, and wake whoever works on what was staged.
+        // The answer, kept for a retry with the same key.
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
         {
@@ -143,8 +184,6 @@ public sealed class SubscriptionChanges(
                 System.Text.Encoding.UTF8.GetBytes(body), ct, isNew: true, personKey);
         }
         await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        reactions.Committed();
         return new SubmitOutcome.Accepted(request, customer, body);
     }
 

@@ -15,4 +15,14 @@ public sealed class LedgerOptions
     public int CheckpointIntervalSeconds { get; set; } = 10;
 
     public bool CheckpointWorkerEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Changes arriving at the same moment at one instance are committed together: one transaction, one update of the
+    /// ledger head and one flush for the group, each answered when its group is durable. Off: each in its own.
+    /// </summary>
+    public bool GroupCommit { get; set; } = true;
+
+    /// <summary>The most changes one group commits; the group holds the ledger lock while it stages them.</summary>
+    [Range(1, 1_000)]
+    public int GroupCommitMaxChanges { get; set; } = 32;
 }

@@ -35,7 +35,8 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     sealed record Draft(PropagationMessage Message, PropagationCause Cause, List<ConsentEntry> Consents, List<ChannelEntry> Channels);
 
     readonly List<Draft> staged = [];
-    string? policy;
+    /// <summary>The merge policy last read, with its organisation: a group commit runs changes of several in one unit of work.</summary>
+    (string Nmsc, string Policy)? policy;
 
     /// <summary>Forgets what was staged (a unit of work that starts again).</summary>
     public void Reset()
@@ -102,9 +103,9 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
             }
         }
         if (states.Count == 0) return;
-        policy ??= (await tenancy.SettingsAsync(db, nmsc, ct))?.MergePolicy
-            ?? throw new InvalidOperationException($"Organisation '{nmsc}' is missing.");
-        var consolidated = SubscriptionState.Merge(states[0], states.Skip(1), states.Count == 1 ? MergePolicies.LatestWins : policy);
+        if (policy?.Nmsc != nmsc)
+            policy = (nmsc, (await tenancy.SettingsAsync(db, nmsc, ct))?.MergePolicy ?? throw new InvalidOperationException($"Organisation '{nmsc}' is missing."));
+        var consolidated = SubscriptionState.Merge(states[0], states.Skip(1), states.Count == 1 ? MergePolicies.LatestWins : policy.Value.Policy);
 
         var systemIds = targets.Values.ToList();
         // Those without a destination keep their messages in the feed: nothing to send, so nothing to retry.

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Ledger;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsentHub.Tests.Ledger;
 
@@ -117,6 +119,10 @@ public sealed class LedgerTests
             HubApp.SubmitAsync(c.Client, c.System, $"customer-{n % 5}", Seed.Consent("OFFERS", n % 2 == 0, $"2024-01-01T10:00:{n:00}Z")))));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        // Each instance commits the changes that reach it together in groups (a hundred at once: some groups hold several).
+        var committed = new[] { first, second }.Select(a => a.Services.GetRequiredService<GroupCommit>().Committed).ToList();
+        Assert.Equal(2 * 2 * perClient, committed.Sum(c => c.Changes));
+        Assert.True(committed.Sum(c => c.Groups) < committed.Sum(c => c.Changes), $"groups {string.Join(", ", committed)}");
         using var scope = first.Scope();
         var db = first.Db(scope);
         var indices = await db.LedgerEntries.OrderBy(e => e.Index).Select(e => e.Index).ToListAsync();

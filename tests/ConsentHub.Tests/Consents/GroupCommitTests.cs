@@ -1,0 +1,193 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using ConsentHub.Consents;
+using ConsentHub.Data;
+using ConsentHub.Ledger;
+using ConsentHub.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ConsentHub.Tests.Consents;
+
+/// <summary>
+/// Changes that arrive at one instance at the same moment are committed together (<see cref="GroupCommit"/>): one
+/// transaction and one update of the ledger head for the group, in arrival order, and a change that fails fails alone.
+/// Each test holds the ledger lock itself while changes queue, so the groups it asserts are certain, not likely.
+/// </summary>
+public sealed class GroupCommitTests
+{
+    [ProviderTheory, Providers]
+    public async Task Changes_that_arrive_together_commit_as_one_group_with_one_head_update_in_arrival_order(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider);
+        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(system);
+        var groups = app.Services.GetRequiredService<GroupCommit>();
+        await CountHeadUpdatesAsync(app);
+        var before = groups.Committed;
+
+        // Eleven changes queue behind a first one that waits for the ledger lock: six of one customer, five of others.
+        var sent = new List<(string Customer, bool Flag, Task<HttpResponseMessage> Answer)>();
+        await using (await HoldLedgerAsync(app))
+        {
+            sent.Add(("first", true, HubApp.SubmitAsync(client, system, "first", Seed.Consent("OFFERS", true))));
+            await FirstTakenAsync(groups);
+            for (var i = 1; i <= 11; i++)
+            {
+                var customer = i % 2 == 0 ? "same" : $"other-{i}";
+                var flag = i % 4 != 0;
+                sent.Add((customer, flag, HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", flag, $"2024-01-01T10:00:{i:00}Z"))));
+                var queued = await Poll.UntilAsync(() => Task.FromResult(groups.Queued), q => q == i, TimeSpan.FromSeconds(10));
+                Assert.Equal(i, queued);
+            }
+        }
+
+        var indexes = new List<long>();
+        foreach (var (customer, _, answer) in sent)
+        {
+            var response = await answer;
+            var body = await Json.ReadAsync(response);
+            Assert.True(HttpStatusCode.Created == response.StatusCode, $"{customer}: {(int)response.StatusCode} {body}");
+            indexes.Add(body["ledgerIndex"]!.GetValue<long>());
+        }
+        // The first alone, then the eleven in one group: two commits, two updates of the head.
+        var after = groups.Committed;
+        Assert.Equal((2L, 12L), (after.Groups - before.Groups, after.Changes - before.Changes));
+        Assert.Equal(2, await HeadUpdatesAsync(app));
+        // In arrival order: each change's "change-requested" entry comes after the one sent before it.
+        Assert.Equal(indexes.Order().ToList(), indexes);
+        // The customer's state is its last change sent (the sixth of "same" withdrew, the one before it gave).
+        var same = await client.GetAsync(HubApp.SubscriptionDataPath(system, "same"));
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        var offers = (await Json.ReadAsync(same))["consent"]!["consentAttributes"]!.AsArray().Single(c => c!["consentCode"]!.GetValue<string>() == "OFFERS")!;
+        Assert.Equal(sent.Last(s => s.Customer == "same").Flag, offers["consentFlag"]!.GetValue<bool>());
+
+        using var scope = app.Scope();
+        var verification = await LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
+        Assert.True(verification.Valid, verification.Reason);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task A_change_that_fails_in_a_group_fails_alone_and_the_others_of_its_group_commit(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider);
+        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(system);
+        var groups = app.Services.GetRequiredService<GroupCommit>();
+        await CountHeadUpdatesAsync(app);
+        // The database refuses one record (as a full disk or a broken constraint would): a failure no retry mends.
+        await ExecuteAsync(app, provider == DatabaseProvider.Postgres
+            ? """
+              CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned record'; END $$;
+              CREATE TRIGGER test_poison BEFORE INSERT ON customers FOR EACH ROW WHEN (NEW."SourceCustomerId" = 'poison') EXECUTE FUNCTION test_poison();
+              """
+            : """CREATE TRIGGER test_poison BEFORE INSERT ON customers WHEN NEW.SourceCustomerId = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned record'); END;""");
+        var before = groups.Committed;
+
+        var sent = new List<(string Customer, Task<HttpResponseMessage> Answer)>();
+        await using (await HoldLedgerAsync(app))
+        {
+            sent.Add(("first", HubApp.SubmitAsync(client, system, "first", Seed.Consent("OFFERS", true))));
+            await FirstTakenAsync(groups);
+            string[] group = ["good-1", "poison", "good-2", "good-3"];
+            foreach (var (customer, i) in group.Select((c, i) => (c, i + 1)))
+            {
+                sent.Add((customer, HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", true))));
+                Assert.Equal(i, await Poll.UntilAsync(() => Task.FromResult(groups.Queued), q => q == i, TimeSpan.FromSeconds(10)));
+            }
+        }
+
+        foreach (var (customer, answer) in sent)
+        {
+            var response = await answer;
+            var text = await response.Content.ReadAsStringAsync();
+            if (customer == "poison")
+            {
+                // Its own error, as problem details, and nothing of it stored.
+                Assert.True(HttpStatusCode.InternalServerError == response.StatusCode, $"{(int)response.StatusCode} {text}");
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(HubApp.SubscriptionDataPath(system, customer))).StatusCode);
+            }
+            else
+            {
+                Assert.True(HttpStatusCode.Created == response.StatusCode, $"{customer}: {(int)response.StatusCode} {text}");
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(HubApp.SubscriptionDataPath(system, customer))).StatusCode);
+            }
+        }
+        // The group was rolled back whole and its changes committed one by one: four commits for the four good changes.
+        var after = groups.Committed;
+        Assert.Equal((4L, 4L), (after.Groups - before.Groups, after.Changes - before.Changes));
+        Assert.Equal(4, await HeadUpdatesAsync(app));
+        Assert.Contains(app.Logs.Lines, l => l.Contains("A group of 4 changes could not be committed; each is committed on its own", StringComparison.Ordinal));
+
+        using var scope = app.Scope();
+        var verification = await LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
+        Assert.True(verification.Valid, verification.Reason);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task With_group_commit_off_each_change_commits_alone(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Ledger:GroupCommit"] = "false" });
+        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(system);
+        await CountHeadUpdatesAsync(app);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            HubApp.SubmitAsync(client, system, $"c-{i}", Seed.Consent("OFFERS", true))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal((0L, 0L), app.Services.GetRequiredService<GroupCommit>().Committed);
+        Assert.Equal(8, await HeadUpdatesAsync(app));
+    }
+
+    /// <summary>Waits until the first change is being committed (and waits for the held ledger lock) with nothing queued.</summary>
+    static async Task FirstTakenAsync(GroupCommit groups)
+    {
+        var state = await Poll.UntilAsync(() => Task.FromResult((groups.Committing, groups.Queued)), s => s == (1, 0), TimeSpan.FromSeconds(10));
+        Assert.Equal((1, 0), state);
+    }
+
+    /// <summary>Takes the ledger lock as every writer does (a row lock on PostgreSQL, the write lock on SQLite) until disposed.</summary>
+    static async Task<IAsyncDisposable> HoldLedgerAsync(HubApp app)
+    {
+        var scope = app.Scope();
+        var transaction = await scope.ServiceProvider.GetRequiredService<LedgerWriter>().BeginAsync(CancellationToken.None);
+        return new Held(scope, transaction);
+    }
+
+    sealed class Held(IServiceScope scope, IDbContextTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await transaction.DisposeAsync();
+            scope.Dispose();
+        }
+    }
+
+    /// <summary>Counts every update of the ledger head from now on, whoever makes it.</summary>
+    static Task CountHeadUpdatesAsync(HubApp app) => ExecuteAsync(app, app.Provider == DatabaseProvider.Postgres
+        ? """
+          CREATE TABLE test_head_updates (n integer);
+          CREATE FUNCTION test_count_head() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO test_head_updates VALUES (1); RETURN NEW; END $$;
+          CREATE TRIGGER test_count_head AFTER UPDATE ON ledger_head FOR EACH ROW EXECUTE FUNCTION test_count_head();
+          """
+        : """
+          CREATE TABLE test_head_updates (n integer);
+          CREATE TRIGGER test_count_head AFTER UPDATE ON ledger_head BEGIN INSERT INTO test_head_updates VALUES (1); END;
+          """);
+
+    static async Task<int> HeadUpdatesAsync(HubApp app)
+    {
+        using var scope = app.Scope();
+        return await app.Db(scope).Database.SqlQueryRaw<int>("SELECT COUNT(*) AS \"Value\" FROM test_head_updates").SingleAsync();
+    }
+
+    static async Task ExecuteAsync(HubApp app, string sql)
+    {
+        using var scope = app.Scope();
+        await app.Db(scope).Database.ExecuteSqlRawAsync(sql);
+    }
+}
