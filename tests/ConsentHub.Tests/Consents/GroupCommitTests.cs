@@ -21,30 +21,18 @@ public sealed class GroupCommitTests
     public async Task Changes_that_arrive_together_commit_as_one_group_with_one_head_update_in_arrival_order(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
-        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        using var client = await app.AsAsync(system);
-        var groups = app.Services.GetRequiredService<GroupCommit>();
-        await CountHeadUpdatesAsync(app);
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
         var before = groups.Committed;
 
-        // Eleven changes queue behind a first one that waits for the ledger lock: six of one customer, five of others.
-        var sent = new List<(string Customer, bool Flag, Task<HttpResponseMessage> Answer)>();
-        await using (await HoldLedgerAsync(app))
-        {
-            sent.Add(("first", true, HubApp.SubmitAsync(client, system, "first", Seed.Consent("OFFERS", true))));
-            await FirstTakenAsync(groups);
-            for (var i = 1; i <= 11; i++)
-            {
-                var customer = i % 2 == 0 ? "same" : $"other-{i}";
-                var flag = i % 4 != 0;
-                sent.Add((customer, flag, HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", flag, $"2024-01-01T10:00:{i:00}Z"))));
-                var queued = await Poll.UntilAsync(() => Task.FromResult(groups.Queued), q => q == i, TimeSpan.FromSeconds(10));
-                Assert.Equal(i, queued);
-            }
-        }
+        // Eleven changes queue behind a first one that waits for the ledger lock: five of one customer, six of others.
+        var sent = new List<(string Customer, bool Flag)> { ("first", true) };
+        for (var i = 1; i <= 11; i++) sent.Add((i % 2 == 0 ? "same" : $"other-{i}", i % 4 != 0));
+        var answers = await QueueBehindTheLedgerLockAsync(app, groups, sent.Select((s, i) => (Func<Task<HttpResponseMessage>>)(() =>
+            HubApp.SubmitAsync(client, system, s.Customer, Seed.Consent("OFFERS", s.Flag, $"2024-01-01T10:00:{i:00}Z")))).ToList());
 
         var indexes = new List<long>();
-        foreach (var (customer, _, answer) in sent)
+        foreach (var ((customer, _), answer) in sent.Zip(answers))
         {
             var response = await answer;
             var body = await Json.ReadAsync(response);
@@ -57,25 +45,21 @@ public sealed class GroupCommitTests
         Assert.Equal(2, await HeadUpdatesAsync(app));
         // In arrival order: each change's "change-requested" entry comes after the one sent before it.
         Assert.Equal(indexes.Order().ToList(), indexes);
-        // The customer's state is its last change sent (the sixth of "same" withdrew, the one before it gave).
+        // The customer's state is its last change sent (the last of "same" gave, the one before it withdrew).
         var same = await client.GetAsync(HubApp.SubscriptionDataPath(system, "same"));
         Assert.Equal(HttpStatusCode.OK, same.StatusCode);
         var offers = (await Json.ReadAsync(same))["consent"]!["consentAttributes"]!.AsArray().Single(c => c!["consentCode"]!.GetValue<string>() == "OFFERS")!;
         Assert.Equal(sent.Last(s => s.Customer == "same").Flag, offers["consentFlag"]!.GetValue<bool>());
 
-        using var scope = app.Scope();
-        var verification = await LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
-        Assert.True(verification.Valid, verification.Reason);
+        await LedgerVerifiesAsync(app);
     }
 
     [ProviderTheory, Providers]
     public async Task A_change_that_fails_in_a_group_fails_alone_and_the_others_of_its_group_commit(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider);
-        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        using var client = await app.AsAsync(system);
-        var groups = app.Services.GetRequiredService<GroupCommit>();
-        await CountHeadUpdatesAsync(app);
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
         // The database refuses one record (as a full disk or a broken constraint would): a failure no retry mends.
         await ExecuteAsync(app, provider == DatabaseProvider.Postgres
             ? """
@@ -85,20 +69,11 @@ public sealed class GroupCommitTests
             : """CREATE TRIGGER test_poison BEFORE INSERT ON customers WHEN NEW.SourceCustomerId = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned record'); END;""");
         var before = groups.Committed;
 
-        var sent = new List<(string Customer, Task<HttpResponseMessage> Answer)>();
-        await using (await HoldLedgerAsync(app))
-        {
-            sent.Add(("first", HubApp.SubmitAsync(client, system, "first", Seed.Consent("OFFERS", true))));
-            await FirstTakenAsync(groups);
-            string[] group = ["good-1", "poison", "good-2", "good-3"];
-            foreach (var (customer, i) in group.Select((c, i) => (c, i + 1)))
-            {
-                sent.Add((customer, HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", true))));
-                Assert.Equal(i, await Poll.UntilAsync(() => Task.FromResult(groups.Queued), q => q == i, TimeSpan.FromSeconds(10)));
-            }
-        }
+        string[] customers = ["first", "good-1", "poison", "good-2", "good-3"];
+        var answers = await QueueBehindTheLedgerLockAsync(app, groups, customers.Select(c => (Func<Task<HttpResponseMessage>>)(() =>
+            HubApp.SubmitAsync(client, system, c, Seed.Consent("OFFERS", true)))).ToList());
 
-        foreach (var (customer, answer) in sent)
+        foreach (var (customer, answer) in customers.Zip(answers))
         {
             var response = await answer;
             var text = await response.Content.ReadAsStringAsync();
@@ -121,32 +96,60 @@ public sealed class GroupCommitTests
         Assert.Equal(4, await HeadUpdatesAsync(app));
         Assert.Contains(app.Logs.Lines, l => l.Contains("A group of 4 changes could not be committed; each is committed on its own", StringComparison.Ordinal));
 
-        using var scope = app.Scope();
-        var verification = await LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
-        Assert.True(verification.Valid, verification.Reason);
+        await LedgerVerifiesAsync(app);
     }
 
     [ProviderTheory, Providers]
     public async Task With_group_commit_off_each_change_commits_alone(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Ledger:GroupCommit"] = "false" });
-        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        using var client = await app.AsAsync(system);
-        await CountHeadUpdatesAsync(app);
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
             HubApp.SubmitAsync(client, system, $"c-{i}", Seed.Consent("OFFERS", true))));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
-        Assert.Equal((0L, 0L), app.Services.GetRequiredService<GroupCommit>().Committed);
+        Assert.Equal((0L, 0L), groups.Committed);
         Assert.Equal(8, await HeadUpdatesAsync(app));
     }
 
-    /// <summary>Waits until the first change is being committed (and waits for the held ledger lock) with nothing queued.</summary>
-    static async Task FirstTakenAsync(GroupCommit groups)
+    static async Task<(SourceSystemCredentials System, HttpClient Client, GroupCommit Groups)> ArrangeAsync(HubApp app)
     {
-        var state = await Poll.UntilAsync(() => Task.FromResult((groups.Committing, groups.Queued)), s => s == (1, 0), TimeSpan.FromSeconds(10));
-        Assert.Equal((1, 0), state);
+        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        var client = await app.AsAsync(system);
+        await CountHeadUpdatesAsync(app);
+        return (system, client, app.Services.GetRequiredService<GroupCommit>());
+    }
+
+    /// <summary>
+    /// Sends the first request while the test holds the ledger lock and waits until it is being committed (waiting for
+    /// the lock) with nothing queued; then sends the others one at a time, each once the one before is queued, so their
+    /// arrival order is the order given; then lets the lock go. Returns the answers to come, in that order.
+    /// </summary>
+    static async Task<List<Task<HttpResponseMessage>>> QueueBehindTheLedgerLockAsync(HubApp app, GroupCommit groups, List<Func<Task<HttpResponseMessage>>> sends)
+    {
+        var answers = new List<Task<HttpResponseMessage>>();
+        await using (await HoldLedgerAsync(app))
+        {
+            answers.Add(sends[0]());
+            var state = await Poll.UntilAsync(() => Task.FromResult((groups.Committing, groups.Queued)), s => s == (1, 0), TimeSpan.FromSeconds(10));
+            Assert.Equal((1, 0), state);
+            for (var i = 1; i < sends.Count; i++)
+            {
+                answers.Add(sends[i]());
+                var queued = i;
+                Assert.Equal(queued, await Poll.UntilAsync(() => Task.FromResult(groups.Queued), q => q == queued, TimeSpan.FromSeconds(10)));
+            }
+        }
+        return answers;
+    }
+
+    static async Task LedgerVerifiesAsync(HubApp app)
+    {
+        using var scope = app.Scope();
+        var verification = await LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
+        Assert.True(verification.Valid, verification.Reason);
     }
 
     /// <summary>Takes the ledger lock as every writer does (a row lock on PostgreSQL, the write lock on SQLite) until disposed.</summary>
