@@ -3,6 +3,7 @@ using ConsentHub.Data;
 using ConsentHub.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace ConsentHub.Consents;
 
@@ -28,13 +29,15 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
 
     readonly Channel<Waiting> queue = Channel.CreateUnbounded<Waiting>();
     volatile bool running;
+    volatile int committing;
     long groups;
     long changes;
 
-    /// <summary>Groups committed and the changes they held, since start (a failed group counts in neither).</summary>
+    /// <summary>
+    /// Commits made for queued changes since start and the changes they held: a change committed alone (a group of one,
+    /// or after its group failed) counts as a commit of one; a failed group counts in neither.
+    /// </summary>
     public (long Groups, long Changes) Committed => (Interlocked.Read(ref groups), Interlocked.Read(ref changes));
-
-    volatile int committing;
 
     /// <summary>Changes queued and not yet taken into a group.</summary>
     public int Queued => queue.Reader.Count;
@@ -92,6 +95,13 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
         {
             outcomes = await CommitTogetherAsync(group);
         }
+        catch (Exception e) when (IsLockTimeout(e))
+        {
+            // Expected beside lone writers of the same records: not a fault, so no stack.
+            logger.LogInformation("A group of {Count} changes met a row lock held elsewhere; each is committed on its own", group.Count);
+            await CommitAloneAsync(group);
+            return;
+        }
         catch (Exception e)
         {
             logger.LogWarning(e, "A group of {Count} changes could not be committed; each is committed on its own", group.Count);
@@ -122,6 +132,9 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
         pipeline.Committed();
         return outcomes;
     }
+
+    static bool IsLockTimeout(Exception e) =>
+        (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.LockNotAvailable;
 
     /// <summary>Commits each change in a transaction of its own, in order, and answers it.</summary>
     async Task CommitAloneAsync(List<Waiting> alone)

@@ -99,6 +99,44 @@ public sealed class GroupCommitTests
         await LedgerVerifiesAsync(app);
     }
 
+    [PostgresOnly]
+    public async Task A_group_that_meets_a_row_lock_held_elsewhere_gives_way_and_its_changes_commit_alone()
+    {
+        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres);
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, system, "held", Seed.Consent("OFFERS", true))).StatusCode);
+        var before = groups.Committed;
+
+        // A lone writer's order: its record's row first (held here until the end), the ledger after. The group holds the
+        // ledger and then wants that row: without its lock timeout the two would wait for each other.
+        using var rowScope = app.Scope();
+        var rowDb = app.Db(rowScope);
+        await using var row = await rowDb.Database.BeginTransactionAsync();
+        Assert.Equal(1, await rowDb.Database.SqlQueryRaw<int>(
+            "SELECT 1 AS \"Value\" FROM customers WHERE \"SourceCustomerId\" = 'held' FOR UPDATE").CountAsync());
+        string[] customers = ["first", "a", "held", "b"];
+        var answers = await QueueBehindTheLedgerLockAsync(app, groups, customers.Select((c, i) => (Func<Task<HttpResponseMessage>>)(() =>
+            HubApp.SubmitAsync(client, system, c, Seed.Consent("OFFERS", false, $"2024-02-01T10:00:{i:00}Z")))).ToList());
+
+        // The group gave way at once; the changes then commit alone, the held record's once its row is free.
+        var gaveWay = await Poll.UntilAsync(() => Task.FromResult(app.Logs.Lines.Any(l => l.Contains("A group of 3 changes met a row lock held elsewhere", StringComparison.Ordinal))),
+            seen => seen, TimeSpan.FromSeconds(10));
+        Assert.True(gaveWay, "the group did not give way");
+        Assert.Equal(HttpStatusCode.Created, (await answers[1]).StatusCode);
+        Assert.False(answers[2].IsCompleted, "the held record's change committed while its row was locked");
+        await row.RollbackAsync();
+        foreach (var (customer, answer) in customers.Zip(answers))
+        {
+            var response = await answer;
+            Assert.True(HttpStatusCode.Created == response.StatusCode, $"{customer}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        var after = groups.Committed;
+        Assert.Equal((4L, 4L), (after.Groups - before.Groups, after.Changes - before.Changes));
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("could not be committed", StringComparison.Ordinal));
+        await LedgerVerifiesAsync(app);
+    }
+
     [ProviderTheory, Providers]
     public async Task With_group_commit_off_each_change_commits_alone(DatabaseProvider provider)
     {
