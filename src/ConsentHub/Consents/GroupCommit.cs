@@ -3,7 +3,6 @@ using ConsentHub.Data;
 using ConsentHub.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace ConsentHub.Consents;
 
@@ -95,16 +94,13 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
         {
             outcomes = await CommitTogetherAsync(group);
         }
-        catch (Exception e) when (IsLockTimeout(e))
-        {
-            // Expected beside lone writers of the same records: not a fault, so no stack.
-            logger.LogInformation("A group of {Count} changes met a row lock held elsewhere; each is committed on its own", group.Count);
-            await CommitAloneAsync(group);
-            return;
-        }
         catch (Exception e)
         {
-            logger.LogWarning(e, "A group of {Count} changes could not be committed; each is committed on its own", group.Count);
+            // A lock held elsewhere is expected beside lone writers of the same records: not a fault, so no stack.
+            if (DbErrors.IsLockTimeout(e))
+                logger.LogInformation("A group of {Count} changes met a row lock held elsewhere; each is committed on its own", group.Count);
+            else
+                logger.LogWarning(e, "A group of {Count} changes could not be committed; each is committed on its own", group.Count);
             await CommitAloneAsync(group);
             return;
         }
@@ -132,9 +128,6 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
         pipeline.Committed();
         return outcomes;
     }
-
-    static bool IsLockTimeout(Exception e) =>
-        (e as PostgresException ?? e.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.LockNotAvailable;
 
     /// <summary>Commits each change in a transaction of its own, in order, and answers it.</summary>
     async Task CommitAloneAsync(List<Waiting> alone)

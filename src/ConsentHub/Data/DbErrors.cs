@@ -19,6 +19,10 @@ public static class DbErrors
             is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure,
     };
 
+    /// <summary>True when a statement gave up waiting for a lock another transaction holds (PostgreSQL <c>lock_timeout</c>, 55P03).</summary>
+    public static bool IsLockTimeout(Exception exception) =>
+        (exception as PostgresException ?? exception.InnerException as PostgresException)?.SqlState == PostgresErrorCodes.LockNotAvailable;
+
     /// <summary>True when a write lost a race for a unique key (PostgreSQL 23505, SQLite constraint violation).</summary>
     public static bool IsUniqueViolation(DbUpdateException exception) => exception.InnerException switch
     {
