@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts a private RabbitMQ node (Debian's rabbitmq-server) for tests and benchmarks, and prints the variables that
 # reach it as shell assignments: eval "$(scripts/rabbitmq-node.sh start DIR)". Its own node name, AMQP port (the first
-# free from 55672, the next ones when the boot finds it taken), distribution port and epmd port, so it never meets a system node or another run's; its files under
-# DIR; no plugins. `scripts/rabbitmq-node.sh stop DIR` stops it. Works as root (the node runs as root) and as a user.
+# free from 55672, the next ones when the boot finds it taken), distribution port and epmd port, so it never meets a
+# system node or another run's; its files under DIR; no plugins. `scripts/rabbitmq-node.sh stop DIR` stops it. Works
+# as root (the node runs as root) and as a user.
 set -euo pipefail
 
 RABBIT_BIN=/usr/lib/rabbitmq/bin
