@@ -3,15 +3,19 @@ using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace ConsentHub.Subscriptions;
 
 /// <summary>
 /// The consolidated current subscription data of one record, as GET …/subscription-data answers it without ?at=.
 /// Round trips were most of that read's cost, so the record, its state, its key, its sealed contact, its cluster and
-/// the command timestamp of its latest applied change come in one query; only a record in a cluster costs a second
-/// one, for the records of its cluster within its context. Each subquery adds work to every read, so the first query
-/// asks only what every read needs.
+/// the command timestamp of its latest applied change come in one round trip; only a record in a cluster costs a
+/// second one, for the records of its cluster within its context. Each subquery adds work to every read, so the first
+/// round trip asks only what every read needs. On PostgreSQL it is a batch of three statements read with Npgsql
+/// (<see cref="OwnRecordOnPostgresAsync"/>): the record with its scalars, its consents, its channels, one row per
+/// entry, where one query joining both entry tables returns consents × channels rows for EF Core to take apart.
 /// </summary>
 public static class CurrentSubscriptionData
 {
@@ -21,7 +25,9 @@ public static class CurrentSubscriptionData
     public static async Task<Answer?> ReadAsync(
         ConsentDb db, PersonKeys keys, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct)
     {
-        var own = await OwnRecord(db)(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
+        var own = db.Provider == DatabaseProvider.Postgres
+            ? await OwnRecordOnPostgresAsync(db, nmsc, context, sourceSystem, sourceCustomerId, ct)
+            : await OwnRecordOnSqlite(db, nmsc, context, sourceSystem, sourceCustomerId, ct);
         if (own is null)
         {
             // A record its cluster names but that never sent a change of its own is sent the cluster's data: it reads it too.
@@ -83,14 +89,11 @@ public static class CurrentSubscriptionData
         string? MergePolicy);
 
     // A compiled query serves only the model it first ran with, so each provider has its own.
-    static Func<ConsentDb, string, string, string, string, CancellationToken, Task<OwnRecordRow?>> OwnRecord(ConsentDb db) =>
-        db.Provider == DatabaseProvider.Postgres ? OwnRecordOnPostgres : OwnRecordOnSqlite;
-
     static Func<ConsentDb, string, string, string, IAsyncEnumerable<ClusterRecord>> ClusterRecords(ConsentDb db) =>
         db.Provider == DatabaseProvider.Postgres ? ClusterRecordsOnPostgres : ClusterRecordsOnSqlite;
 
-    static readonly Func<ConsentDb, string, string, string, string, CancellationToken, Task<OwnRecordRow?>> OwnRecordOnPostgres =
-        EF.CompileAsyncQuery(OwnRecordQuery), OwnRecordOnSqlite = EF.CompileAsyncQuery(OwnRecordQuery);
+    static readonly Func<ConsentDb, string, string, string, string, CancellationToken, Task<OwnRecordRow?>> OwnRecordOnSqlite =
+        EF.CompileAsyncQuery(OwnRecordQuery);
 
     static readonly Func<ConsentDb, string, string, string, IAsyncEnumerable<ClusterRecord>> ClusterRecordsOnPostgres =
         EF.CompileAsyncQuery(ClusterRecordsQuery), ClusterRecordsOnSqlite = EF.CompileAsyncQuery(ClusterRecordsQuery);
@@ -114,6 +117,111 @@ public static class CurrentSubscriptionData
                 db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && p.Reference == c.Id.ToString())
                     .Select(p => p.Sealed).FirstOrDefault()))
             .SingleOrDefault();
+
+    /// <summary>The record's row by its source ids: every statement of the batch finds it by the same four parameters.</summary>
+    const string RecordId =
+        """SELECT "Id" FROM customers WHERE "Nmsc" = $1 AND "Context" = $2 AND "SourceSystem" = $3 AND "SourceCustomerId" = $4""";
+
+    /// <summary>The three statements of <see cref="OwnRecordOnPostgresAsync"/>, what <see cref="OwnRecordQuery"/> asks.</summary>
+    static readonly string[] OwnRecordStatements =
+    [
+        $"""
+        SELECT c."Id", c."SourceSystemId", c."Nmsc", c."Context", c."SourceSystem", c."SourceCustomerId", c."Language", c."Country",
+               c."Email", c."EmailKey", c."Phone", c."PhoneKey", c."CreatedAt",
+               (SELECT r."CommandTimestamp" FROM change_requests r WHERE r."CustomerId" = c."Id" AND r."Status" = '{ChangeStatus.Applied}'
+                ORDER BY r."Sequence" DESC LIMIT 1),
+               (SELECT m."ClusterId" FROM cluster_members m WHERE m."Nmsc" = c."Nmsc" AND m."Context" = c."Context"
+                AND m."SourceSystem" = c."SourceSystem" AND m."SourceCustomerId" = c."SourceCustomerId" LIMIT 1),
+               (SELECT k."ProtectedKey" FROM person_keys k WHERE k."CustomerId" = c."Id" LIMIT 1),
+               p."Id", p."Sealed"
+        FROM customers c
+        LEFT JOIN LATERAL (SELECT d."Id", d."Sealed" FROM personal_data d
+                           WHERE d."Kind" = '{PersonalDataKinds.Contact}' AND d."Reference" = c."Id"::text LIMIT 1) p ON true
+        WHERE c."Nmsc" = $1 AND c."Context" = $2 AND c."SourceSystem" = $3 AND c."SourceCustomerId" = $4
+        """,
+        $"""
+        SELECT "CustomerId", "Code", "Flag", "Description", "LongDescription", "RequestedAt", "ValidatedAt", "ValidationReference",
+               "OriginSourceSystem", "ModifiedByOrganization", "ModifiedByUser", "ChangeRequestId", "Sequence"
+        FROM consent_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code"
+        """,
+        $"""
+        SELECT "CustomerId", "Code", "Flag", "RequestedAt", "OriginSourceSystem", "ModifiedByOrganization", "ModifiedByUser",
+               "ChangeRequestId", "Sequence"
+        FROM channel_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code"
+        """,
+    ];
+
+    /// <summary>
+    /// <see cref="OwnRecordQuery"/> on PostgreSQL: three statements in one batch, each row read by position. In the unit
+    /// of work's transaction when it has one, as EF Core's queries are.
+    /// </summary>
+    static async Task<OwnRecordRow?> OwnRecordOnPostgresAsync(
+        ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct)
+    {
+        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
+        if (opened) await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(),
+                db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction);
+            foreach (var sql in OwnRecordStatements)
+            {
+                var command = new NpgsqlBatchCommand(sql);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = nmsc });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = context });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sourceSystem });
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sourceCustomerId });
+                batch.BatchCommands.Add(command);
+            }
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct)) return null;
+            var customer = new Customer
+            {
+                Id = reader.GetInt64(0), SourceSystemId = reader.GetInt64(1), Nmsc = reader.GetString(2), Context = reader.GetString(3),
+                SourceSystem = reader.GetString(4), SourceCustomerId = reader.GetString(5), Language = NullableString(reader, 6),
+                Country = NullableString(reader, 7), LegacyEmail = NullableString(reader, 8), EmailKey = NullableString(reader, 9),
+                LegacyPhone = NullableString(reader, 10), PhoneKey = NullableString(reader, 11), CreatedAt = reader.GetDateTime(12),
+            };
+            DateTime? commandTimestamp = reader.IsDBNull(13) ? null : reader.GetDateTime(13);
+            var clusterId = NullableString(reader, 14);
+            var protectedKey = NullableString(reader, 15);
+            long? contactId = reader.IsDBNull(16) ? null : reader.GetInt64(16);
+            var sealedContact = reader.IsDBNull(17) ? null : reader.GetFieldValue<byte[]>(17);
+
+            await reader.NextResultAsync(ct);
+            var consents = new List<ConsentEntry>();
+            while (await reader.ReadAsync(ct))
+            {
+                consents.Add(new ConsentEntry
+                {
+                    CustomerId = reader.GetInt64(0), Code = reader.GetString(1), Flag = reader.GetBoolean(2),
+                    Description = NullableString(reader, 3), LongDescription = NullableString(reader, 4),
+                    RequestedAt = reader.GetDateTime(5), ValidatedAt = reader.IsDBNull(6) ? null : reader.GetDateTime(6),
+                    ValidationReference = NullableString(reader, 7), OriginSourceSystem = NullableString(reader, 8),
+                    ModifiedByOrganization = NullableString(reader, 9), ModifiedByUser = NullableString(reader, 10),
+                    ChangeRequestId = reader.GetGuid(11), Sequence = reader.GetInt64(12),
+                });
+            }
+            await reader.NextResultAsync(ct);
+            var channels = new List<ChannelEntry>();
+            while (await reader.ReadAsync(ct))
+            {
+                channels.Add(new ChannelEntry
+                {
+                    CustomerId = reader.GetInt64(0), Code = reader.GetString(1), Flag = reader.GetBoolean(2), RequestedAt = reader.GetDateTime(3),
+                    OriginSourceSystem = NullableString(reader, 4), ModifiedByOrganization = NullableString(reader, 5),
+                    ModifiedByUser = NullableString(reader, 6), ChangeRequestId = reader.GetGuid(7), Sequence = reader.GetInt64(8),
+                });
+            }
+            return new OwnRecordRow(customer, consents, channels, commandTimestamp, clusterId, protectedKey, contactId, sealedContact);
+        }
+        finally
+        {
+            if (opened) await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     /// <summary>The records of a cluster within one context that the hub knows, in id order.</summary>
     static Expression<Func<ConsentDb, string, string, string, IQueryable<ClusterRecord>>> ClusterRecordsQuery =>
