@@ -118,12 +118,16 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
         return found;
     }
 
-    byte[] Create(long customerId)
+    /// <summary>A new key for a record that has none: one created in this unit of work, or erased.</summary>
+    public byte[] Create(long customerId)
     {
         var key = RandomNumberGenerator.GetBytes(32);
         db.PersonKeys.Add(new PersonKey { CustomerId = customerId, ProtectedKey = wrapping.Wrap(customerId, key), CreatedAt = Hosting.HubTime.Now(time) });
         return key;
     }
+
+    /// <summary>A record's key as the caller read it from its row in this transaction (<see cref="LockedRecord"/>), kept for the scope.</summary>
+    public byte[] Remember(long customerId, string protectedKey) => committed[customerId] = Open(customerId, protectedKey);
 
     byte[] Open(PersonKey stored) => Open(stored.CustomerId, stored.ProtectedKey);
 

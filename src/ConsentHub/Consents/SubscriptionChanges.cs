@@ -132,11 +132,11 @@ public sealed class SubscriptionChanges(
 
         // Stage: the request, and the change applied (with what its reactions stage) or left to be confirmed.
         var now = time.Now();
-        var (customer, known) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
+        var (customer, known, locked) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
         var stored = JsonSerializer.Serialize(data, StoredJson);
         // The record's key seals the request and its answer and keys the commitment: fetched (or made) once.
         // An erased record has no key: it gets a new one here.
-        var personKey = await personKeys.ForAsync(customer.Id, ct, dropUnreadable: known);
+        (var personKey, locked) = await RecordKeyAsync(customer, known, locked, ct);
         var requestId = Guid.CreateVersion7();
         var request = new ChangeRequest
         {
@@ -151,7 +151,9 @@ public sealed class SubscriptionChanges(
             ReceivedAt = now,
         };
         db.ChangeRequests.Add(request);
-        var applied = change.Validated ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct) : null;
+        var applied = change.Validated
+            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey))
+            : null;
         // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
         if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
 
@@ -204,19 +206,44 @@ public sealed class SubscriptionChanges(
         return new SubmitOutcome.Replayed(earlier);
     }
 
-    /// <summary>The customer record, locked for update, or created; and whether it existed.</summary>
-    async Task<(Customer Customer, bool Known)> LockOrCreateCustomerAsync(SourceSystem sourceSystem, string sourceCustomerId, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// The customer record, locked for update, or created; whether it existed; and, when they were read with it or it is
+    /// new, its rows (<see cref="LockedRecord"/>: on PostgreSQL, in the same round trip as the lock).
+    /// </summary>
+    async Task<(Customer Customer, bool Known, LockedRecord? Locked)> LockOrCreateCustomerAsync(
+        SourceSystem sourceSystem, string sourceCustomerId, DateTime now, CancellationToken ct)
     {
-        if (await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct) is { } customer) return (customer, true);
-        customer = new Customer
+        if (db.Provider == DatabaseProvider.Postgres)
+        {
+            if (await LockedRecord.ReadAsync(db, sourceSystem.Id, sourceCustomerId, ct) is { } locked) return (locked.Customer, true, locked);
+        }
+        else if (await LockCustomerAsync(sourceSystem.Id, sourceCustomerId, ct) is { } customer)
+        {
+            return (customer, true, null);
+        }
+        var created = new Customer
         {
             SourceSystemId = sourceSystem.Id, Nmsc = sourceSystem.Nmsc, Context = sourceSystem.Context,
             SourceSystem = sourceSystem.Name, SourceCustomerId = sourceCustomerId, CreatedAt = now,
         };
-        db.Customers.Add(customer);
+        db.Customers.Add(created);
         // Its key is needed by the caller; a concurrent insert of the same customer fails here and is retried.
         await db.SaveChangesAsync(ct);
-        return (customer, false);
+        return (created, false, LockedRecord.New(created));
+    }
+
+    /// <summary>
+    /// The record's person key: as read with the record, made for a new one, or fetched. A known record without a key
+    /// was erased: its sealed rows go with the key (<see cref="PersonKeys.ForAsync"/>), so the contact read with it
+    /// is no longer there either.
+    /// </summary>
+    async Task<(byte[] Key, LockedRecord? Locked)> RecordKeyAsync(Customer customer, bool known, LockedRecord? locked, CancellationToken ct)
+    {
+        if (locked is null) return (await personKeys.ForAsync(customer.Id, ct, dropUnreadable: known), null);
+        if (locked.ProtectedKey is { } stored) return (personKeys.Remember(customer.Id, stored), locked);
+        if (!known) return (personKeys.Create(customer.Id), locked);
+        if (locked.Contact is { } contact) db.Entry(contact).State = EntityState.Detached;
+        return (await personKeys.ForAsync(customer.Id, ct, dropUnreadable: true), locked with { Contact = null });
     }
 
     /// <summary>Forgets what the current unit of work staged, for a unit of work that starts again.</summary>
@@ -275,12 +302,16 @@ public sealed class SubscriptionChanges(
     /// Makes a change the current state. Its ledger index is not known yet: it sorts after every applied change
     /// (all committed earlier, under the customer's lock) until <see cref="SubscriptionState.Renumber"/>.
     /// </summary>
+    /// <param name="locked">The record's rows and key when the caller read them with its lock: nothing is read again.</param>
     async Task<AppliedChange> ApplyAsync(
-        ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct)
+        ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct,
+        (LockedRecord Record, byte[] Key)? locked = null)
     {
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
-        var state = await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
+        var state = locked is { Record: var record }
+            ? SubscriptionState.Of(customer, record.Consents, record.Channels, contact: null)
+            : await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
         var applied = new AppliedChange(request, customer, change, state, now, propagate);
         reactions.Applying(applied);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
@@ -288,7 +319,9 @@ public sealed class SubscriptionChanges(
         db.ChannelEntries.AddRange(newChannels);
         if (change.Communication is { } communication)
         {
-            var (stored, hasRow) = await StoredContactAsync(customer.Id, ct);
+            var (stored, hasRow) = locked is { Record: var read, Key: var key }
+                ? (read.Contact is { } row ? PersonalDataVault.OpenContact(row, key) : new Contact(null, null), read.Contact is not null)
+                : await StoredContactAsync(customer.Id, ct);
             var contact = ChangeRecording.TakeCommunication(customer, communication, stored, blindIndex);
             // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
             if (!contact.IsEmpty)

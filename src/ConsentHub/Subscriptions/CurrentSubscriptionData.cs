@@ -3,8 +3,6 @@ using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
-using Npgsql;
 
 namespace ConsentHub.Subscriptions;
 
@@ -126,8 +124,7 @@ public static class CurrentSubscriptionData
     static readonly string[] OwnRecordStatements =
     [
         $"""
-        SELECT c."Id", c."SourceSystemId", c."Nmsc", c."Context", c."SourceSystem", c."SourceCustomerId", c."Language", c."Country",
-               c."Email", c."EmailKey", c."Phone", c."PhoneKey", c."CreatedAt",
+        SELECT {RecordRows.CustomerColumns("c")},
                (SELECT r."CommandTimestamp" FROM change_requests r WHERE r."CustomerId" = c."Id" AND r."Status" = '{ChangeStatus.Applied}'
                 ORDER BY r."Sequence" DESC LIMIT 1),
                (SELECT m."ClusterId" FROM cluster_members m WHERE m."Nmsc" = c."Nmsc" AND m."Context" = c."Context"
@@ -139,89 +136,31 @@ public static class CurrentSubscriptionData
                            WHERE d."Kind" = '{PersonalDataKinds.Contact}' AND d."Reference" = c."Id"::text LIMIT 1) p ON true
         WHERE c."Nmsc" = $1 AND c."Context" = $2 AND c."SourceSystem" = $3 AND c."SourceCustomerId" = $4
         """,
-        $"""
-        SELECT "CustomerId", "Code", "Flag", "Description", "LongDescription", "RequestedAt", "ValidatedAt", "ValidationReference",
-               "OriginSourceSystem", "ModifiedByOrganization", "ModifiedByUser", "ChangeRequestId", "Sequence"
-        FROM consent_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code"
-        """,
-        $"""
-        SELECT "CustomerId", "Code", "Flag", "RequestedAt", "OriginSourceSystem", "ModifiedByOrganization", "ModifiedByUser",
-               "ChangeRequestId", "Sequence"
-        FROM channel_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code"
-        """,
+        $"""SELECT {RecordRows.ConsentColumns} FROM consent_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code" """,
+        $"""SELECT {RecordRows.ChannelColumns} FROM channel_entries WHERE "CustomerId" = ({RecordId}) ORDER BY "Code" """,
     ];
 
-    /// <summary>
-    /// <see cref="OwnRecordQuery"/> on PostgreSQL: three statements in one batch, each row read by position. In the unit
-    /// of work's transaction when it has one, as EF Core's queries are.
-    /// </summary>
-    static async Task<OwnRecordRow?> OwnRecordOnPostgresAsync(
-        ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct)
-    {
-        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
-        if (opened) await db.Database.OpenConnectionAsync(ct);
-        try
+    /// <summary><see cref="OwnRecordQuery"/> on PostgreSQL: three statements in one batch, each row read by position.</summary>
+    static Task<OwnRecordRow?> OwnRecordOnPostgresAsync(
+        ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
+        RecordRows.OnConnectionAsync(db, async (connection, transaction) =>
         {
-            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(),
-                db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction);
-            foreach (var sql in OwnRecordStatements)
-            {
-                var command = new NpgsqlBatchCommand(sql);
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = nmsc });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = context });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sourceSystem });
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sourceCustomerId });
-                batch.BatchCommands.Add(command);
-            }
+            await using var batch = RecordRows.Batch(connection, transaction, OwnRecordStatements, nmsc, context, sourceSystem, sourceCustomerId);
             await using var reader = await batch.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct)) return null;
-            var customer = new Customer
-            {
-                Id = reader.GetInt64(0), SourceSystemId = reader.GetInt64(1), Nmsc = reader.GetString(2), Context = reader.GetString(3),
-                SourceSystem = reader.GetString(4), SourceCustomerId = reader.GetString(5), Language = NullableString(reader, 6),
-                Country = NullableString(reader, 7), LegacyEmail = NullableString(reader, 8), EmailKey = NullableString(reader, 9),
-                LegacyPhone = NullableString(reader, 10), PhoneKey = NullableString(reader, 11), CreatedAt = reader.GetDateTime(12),
-            };
-            DateTime? commandTimestamp = reader.IsDBNull(13) ? null : reader.GetDateTime(13);
-            var clusterId = NullableString(reader, 14);
-            var protectedKey = NullableString(reader, 15);
-            long? contactId = reader.IsDBNull(16) ? null : reader.GetInt64(16);
-            var sealedContact = reader.IsDBNull(17) ? null : reader.GetFieldValue<byte[]>(17);
-
+            const int next = RecordRows.CustomerColumnCount;
+            var customer = RecordRows.Customer(reader);
+            var commandTimestamp = RecordRows.NullableDateTime(reader, next);
+            var clusterId = RecordRows.NullableString(reader, next + 1);
+            var protectedKey = RecordRows.NullableString(reader, next + 2);
+            var contactId = RecordRows.NullableInt64(reader, next + 3);
+            var sealedContact = reader.IsDBNull(next + 4) ? null : reader.GetFieldValue<byte[]>(next + 4);
             await reader.NextResultAsync(ct);
-            var consents = new List<ConsentEntry>();
-            while (await reader.ReadAsync(ct))
-            {
-                consents.Add(new ConsentEntry
-                {
-                    CustomerId = reader.GetInt64(0), Code = reader.GetString(1), Flag = reader.GetBoolean(2),
-                    Description = NullableString(reader, 3), LongDescription = NullableString(reader, 4),
-                    RequestedAt = reader.GetDateTime(5), ValidatedAt = reader.IsDBNull(6) ? null : reader.GetDateTime(6),
-                    ValidationReference = NullableString(reader, 7), OriginSourceSystem = NullableString(reader, 8),
-                    ModifiedByOrganization = NullableString(reader, 9), ModifiedByUser = NullableString(reader, 10),
-                    ChangeRequestId = reader.GetGuid(11), Sequence = reader.GetInt64(12),
-                });
-            }
+            var consents = await RecordRows.ConsentsAsync(reader, ct);
             await reader.NextResultAsync(ct);
-            var channels = new List<ChannelEntry>();
-            while (await reader.ReadAsync(ct))
-            {
-                channels.Add(new ChannelEntry
-                {
-                    CustomerId = reader.GetInt64(0), Code = reader.GetString(1), Flag = reader.GetBoolean(2), RequestedAt = reader.GetDateTime(3),
-                    OriginSourceSystem = NullableString(reader, 4), ModifiedByOrganization = NullableString(reader, 5),
-                    ModifiedByUser = NullableString(reader, 6), ChangeRequestId = reader.GetGuid(7), Sequence = reader.GetInt64(8),
-                });
-            }
+            var channels = await RecordRows.ChannelsAsync(reader, ct);
             return new OwnRecordRow(customer, consents, channels, commandTimestamp, clusterId, protectedKey, contactId, sealedContact);
-        }
-        finally
-        {
-            if (opened) await db.Database.CloseConnectionAsync();
-        }
-    }
-
-    static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+        }, ct);
 
     /// <summary>The records of a cluster within one context that the hub knows, in id order.</summary>
     static Expression<Func<ConsentDb, string, string, string, IQueryable<ClusterRecord>>> ClusterRecordsQuery =>

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using ConsentHub.Tests.Infrastructure;
+using Npgsql;
+
+namespace ConsentHub.Tests.Consents;
+
+/// <summary>
+/// The round trips to PostgreSQL of the hot paths, counted: Npgsql starts one activity per command or batch it sends
+/// (its "Npgsql" ActivitySource), so a listener that keeps those of the test's own database counts what one request
+/// cost. A change of a known record reads the record, its key, its entries and its contact in one batch
+/// (LockedRecord), and a consent read is one batch.
+/// </summary>
+public sealed class RoundTripTests
+{
+    [PostgresOnly]
+    public async Task A_validated_change_of_a_known_record_and_a_consent_read_take_the_round_trips_counted_here()
+    {
+        // The workers that poll the database are off, so that what the listener counts is the requests' own work.
+        await using var app = await HubApp.StartAsync(ConsentHub.Data.DatabaseProvider.Postgres, new()
+        {
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+            ["ConsentHub:Propagation:DispatcherEnabled"] = "false",
+            ["ConsentHub:Ledger:CheckpointWorkerEnabled"] = "false",
+            ["ConsentHub:Replicas:Enabled"] = "false",
+        });
+        var system = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(system);
+        var first = Seed.Consent("OFFERS", true);
+        first["consent"]!["communicationAttributes"]!["email"] = "first@example.com";
+        var created = await HubApp.SubmitAsync(client, system, "c1", first);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var change = Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z");
+        change["consent"]!["communicationAttributes"]!["email"] = "second@example.com";
+        var (changed, changeTrips) = await CountAsync(app, () => HubApp.SubmitAsync(client, system, "c1", change));
+        Assert.Equal(HttpStatusCode.Created, changed.StatusCode);
+        // The record's batch (its row locked, key, consents, channels, contact), the reactions' reads (cluster, values
+        // propagated, destinations), the ledger head's lock and the save; the commit is not a command Npgsql traces.
+        // Each of the record's reads alone was a round trip of its own before LockedRecord: ten in all, and the commit.
+        var statements = Statements.ToList();
+        Assert.True(changeTrips <= 6, $"a change of a known record took {changeTrips} round trips:\n{string.Join("\n", statements)}");
+        Assert.Contains(statements, s => s.Contains("FOR UPDATE;", StringComparison.Ordinal) && s.Contains("FROM customers c", StringComparison.Ordinal));
+
+        var (read, readTrips) = await CountAsync(app, () => client.GetAsync(HubApp.SubscriptionDataPath(system, "c1")));
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal("second@example.com", (await Json.ReadAsync(read))["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>());
+        Assert.True(readTrips == 1, $"a consent read took {readTrips} round trips:\n{string.Join("\n", Statements)}");
+    }
+
+    static readonly ConcurrentQueue<string> Statements = new();
+
+    /// <summary>What <paramref name="send"/> answered and how many commands or batches Npgsql sent to the app's database meanwhile.</summary>
+    static async Task<(HttpResponseMessage Answer, int RoundTrips)> CountAsync(HubApp app, Func<Task<HttpResponseMessage>> send)
+    {
+        var database = new NpgsqlConnectionStringBuilder(app.ConnectionString).Database;
+        Statements.Clear();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                // Commands only (not connection opens), and only this test's database: other tests run beside it.
+                if (activity.GetTagItem("db.namespace") as string != database && activity.GetTagItem("db.name") as string != database) return;
+                if (activity.GetTagItem("db.query.text") is not string sql && activity.GetTagItem("db.statement") is not string) return;
+                Statements.Enqueue((activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement"))!.ToString()!.Split('\n')[0]);
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var answer = await send();
+        return (answer, Statements.Count);
+    }
+}
