@@ -28,7 +28,7 @@ sealed record LockedRecord(
 
     /// <summary>The record, locked and attached to <paramref name="db"/>; null when the source system has no such record.</summary>
     public static Task<LockedRecord?> ReadAsync(ConsentDb db, long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
-        RecordRows.OnConnectionAsync(db, async (connection, transaction) =>
+        ContextConnection.RunAsync(db, async (connection, transaction) =>
         {
             LockedRecord record;
             await using (var batch = RecordRows.Batch(connection, transaction, Statements, sourceSystemId, sourceCustomerId))

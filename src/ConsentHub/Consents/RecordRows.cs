@@ -1,5 +1,3 @@
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace ConsentHub.Consents;
@@ -91,25 +89,6 @@ static class RecordRows
     public static DateTime? NullableDateTime(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDateTime(ordinal);
 
     public static long? NullableInt64(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
-
-    /// <summary>
-    /// Runs <paramref name="read"/> on the context's connection, in its transaction when it has one (as EF Core's own
-    /// queries run), opening the connection for the call when it is closed.
-    /// </summary>
-    public static async Task<T> OnConnectionAsync<T>(Data.ConsentDb db, Func<NpgsqlConnection, NpgsqlTransaction?, Task<T>> read, CancellationToken ct)
-    {
-        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
-        if (opened) await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            return await read((NpgsqlConnection)db.Database.GetDbConnection(),
-                db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction);
-        }
-        finally
-        {
-            if (opened) await db.Database.CloseConnectionAsync();
-        }
-    }
 
     /// <summary>A batch of these statements, each given the same parameters (each statement numbers its own from $1).</summary>
     public static NpgsqlBatch Batch(NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<string> statements, params object[] parameters)

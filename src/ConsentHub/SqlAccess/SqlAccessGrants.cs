@@ -5,7 +5,6 @@ using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Tenancy;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -265,26 +264,11 @@ public sealed partial class SqlAccessGrants(
         RunAsync(sql, parameters, async command => (T)(await command.ExecuteScalarAsync(ct))!, ct);
 
     /// <summary>Runs a command in the unit of work's transaction, or on a connection of its own outside one.</summary>
-    async Task<T> RunAsync<T>(string sql, object[] parameters, Func<NpgsqlCommand, Task<T>> run, CancellationToken ct)
-    {
-        var opened = db.Database.GetDbConnection().State != System.Data.ConnectionState.Open;
-        if (opened) await db.Database.OpenConnectionAsync(ct);
-        try
+    Task<T> RunAsync<T>(string sql, object[] parameters, Func<NpgsqlCommand, Task<T>> run, CancellationToken ct) =>
+        ContextConnection.RunAsync(db, async (connection, transaction) =>
         {
-            await using var command = Command(sql, parameters);
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            foreach (var value in parameters) command.Parameters.Add(new NpgsqlParameter { Value = value });
             return await run(command);
-        }
-        finally
-        {
-            if (opened) await db.Database.CloseConnectionAsync();
-        }
-    }
-
-    NpgsqlCommand Command(string sql, object[] parameters)
-    {
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var command = new NpgsqlCommand(sql, connection, db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction);
-        foreach (var value in parameters) command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return command;
-    }
+        }, ct);
 }

@@ -143,7 +143,7 @@ public static class CurrentSubscriptionData
     /// <summary><see cref="OwnRecordQuery"/> on PostgreSQL: three statements in one batch, each row read by position.</summary>
     static Task<OwnRecordRow?> OwnRecordOnPostgresAsync(
         ConsentDb db, string nmsc, string context, string sourceSystem, string sourceCustomerId, CancellationToken ct) =>
-        RecordRows.OnConnectionAsync(db, async (connection, transaction) =>
+        ContextConnection.RunAsync(db, async (connection, transaction) =>
         {
             await using var batch = RecordRows.Batch(connection, transaction, OwnRecordStatements, nmsc, context, sourceSystem, sourceCustomerId);
             await using var reader = await batch.ExecuteReaderAsync(ct);
