@@ -29,7 +29,10 @@ public sealed class BuiltInMatchingReaction(ConsentDb db, LedgerWriter ledger, T
                     ?? throw new InvalidOperationException($"Organisation '{customer.Nmsc}' of customer {customer.Id} is missing.");
                 switchedOn[customer.Nmsc] = on = settings.BuiltInMatching;
             }
-            if (!on || await ClusterMatching.LinkAsync(db, customer, change.At, ct) is not { } match) continue;
+            if (!on) continue;
+            // Matching reads other records' blind indexes: those the unit's earlier changes set must be saved to be seen.
+            if (change.SharesUnitOfWork) await db.SaveChangesAsync(ct);
+            if (await ClusterMatching.LinkAsync(db, customer, change.At, ct) is not { } match) continue;
             change.Keep(match);
             change.LinkedToCluster = match.ClusterId;
         }

@@ -28,6 +28,13 @@ public sealed class AppliedChange(ChangeRequest request, Customer customer, Norm
     /// </summary>
     public string? LinkedToCluster { get; set; }
 
+    /// <summary>
+    /// Other changes were staged before this one in the same unit of work (a group, <see cref="GroupCommit"/>) and are not
+    /// saved yet: a reaction that reads records they may have changed saves first, and one that would reach another
+    /// record's state refuses with <see cref="UnitOfWorkOverlap"/>, so that the change starts a group of its own.
+    /// </summary>
+    public bool SharesUnitOfWork { get; init; }
+
     /// <summary>Keeps a value of a reaction's own type with the change, for a later step of the same reaction.</summary>
     public void Keep<T>(T value) where T : class => kept[typeof(T)] = value;
 

@@ -108,16 +108,34 @@ public sealed class SubscriptionChanges(
     }
 
     /// <summary>
-    /// Stages one change of a group inside the group's transaction, which holds the ledger lock
-    /// (<see cref="LedgerWriter.BeginGroupAsync"/>). Saved, not committed; what was saved is no longer tracked.
+    /// Stages a group's changes in the open transaction (<see cref="GroupCommit"/>) as the lone path stages one: each
+    /// checked and staged in arrival order, then the ledger lock, then each change's entries and answer, then one save.
+    /// Not committed. Returns the answers, or the position of the first change that must start a group of its own
+    /// (<see cref="UnitOfWorkOverlap"/>), in which case nothing staged may be committed.
     /// </summary>
-    internal async Task<SubmitOutcome> StageInGroupAsync(Submission submission, CancellationToken ct)
+    /// <param name="beforeLedgerLock">Runs once every change holds its row locks, just before the ledger lock is taken.</param>
+    internal async Task<(List<SubmitOutcome>? Outcomes, int SplitAt)> StageGroupAsync(
+        IReadOnlyList<Submission> group, Func<Task> beforeLedgerLock, CancellationToken ct)
     {
         db.Database.AutoSavepointsEnabled = false;
-        var outcome = await StageAsync(submission, ct);
-        // The next change of the group starts from the database, where this one is saved.
-        db.ChangeTracker.Clear();
-        return outcome;
+        var prepared = new List<Prepared>(group.Count);
+        for (var i = 0; i < group.Count; i++)
+        {
+            try
+            {
+                prepared.Add(await PrepareAsync(group[i], sharesUnitOfWork: i > 0, ct));
+            }
+            catch (UnitOfWorkOverlap) when (i > 0)
+            {
+                return (null, i);
+            }
+        }
+        await beforeLedgerLock();
+        await ledger.LockHeadAsync(ct);
+        var outcomes = new List<SubmitOutcome>(group.Count);
+        foreach (var change in prepared) outcomes.Add(change.Earlier ?? await FinishAsync(change, ct));
+        await db.SaveChangesAsync(ct);
+        return (outcomes, group.Count);
     }
 
     /// <summary>
@@ -126,11 +144,31 @@ public sealed class SubscriptionChanges(
     /// </summary>
     async Task<SubmitOutcome> StageAsync(Submission submission, CancellationToken ct)
     {
+        var prepared = await PrepareAsync(submission, sharesUnitOfWork: false, ct);
+        if (prepared.Earlier is { } earlier) return earlier;
+        // Under the ledger lock: its entries.
+        await ledger.LockHeadAsync(ct);
+        var outcome = await FinishAsync(prepared, ct);
+        await db.SaveChangesAsync(ct);
+        return outcome;
+    }
+
+    /// <summary>
+    /// A change checked and staged up to its ledger entries, which need the ledger lock; or the earlier answer to its
+    /// idempotency key, with nothing staged.
+    /// </summary>
+    sealed record Prepared(
+        Submission Submission, SubmitOutcome? Earlier, ChangeRequest? Request = null, Customer? Customer = null,
+        AppliedChange? Applied = null, byte[]? PersonKey = null, string? Stored = null);
+
+    /// <summary>Check and stage one change: the request, and the change applied (with what its reactions stage) or left to be confirmed.</summary>
+    /// <param name="sharesUnitOfWork">Changes staged before it in this unit of work are not saved yet (a group).</param>
+    async Task<Prepared> PrepareAsync(Submission submission, bool sharesUnitOfWork, CancellationToken ct)
+    {
         var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras) = submission;
         // Check: a key seen before answers as it did then.
-        if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return earlier;
+        if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return new Prepared(submission, earlier);
 
-        // Stage: the request, and the change applied (with what its reactions stage) or left to be confirmed.
         var now = time.Now();
         var (customer, known, locked) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
         var stored = JsonSerializer.Serialize(data, StoredJson);
@@ -152,26 +190,35 @@ public sealed class SubscriptionChanges(
         };
         db.ChangeRequests.Add(request);
         var applied = change.Validated
-            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey))
+            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey), sharesUnitOfWork)
             : null;
         // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
         if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
+        return new Prepared(submission, null, request, customer, applied, personKey, stored);
+    }
 
-        // Under the ledger lock: its entries. A keyed commitment to the request as sent (which may carry an email
-        // address), never a plain hash of it.
+    /// <summary>
+    /// Under the ledger lock: the change's entries, what its door adds in the transaction, and the answer, kept for a
+    /// retry with the same key. Staged, not saved.
+    /// </summary>
+    async Task<SubmitOutcome> FinishAsync(Prepared prepared, CancellationToken ct)
+    {
+        var (submission, _, request, customer, applied, personKey, stored) = prepared;
+        if (request is null || customer is null || personKey is null || stored is null)
+            throw new InvalidOperationException("A change answered earlier has no entries to append.");
+        var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, _, extras) = submission;
+        // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
         var dataCommitment = PersonKeys.Commit(personKey, stored);
-        await ledger.LockHeadAsync(ct);
         var requested = ledger.Append(LedgerEvents.ChangeRequested,
             ChangeRecording.Requested(request.Id, sourceSystem, sourceCustomerId, change.Validated, submittedBy, dataCommitment));
         request.Sequence = requested.Index;
         if (applied is not null)
         {
             applied.State.Renumber(request.Id, request.Sequence);
-            AppendApplied(request);
+            AppendApplied(applied);
         }
         if (extras?.InTransaction is { } inTransaction) await inTransaction(request, customer, ct);
 
-        // The answer, kept for a retry with the same key.
         var body = Hal.Serialize(Views.ChangeRequest(request, customer, data, LeafHashes.Format(requested.LeafHash)));
         if (idempotency is not null)
         {
@@ -180,12 +227,11 @@ public sealed class SubscriptionChanges(
             {
                 Scope = idempotency.Scope, Key = idempotency.Key, RequestHash = idempotency.RequestHash,
                 StatusCode = change.Validated ? StatusCodes.Status201Created : StatusCodes.Status202Accepted,
-                Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,
+                Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = request.ReceivedAt,
             });
             await vault.SealAsync(customer.Id, PersonalDataKinds.Response, PersonalDataVault.Reference(request.Id),
                 System.Text.Encoding.UTF8.GetBytes(body), ct, isNew: true, personKey);
         }
-        await db.SaveChangesAsync(ct);
         return new SubmitOutcome.Accepted(request, customer, body);
     }
 
@@ -284,9 +330,14 @@ public sealed class SubscriptionChanges(
         var change = applying is { } pending && pending.Request == request
             ? pending
             : throw new InvalidOperationException($"Change request {request.Id} was not applied in this unit of work.");
-        applying = null;
+        AppendApplied(change);
+    }
+
+    void AppendApplied(AppliedChange change)
+    {
+        if (applying == change) applying = null;
         var applied = ledger.Append(LedgerEvents.ChangeApplied, reactions.Describe(change));
-        request.OutcomeLedgerIndex = applied.Index;
+        change.Request.OutcomeLedgerIndex = applied.Index;
         reactions.Ledgered(change, applied);
     }
 
@@ -305,14 +356,14 @@ public sealed class SubscriptionChanges(
     /// <param name="locked">The record's rows and key when the caller read them with its lock: nothing is read again.</param>
     async Task<AppliedChange> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct,
-        (LockedRecord Record, byte[] Key)? locked = null)
+        (LockedRecord Record, byte[] Key)? locked = null, bool sharesUnitOfWork = false)
     {
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
         var state = locked is { Record: var record }
             ? SubscriptionState.Of(customer, record.Consents, record.Channels, contact: null)
             : await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
-        var applied = new AppliedChange(request, customer, change, state, now, propagate);
+        var applied = new AppliedChange(request, customer, change, state, now, propagate) { SharesUnitOfWork = sharesUnitOfWork };
         reactions.Applying(applied);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);

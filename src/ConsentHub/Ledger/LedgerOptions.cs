@@ -22,7 +22,14 @@ public sealed class LedgerOptions
     /// </summary>
     public bool GroupCommit { get; set; } = true;
 
-    /// <summary>The most changes one group commits; the group holds the ledger lock while it stages them.</summary>
+    /// <summary>The most changes one group commits.</summary>
     [Range(1, 1_000)]
     public int GroupCommitMaxChanges { get; set; } = 32;
+
+    /// <summary>
+    /// Groups staged at once by one instance, each in its own transaction; a record's changes always go to the same
+    /// one. Only the ledger lock, held for each group's last statements and its flush, orders them.
+    /// </summary>
+    [Range(1, 16)]
+    public int GroupCommitters { get; set; } = 2;
 }

@@ -18,8 +18,6 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
 
     LedgerHead? head;
     List<byte[]>? frontier;
-    /// <summary>Whether the head is held for a group of changes (<see cref="BeginGroupAsync"/>): it is written once, at the end.</summary>
-    bool grouped;
 
     /// <summary>The locked head row (after <see cref="LockHeadAsync"/>).</summary>
     public LedgerHead Head => head ?? throw new InvalidOperationException("Lock the ledger head first.");
@@ -41,29 +39,7 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
     {
         head = null;
         frontier = null;
-        grouped = false;
         return await db.Database.BeginTransactionAsync(ct);
-    }
-
-    /// <summary>
-    /// Opens the transaction of a group of changes and takes the ledger lock at once. The changes' own calls to
-    /// <see cref="LockHeadAsync"/> keep that lock; the head is not tracked, so the changes' saves do not write it, and
-    /// <see cref="SaveGroupHeadAsync"/> writes it once before the commit.
-    /// </summary>
-    public async Task<IDbContextTransaction> BeginGroupAsync(CancellationToken ct)
-    {
-        var transaction = await BeginUnlockedAsync(ct);
-        head = await HeadForUpdate.For(db)(db, ct);
-        grouped = true;
-        return transaction;
-    }
-
-    /// <summary>Writes the head a group of changes moved on: one update for the whole group.</summary>
-    public async Task SaveGroupHeadAsync(CancellationToken ct)
-    {
-        if (!grouped || head is null) throw new InvalidOperationException("No group of changes holds the ledger head.");
-        db.LedgerHeads.Attach(head).State = EntityState.Modified;
-        await db.SaveChangesAsync(ct);
     }
 
     /// <summary>The head row, locked for update on PostgreSQL (<see cref="RowLocks"/>; its tag is a comment on SQLite).</summary>
@@ -73,8 +49,6 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
 
     public async Task LockHeadAsync(CancellationToken ct)
     {
-        // A group of changes took the lock when it began; its changes keep it.
-        if (grouped) return;
         var current = await HeadForUpdate.For(db)(db, ct);
 
         // A retried unit of work may still track the head read by an earlier attempt.

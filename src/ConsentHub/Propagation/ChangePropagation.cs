@@ -20,7 +20,11 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
     public async Task StageAsync(IReadOnlyList<AppliedChange> changes, CancellationToken ct)
     {
         applied = true;
-        foreach (var change in changes.Where(c => c.Propagate)) await PlanAsync(change, ct);
+        foreach (var change in changes.Where(c => c.Propagate))
+        {
+            await PlanAsync(change, ct);
+            change.Keep(planner.TakeStaged());
+        }
     }
 
     /// <summary>
@@ -35,6 +39,9 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
         var own = RecordKey.Of(customer);
         // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
         var group = await groups.ContextGroupAsync(customer.Nmsc, own, ct);
+        // The states of the other records are read below: a change of one of them staged earlier in the unit is not saved.
+        if (change.SharesUnitOfWork && (group.Count > 1 || change.LinkedToCluster is not null))
+            throw new UnitOfWorkOverlap($"The record of change request {request.Id} is in a cluster.");
         var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
         if (targets.Count > 0)
         {
@@ -52,10 +59,13 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
 
     public void Describe(AppliedChange change, IDictionary<string, object> entry)
     {
-        if (planner.StagedTargets() is { Count: > 0 } targets) entry["propagatedTo"] = targets;
+        if (change.Kept<StagedMessages>()?.Targets is { Count: > 0 } targets) entry["propagatedTo"] = targets;
     }
 
-    public void Ledgered(AppliedChange change, LedgerEntry applied) => planner.Stamp(applied);
+    public void Ledgered(AppliedChange change, LedgerEntry applied)
+    {
+        if (change.Kept<StagedMessages>() is { } messages) planner.Stamp(messages, applied);
+    }
 
     public void Committed()
     {

@@ -32,9 +32,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    sealed record Draft(PropagationMessage Message, PropagationCause Cause, List<ConsentEntry> Consents, List<ChannelEntry> Channels);
-
-    readonly List<Draft> staged = [];
+    readonly List<PlannedMessage> staged = [];
     /// <summary>The merge policy last read, with its organisation: a group commit runs changes of several in one unit of work.</summary>
     (string Nmsc, string Policy)? policy;
 
@@ -132,7 +130,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
                     channels.Add(entry);
             }
             if (consents.Count == 0 && channels.Count == 0) continue;
-            staged.Add(new Draft(new PropagationMessage
+            staged.Add(new PlannedMessage(new PropagationMessage
             {
                 Id = Guid.CreateVersion7(),
                 SourceSystemId = systemId, Nmsc = nmsc, Context = context, SourceSystem = member.SourceSystem,
@@ -171,37 +169,48 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
     }
 
     /// <summary>
+    /// Hands over the messages staged so far, to be stamped later with the entry of the change that caused them
+    /// (<see cref="Stamp(StagedMessages, Ledger.LedgerEntry)"/>): a group of changes plans each before any has its entry.
+    /// </summary>
+    public StagedMessages TakeStaged()
+    {
+        var taken = new StagedMessages([.. staged]);
+        staged.Clear();
+        return taken;
+    }
+
+    /// <summary>
     /// Writes the staged messages, now that the ledger entry causing them has its index; returns how many.
     /// Entries of the change being applied are read here, after their final renumbering.
     /// </summary>
-    public int Stamp(Ledger.LedgerEntry cause)
+    public int Stamp(Ledger.LedgerEntry cause) => Stamp(TakeStaged(), cause);
+
+    /// <summary>Writes messages taken earlier (<see cref="TakeStaged"/>) with the index of the entry causing them; returns how many.</summary>
+    public int Stamp(StagedMessages messages, Ledger.LedgerEntry cause)
     {
         var ledgerIndex = cause.Index;
         var leafHash = Ledger.LeafHashes.Format(cause.LeafHash);
         var position = 0;
-        foreach (var draft in staged)
+        foreach (var planned in messages.Planned)
         {
-            var message = draft.Message;
+            var message = planned.Message;
             message.LedgerIndex = ledgerIndex;
             message.Position = position++;
             message.Payload = JsonSerializer.Serialize(new PropagatedPayload(
-                CommandTypes.Propagated, HubTime.Format(draft.Cause.CommandTimestamp), message.SourceCustomerId,
-                draft.Consents.Count == 0 ? null : new ConsentView(true, [.. draft.Consents.Select(Views.ConsentAttribute)], true, draft.Cause.Notify, null),
-                draft.Channels.Count == 0 ? null : new ChannelView([.. draft.Channels.Select(Views.ChannelAttribute)]),
+                CommandTypes.Propagated, HubTime.Format(planned.Cause.CommandTimestamp), message.SourceCustomerId,
+                planned.Consents.Count == 0 ? null : new ConsentView(true, [.. planned.Consents.Select(Views.ConsentAttribute)], true, planned.Cause.Notify, null),
+                planned.Channels.Count == 0 ? null : new ChannelView([.. planned.Channels.Select(Views.ChannelAttribute)]),
                 message.Id, ledgerIndex, leafHash), PayloadJson);
             db.Propagations.Add(message);
         }
-        var count = staged.Count;
-        staged.Clear();
-        return count;
+        return messages.Planned.Count;
     }
 
     /// <summary>
     /// The records the staged messages go to, for the ledger entry that causes them (seed 004 §2.4: the cluster used for
     /// propagation is part of the record). Ids only; empty when nobody is to be told.
     /// </summary>
-    public IReadOnlyList<PropagationTarget> StagedTargets() =>
-        [.. staged.Select(d => new PropagationTarget(d.Message.Context, d.Message.SourceSystem, d.Message.SourceCustomerId, d.Message.Id))];
+    public IReadOnlyList<PropagationTarget> StagedTargets() => StagedMessages.TargetsOf(staged);
 
     /// <summary>
     /// Writes a message telling a record's system to erase the person (Rights/): PROPAGATED with <c>"erased": true</c> and

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using ConsentHub.Consents;
 using ConsentHub.Data;
@@ -13,14 +14,17 @@ namespace ConsentHub.Tests.Consents;
 /// <summary>
 /// Changes that arrive at one instance at the same moment are committed together (<see cref="GroupCommit"/>): one
 /// transaction and one update of the ledger head for the group, in arrival order, and a change that fails fails alone.
-/// Each test holds the ledger lock itself while changes queue, so the groups it asserts are certain, not likely.
+/// Each test holds the ledger lock itself while changes queue, so the groups it asserts are certain, not likely; those
+/// that count groups run one committer, so that every change queues behind the one waiting for the lock.
 /// </summary>
 public sealed class GroupCommitTests
 {
+    static readonly Dictionary<string, string?> OneCommitter = new() { ["ConsentHub:Ledger:GroupCommitters"] = "1" };
+
     [ProviderTheory, Providers]
-    public async Task Changes_that_arrive_together_commit_as_one_group_with_one_head_update_in_arrival_order(DatabaseProvider provider)
+    public async Task Changes_that_arrive_together_commit_in_groups_with_one_head_update_each_in_arrival_order(DatabaseProvider provider)
     {
-        await using var app = await HubApp.StartAsync(provider);
+        await using var app = await HubApp.StartAsync(provider, OneCommitter);
         var (system, client, groups) = await ArrangeAsync(app);
         using var _ = client;
         var before = groups.Committed;
@@ -39,10 +43,12 @@ public sealed class GroupCommitTests
             Assert.True(HttpStatusCode.Created == response.StatusCode, $"{customer}: {(int)response.StatusCode} {body}");
             indexes.Add(body["ledgerIndex"]!.GetValue<long>());
         }
-        // The first alone, then the eleven in one group: two commits, two updates of the head.
+        // The first alone, then the eleven in groups, each ending before a second change of "same" (a group reads each
+        // record once): [other-1, same, other-3], [same, other-5], [same, other-7], [same, other-9], [same, other-11].
+        // Six commits, six updates of the head.
         var after = groups.Committed;
-        Assert.Equal((2L, 12L), (after.Groups - before.Groups, after.Changes - before.Changes));
-        Assert.Equal(2, await HeadUpdatesAsync(app));
+        Assert.Equal((6L, 12L), (after.Groups - before.Groups, after.Changes - before.Changes));
+        Assert.Equal(6, await HeadUpdatesAsync(app));
         // In arrival order: each change's "change-requested" entry comes after the one sent before it.
         Assert.Equal(indexes.Order().ToList(), indexes);
         // The customer's state is its last change sent (the last of "same" gave, the one before it withdrew).
@@ -57,7 +63,7 @@ public sealed class GroupCommitTests
     [ProviderTheory, Providers]
     public async Task A_change_that_fails_in_a_group_fails_alone_and_the_others_of_its_group_commit(DatabaseProvider provider)
     {
-        await using var app = await HubApp.StartAsync(provider);
+        await using var app = await HubApp.StartAsync(provider, OneCommitter);
         var (system, client, groups) = await ArrangeAsync(app);
         using var _ = client;
         // The database refuses one record (as a full disk or a broken constraint would): a failure no retry mends.
@@ -102,14 +108,14 @@ public sealed class GroupCommitTests
     [PostgresOnly]
     public async Task A_group_that_meets_a_row_lock_held_elsewhere_gives_way_and_its_changes_commit_alone()
     {
-        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres);
+        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres, OneCommitter);
         var (system, client, groups) = await ArrangeAsync(app);
         using var _ = client;
         Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, system, "held", Seed.Consent("OFFERS", true))).StatusCode);
         var before = groups.Committed;
 
-        // A lone writer's order: its record's row first (held here until the end), the ledger after. The group holds the
-        // ledger and then wants that row: without its lock timeout the two would wait for each other.
+        // A writer holds the record's row until the end: the group waits for it no longer than its lock timeout, so the
+        // other changes of the group are not held up with it.
         using var rowScope = app.Scope();
         var rowDb = app.Db(rowScope);
         await using var row = await rowDb.Database.BeginTransactionAsync();
@@ -134,6 +140,102 @@ public sealed class GroupCommitTests
         var after = groups.Committed;
         Assert.Equal((4L, 4L), (after.Groups - before.Groups, after.Changes - before.Changes));
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("could not be committed", StringComparison.Ordinal));
+        await LedgerVerifiesAsync(app);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task A_change_whose_record_is_in_a_cluster_starts_a_group_of_its_own_and_propagates_what_the_one_before_left(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, OneCommitter);
+        var (crm, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
+        var dms = await app.RegisterSourceSystemAsync("tgb", "toyota", "dms");
+        using var asDms = await app.AsAsync(dms);
+        using (var admin = await app.AdminAsync())
+        {
+            var cluster = await admin.PutAsJsonAsync("/nmscs/tgb/clusters/person-1", new
+            {
+                members = new[]
+                {
+                    new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-1" },
+                    new { context = "toyota", sourceSystem = "dms", sourceCustomerId = "d-9" },
+                },
+            });
+            Assert.Equal(HttpStatusCode.Created, cluster.StatusCode);
+        }
+        var before = groups.Committed;
+
+        // Behind the first: a record alone, then both records of the cluster. Each clustered change reads the other
+        // record's state, so each starts a group of its own and sees what the one before it committed.
+        var answers = await QueueBehindTheLedgerLockAsync(app, groups,
+        [
+            () => HubApp.SubmitAsync(client, crm, "first", Seed.Consent("OFFERS", true)),
+            () => HubApp.SubmitAsync(client, crm, "alone", Seed.Consent("OFFERS", true)),
+            () => HubApp.SubmitAsync(client, crm, "c-1", Seed.Consent("OFFERS", false, "2024-03-01T10:00:00Z")),
+            () => HubApp.SubmitAsync(asDms, dms, "d-9", Seed.Consent("SURVEYS", true, "2024-03-02T10:00:00Z")),
+        ]);
+        var ids = new List<Guid>();
+        foreach (var answer in answers)
+        {
+            var response = await answer;
+            var body = await Json.ReadAsync(response);
+            Assert.True(HttpStatusCode.Created == response.StatusCode, $"{(int)response.StatusCode} {body}");
+            ids.Add(Guid.Parse(body["id"]!.GetValue<string>()));
+        }
+        // Four commits: the group [alone, c-1, d-9] split before c-1 and again before d-9.
+        var after = groups.Committed;
+        Assert.Equal((4L, 4L), (after.Groups - before.Groups, after.Changes - before.Changes));
+
+        // d-9's change told both records of the cluster only what changed: SURVEYS. OFFERS was sent by c-1's change, which
+        // it saw; consolidated, both records now read OFFERS withdrawn and SURVEYS given.
+        using var scope = app.Scope();
+        var messages = await app.Db(scope).Propagations.Where(p => p.ChangeRequestId == ids[3]).OrderBy(p => p.Position).ToListAsync();
+        Assert.Equal(["c-1", "d-9"], messages.Select(m => m.SourceCustomerId).Order().ToList());
+        foreach (var message in messages)
+        {
+            var codes = JsonNode.Parse(message.Payload)!["consent"]!["consentAttributes"]!.AsArray().Select(c => c!["consentCode"]!.GetValue<string>()).ToList();
+            Assert.Equal(["SURVEYS"], codes);
+        }
+        var offersMessages = await app.Db(scope).Propagations.Where(p => p.ChangeRequestId == ids[2]).CountAsync();
+        Assert.Equal(2, offersMessages);
+        var data = await Json.ReadAsync(await asDms.GetAsync(HubApp.SubscriptionDataPath(dms, "d-9")));
+        var flags = data["consent"]!["consentAttributes"]!.AsArray().ToDictionary(c => c!["consentCode"]!.GetValue<string>(), c => c!["consentFlag"]!.GetValue<bool>());
+        Assert.False(flags["OFFERS"]);
+        Assert.True(flags["SURVEYS"]);
+        await LedgerVerifiesAsync(app);
+    }
+
+    [PostgresOnly]
+    public async Task Two_committers_commit_concurrent_writers_changes_in_each_writers_order_and_the_ledger_verifies()
+    {
+        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres, new() { ["ConsentHub:Ledger:GroupCommitters"] = "2" });
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
+        var before = groups.Committed;
+
+        // Eight writers, each sending ten changes of its own record one after another, alternating the flag.
+        var writers = await Task.WhenAll(Enumerable.Range(0, 8).Select(async w =>
+        {
+            var indexes = new List<long>();
+            for (var i = 0; i < 10; i++)
+            {
+                var response = await HubApp.SubmitAsync(client, system, $"w-{w}", Seed.Consent("OFFERS", i % 2 == 0, $"2024-04-01T10:00:{i:00}Z"));
+                var body = await Json.ReadAsync(response);
+                Assert.True(HttpStatusCode.Created == response.StatusCode, $"{(int)response.StatusCode} {body}");
+                indexes.Add(body["ledgerIndex"]!.GetValue<long>());
+            }
+            return indexes;
+        }));
+
+        Assert.All(writers, indexes => Assert.Equal(indexes.Order().ToList(), indexes));
+        var after = groups.Committed;
+        Assert.Equal(80L, after.Changes - before.Changes);
+        // Each record's last change (the tenth, a withdrawal) is its state.
+        for (var w = 0; w < 8; w++)
+        {
+            var data = await Json.ReadAsync(await client.GetAsync(HubApp.SubscriptionDataPath(system, $"w-{w}")));
+            Assert.False(data["consent"]!["consentAttributes"]!.AsArray().Single()!["consentFlag"]!.GetValue<bool>());
+        }
         await LedgerVerifiesAsync(app);
     }
 

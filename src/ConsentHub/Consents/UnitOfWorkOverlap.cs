@@ -1,0 +1,8 @@
+namespace ConsentHub.Consents;
+
+/// <summary>
+/// A change staged after others in one unit of work (<see cref="AppliedChange.SharesUnitOfWork"/>) reaches records
+/// beyond its own (a cluster): what it reads of them may miss what the earlier changes staged, so it must start a unit of
+/// work of its own. Nothing of the unit is committed; its earlier changes commit without it.
+/// </summary>
+public sealed class UnitOfWorkOverlap(string reason) : Exception(reason);
