@@ -109,7 +109,12 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
         // Those without a destination keep their messages in the feed: nothing to send, so nothing to retry.
         var pushed = (await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId))
             .Select(d => d.SourceSystemId).ToListAsync(ct)).ToHashSet();
-        await db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId)).LoadAsync(ct);
+        // One record of one system (a change of a record alone) is looked up by its key: PostgreSQL's generic plan for
+        // two array parameters uses only the first key column and filters the system's every row.
+        var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
+            ? db.PropagatedValues.Where(v => v.SourceSystemId == onlySystem && v.SourceCustomerId == onlyRecord)
+            : db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
+        await values.LoadAsync(ct);
         var sent = db.PropagatedValues.Local
             .Where(v => systemIds.Contains(v.SourceSystemId))
             .ToDictionary(v => (v.SourceSystemId, v.SourceCustomerId, v.Kind, v.Code));
