@@ -184,7 +184,7 @@ public sealed class GroupCommit(IServiceScopeFactory scopes, IOptions<LedgerOpti
         if (postgres) await db.Database.ExecuteSqlRawAsync($"SET LOCAL lock_timeout = '{LockTimeout}'", ct);
         var (outcomes, splitAt) = await pipeline.StageGroupAsync([.. group.Select(w => w.Submission)], async () =>
         {
-            // The ledger lock is waited for as long as it takes: its holders wait for no row lock.
+            // The ledger lock is waited for as long as it takes, as a lone change waits for it.
             if (postgres) await db.Database.ExecuteSqlRawAsync("SET LOCAL lock_timeout = DEFAULT", ct);
         }, ct);
         if (outcomes is null) return (null, splitAt);
