@@ -108,6 +108,7 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
             Add<Tenancy.OrganisationCategory>(tracker, NoticeTopics.OrganisationCategories, topics);
             Add<Tenancy.SourceSystem>(tracker, NoticeTopics.SourceSystems, topics);
             Add<Auth.HubUser>(tracker, NoticeTopics.Users, topics);
+            Add<Propagation.Destination>(tracker, NoticeTopics.Destinations, topics);
         }
         finally
         {

@@ -13,8 +13,9 @@ public static class NoticeTopics
     public const string OrganisationCategories = "organisation-categories";
     public const string SourceSystems = "source-systems";
     public const string Users = "users";
+    public const string Destinations = "destinations";
 
-    public static readonly IReadOnlyList<string> All = [Organisations, OrganisationCategories, SourceSystems, Users];
+    public static readonly IReadOnlyList<string> All = [Organisations, OrganisationCategories, SourceSystems, Users, Destinations];
 }
 
 /// <summary>

@@ -40,7 +40,7 @@ public static class DestinationApi
     {
         services.AddScoped<IChangeReaction, ChangePropagation>();
         services.AddOptions<PropagationOptions>().BindConfiguration(PropagationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddScoped<PropagationPlanner>();
+        services.AddScoped<PropagationPlanner>().AddSingleton<PushedSystems>();
         services.AddScoped<PropagationDispatcher>();
         services.AddSingleton<PropagationSignal>();
         services.AddHostedService<PropagationWorker>();

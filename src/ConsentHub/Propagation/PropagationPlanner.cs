@@ -25,7 +25,7 @@ public sealed record PropagationCause(string Kind, Guid? ChangeRequestId, DateTi
 /// message; one without finds it in its pull feed. Messages are staged until the ledger entry that causes them has
 /// its index, then written by <see cref="Stamp"/> in the same transaction.
 /// </summary>
-public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
+public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, PushedSystems pushedSystems)
 {
     static readonly JsonSerializerOptions PayloadJson = new(JsonSerializerDefaults.Web)
     {
@@ -107,8 +107,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy)
 
         var systemIds = targets.Values.ToList();
         // Those without a destination keep their messages in the feed: nothing to send, so nothing to retry.
-        var pushed = (await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId))
-            .Select(d => d.SourceSystemId).ToListAsync(ct)).ToHashSet();
+        var pushed = await pushedSystems.OfContextAsync(db, nmsc, context, ct);
         // One record of one system (a change of a record alone) is looked up by its key: PostgreSQL's generic plan for
         // two array parameters uses only the first key column and filters the system's every row.
         var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
