@@ -50,14 +50,13 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
     public Task<Dictionary<string, long>> TargetSystemsAsync(string nmsc, string context, IEnumerable<RecordKey> members, CancellationToken ct) =>
         tenancy.SourceSystemIdsAsync(db, nmsc, context, members.Where(m => m.Context == context).Select(m => m.SourceSystem).Distinct().ToList(), ct);
 
-    /// <summary>The source systems of one organisation and context that have a destination, by name.</summary>
-    public async Task<Dictionary<string, long>> DestinationsOfContextAsync(string nmsc, string context, CancellationToken ct) =>
-        await (
-                from s in db.SourceSystems.AsNoTracking()
-                where s.Nmsc == nmsc && s.Context == context
-                join d in db.Destinations.AsNoTracking() on s.Id equals d.SourceSystemId
-                select new { s.Name, s.Id })
-            .ToDictionaryAsync(x => x.Name, x => x.Id, StringComparer.Ordinal, ct);
+    /// <summary>
+    /// The ids of the source systems of one organisation and context that have a destination, read again from the
+    /// database (<see cref="PushedSystems.FreshOfContextAsync"/>) for a unit of work that must not miss one registered
+    /// a moment ago.
+    /// </summary>
+    public Task<IReadOnlySet<long>> FreshPushedSystemsAsync(string nmsc, string context, CancellationToken ct) =>
+        pushedSystems.FreshOfContextAsync(db, nmsc, context, ct);
 
     /// <summary>
     /// Stages a message for each record of <paramref name="members"/> (one cluster, any contexts) whose consolidated

@@ -16,10 +16,17 @@ public sealed class PushedSystems(ChangeNotices notices)
 
     /// <summary>The ids of the context's source systems that have a destination.</summary>
     public Task<IReadOnlySet<long>> OfContextAsync(ConsentDb db, string nmsc, string context, CancellationToken ct) =>
-        kept.GetOrReadAsync((nmsc, context), async c => (IReadOnlySet<long>)(await (
+        kept.GetOrReadAsync((nmsc, context), c => ReadAsync(db, nmsc, context, c), ct);
+
+    /// <summary>As <see cref="OfContextAsync"/>, read from the database whatever is kept (and kept afterwards).</summary>
+    public Task<IReadOnlySet<long>> FreshOfContextAsync(ConsentDb db, string nmsc, string context, CancellationToken ct) =>
+        kept.ReadAsync((nmsc, context), c => ReadAsync(db, nmsc, context, c), ct);
+
+    static async Task<IReadOnlySet<long>> ReadAsync(ConsentDb db, string nmsc, string context, CancellationToken ct) =>
+        (await (
                 from s in db.SourceSystems.AsNoTracking()
                 where s.Nmsc == nmsc && s.Context == context
                 join d in db.Destinations.AsNoTracking() on s.Id equals d.SourceSystemId
                 select s.Id)
-            .ToListAsync(c)).ToHashSet(), ct);
+            .ToListAsync(ct)).ToHashSet();
 }

@@ -103,7 +103,7 @@ public sealed class Erasures(ConsentDb db, LedgerWriter ledger, PropagationPlann
         foreach (var context in told.Select(m => m.Context).Distinct())
         {
             registered[context] = await planner.TargetSystemsAsync(nmsc, context, told, ct);
-            pushed.UnionWith((await planner.DestinationsOfContextAsync(nmsc, context, ct)).Values);
+            pushed.UnionWith(await planner.FreshPushedSystemsAsync(nmsc, context, ct));
         }
         // The systems are told to erase what they were sent: a later change of the person is sent to them in full.
         foreach (var member in told)
