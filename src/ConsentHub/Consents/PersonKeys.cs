@@ -45,6 +45,13 @@ public sealed class PersonKeyWrapping
 
     byte[]? key;
 
+    /// <summary>
+    /// This thread's cipher under <see cref="key"/>: set up once instead of for every record an upload, export or read
+    /// opens (an <see cref="AesGcm"/> is not safe to share between threads). Checked against the key it was made with,
+    /// since hosts in one process (the tests) each load their own.
+    /// </summary>
+    [ThreadStatic] static (byte[] Key, AesGcm Cipher)? cached;
+
     public async Task LoadAsync(ConsentDb db, IDataProtectionProvider protection, TimeProvider time, CancellationToken ct)
     {
         key = await ServerKeys.GetOrCreateProtectedAsync(db, protection, Name, Purpose, () => RandomNumberGenerator.GetBytes(32), time, ct);
@@ -66,8 +73,7 @@ public sealed class PersonKeyWrapping
     {
         var output = new byte[NonceSize + TagSize + personKey.Length];
         RandomNumberGenerator.Fill(output.AsSpan(0, NonceSize));
-        using var aes = new AesGcm(Key, TagSize);
-        aes.Encrypt(output.AsSpan(0, NonceSize), personKey, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), associatedData);
+        Cipher().Encrypt(output.AsSpan(0, NonceSize), personKey, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), associatedData);
         return Prefix + Convert.ToBase64String(output);
     }
 
@@ -75,9 +81,18 @@ public sealed class PersonKeyWrapping
     {
         var input = Convert.FromBase64String(stored[Prefix.Length..]);
         var personKey = new byte[input.Length - NonceSize - TagSize];
-        using var aes = new AesGcm(Key, TagSize);
-        aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), personKey, associatedData);
+        Cipher().Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), personKey, associatedData);
         return personKey;
+    }
+
+    AesGcm Cipher()
+    {
+        var current = Key;
+        if (cached is { } mine && ReferenceEquals(mine.Key, current)) return mine.Cipher;
+        cached?.Cipher.Dispose();
+        var cipher = new AesGcm(current, TagSize);
+        cached = (current, cipher);
+        return cipher;
     }
 
     byte[] Key => key ?? throw new InvalidOperationException("The person key wrapping key is not loaded: the host must call LoadAsync at start.");

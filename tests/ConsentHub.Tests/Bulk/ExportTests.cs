@@ -217,39 +217,7 @@ public sealed class ExportTests
         const int pending = batchSize - 1;
         await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Export:BatchSize"] = batchSize.ToString() });
         var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
-        using (var scope = app.Scope())
-        {
-            // Written straight to storage: a hundred API calls would test nothing more.
-            var db = app.Db(scope);
-            var now = DateTime.UtcNow;
-            var customers = Enumerable.Range(0, records).Select(i => new Customer
-            {
-                SourceSystemId = crm.Id, Nmsc = crm.Nmsc, Context = "toyota", SourceSystem = "crm", SourceCustomerId = $"bulk-{i:D5}",
-                CreatedAt = now,
-            }).ToList();
-            db.Customers.AddRange(customers);
-            await db.SaveChangesAsync();
-            // Their addresses sealed as the hub keeps them, under a key per record.
-            var vault = scope.ServiceProvider.GetRequiredService<PersonalDataVault>();
-            foreach (var (customer, i) in customers.Select((c, i) => (c, i)))
-                await vault.SetContactAsync(customer.Id, new Contact($"p{i}@example.com", null), CancellationToken.None);
-            for (var i = 0; i < records; i++)
-            {
-                var change = new ChangeRequest
-                {
-                    Id = Guid.NewGuid(), CustomerId = customers[i].Id, Status = i == pending ? ChangeStatus.PendingValidation : ChangeStatus.Applied,
-                    Validated = true, Data = "{}", SubmittedBy = "test", ReceivedAt = now, Sequence = i,
-                };
-                db.ChangeRequests.Add(change);
-                if (i != pending)
-                    db.ConsentEntries.Add(new ConsentEntry
-                    {
-                        CustomerId = customers[i].Id, Code = "OFFERS", Flag = i % 2 == 0, RequestedAt = now, ValidatedAt = now,
-                        ChangeRequestId = change.Id, Sequence = i,
-                    });
-            }
-            await db.SaveChangesAsync();
-        }
+        await SeedAsync(app, crm, records, pending);
         using var session = await Dpos.SignInAsync(app, await Dpos.CreateAsync(app, "dpo", "toyota", crm.Nmsc));
 
         var file = await ExportAsync(session, "toyota", crm.Nmsc);
@@ -259,6 +227,100 @@ public sealed class ExportTests
         Assert.Equal(Enumerable.Range(0, records).Where(i => i != pending).Select(i => $"bulk-{i:D5}"), ids);
         Assert.All(file, r => Assert.Equal($"p{int.Parse(r!["sourceCustomerId"]!.GetValue<string>()["bulk-".Length..])}@example.com",
             r["data"]!["consent"]!["communicationAttributes"]!["email"]!.GetValue<string>()));
+    }
+
+    [ProviderTheory, Providers]
+    public async Task A_download_cut_off_midway_ends_the_read_it_started_and_the_context_exports_again_whole(DatabaseProvider provider)
+    {
+        // The next batch is read while the last is written: when the write fails, that read must be over before the
+        // writer returns, or the caller's next use of the context (recording the download) meets a second operation.
+        const int batchSize = 20;
+        const int records = batchSize * 5;
+        await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Export:BatchSize"] = batchSize.ToString() });
+        var crm = await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm");
+        await SeedAsync(app, crm, records, pending: -1);
+        using var scope = app.Scope();
+        var writer = scope.ServiceProvider.GetRequiredService<ConsentHub.Bulk.ExportWriter>();
+        var db = app.Db(scope);
+
+        // The first flush, after the first batch, fails: the read of the second batch has just been started. A writer that
+        // returned without waiting for it failed here (the snapshot ended under a running command) or hung, hence the bound.
+        var progress = new ConsentHub.Bulk.ExportProgress();
+        await using (var cutOff = new FailingStream(failAfterBytes: 1))
+            await Assert.ThrowsAsync<IOException>(() => writer.WriteAsync(cutOff, "toyota", crm.Nmsc, progress, CancellationToken.None))
+                .WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(batchSize, progress.Records);
+        // The same context (as ExportApi records the download on it): free, and outside the export's snapshot.
+        Assert.Equal(records, await db.Customers.CountAsync(c => c.Nmsc == crm.Nmsc));
+        var whole = new MemoryStream();
+        var again = new ConsentHub.Bulk.ExportProgress();
+        await writer.WriteAsync(whole, "toyota", crm.Nmsc, again, CancellationToken.None);
+        Assert.Equal(records, again.Records);
+        Assert.Equal(records, JsonNode.Parse(whole.ToArray())!.AsArray().Count);
+    }
+
+    /// <summary>A download that breaks off: it takes the first bytes, then every write fails as a reset connection does.</summary>
+    sealed class FailingStream(int failAfterBytes) : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (Length + buffer.Length > failAfterBytes) throw new IOException("The client went away.");
+            base.Write(buffer);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            Write(buffer.AsSpan(offset, count));
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="records"/> records of <paramref name="crm"/> written straight to storage (a hundred API calls would
+    /// test nothing more): each with its address sealed as the hub keeps it, one applied change and one consent, except
+    /// the record at <paramref name="pending"/>, whose only change waits for validation.
+    /// </summary>
+    static async Task SeedAsync(HubApp app, SourceSystemCredentials crm, int records, int pending)
+    {
+        using var scope = app.Scope();
+        var db = app.Db(scope);
+        var now = DateTime.UtcNow;
+        var customers = Enumerable.Range(0, records).Select(i => new Customer
+        {
+            SourceSystemId = crm.Id, Nmsc = crm.Nmsc, Context = "toyota", SourceSystem = "crm", SourceCustomerId = $"bulk-{i:D5}",
+            CreatedAt = now,
+        }).ToList();
+        db.Customers.AddRange(customers);
+        await db.SaveChangesAsync();
+        // Their addresses sealed as the hub keeps them, under a key per record.
+        var vault = scope.ServiceProvider.GetRequiredService<PersonalDataVault>();
+        foreach (var (customer, i) in customers.Select((c, i) => (c, i)))
+            await vault.SetContactAsync(customer.Id, new Contact($"p{i}@example.com", null), CancellationToken.None);
+        for (var i = 0; i < records; i++)
+        {
+            var change = new ChangeRequest
+            {
+                Id = Guid.NewGuid(), CustomerId = customers[i].Id, Status = i == pending ? ChangeStatus.PendingValidation : ChangeStatus.Applied,
+                Validated = true, Data = "{}", SubmittedBy = "test", ReceivedAt = now, Sequence = i,
+            };
+            db.ChangeRequests.Add(change);
+            if (i != pending)
+                db.ConsentEntries.Add(new ConsentEntry
+                {
+                    CustomerId = customers[i].Id, Code = "OFFERS", Flag = i % 2 == 0, RequestedAt = now, ValidatedAt = now,
+                    ChangeRequestId = change.Id, Sequence = i,
+                });
+        }
+        await db.SaveChangesAsync();
     }
 
     [Fact]
