@@ -133,7 +133,8 @@ public sealed class SubscriptionChanges(
         await beforeLedgerLock();
         await ledger.LockHeadAsync(ct);
         var outcomes = new List<SubmitOutcome>(group.Count);
-        foreach (var change in prepared) outcomes.Add(change.Earlier ?? await FinishAsync(change, ct));
+        foreach (var change in prepared)
+            outcomes.Add(change is Prepared.Staged staged ? await FinishAsync(staged, ct) : ((Prepared.Answered)change).Earlier);
         await db.SaveChangesAsync(ct);
         return (outcomes, group.Count);
     }
@@ -145,21 +146,24 @@ public sealed class SubscriptionChanges(
     async Task<SubmitOutcome> StageAsync(Submission submission, CancellationToken ct)
     {
         var prepared = await PrepareAsync(submission, sharesUnitOfWork: false, ct);
-        if (prepared.Earlier is { } earlier) return earlier;
+        if (prepared is Prepared.Answered answered) return answered.Earlier;
         // Under the ledger lock: its entries.
         await ledger.LockHeadAsync(ct);
-        var outcome = await FinishAsync(prepared, ct);
+        var outcome = await FinishAsync((Prepared.Staged)prepared, ct);
         await db.SaveChangesAsync(ct);
         return outcome;
     }
 
-    /// <summary>
-    /// A change checked and staged up to its ledger entries, which need the ledger lock; or the earlier answer to its
-    /// idempotency key, with nothing staged.
-    /// </summary>
-    sealed record Prepared(
-        Submission Submission, SubmitOutcome? Earlier, ChangeRequest? Request = null, Customer? Customer = null,
-        AppliedChange? Applied = null, byte[]? PersonKey = null, string? Stored = null);
+    /// <summary>A change once checked: answered before (<see cref="Answered"/>) or staged up to its ledger entries (<see cref="Staged"/>).</summary>
+    abstract record Prepared
+    {
+        /// <summary>Its idempotency key was seen before: the earlier answer, with nothing staged.</summary>
+        public sealed record Answered(SubmitOutcome Earlier) : Prepared;
+
+        /// <summary>Checked and staged up to its ledger entries, which need the ledger lock.</summary>
+        public sealed record Staged(
+            Submission Submission, ChangeRequest Request, Customer Customer, AppliedChange? Applied, byte[] PersonKey, string Stored) : Prepared;
+    }
 
     /// <summary>Check and stage one change: the request, and the change applied (with what its reactions stage) or left to be confirmed.</summary>
     /// <param name="sharesUnitOfWork">Changes staged before it in this unit of work are not saved yet (a group).</param>
@@ -167,7 +171,7 @@ public sealed class SubscriptionChanges(
     {
         var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras) = submission;
         // Check: a key seen before answers as it did then.
-        if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return new Prepared(submission, earlier);
+        if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return new Prepared.Answered(earlier);
 
         var now = time.Now();
         var (customer, known, locked) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
@@ -194,18 +198,16 @@ public sealed class SubscriptionChanges(
             : null;
         // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
         if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
-        return new Prepared(submission, null, request, customer, applied, personKey, stored);
+        return new Prepared.Staged(submission, request, customer, applied, personKey, stored);
     }
 
     /// <summary>
     /// Under the ledger lock: the change's entries, what its door adds in the transaction, and the answer, kept for a
     /// retry with the same key. Staged, not saved.
     /// </summary>
-    async Task<SubmitOutcome> FinishAsync(Prepared prepared, CancellationToken ct)
+    async Task<SubmitOutcome> FinishAsync(Prepared.Staged staged, CancellationToken ct)
     {
-        var (submission, _, request, customer, applied, personKey, stored) = prepared;
-        if (request is null || customer is null || personKey is null || stored is null)
-            throw new InvalidOperationException("A change answered earlier has no entries to append.");
+        var (submission, request, customer, applied, personKey, stored) = staged;
         var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, _, extras) = submission;
         // A keyed commitment to the request as sent (which may carry an email address), never a plain hash of it.
         var dataCommitment = PersonKeys.Commit(personKey, stored);
