@@ -45,7 +45,7 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
     /// <summary>A record of a batch as read, before its contact is opened; no applied change means no validated consent.</summary>
     sealed record RecordRow(
         long Id, string SourceSystem, string SourceCustomerId, string? Language, string? Country, long? LatestApplied,
-        DateTime? CommandTimestamp, string? ProtectedKey, long? ContactId, byte[]? SealedContact);
+        DateTime? CommandTimestamp, string? ProtectedKey, byte[]? SealedContact);
 
     public async Task WriteAsync(Stream body, string context, string nmsc, ExportProgress progress, CancellationToken ct)
     {
@@ -97,12 +97,8 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
     /// <summary>The record's contact, when it has one and its key (an erased record has none).</summary>
     Contact? ContactOf(RecordRow row)
     {
-        if (row.ContactId is not { } id || row.SealedContact is null || row.ProtectedKey is null) return null;
-        var sealedRow = new SealedPersonalData
-        {
-            Id = id, CustomerId = row.Id, Kind = PersonalDataKinds.Contact, Reference = PersonalDataVault.Reference(row.Id), Sealed = row.SealedContact,
-        };
-        return PersonalDataVault.OpenContact(sealedRow, keys.Open(row.Id, row.ProtectedKey));
+        if (row.SealedContact is null || row.ProtectedKey is null) return null;
+        return PersonalDataVault.OpenContact(row.Id, row.SealedContact, keys.Open(row.Id, row.ProtectedKey));
     }
 
     /// <summary>
@@ -113,11 +109,11 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
     const string RecordsStatement =
         $"""
         SELECT c."Id", c."SourceSystem", c."SourceCustomerId", c."Language", c."Country", a."Sequence", a."CommandTimestamp",
-               (SELECT k."ProtectedKey" FROM person_keys k WHERE k."CustomerId" = c."Id"), p."Id", p."Sealed"
+               (SELECT k."ProtectedKey" FROM person_keys k WHERE k."CustomerId" = c."Id"), p."Sealed"
         FROM customers c
         LEFT JOIN LATERAL (SELECT r."Sequence", r."CommandTimestamp" FROM change_requests r
                            WHERE r."CustomerId" = c."Id" AND r."Status" = '{ChangeStatus.Applied}' ORDER BY r."Sequence" DESC LIMIT 1) a ON true
-        LEFT JOIN LATERAL (SELECT d."Id", d."Sealed" FROM personal_data d
+        LEFT JOIN LATERAL (SELECT d."Sealed" FROM personal_data d
                            WHERE d."Kind" = '{PersonalDataKinds.Contact}' AND d."Reference" = c."Id"::text LIMIT 1) p ON true
         WHERE c."Nmsc" = $1 AND c."Context" = $2 AND c."Id" > $3
         ORDER BY c."Id"
@@ -147,8 +143,7 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
                 {
                     rows.Add(new RecordRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), RecordRows.NullableString(reader, 3),
                         RecordRows.NullableString(reader, 4), RecordRows.NullableInt64(reader, 5), RecordRows.NullableDateTime(reader, 6),
-                        RecordRows.NullableString(reader, 7), RecordRows.NullableInt64(reader, 8),
-                        reader.IsDBNull(9) ? null : reader.GetFieldValue<byte[]>(9)));
+                        RecordRows.NullableString(reader, 7), reader.IsDBNull(8) ? null : reader.GetFieldValue<byte[]>(8)));
                 }
             }
             var ids = rows.Where(r => r.LatestApplied is not null).Select(r => r.Id).ToArray();
@@ -166,8 +161,7 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
     async Task<(List<RecordRow>, ILookup<long, ConsentEntry>, ILookup<long, ChannelEntry>)> ReadOnSqliteAsync(
         string context, string nmsc, long after, int batchSize, CancellationToken ct)
     {
-        // The next records in id order, each with an index probe for its latest applied change. An EXISTS filter here
-        // is planned as a join or hashed subplan reading change_requests from its start on every batch.
+        // The next records in id order, each with its latest applied change, key and sealed contact as subqueries.
         var rows = await db.Customers.AsNoTracking()
             .Where(c => c.Nmsc == nmsc && c.Context == context && c.Id > after)
             .OrderBy(c => c.Id)
@@ -178,8 +172,6 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
                 db.ChangeRequests.Where(r => r.CustomerId == c.Id && r.Status == ChangeStatus.Applied)
                     .OrderByDescending(r => r.Sequence).Select(r => r.CommandTimestamp).FirstOrDefault(),
                 db.PersonKeys.Where(k => k.CustomerId == c.Id).Select(k => k.ProtectedKey).FirstOrDefault(),
-                db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && p.Reference == c.Id.ToString())
-                    .Select(p => (long?)p.Id).FirstOrDefault(),
                 db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && p.Reference == c.Id.ToString())
                     .Select(p => p.Sealed).FirstOrDefault()))
             .ToListAsync(ct);

@@ -135,6 +135,16 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     public static Contact OpenContact(SealedPersonalData row, byte[] personKey) =>
         JsonSerializer.Deserialize<Contact>(Open(personKey, row), Json)!;
 
+    /// <summary>
+    /// A record's contact from the sealed bytes of its row, read by the caller with the record's stored key in the same
+    /// query (the consent read, the export, extracts).
+    /// </summary>
+    public static Contact OpenContact(long customerId, byte[] sealedContact, byte[] personKey) =>
+        OpenContact(new SealedPersonalData
+        {
+            CustomerId = customerId, Kind = PersonalDataKinds.Contact, Reference = Reference(customerId), Sealed = sealedContact,
+        }, personKey);
+
     public Task SetContactAsync(long customerId, Contact contact, CancellationToken ct) =>
         SealJsonAsync(customerId, PersonalDataKinds.Contact, Reference(customerId), contact, ct);
 
@@ -199,7 +209,7 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     {
         var input = row.Sealed;
         if (input.Length < 1 + NonceSize + TagSize || input[0] != Format)
-            throw new CryptographicException($"Personal data row {row.Id} has an unknown format.");
+            throw new CryptographicException($"Personal data {row.Kind} {row.Reference} of customer {row.CustomerId} has an unknown format.");
         var plaintext = new byte[input.Length - 1 - NonceSize - TagSize];
         using var aes = new AesGcm(EncryptionKey(personKey), TagSize);
         // The associated data binds the ciphertext to its row: moved to another record or reference, it fails to open.

@@ -209,12 +209,7 @@ public sealed class ExtractRunner(
     {
         if (reader.IsDBNull(ordinal) || reader.IsDBNull(ordinal + 1)) return null;
         var customerId = reader.GetInt64(ordinal + 2);
-        var row = new SealedPersonalData
-        {
-            Id = 0, CustomerId = customerId, Kind = PersonalDataKinds.Contact, Reference = PersonalDataVault.Reference(customerId),
-            Sealed = (byte[])reader.GetValue(ordinal),
-        };
-        return PersonalDataVault.OpenContact(row, keys.Open(customerId, reader.GetString(ordinal + 1)));
+        return PersonalDataVault.OpenContact(customerId, (byte[])reader.GetValue(ordinal), keys.Open(customerId, reader.GetString(ordinal + 1)));
     }
 
     /// <summary>The reader's current row as the writers read it; personal columns come from the row's sealed contact, opened once per row.</summary>

@@ -31,7 +31,7 @@ public static class CurrentSubscriptionData
             // A record its cluster names but that never sent a change of its own is sent the cluster's data: it reads it too.
             var clusterId = await ClusterMembership.ClusterIdAsync(db, nmsc, new RecordKey(context, sourceSystem, sourceCustomerId), ct);
             if (clusterId is null) return null;
-            own = new OwnRecordRow(Unseen(nmsc, context, sourceSystem, sourceCustomerId), [], [], null, clusterId, null, null, null);
+            own = new OwnRecordRow(Unseen(nmsc, context, sourceSystem, sourceCustomerId), [], [], null, clusterId, null, null);
         }
         var customer = own.Customer;
         var state = SubscriptionState.Of(customer, own.Consents, own.Channels, ContactOf(own, keys));
@@ -68,18 +68,13 @@ public static class CurrentSubscriptionData
     /// </summary>
     static Contact? ContactOf(OwnRecordRow own, PersonKeys keys)
     {
-        if (own.ContactId is not { } id || own.SealedContact is null || own.ProtectedKey is null) return null;
-        var row = new SealedPersonalData
-        {
-            Id = id, CustomerId = own.Customer.Id, Kind = PersonalDataKinds.Contact,
-            Reference = PersonalDataVault.Reference(own.Customer.Id), Sealed = own.SealedContact,
-        };
-        return PersonalDataVault.OpenContact(row, keys.Open(own.Customer.Id, own.ProtectedKey));
+        if (own.SealedContact is null || own.ProtectedKey is null) return null;
+        return PersonalDataVault.OpenContact(own.Customer.Id, own.SealedContact, keys.Open(own.Customer.Id, own.ProtectedKey));
     }
 
     sealed record OwnRecordRow(
         Customer Customer, List<ConsentEntry> Consents, List<ChannelEntry> Channels, DateTime? LatestCommandTimestamp,
-        string? ClusterId, string? ProtectedKey, long? ContactId, byte[]? SealedContact);
+        string? ClusterId, string? ProtectedKey, byte[]? SealedContact);
 
     /// <summary>A record of the cluster with its latest applied change (by ledger order) and its organisation's merge policy.</summary>
     sealed record ClusterRecord(
@@ -111,8 +106,6 @@ public static class CurrentSubscriptionData
                     .Select(m => m.ClusterId).FirstOrDefault(),
                 db.PersonKeys.Where(k => k.CustomerId == c.Id).Select(k => k.ProtectedKey).FirstOrDefault(),
                 db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && p.Reference == c.Id.ToString())
-                    .Select(p => (long?)p.Id).FirstOrDefault(),
-                db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && p.Reference == c.Id.ToString())
                     .Select(p => p.Sealed).FirstOrDefault()))
             .SingleOrDefault();
 
@@ -130,9 +123,9 @@ public static class CurrentSubscriptionData
                (SELECT m."ClusterId" FROM cluster_members m WHERE m."Nmsc" = c."Nmsc" AND m."Context" = c."Context"
                 AND m."SourceSystem" = c."SourceSystem" AND m."SourceCustomerId" = c."SourceCustomerId" LIMIT 1),
                (SELECT k."ProtectedKey" FROM person_keys k WHERE k."CustomerId" = c."Id" LIMIT 1),
-               p."Id", p."Sealed"
+               p."Sealed"
         FROM customers c
-        LEFT JOIN LATERAL (SELECT d."Id", d."Sealed" FROM personal_data d
+        LEFT JOIN LATERAL (SELECT d."Sealed" FROM personal_data d
                            WHERE d."Kind" = '{PersonalDataKinds.Contact}' AND d."Reference" = c."Id"::text LIMIT 1) p ON true
         WHERE c."Nmsc" = $1 AND c."Context" = $2 AND c."SourceSystem" = $3 AND c."SourceCustomerId" = $4
         """,
@@ -153,13 +146,12 @@ public static class CurrentSubscriptionData
             var commandTimestamp = RecordRows.NullableDateTime(reader, next);
             var clusterId = RecordRows.NullableString(reader, next + 1);
             var protectedKey = RecordRows.NullableString(reader, next + 2);
-            var contactId = RecordRows.NullableInt64(reader, next + 3);
-            var sealedContact = reader.IsDBNull(next + 4) ? null : reader.GetFieldValue<byte[]>(next + 4);
+            var sealedContact = reader.IsDBNull(next + 3) ? null : reader.GetFieldValue<byte[]>(next + 3);
             await reader.NextResultAsync(ct);
             var consents = await RecordRows.ConsentsAsync(reader, ct);
             await reader.NextResultAsync(ct);
             var channels = await RecordRows.ChannelsAsync(reader, ct);
-            return new OwnRecordRow(customer, consents, channels, commandTimestamp, clusterId, protectedKey, contactId, sealedContact);
+            return new OwnRecordRow(customer, consents, channels, commandTimestamp, clusterId, protectedKey, sealedContact);
         }, ct);
 
     /// <summary>The records of a cluster within one context that the hub knows, in id order.</summary>
