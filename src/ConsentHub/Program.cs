@@ -61,7 +61,7 @@ app.UseHosting();
 app.UsePublicAddress();
 // Before authentication: OpenIddict answers the token endpoint from there.
 app.UseRateLimiter();
-app.UseAuthentication();
+app.UseHubAuthentication();
 app.UseAuthorization();
 
 app.MapHosting();

@@ -116,12 +116,19 @@ public static class AuthSetup
                     .SetType(OpenIddictValidationHandlerType.Custom));
             });
 
-        services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+        services.AddSingleton<ValidatedTokens>();
+        services.AddAuthentication(BearerAuthentication.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, o =>
+            {
+                // OpenIddict answers the refusals: the seed's JSON body for 401, problem details for 403.
+                o.ForwardChallenge = BearerAuthentication.ValidatingScheme;
+                o.ForwardForbid = BearerAuthentication.ValidatingScheme;
+            })
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null)
             .AddPolicyScheme(BearerOrApiKeyScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = http =>
                 http.Request.Headers.ContainsKey(ApiKeyAuthentication.Header) || http.Request.Headers.ContainsKey(ApiKeyAuthentication.AlternateHeader)
                     ? ApiKeyAuthentication.SchemeName
-                    : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+                    : BearerAuthentication.SchemeName);
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, p => p.RequireAuthenticatedUser().RequireClaim(HubClaims.Role, Roles.Admin).RequireAssertion(AdminScopeFits))
             .AddPolicy(ClusterFeedPolicy, p => p.RequireAuthenticatedUser().RequireAssertion(c =>

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using ConsentHub.Data;
 using Microsoft.AspNetCore;
 using Microsoft.EntityFrameworkCore;
@@ -21,18 +22,23 @@ public sealed class CurrentHolders(ChangeNotices notices)
 
     readonly NoticedCache<string, bool> current = new(notices, [NoticeTopics.SourceSystems, NoticeTopics.Users]);
 
-    public static ValueTask RefuseRevokedAsync(OpenIddictValidationEvents.ProcessAuthenticationContext context)
+    /// <summary>OpenIddict's step after the token's signature and lifetime are checked: refuses a revoked holder's token.</summary>
+    public static async ValueTask RefuseRevokedAsync(OpenIddictValidationEvents.ProcessAuthenticationContext context)
     {
-        if (context.AccessTokenPrincipal is not { } principal) return ValueTask.CompletedTask;
-        var role = principal.GetClaim(HubClaims.Role);
-        if (role is not (Roles.SourceSystem or Roles.Organisation)) return ValueTask.CompletedTask;
+        if (context.AccessTokenPrincipal is not { } principal) return;
         var http = context.Transaction.GetHttpRequest()!.HttpContext;
-        return http.RequestServices.GetRequiredService<CurrentHolders>().RefuseRevokedAsync(context, principal, role, http);
+        if (!await http.RequestServices.GetRequiredService<CurrentHolders>().IsCurrentAsync(principal, http))
+            context.Reject(Errors.InvalidToken, Revoked);
     }
 
-    async ValueTask RefuseRevokedAsync(
-        OpenIddictValidationEvents.ProcessAuthenticationContext context, System.Security.Claims.ClaimsPrincipal principal, string role, HttpContext http)
+    /// <summary>
+    /// Whether the token's holder is still active with the credentials the token was issued under. Only source systems'
+    /// and organisation API users' tokens can be revoked; every other holder is current.
+    /// </summary>
+    public ValueTask<bool> IsCurrentAsync(ClaimsPrincipal principal, HttpContext http)
     {
+        var role = principal.GetClaim(HubClaims.Role);
+        if (role is not (Roles.SourceSystem or Roles.Organisation)) return ValueTask.FromResult(true);
         // Tokens issued before stamps existed carry none; they match the stamp of a system never rotated since.
         var stamp = principal.GetClaim(HubClaims.CredentialStamp) ?? "";
         var subject = principal.GetClaim(Claims.Subject);
@@ -42,15 +48,19 @@ public sealed class CurrentHolders(ChangeNotices notices)
         var key = role == Roles.SourceSystem
             ? string.Join('\u001f', role, nmsc, holderContext, system, stamp)
             : string.Join('\u001f', role, subject, stamp);
-        if (current.TryGet(key, out _)) return;
-        var generation = current.Generation;
-        var db = http.RequestServices.GetRequiredService<ConsentDb>();
-        var isCurrent = role == Roles.SourceSystem
-            ? await IsCurrentSourceSystemAsync(db, nmsc, holderContext, system, stamp, http.RequestAborted)
-            : await db.Users.AsNoTracking().AnyAsync(u => u.Username == subject
-                && u.Role == Roles.Organisation && u.CredentialStamp == stamp, http.RequestAborted);
-        if (isCurrent) current.Set(key, true, generation);
-        else context.Reject(Errors.InvalidToken, Revoked);
+        return current.TryGet(key, out _) ? ValueTask.FromResult(true) : ReadAsync();
+
+        async ValueTask<bool> ReadAsync()
+        {
+            var generation = current.Generation;
+            var db = http.RequestServices.GetRequiredService<ConsentDb>();
+            var isCurrent = role == Roles.SourceSystem
+                ? await IsCurrentSourceSystemAsync(db, nmsc, holderContext, system, stamp, http.RequestAborted)
+                : await db.Users.AsNoTracking().AnyAsync(u => u.Username == subject
+                    && u.Role == Roles.Organisation && u.CredentialStamp == stamp, http.RequestAborted);
+            if (isCurrent) current.Set(key, true, generation);
+            return isCurrent;
+        }
     }
 
     static Task<bool> IsCurrentSourceSystemAsync(ConsentDb db, string? nmsc, string? context, string? name, string stamp, CancellationToken ct) =>

@@ -6,6 +6,7 @@ using ConsentHub.Auth;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ConsentHub.Tests.Auth;
 
@@ -304,6 +305,31 @@ public sealed class TokenTests
         Assert.Contains("no longer valid", body["error_description"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
         // The answer never echoes the token back.
         Assert.DoesNotContain(expired, body.ToJsonString());
+    }
+
+    [ProviderTheory, Providers]
+    public async Task A_token_that_worked_gets_401_invalid_token_from_the_moment_it_expires(DatabaseProvider provider)
+    {
+        // A token the hub has validated is not validated again on each request until it expires (ValidatedTokens):
+        // its expiry must still end it, on the hub's clock.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await HubApp.StartAsync(provider, services: s => s.AddSingleton<TimeProvider>(clock));
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        using var client = await app.AsAsync(crm);
+        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
+        var path = HubApp.SubscriptionDataPath(crm, "c1");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        // Kept after its first validation, so the requests below are answered from what was kept.
+        Assert.True(app.Services.GetRequiredService<ValidatedTokens>().TryGet(client.DefaultRequestHeaders.Authorization!.Parameter!, out _));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        var lifetime = TimeSpan.FromMinutes(new TokenOptions().AccessTokenLifetimeMinutes);
+
+        clock.Advance(lifetime - TimeSpan.FromMinutes(1));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+        clock.Advance(TimeSpan.FromMinutes(2));
+
+        var body = await AssertInvalidToken(await client.GetAsync(path));
+        Assert.Contains("no longer valid", body["error_description"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
     }
 
     [ProviderTheory, Providers]
