@@ -61,10 +61,10 @@ public static class HubAuthentication
     }
 
     /// <summary>The result of authentication, as the stock middleware leaves it for authorization to read.</summary>
-    sealed class ResultFeatures(AuthenticateResult result) : IAuthenticateResultFeature, IHttpAuthenticationFeature
+    sealed class ResultFeatures(AuthenticateResult authenticated) : IAuthenticateResultFeature, IHttpAuthenticationFeature
     {
-        AuthenticateResult? result = result;
-        ClaimsPrincipal? user = result.Principal;
+        AuthenticateResult? result = authenticated;
+        ClaimsPrincipal? user = authenticated.Principal;
 
         public AuthenticateResult? AuthenticateResult
         {
