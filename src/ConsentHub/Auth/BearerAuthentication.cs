@@ -38,14 +38,20 @@ public sealed class BearerAuthentication(
         return result;
     }
 
-    /// <summary>The token of an <c>Authorization: Bearer</c> header, read as OpenIddict reads it; null without one.</summary>
+    /// <summary>The token of the request's one <c>Authorization: Bearer</c> header; null without one, or with several.</summary>
     static string? BearerToken(HttpRequest request)
     {
         var header = request.Headers[HeaderNames.Authorization];
-        if (header.Count != 1 || header[0] is not { } value) return null;
+        return header.Count == 1 ? TokenOf(header[0]) : null;
+    }
+
+    /// <summary>The token of an <c>Authorization</c> header value of the <c>Bearer</c> scheme (any case); null for another scheme or no token.</summary>
+    public static string? TokenOf(string? authorization)
+    {
         const string prefix = "Bearer ";
-        if (value.Length <= prefix.Length || !value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return null;
-        var token = value[prefix.Length..];
+        if (authorization is null || authorization.Length <= prefix.Length || !authorization.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            return null;
+        var token = authorization[prefix.Length..];
         return string.IsNullOrWhiteSpace(token) ? null : token;
     }
 }

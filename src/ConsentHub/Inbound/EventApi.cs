@@ -103,10 +103,9 @@ public static class EventApi
     /// <summary>The tokens presented, as the seed allows them: a bearer token, the x-api-key (or api-key) header, the query (taken off it already).</summary>
     static List<string> PresentedTokens(HttpContext http)
     {
-        var authorization = http.Request.Headers.Authorization.FirstOrDefault();
         var candidates = new[]
         {
-            authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..] : null,
+            BearerAuthentication.TokenOf(http.Request.Headers.Authorization.FirstOrDefault()),
             http.Request.Headers[TokenHeader].FirstOrDefault(),
             http.Request.Headers[ApiKeyAuthentication.Header].FirstOrDefault(),
             http.Features.Get<QueryTokenFeature>()?.Token,
