@@ -62,7 +62,7 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
                 reading = batch.More ? ReadAsync(context, nmsc, batch.Last, ct) : null;
                 foreach (var record in batch.Records)
                 {
-                    WriteRecord(json, context, nmsc, record, ContactOf(record.Row));
+                    WriteRecord(json, context, nmsc, record, PersonalDataVault.OpenContact(record.Row.Id, record.Row.SealedContact, record.Row.ProtectedKey, keys));
                     progress.Records++;
                     if (json.BytesPending > FlushBytes) await json.FlushAsync(ct);
                 }
@@ -94,12 +94,6 @@ public sealed class ExportWriter(ConsentDb db, PersonKeys keys, IOptions<ExportO
         return new ExportBatch(records, rows.Count == 0 ? after : rows[^1].Id, rows.Count == batchSize);
     }
 
-    /// <summary>The record's contact, when it has one and its key (an erased record has none).</summary>
-    Contact? ContactOf(RecordRow row)
-    {
-        if (row.SealedContact is null || row.ProtectedKey is null) return null;
-        return PersonalDataVault.OpenContact(row.Id, row.SealedContact, keys.Open(row.Id, row.ProtectedKey));
-    }
 
     /// <summary>
     /// The batch's records in id order, each with its latest applied change, key and sealed contact. Each of those is an

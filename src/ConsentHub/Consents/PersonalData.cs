@@ -136,14 +136,15 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         JsonSerializer.Deserialize<Contact>(Open(personKey, row), Json)!;
 
     /// <summary>
-    /// A record's contact from the sealed bytes of its row, read by the caller with the record's stored key in the same
-    /// query (the consent read, the export, extracts).
+    /// A record's contact from the sealed bytes of its row and its stored key, read by the caller in one query (the consent
+    /// read, the export, extracts); null when either is missing (no contact, or an erased record). Every writer seals a
+    /// record's contact under the record itself, and the sealed bytes are bound to it: a row sealed otherwise fails to open.
     /// </summary>
-    public static Contact OpenContact(long customerId, byte[] sealedContact, byte[] personKey) =>
-        OpenContact(new SealedPersonalData
+    public static Contact? OpenContact(long customerId, byte[]? sealedContact, string? protectedKey, PersonKeys keys) =>
+        sealedContact is null || protectedKey is null ? null : OpenContact(new SealedPersonalData
         {
             CustomerId = customerId, Kind = PersonalDataKinds.Contact, Reference = Reference(customerId), Sealed = sealedContact,
-        }, personKey);
+        }, keys.Open(customerId, protectedKey));
 
     public Task SetContactAsync(long customerId, Contact contact, CancellationToken ct) =>
         SealJsonAsync(customerId, PersonalDataKinds.Contact, Reference(customerId), contact, ct);

@@ -205,12 +205,8 @@ public sealed class ExtractRunner(
     /// The record's contact, when asked for and still there (an erased record has neither key nor contact): read in the same
     /// row as the record, so that the run holds one statement open and no other query.
     /// </summary>
-    Contact? ContactOf(DbDataReader reader, int ordinal)
-    {
-        if (reader.IsDBNull(ordinal) || reader.IsDBNull(ordinal + 1)) return null;
-        var customerId = reader.GetInt64(ordinal + 2);
-        return PersonalDataVault.OpenContact(customerId, (byte[])reader.GetValue(ordinal), keys.Open(customerId, reader.GetString(ordinal + 1)));
-    }
+    Contact? ContactOf(DbDataReader reader, int ordinal) => PersonalDataVault.OpenContact(reader.GetInt64(ordinal + 2),
+        reader.IsDBNull(ordinal) ? null : (byte[])reader.GetValue(ordinal), reader.IsDBNull(ordinal + 1) ? null : reader.GetString(ordinal + 1), keys);
 
     /// <summary>The reader's current row as the writers read it; personal columns come from the row's sealed contact, opened once per row.</summary>
     sealed class ReaderRow(DbDataReader reader, IReadOnlyList<ExtractColumn> columns, int? personal, ExtractRunner runner) : IExtractRow

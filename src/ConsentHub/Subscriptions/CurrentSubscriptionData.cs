@@ -34,7 +34,7 @@ public static class CurrentSubscriptionData
             own = new OwnRecordRow(Unseen(nmsc, context, sourceSystem, sourceCustomerId), [], [], null, clusterId, null, null);
         }
         var customer = own.Customer;
-        var state = SubscriptionState.Of(customer, own.Consents, own.Channels, ContactOf(own, keys));
+        var state = SubscriptionState.Of(customer, own.Consents, own.Channels, PersonalDataVault.OpenContact(customer.Id, own.SealedContact, own.ProtectedKey, keys));
         if (own.ClusterId is null) return new Answer(customer, state, own.LatestCommandTimestamp);
 
         var records = new List<ClusterRecord>();
@@ -61,16 +61,6 @@ public static class CurrentSubscriptionData
 
     static Customer Unseen(string nmsc, string context, string sourceSystem, string sourceCustomerId) =>
         new() { Id = 0, Nmsc = nmsc, Context = context, SourceSystem = sourceSystem, SourceCustomerId = sourceCustomerId };
-
-    /// <summary>
-    /// The record's contact, when it has one and its key (an erased record has none). Every writer seals a record's
-    /// contact under the record itself, and the sealed bytes are bound to it: a row sealed otherwise would fail to open.
-    /// </summary>
-    static Contact? ContactOf(OwnRecordRow own, PersonKeys keys)
-    {
-        if (own.SealedContact is null || own.ProtectedKey is null) return null;
-        return PersonalDataVault.OpenContact(own.Customer.Id, own.SealedContact, keys.Open(own.Customer.Id, own.ProtectedKey));
-    }
 
     sealed record OwnRecordRow(
         Customer Customer, List<ConsentEntry> Consents, List<ChannelEntry> Channels, DateTime? LatestCommandTimestamp,
