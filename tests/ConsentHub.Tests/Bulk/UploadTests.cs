@@ -351,7 +351,9 @@ public sealed class UploadTests
 
         await using var restarted = app.SecondInstance();
         using var client = await restarted.AsAsync(system);
-        var job = await Json.ReadAsync(await client.GetAsync($"/uploads/{crashed.Id}"));
+        // The watchdog's first sweep runs as the instance starts, beside its first requests.
+        var job = await Poll.UntilAsync(async () => await Json.ReadAsync(await client.GetAsync($"/uploads/{crashed.Id}")),
+            j => j["status"]!.GetValue<string>() != "RUNNING", TimeSpan.FromSeconds(10));
         Assert.Equal("FAILED", job["status"]!.GetValue<string>());
         Assert.StartsWith("interrupted", job["failureReason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("RUNNING", (await Json.ReadAsync(await client.GetAsync($"/uploads/{live.Id}")))["status"]!.GetValue<string>());
