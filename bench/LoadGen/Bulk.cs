@@ -22,21 +22,7 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
     public async Task<int> RunAsync(int records)
     {
         // Upload.
-        var upload = await MeasureAsync(async () =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"/contexts/{context}/nmscs/{nmsc}/source-systems/{system}/uploads")
-            {
-                Content = new RecordsContent(records, context, nmsc, system),
-            };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            using var response = await http.SendAsync(request);
-            var text = await response.Content.ReadAsStringAsync();
-            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"upload: {(int)response.StatusCode} {text}");
-            var job = JsonNode.Parse(text)!;
-            Console.Error.WriteLine($"upload job: {job["status"]} applied={job["applied"]} rejected={job["rejected"]} skipped={job["skipped"]}");
-            if (job["applied"]!.GetValue<long>() != records) throw new InvalidOperationException($"upload applied {job["applied"]} of {records}");
-        });
+        var upload = await MeasureAsync(() => UploadAsync(records, "c", propagate: false));
         var uploadCopy = await CopyInAsync();
 
         // Export, as an organisation DPO signed in through the login form.
@@ -78,11 +64,35 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
         });
         var exportCopy = await CopyOutAsync();
 
+        // The same number of other records of the same system again, with ?propagate=true: the single-change pipeline (its
+        // group commit) instead of the set-wise bootstrap. It writes the same rows per record as the first upload (each
+        // record is a cluster of its own, so no message is planned), so its baseline is the first upload's COPY FROM.
+        var propagated = await MeasureAsync(() => UploadAsync(records, "p", propagate: true));
+
         Console.WriteLine($"| workload | ConsentHub | COPY | ratio | peak RSS |");
         Console.WriteLine($"|---|---|---|---|---|");
         Console.WriteLine($"| upload, {records:N0} records | {upload.Seconds:F2} s ({records / upload.Seconds:F0} records/s) | {uploadCopy:F3} s (COPY FROM of the {UploadTables.Length} tables it wrote) | {upload.Seconds / uploadCopy:F2}× | {Mb(upload.PeakRss)} |");
+        Console.WriteLine($"| upload ?propagate=true, {records:N0} records | {propagated.Seconds:F2} s ({records / propagated.Seconds:F0} records/s) | {uploadCopy:F3} s (the first upload's COPY FROM) | {propagated.Seconds / uploadCopy:F2}× | {Mb(propagated.PeakRss)} |");
         Console.WriteLine($"| export, {exported:N0} records ({bytes / 1e6:F0} MB) | {export.Seconds:F2} s ({exported / export.Seconds:F0} records/s) | {exportCopy:F3} s (COPY TO of the rows it reads) | {export.Seconds / exportCopy:F2}× | {Mb(export.PeakRss)} |");
         return exported == records ? 0 : 1;
+    }
+
+    /// <summary>Uploads N generated records (customer ids PREFIX0…) as NDJSON and checks that every one applied.</summary>
+    async Task UploadAsync(int records, string prefix, bool propagate)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post,
+            $"/contexts/{context}/nmscs/{nmsc}/source-systems/{system}/uploads" + (propagate ? "?propagate=true" : ""))
+        {
+            Content = new RecordsContent(records, context, nmsc, system, prefix, emailPrefix: prefix == "c" ? "" : prefix + "-"),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"upload: {(int)response.StatusCode} {text}");
+        var job = JsonNode.Parse(text)!;
+        Console.Error.WriteLine($"upload job (propagate={propagate}): {job["status"]} applied={job["applied"]} rejected={job["rejected"]} skipped={job["skipped"]}");
+        if (job["applied"]!.GetValue<long>() != records) throw new InvalidOperationException($"upload applied {job["applied"]} of {records}");
     }
 
     static string Mb(long? bytes) => bytes is { } b ? $"{b / (1024.0 * 1024):F0} MiB" : "(no --server-pid)";
@@ -178,15 +188,15 @@ sealed partial class BulkBench(HttpClient http, string adminToken, string token,
     [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\"")]
     private static partial Regex HiddenField();
 
-    /// <summary>N upload records as NDJSON, written as the request is sent.</summary>
-    internal sealed class RecordsContent(int records, string context, string nmsc, string system) : HttpContent
+    /// <summary>N upload records as NDJSON (customer ids PREFIX0…, emails EMAILPREFIXperson0@…), written as the request is sent.</summary>
+    internal sealed class RecordsContent(int records, string context, string nmsc, string system, string prefix = "c", string emailPrefix = "") : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? transport)
         {
             var buffer = new MemoryStream();
             for (var n = 0; n < records; n++)
             {
-                var envelope = new { context, nmsc, sourceSystemName = system, sourceCustomerId = $"c{n}", data = Hub.Body(n, $"person{n}@example.com") };
+                var envelope = new { context, nmsc, sourceSystemName = system, sourceCustomerId = $"{prefix}{n}", data = Hub.Body(n, $"{emailPrefix}person{n}@example.com") };
                 JsonSerializer.Serialize(buffer, envelope);
                 buffer.WriteByte((byte)'\n');
                 if (buffer.Length > 1 << 16)

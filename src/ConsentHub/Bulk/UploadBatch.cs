@@ -31,28 +31,21 @@ public sealed class UploadBatch(ConsentDb db, SubscriptionChanges changes, BulkC
             return [.. applied.Select(a => a ? UploadOutcome.Applied : UploadOutcome.Skipped)];
         }
 
-        // Propagation and built-in matching need each record to see the ones before it committed: one by one.
+        // Propagation and built-in matching need each record to see the ones before it committed: the single-change
+        // pipeline, its group committers taking the batch many records to a transaction.
         var hashes = records.Select(r => r.ContentHash).Distinct().ToList();
-        // A re-upload is mostly records applied before: one query finds them, instead of one transaction each.
+        // A re-upload is mostly records applied before: one query finds them, instead of one submission each.
         var done = await db.IdempotencyRecords.AsNoTracking()
             .Where(r => r.Scope == scope && hashes.Contains(r.Key)).Select(r => r.Key).ToHashSetAsync(ct);
-        var outcomes = new List<UploadOutcome>(records.Count);
-        foreach (var record in records)
-        {
-            if (done.Contains(record.ContentHash))
-            {
-                outcomes.Add(UploadOutcome.Skipped);
-                continue;
-            }
-            var key = new IdempotencyKey(scope, record.ContentHash, record.ContentHash);
-            // An initial upload never notifies, whichever way it applies (its data keeps the flag as sent).
-            var outcome = await changes.SubmitAsync(system, record.SourceCustomerId, record.Data, record.Change, record.SubmittedBy, key, propagate, ct,
-                new SubmitExtras(NeverNotify: true));
-            outcomes.Add(outcome is SubmitOutcome.Accepted ? UploadOutcome.Applied : UploadOutcome.Skipped);
-            // What was committed need not be tracked: a batch would otherwise slow down with every record.
-            db.ChangeTracker.Clear();
-            changes.Reset();
-        }
+        var todo = Enumerable.Range(0, records.Count).Where(i => !done.Contains(records[i].ContentHash)).ToList();
+        // An initial upload never notifies, whichever way it applies (its data keeps the flag as sent).
+        var answers = await changes.SubmitManyAsync([.. todo.Select(i => records[i]).Select(record => new Submission(system,
+            record.SourceCustomerId, record.Data, record.Change, record.SubmittedBy,
+            new IdempotencyKey(scope, record.ContentHash, record.ContentHash), propagate, new SubmitExtras(NeverNotify: true)))], ct);
+        var outcomes = new UploadOutcome[records.Count];
+        Array.Fill(outcomes, UploadOutcome.Skipped);
+        for (var n = 0; n < todo.Count; n++)
+            if (answers[n] is SubmitOutcome.Accepted) outcomes[todo[n]] = UploadOutcome.Applied;
         return outcomes;
     }
 }

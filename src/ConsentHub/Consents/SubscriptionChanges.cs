@@ -77,6 +77,42 @@ public sealed class SubscriptionChanges(
             : SubmitAloneAsync(submission, ct);
     }
 
+    /// <summary>
+    /// Submits changes that need nothing of their caller's unit of work, in order, and answers each in the same order:
+    /// they are queued to the group committers all at once (<see cref="GroupCommit"/>), which commit them many to a
+    /// transaction with the same checks, reactions and ledger entries as one <see cref="SubmitAsync"/> each; a record's
+    /// changes keep their order. When the committers are off or stopping, the rest commit one by one on this unit of work.
+    /// </summary>
+    /// <remarks>Queued changes are committed whatever becomes of <paramref name="ct"/>, as a group's are.</remarks>
+    public async Task<SubmitOutcome[]> SubmitManyAsync(IReadOnlyList<Submission> submissions, CancellationToken ct)
+    {
+        if (submissions.Any(s => s.Extras?.InTransaction is not null))
+            throw new ArgumentException("A change that runs code in its caller's transaction is submitted alone.", nameof(submissions));
+        var answers = new SubmitOutcome[submissions.Count];
+        var queued = new List<Task<SubmitOutcome>>(submissions.Count);
+        if (db.Database.CurrentTransaction is null)
+        {
+            foreach (var submission in submissions)
+            {
+                if (groups.TryQueue(submission) is not { } answer) break;
+                queued.Add(answer);
+            }
+        }
+        // Those queued are all answered before any follows alone (so a record's later change never overtakes its earlier
+        // one) and before a failure is thrown (so none is still in flight when the caller moves on); the first failure in
+        // order is thrown.
+        await ((Task)Task.WhenAll(queued)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        for (var i = 0; i < queued.Count; i++) answers[i] = await queued[i];
+        for (var i = queued.Count; i < submissions.Count; i++)
+        {
+            answers[i] = await SubmitAloneAsync(submissions[i], ct);
+            // What was committed need not be tracked: a long run would otherwise slow down with every change.
+            db.ChangeTracker.Clear();
+            Reset();
+        }
+        return answers;
+    }
+
     /// <summary>Commits one change in a transaction of its own.</summary>
     public async Task<SubmitOutcome> SubmitAloneAsync(Submission submission, CancellationToken ct)
     {

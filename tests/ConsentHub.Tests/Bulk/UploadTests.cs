@@ -1,11 +1,13 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using ConsentHub.Bulk;
 using ConsentHub.Data;
 using ConsentHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConsentHub.Tests.Bulk;
 
@@ -239,6 +241,65 @@ public sealed class UploadTests
             Assert.Equal(["loud"], await app.Db(scope).Propagations.Where(p => p.SourceSystemId == system.Id).Select(p => p.SourceCustomerId).ToListAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync(Uploads.PathOf(system, "?propagate=yes"),
             new StringContent("[]", Encoding.UTF8, "application/json"))).StatusCode);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task An_upload_with_propagate_true_commits_its_records_many_to_a_transaction_in_order_and_tells_every_cluster(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, new(Propagations.Settings) { ["ConsentHub:Upload:BatchSize"] = "100" });
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        var dms = await app.RegisterSourceSystemAsync("tgb", "toyota", "dms");
+        using (var admin = await app.AdminAsync())
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync("/admin/organisations/tgb", new { builtInMatching = true })).StatusCode);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, dms, receiver);
+        using var asDms = await app.AsAsync(dms);
+        for (var i = 1; i <= 3; i++) await HubApp.AppliedAsync(asDms, dms, $"d-{i}", WithEmail(Seed.Consent("SURVEYS", true), $"known{i}@example.com"));
+        // Each dms record was sent its own change, as every registered system of a cluster is.
+        await Propagations.AllDeliveredAsync(app, dms, 3);
+        var groups = app.Services.GetRequiredService<ConsentHub.Consents.GroupCommit>();
+        var before = groups.Committed;
+
+        // Forty records of people of their own, with three that match a dms record and two that match each other
+        // among them, and one record changed twice (given, then withdrawn).
+        var records = new List<JsonNode>();
+        for (var i = 1; i <= 40; i++)
+        {
+            records.Add(Uploads.Envelope(crm, $"c-{i}", WithEmail(Seed.Consent("OFFERS", true), $"own{i}@example.com")));
+            if (i % 10 == 0 && i <= 30) records.Add(Uploads.Envelope(crm, $"c-known{i / 10}", WithEmail(Seed.Consent("OFFERS", true), $"known{i / 10}@example.com")));
+        }
+        records.Insert(5, Uploads.Envelope(crm, "c-same", WithEmail(Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"), "same@example.com")));
+        records.Insert(6, Uploads.Envelope(crm, "c-pair-a", WithEmail(Seed.Consent("EVENTS", true), "pair@example.com")));
+        records.Insert(20, Uploads.Envelope(crm, "c-pair-b", WithEmail(Seed.Consent("EVENTS", true), "pair@example.com")));
+        records.Insert(30, Uploads.Envelope(crm, "c-same", WithEmail(Seed.Consent("OFFERS", false, "2024-01-01T11:00:00Z"), "same@example.com")));
+        Assert.Equal(47, records.Count);
+        using var asCrm = await app.AsAsync(crm);
+        var (_, job) = await Uploads.PostAsync(asCrm, crm, Uploads.AsArray(records), query: "?propagate=true");
+        Assert.Equal(("COMPLETED", 47, 0, 0), (job["status"]!.GetValue<string>(), Uploads.Count(job, "applied"), Uploads.Count(job, "rejected"), Uploads.Count(job, "skipped")));
+
+        // Every record went through the group committers, and their transactions held several records each.
+        var after = groups.Committed;
+        Assert.Equal(47L, after.Changes - before.Changes);
+        Assert.True(after.Groups - before.Groups < 47, $"{after.Groups - before.Groups} commits for 47 records");
+        // Each dms record whose person the upload matched was sent its consolidated data once, and nothing else was.
+        await Propagations.AllDeliveredAsync(app, dms, 6);
+        var sent = receiver.Calls.Skip(3).ToList();
+        Assert.Equal(["d-1", "d-2", "d-3"], sent.Select(c => c.SourceCustomerId).Order());
+        Assert.All(sent, c => Assert.Contains("OFFERS", c.Body, StringComparison.Ordinal));
+        // The record sent twice holds its later change; the two records of one address are one cluster.
+        var same = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-same")));
+        Assert.False(same["consent"]!["consentAttributes"]!.AsArray().Single(c => c!["consentCode"]!.GetValue<string>() == "OFFERS")!["consentFlag"]!.GetValue<bool>());
+        var pair = await Json.ReadAsync(await asCrm.GetAsync(HubApp.SubscriptionDataPath(crm, "c-pair-b").Replace("/subscription-data", "/cluster")));
+        Assert.Equal(["c-pair-a", "c-pair-b"], pair["members"]!.AsArray().Select(m => m!["sourceCustomerId"]!.GetValue<string>()).Order());
+        using var scope = app.Scope();
+        var verification = await ConsentHub.Ledger.LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
+        Assert.True(verification.Valid, verification.Reason);
+    }
+
+    static JsonObject WithEmail(JsonObject body, string email)
+    {
+        body["consent"]!["communicationAttributes"]!["email"] = email;
+        return body;
     }
 
     [ProviderTheory, Providers]
