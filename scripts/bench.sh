@@ -45,7 +45,7 @@ fi
 # its rate to all of it meanwhile (bench/README.md, "Warm-up"); a shorter warm-up measures the compiler, not the hub.
 WARMUP_SECONDS=30
 # Each workload's process gets at most this long; a workload that runs out is reported as skipped.
-BULK_LIMIT=$(( QUICK ? 600 : 1200 ))
+BULK_LIMIT=$(( QUICK ? 600 : 3600 ))
 SEED_LIMIT=$(( QUICK ? 300 : 900 ))
 STEP_LIMIT=$(( SECONDS_EACH + 120 ))
 BACKLOG=$(( QUICK ? 300 : 2000 ))
