@@ -23,16 +23,26 @@ public sealed class UploadBatch(ConsentDb db, SubscriptionChanges changes, BulkC
         // Each record's idempotency key is its content, in a scope of its own: a re-upload skips instead of applying twice.
         var scope = $"upload:{system.Id}";
         var matching = await db.Organisations.AsNoTracking().Where(o => o.Nmsc == system.Nmsc).Select(o => o.BuiltInMatching).SingleAsync(ct);
-        if (!propagate && !matching)
+        if (!matching)
         {
-            // The whole batch in one transaction, set by set: the path of a bootstrap.
-            var applied = await bulk.ApplyAsync(system,
-                [.. records.Select(r => new BulkChange(r.SourceCustomerId, r.Data, r.Change, r.ContentHash))], records[0].SubmittedBy, scope, ct);
-            return [.. applied.Select(a => a ? UploadOutcome.Applied : UploadOutcome.Skipped)];
+            try
+            {
+                // The whole batch in one transaction, set by set.
+                var applied = await bulk.ApplyAsync(system,
+                    [.. records.Select(r => new BulkChange(r.SourceCustomerId, r.Data, r.Change, r.ContentHash))], records[0].SubmittedBy, scope,
+                    propagate, ct);
+                return [.. applied.Select(a => a ? UploadOutcome.Applied : UploadOutcome.Skipped)];
+            }
+            catch (UnitOfWorkOverlap)
+            {
+                // Propagated, a record of the batch is in a cluster or comes twice: nothing was committed.
+                db.ChangeTracker.Clear();
+                changes.Reset();
+            }
         }
 
-        // Propagation and built-in matching need each record to see the ones before it committed: the single-change
-        // pipeline, its group committers taking the batch many records to a transaction.
+        // Built-in matching (and propagation to a cluster) need each record to see the ones before it committed: the
+        // single-change pipeline, its group committers taking the batch many records to a transaction.
         var hashes = records.Select(r => r.ContentHash).Distinct().ToList();
         // A re-upload is mostly records applied before: one query finds them, instead of one submission each.
         var done = await db.IdempotencyRecords.AsNoTracking()

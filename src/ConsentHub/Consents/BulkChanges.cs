@@ -13,10 +13,12 @@ public sealed record BulkChange(string SourceCustomerId, SubscriptionData Data, 
 /// <summary>
 /// The write pipeline run on a batch: applies validated changes of one source system in one transaction, with the same
 /// rows, ledger entries and reactions (<see cref="IChangeReaction"/>) as <see cref="SubscriptionChanges.SubmitAsync"/>
-/// for each, read and written set by set instead of one round trip after another. Its changes are not propagated and
-/// notify nobody (an initial upload that bootstraps the hub), and each reaction stages for the whole batch at once,
-/// under the ledger lock: a caller whose records must see each other committed (built-in matching, propagation) submits
-/// one by one.
+/// for each, read and written set by set instead of one round trip after another. Its changes notify nobody (an upload),
+/// and each reaction stages for the whole batch at once, under the ledger lock. Propagated, each change is planned
+/// against the state its record has in the batch; a change that would need another record's state (a record in a
+/// cluster), or a record changed twice in the batch, refuses the whole batch with <see cref="UnitOfWorkOverlap"/>,
+/// and its caller submits its changes through the single-change pipeline. A caller whose records must see each other
+/// committed (built-in matching) submits them that way from the start.
 /// </summary>
 public sealed class BulkChanges(
     ConsentDb db, LedgerWriter ledger, TimeProvider time, ChangeReactions reactions, PersonKeys personKeys, PersonalDataVault vault,
@@ -26,11 +28,15 @@ public sealed class BulkChanges(
     /// Applies the changes in order; true for each applied, false for each skipped because a change with its key was
     /// applied before (by an earlier batch, or earlier in this one).
     /// </summary>
+    /// <param name="propagate">False records the changes without planning any propagation (a bootstrap).</param>
     /// <remarks>A concurrent upload of the same records, or a single change of one of them, may get there first: then it starts again.</remarks>
-    public Task<bool[]> ApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct) =>
-        ConflictRetry.RunAsync(db, () => TryApplyAsync(system, changes, submittedBy, scope, ct), reactions.Reset);
+    /// <exception cref="UnitOfWorkOverlap">Propagated, a change needs what another of the batch staged; nothing is committed.</exception>
+    public Task<bool[]> ApplyAsync(
+        SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, bool propagate, CancellationToken ct) =>
+        ConflictRetry.RunAsync(db, () => TryApplyAsync(system, changes, submittedBy, scope, propagate, ct), reactions.Reset);
 
-    async Task<bool[]> TryApplyAsync(SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, CancellationToken ct)
+    async Task<bool[]> TryApplyAsync(
+        SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, bool propagate, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var now = time.Now();
@@ -43,6 +49,9 @@ public sealed class BulkChanges(
 
         // The records, locked in id order as a single change locks its one (PostgreSQL), then those still missing created.
         var ids = todo.Select(i => changes[i].SourceCustomerId).Distinct(StringComparer.Ordinal).ToArray();
+        // Each change's message is planned after the whole batch is staged, from its record's state then: a record's
+        // first change would carry its second.
+        if (propagate && ids.Length < todo.Count) throw new UnitOfWorkOverlap("A record is changed twice in one propagated batch.");
         var customers = (await db.Customers.Where(c => c.SourceSystemId == system.Id && ids.Contains(c.SourceCustomerId))
                 .OrderBy(c => c.Id).ForUpdate(db).ToListAsync(ct))
             .ToDictionary(c => c.SourceCustomerId, StringComparer.Ordinal);
@@ -76,24 +85,25 @@ public sealed class BulkChanges(
         var recordKeys = await personKeys.ForManyAsync(customers.Values.Select(c => c.Id).ToList(), ct);
 
         await ledger.LockHeadAsync(ct);
-        // Thousands of entities are staged below; detecting changes on every lookup of the local view would make the
-        // batch quadratic. Nothing tracked is modified behind the context's back, so detection runs once, at the save.
+        // Thousands of entities are staged below, and the reactions query once a change (propagation); detecting changes
+        // on every query or lookup of the local view would make the batch quadratic. Nothing tracked is modified behind
+        // the context's back, so detection runs once, before the rows are written.
         var appliedChanges = new List<AppliedChange>(todo.Count);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
         try
         {
             foreach (var i in todo) appliedChanges.Add(await StageAsync(i));
+            await reactions.StageAsync(appliedChanges, ct);
+            foreach (var change in appliedChanges)
+            {
+                var appliedEntry = ledger.Append(LedgerEvents.ChangeApplied, reactions.Describe(change));
+                change.Request.OutcomeLedgerIndex = appliedEntry.Index;
+                reactions.Ledgered(change, appliedEntry);
+            }
         }
         finally
         {
             db.ChangeTracker.AutoDetectChangesEnabled = true;
-        }
-        await reactions.StageAsync(appliedChanges, ct);
-        foreach (var change in appliedChanges)
-        {
-            var appliedEntry = ledger.Append(LedgerEvents.ChangeApplied, reactions.Describe(change));
-            change.Request.OutcomeLedgerIndex = appliedEntry.Index;
-            reactions.Ledgered(change, appliedEntry);
         }
         // The batch's new rows (most of what it writes) go by COPY on PostgreSQL; the save writes what was modified.
         await CopyInsert.WriteAddedAsync(db, ct);
@@ -122,7 +132,8 @@ public sealed class BulkChanges(
                 ChangeRecording.Requested(request.Id, system, sourceCustomerId, validated: true, submittedBy, dataCommitment));
             request.Sequence = requested.Index;
 
-            var change = new AppliedChange(request, customer, normalised, states[customer.Id], now, propagate: false);
+            // Nothing the batch staged is saved before its reactions stage: each reads other records as of before the batch.
+            var change = new AppliedChange(request, customer, normalised, states[customer.Id], now, propagate) { SharesUnitOfWork = true };
             reactions.Applying(change);
             var (newConsents, newChannels) = states[customer.Id].Apply(normalised, request.Id, request.Sequence, now, customer.SourceSystem);
             db.ConsentEntries.AddRange(newConsents);

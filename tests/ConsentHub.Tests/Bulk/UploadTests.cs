@@ -296,6 +296,54 @@ public sealed class UploadTests
         Assert.True(verification.Valid, verification.Reason);
     }
 
+    [ProviderTheory, Providers]
+    public async Task A_propagated_batch_of_records_alone_applies_set_by_set_and_one_with_a_cluster_or_a_record_twice_goes_change_by_change(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, new(Propagations.Settings) { ["ConsentHub:Upload:BatchSize"] = "10" });
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, receiver);
+        using var asCrm = await app.AsAsync(crm);
+        await HubApp.AppliedAsync(asCrm, crm, "c-x", WithEmail(Seed.Consent("EVENTS", true), "x@example.com"));
+        using (var admin = await app.AdminAsync())
+            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsJsonAsync("/nmscs/tgb/clusters/fed-1", new
+            {
+                members = new[] { new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-5" }, new { context = "toyota", sourceSystem = "crm", sourceCustomerId = "c-x" } },
+            })).StatusCode);
+        // c-x was sent its change, and c-5 (no record yet) the cluster's consolidated data when the cluster was fed.
+        await Propagations.AllDeliveredAsync(app, crm, 2);
+        var groups = app.Services.GetRequiredService<ConsentHub.Consents.GroupCommit>();
+        var before = groups.Committed;
+
+        // Batches of ten: the first holds c-5 (in a cluster), the third c-25 twice (given, then withdrawn); the second
+        // and the fourth (c-30 alone) hold records alone in their clusters, each once.
+        var records = Enumerable.Range(1, 30)
+            .Select(i => Uploads.Envelope(crm, $"c-{i}", WithEmail(Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"), $"p{i}@example.com")))
+            .ToList();
+        records.Insert(25, Uploads.Envelope(crm, "c-25", WithEmail(Seed.Consent("OFFERS", false, "2024-01-01T11:00:00Z"), "p25@example.com")));
+        var (_, job) = await Uploads.PostAsync(asCrm, crm, Uploads.AsArray(records), query: "?propagate=true");
+        Assert.Equal(("COMPLETED", 31, 0), (job["status"]!.GetValue<string>(), Uploads.Count(job, "applied"), Uploads.Count(job, "rejected")));
+
+        // The first and third batches went change by change through the group committers; the others did not.
+        Assert.Equal(20L, groups.Committed.Changes - before.Changes);
+        // Every record was sent its change (c-25 both, in order), and c-x the consolidated data c-5 brought its cluster.
+        await Propagations.AllDeliveredAsync(app, crm, 2 + 28 + 2 + 2);
+        var sent = receiver.Calls.Skip(2).ToList();
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => $"c-{i}").Append("c-25").Append("c-x").Order(), sent.Select(c => c.SourceCustomerId).Order());
+        bool Offers(ReceivedCall call) => call.Json["consent"]!["consentAttributes"]!.AsArray()
+            .Single(a => a!["consentCode"]!.GetValue<string>() == "OFFERS")!["consentFlag"]!.GetValue<bool>();
+        Assert.Equal([true, false], sent.Where(c => c.SourceCustomerId == "c-25").OrderBy(c => c.LedgerIndex).Select(Offers));
+        Assert.True(Offers(sent.Single(c => c.SourceCustomerId == "c-x")));
+        Assert.All(sent.Where(c => c.SourceCustomerId is not ("c-25" or "c-x")), c => Assert.True(Offers(c)));
+        // Each message names the "change-applied" entry of its change, which names it in turn.
+        using var scope = app.Scope();
+        var verification = await ConsentHub.Ledger.LedgerVerifier.VerifyAsync(app.Db(scope), CancellationToken.None);
+        Assert.True(verification.Valid, verification.Reason);
+        var c12 = sent.Single(c => c.SourceCustomerId == "c-12");
+        var entry = await app.Db(scope).LedgerEntries.SingleAsync(e => e.Index == c12.LedgerIndex);
+        Assert.Contains(c12.PropagationId, entry.Payload, StringComparison.Ordinal);
+    }
+
     static JsonObject WithEmail(JsonObject body, string email)
     {
         body["consent"]!["communicationAttributes"]!["email"] = email;

@@ -53,11 +53,11 @@ public sealed class BulkChangesTests
                 return new BulkChange(c.Customer, data, SubscriptionDataRules.Check(data, catalogue).Change!, $"key-{i}");
             }).ToList();
             var bulkChanges = scope.ServiceProvider.GetRequiredService<BulkChanges>();
-            var first = await bulkChanges.ApplyAsync(system, batch, "bulk-test", "upload:test", CancellationToken.None);
+            var first = await bulkChanges.ApplyAsync(system, batch, "bulk-test", "upload:test", propagate: false, CancellationToken.None);
             Assert.Equal(new[] { true, true, true, true }, first);
             // Again, and with a key repeated inside the batch: nothing applies twice.
             db.ChangeTracker.Clear();
-            var again = await bulkChanges.ApplyAsync(system, [.. batch, batch[0]], "bulk-test", "upload:test", CancellationToken.None);
+            var again = await bulkChanges.ApplyAsync(system, [.. batch, batch[0]], "bulk-test", "upload:test", propagate: false, CancellationToken.None);
             Assert.Equal(new[] { false, false, false, false, false }, again);
             var ids = await db.Customers.Where(c => c.SourceSystemId == system.Id).Select(c => c.Id).ToListAsync();
             Assert.Equal(4, await db.ChangeRequests.CountAsync(c => ids.Contains(c.CustomerId)));

@@ -107,7 +107,7 @@ public sealed class ChangeLogTests
             var catalogue = await ConsentHub.Tenancy.CategoryCatalogue.ReadAsync(db, nmsc, CancellationToken.None);
             var data = JsonSerializer.Deserialize<SubscriptionData>(People.Change("OFFERS", "jane.doe@example.com").ToJsonString(), SubscriptionChanges.StoredJson)!;
             var applied = await scope.ServiceProvider.GetRequiredService<BulkChanges>().ApplyAsync(
-                system, [new BulkChange("d-1", data, SubscriptionDataRules.Check(data, catalogue).Change!, "k-1")], "test", "upload:cl", CancellationToken.None);
+                system, [new BulkChange("d-1", data, SubscriptionDataRules.Check(data, catalogue).Change!, "k-1")], "test", "upload:cl", propagate: false, CancellationToken.None);
             Assert.Equal([true], applied);
         }
         var rows = await RowsAsync(app, nmsc);

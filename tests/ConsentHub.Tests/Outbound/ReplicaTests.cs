@@ -190,7 +190,7 @@ public sealed class ReplicaTests
                 var data = JsonSerializer.Deserialize<SubscriptionData>(Change("OFFERS", false, "2024-04-01T10:00:00Z", "EMAIL", true).ToJsonString(), SubscriptionChanges.StoredJson)!;
                 return new BulkChange($"u-{i}", data, SubscriptionDataRules.Check(data, catalogue).Change!, $"k-{i}");
             }).ToList();
-            Assert.Equal(new[] { true, true, true }, await scope.ServiceProvider.GetRequiredService<BulkChanges>().ApplyAsync(system, batch, "test", "upload:rp", CancellationToken.None));
+            Assert.Equal(new[] { true, true, true }, await scope.ServiceProvider.GetRequiredService<BulkChanges>().ApplyAsync(system, batch, "test", "upload:rp", propagate: false, CancellationToken.None));
         }
 
         var status = await WaitForStatusAsync(admin, nmsc, "partner", CaughtUp, "catching up");
