@@ -9,6 +9,9 @@ public sealed class ClusterGroups(ConsentDb db) : IRecordGroups
     public Task<List<RecordKey>> ContextGroupAsync(string nmsc, RecordKey record, CancellationToken ct) =>
         ClusterMembership.ContextGroupAsync(db, nmsc, record, ct);
 
+    public Task<HashSet<RecordKey>> ClusteredAsync(string nmsc, IReadOnlyCollection<RecordKey> records, CancellationToken ct) =>
+        ClusterMembership.ClusteredAsync(db, nmsc, records, ct);
+
     public Task LockRecordsAsync(string nmsc, IReadOnlyList<RecordKey> records, CancellationToken ct) =>
         ClusterMembership.LockRecordsAsync(db, nmsc, records, ct);
 

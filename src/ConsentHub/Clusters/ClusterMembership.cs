@@ -42,6 +42,21 @@ public static class ClusterMembership
     public static Task<string?> ClusterIdAsync(ConsentDb db, string nmsc, RecordKey record, CancellationToken ct) =>
         ClusterOf.For(db)(db, nmsc, record.Context, record.SourceSystem, record.SourceCustomerId, ct);
 
+    /// <summary>The records among <paramref name="records"/> that belong to a cluster now, in one query.</summary>
+    public static async Task<HashSet<RecordKey>> ClusteredAsync(ConsentDb db, string nmsc, IReadOnlyCollection<RecordKey> records, CancellationToken ct)
+    {
+        if (records.Count == 0) return [];
+        var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
+        var wanted = records.ToHashSet();
+        return (await db.ClusterMembers.AsNoTracking()
+                .Where(m => m.Nmsc == nmsc && ids.Contains(m.SourceCustomerId))
+                .Select(m => new { m.Context, m.SourceSystem, m.SourceCustomerId })
+                .ToListAsync(ct))
+            .Select(m => new RecordKey(m.Context, m.SourceSystem, m.SourceCustomerId))
+            .Where(wanted.Contains)
+            .ToHashSet();
+    }
+
     /// <summary>The records of <paramref name="record"/>'s cluster within its own context, itself included.</summary>
     public static async Task<List<RecordKey>> ContextGroupAsync(ConsentDb db, string nmsc, RecordKey record, CancellationToken ct)
     {

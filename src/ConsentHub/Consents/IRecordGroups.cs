@@ -9,6 +9,9 @@ public interface IRecordGroups
     /// <summary>The records of the record's cluster within its context, itself included; alone, just itself.</summary>
     Task<List<RecordKey>> ContextGroupAsync(string nmsc, RecordKey record, CancellationToken ct);
 
+    /// <summary>The records among <paramref name="records"/> that are in a cluster, read at once (a batch's).</summary>
+    Task<HashSet<RecordKey>> ClusteredAsync(string nmsc, IReadOnlyCollection<RecordKey> records, CancellationToken ct);
+
     /// <summary>Locks the records that exist among <paramref name="records"/>, as a change of one of them locks it.</summary>
     Task LockRecordsAsync(string nmsc, IReadOnlyList<RecordKey> records, CancellationToken ct);
 

@@ -20,25 +20,54 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
     public async Task StageAsync(IReadOnlyList<AppliedChange> changes, CancellationToken ct)
     {
         applied = true;
-        foreach (var change in changes.Where(c => c.Propagate))
+        var propagated = changes.Where(c => c.Propagate).ToList();
+        var alone = propagated.Count > 1 ? await AloneAsync(propagated, ct) : [];
+        foreach (var change in propagated)
         {
-            await PlanAsync(change, ct);
+            await PlanAsync(change, alone.Contains(change), ct);
             change.Keep(planner.TakeStaged());
         }
+    }
+
+    /// <summary>
+    /// For a batch: its changes whose records are alone in their clusters (none of the batch's records is in one, else
+    /// none), found with one query, and what was last sent to them read with one more, so that planning each reads
+    /// nothing. A record in a cluster, when the batch shares its unit of work, refuses at once (<see cref="UnitOfWorkOverlap"/>).
+    /// </summary>
+    async Task<HashSet<AppliedChange>> AloneAsync(List<AppliedChange> changes, CancellationToken ct)
+    {
+        var alone = new HashSet<AppliedChange>();
+        foreach (var batch in changes.Where(c => c.LinkedToCluster is null).GroupBy(c => (c.Customer.Nmsc, c.Customer.Context)))
+        {
+            var (nmsc, context) = batch.Key;
+            var keys = batch.Select(c => RecordKey.Of(c.Customer)).ToList();
+            var clustered = await groups.ClusteredAsync(nmsc, keys, ct);
+            var clusteredChange = batch.FirstOrDefault(c => clustered.Contains(RecordKey.Of(c.Customer)));
+            if (clusteredChange is { SharesUnitOfWork: true })
+                throw new UnitOfWorkOverlap($"The record of change request {clusteredChange.Request.Id} is in a cluster.");
+            var lone = batch.Where(c => !clustered.Contains(RecordKey.Of(c.Customer))).ToList();
+            var targets = await planner.TargetSystemsAsync(nmsc, context, keys, ct);
+            await planner.PreloadSentAsync([.. lone
+                .Where(c => targets.ContainsKey(c.Customer.SourceSystem))
+                .Select(c => (targets[c.Customer.SourceSystem], c.Customer.SourceCustomerId))], ct);
+            alone.UnionWith(lone);
+        }
+        return alone;
     }
 
     /// <summary>
     /// The other records of the cluster are locked first, so a concurrent change of one of them or of the cluster is
     /// either seen here or sees this one.
     /// </summary>
-    async Task PlanAsync(AppliedChange change, CancellationToken ct)
+    /// <param name="alone">The record is known to be alone in its cluster (<see cref="AloneAsync"/>).</param>
+    async Task PlanAsync(AppliedChange change, bool alone, CancellationToken ct)
     {
         var (request, customer, now) = (change.Request, change.Customer, change.At);
         // Built-in matching staged its cluster change; the membership read below must see it.
         if (change.LinkedToCluster is not null) await db.SaveChangesAsync(ct);
         var own = RecordKey.Of(customer);
         // Every registered system of the cluster is told: by webhook, or through its pull feed when it has no destination.
-        var group = await groups.ContextGroupAsync(customer.Nmsc, own, ct);
+        var group = alone ? [own] : await groups.ContextGroupAsync(customer.Nmsc, own, ct);
         // The states of the other records are read below: a change of one of them staged earlier in the unit is not saved.
         if (change.SharesUnitOfWork && (group.Count > 1 || change.LinkedToCluster is not null))
             throw new UnitOfWorkOverlap($"The record of change request {request.Id} is in a cluster.");

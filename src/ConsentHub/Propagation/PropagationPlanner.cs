@@ -33,6 +33,8 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
     };
 
     readonly List<PlannedMessage> staged = [];
+    /// <summary>The records whose sent values <see cref="PreloadSentAsync"/> read for the unit of work, by system id.</summary>
+    readonly HashSet<(long SystemId, string SourceCustomerId)> preloaded = [];
     /// <summary>The merge policy last read, with its organisation: a group commit runs changes of several in one unit of work.</summary>
     (string Nmsc, string Policy)? policy;
 
@@ -40,7 +42,21 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
     public void Reset()
     {
         staged.Clear();
+        preloaded.Clear();
         policy = null;
+    }
+
+    /// <summary>
+    /// Reads at once what was last sent to these records (a batch's), so that planning each of them in this unit of
+    /// work reads nothing more.
+    /// </summary>
+    public async Task PreloadSentAsync(IReadOnlyCollection<(long SystemId, string SourceCustomerId)> records, CancellationToken ct)
+    {
+        var systemIds = records.Select(r => r.SystemId).Distinct().ToList();
+        var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
+        if (ids.Count == 0) return;
+        await db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId)).LoadAsync(ct);
+        preloaded.UnionWith(records);
     }
 
     /// <summary>
@@ -112,7 +128,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
         var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
             ? db.PropagatedValues.Where(v => v.SourceSystemId == onlySystem && v.SourceCustomerId == onlyRecord)
             : db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
-        await values.LoadAsync(ct);
+        if (!systemIds.All(system => ids.All(id => preloaded.Contains((system, id))))) await values.LoadAsync(ct);
         var sent = db.PropagatedValues.Local
             .Where(v => systemIds.Contains(v.SourceSystemId))
             .ToDictionary(v => (v.SourceSystemId, v.SourceCustomerId, v.Kind, v.Code));

@@ -342,6 +342,22 @@ public sealed class UploadTests
         var c12 = sent.Single(c => c.SourceCustomerId == "c-12");
         var entry = await app.Db(scope).LedgerEntries.SingleAsync(e => e.Index == c12.LedgerIndex);
         Assert.Contains(c12.PropagationId, entry.Payload, StringComparison.Ordinal);
+
+        // Ten of them again, set by set, each giving EVENTS beside the same OFFERS: each is sent only what changed.
+        var again = Enumerable.Range(11, 10).Select(i =>
+        {
+            var data = WithEmail(Seed.Consent("OFFERS", true, "2024-01-01T10:00:00Z"), $"p{i}@example.com");
+            data["consent"]!["consentAttributes"]!.AsArray().Add(Seed.Attribute("EVENTS", true, "2024-01-02T10:00:00Z"));
+            return Uploads.Envelope(crm, $"c-{i}", data);
+        });
+        (_, job) = await Uploads.PostAsync(asCrm, crm, Uploads.AsArray(again), query: "?propagate=true");
+        Assert.Equal(("COMPLETED", 10), (job["status"]!.GetValue<string>(), Uploads.Count(job, "applied")));
+        Assert.Equal(20L, groups.Committed.Changes - before.Changes);
+        await Propagations.AllDeliveredAsync(app, crm, 2 + 32 + 10);
+        var second = receiver.Calls.Skip(2 + 32).ToList();
+        Assert.Equal(Enumerable.Range(11, 10).Select(i => $"c-{i}").Order(), second.Select(c => c.SourceCustomerId).Order());
+        Assert.All(second, c => Assert.Equal(["EVENTS"],
+            c.Json["consent"]!["consentAttributes"]!.AsArray().Select(a => a!["consentCode"]!.GetValue<string>())));
     }
 
     static JsonObject WithEmail(JsonObject body, string email)
