@@ -95,7 +95,14 @@ public sealed class CdcPublisher(
                     if (published > 0) s.SetProperty(x => x.LastPublishedAt, at);
                     if (error is not null) s.SetProperty(x => x.LastError, error).SetProperty(x => x.LastErrorAt, at);
                 }, ct);
-            if (moved == 0) return CdcTurn.Skipped;
+            if (moved == 0)
+            {
+                // A replay moved the cursor, or another instance took the lease over, meanwhile: what the broker confirmed still counts as published.
+                if (published > 0)
+                    await db.CdcSubscriptions.Where(s => s.Id == subscriptionId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(x => x.PublishedCount, x => x.PublishedCount + published).SetProperty(x => x.LastPublishedAt, at), ct);
+                return CdcTurn.Skipped;
+            }
             if (error is not null)
             {
                 if (error != subscription.LastError)
