@@ -30,9 +30,9 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
     }
 
     /// <summary>
-    /// For a batch: its changes whose records are alone in their clusters (none of the batch's records is in one, else
-    /// none), found with one query, and what was last sent to them read with one more, so that planning each reads
-    /// nothing. A record in a cluster, when the batch shares its unit of work, refuses at once (<see cref="UnitOfWorkOverlap"/>).
+    /// For a batch: its changes whose records are in no cluster, found with one query per organisation and context,
+    /// and what was last sent to them read with one more, so that planning each of them reads nothing. A record in a
+    /// cluster, when the batch shares its unit of work, refuses the batch at once (<see cref="UnitOfWorkOverlap"/>).
     /// </summary>
     async Task<HashSet<AppliedChange>> AloneAsync(List<AppliedChange> changes, CancellationToken ct)
     {
