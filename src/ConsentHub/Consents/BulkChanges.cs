@@ -39,6 +39,8 @@ public sealed class BulkChanges(
         SourceSystem system, IReadOnlyList<BulkChange> changes, string submittedBy, string scope, bool propagate, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
+        // The batch's new rows are held untracked and copied at the end (InsertBuffer).
+        using var inserts = db.BufferInserts();
         var now = time.Now();
         var keys = changes.Select(c => c.Key).Distinct().ToList();
         var done = await db.IdempotencyRecords.AsNoTracking()
@@ -67,9 +69,14 @@ public sealed class BulkChanges(
                 SourceSystemId = system.Id, Nmsc = system.Nmsc, Context = system.Context, SourceSystem = system.Name,
                 SourceCustomerId = missing[n], CreatedAt = now,
             };
-            if (reserved is not null) customer.Id = reserved[n];
             customers[missing[n]] = customer;
-            db.Customers.Add(customer);
+            if (reserved is null)
+            {
+                db.Customers.Add(customer);
+                continue;
+            }
+            customer.Id = reserved[n];
+            db.Insert(customer);
         }
         if (reserved is null) await db.SaveChangesAsync(ct);
 
@@ -81,7 +88,7 @@ public sealed class BulkChanges(
         var contactReferences = existing.Select(PersonalDataVault.Reference).ToList();
         await db.PersonalData.Where(p => p.Kind == PersonalDataKinds.Contact && contactReferences.Contains(p.Reference)).LoadAsync(ct);
         var contacts = await vault.ContactsAsync(existing, ct);
-        var sealedContacts = db.PersonalData.Local.Where(p => p.Kind == PersonalDataKinds.Contact).Select(p => p.CustomerId).ToHashSet();
+        var sealedContacts = db.Staged<SealedPersonalData>().Where(p => p.Kind == PersonalDataKinds.Contact).Select(p => p.CustomerId).ToHashSet();
         var recordKeys = await personKeys.ForManyAsync(customers.Values.Select(c => c.Id).ToList(), ct);
 
         await ledger.LockHeadAsync(ct);
@@ -136,8 +143,8 @@ public sealed class BulkChanges(
             var change = new AppliedChange(request, customer, normalised, states[customer.Id], now, propagate) { SharesUnitOfWork = true };
             reactions.Applying(change);
             var (newConsents, newChannels) = states[customer.Id].Apply(normalised, request.Id, request.Sequence, now, customer.SourceSystem);
-            db.ConsentEntries.AddRange(newConsents);
-            db.ChannelEntries.AddRange(newChannels);
+            foreach (var entry in newConsents) db.Insert(entry);
+            foreach (var entry in newChannels) db.Insert(entry);
             if (normalised.Communication is { } communication)
             {
                 var contact = ChangeRecording.TakeCommunication(customer, communication, contacts.GetValueOrDefault(customer.Id) ?? new Contact(null, null), blindIndex);
@@ -149,8 +156,8 @@ public sealed class BulkChanges(
                 }
             }
             reactions.Applied(change);
-            db.ChangeRequests.Add(request);
-            db.IdempotencyRecords.Add(new IdempotencyRecord
+            db.Insert(request);
+            db.Insert(new IdempotencyRecord
             {
                 Scope = scope, Key = key, RequestHash = key, StatusCode = StatusCodes.Status201Created,
                 Location = Paths.ChangeRequest(request.Id), ChangeRequestId = request.Id, CreatedAt = now,

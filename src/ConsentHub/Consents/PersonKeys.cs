@@ -119,7 +119,7 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
     /// </param>
     public async Task<byte[]> ForAsync(long customerId, CancellationToken ct, bool dropUnreadable = false)
     {
-        if (db.PersonKeys.Local.FirstOrDefault(k => k.CustomerId == customerId) is { } staged) return Open(staged);
+        if (db.Staged<PersonKey>().FirstOrDefault(k => k.CustomerId == customerId) is { } staged) return Open(staged);
         if ((await ExistingAsync([customerId], ct)).TryGetValue(customerId, out var existing)) return existing;
         if (dropUnreadable) await db.PersonalData.Where(p => p.CustomerId == customerId).ExecuteDeleteAsync(ct);
         return Create(customerId);
@@ -137,7 +137,7 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
     public byte[] Create(long customerId)
     {
         var key = RandomNumberGenerator.GetBytes(32);
-        db.PersonKeys.Add(new PersonKey { CustomerId = customerId, ProtectedKey = wrapping.Wrap(customerId, key), CreatedAt = Hosting.HubTime.Now(time) });
+        db.Insert(new PersonKey { CustomerId = customerId, ProtectedKey = wrapping.Wrap(customerId, key), CreatedAt = Hosting.HubTime.Now(time) });
         return key;
     }
 
@@ -157,7 +157,7 @@ public sealed class PersonKeys(ConsentDb db, IDataProtectionProvider protection,
         var found = new Dictionary<long, byte[]>();
         var unknown = new List<long>();
         // The local view once: each look at it detects changes across everything tracked, thousands of rows in a batch.
-        var staged = db.PersonKeys.Local.ToDictionary(k => k.CustomerId);
+        var staged = db.Staged<PersonKey>().ToDictionary(k => k.CustomerId);
         foreach (var id in customerIds.Distinct())
         {
             if (committed.TryGetValue(id, out var known)) found[id] = known;

@@ -72,12 +72,12 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
     {
         key ??= await keys.ForAsync(customerId, ct);
         var row = isNew ? null
-            : db.PersonalData.Local.FirstOrDefault(p => p.Kind == kind && p.Reference == reference)
+            : db.Staged<SealedPersonalData>().FirstOrDefault(p => p.Kind == kind && p.Reference == reference)
                 ?? await db.PersonalData.SingleOrDefaultAsync(p => p.Kind == kind && p.Reference == reference, ct);
         var sealedBytes = Seal(key, customerId, kind, reference, plaintext);
         if (row is null)
         {
-            db.PersonalData.Add(new SealedPersonalData
+            db.Insert(new SealedPersonalData
             {
                 CustomerId = customerId, Kind = kind, Reference = reference, Sealed = sealedBytes, UpdatedAt = Hosting.HubTime.Now(time),
             });
@@ -102,7 +102,7 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         if (references.Count == 0) return opened;
         // Rows staged in this unit of work first: a change reads back what it has just sealed.
         var wanted = references.ToHashSet(StringComparer.Ordinal);
-        var rows = db.PersonalData.Local.Where(p => p.Kind == kind && wanted.Contains(p.Reference)).ToList();
+        var rows = db.Staged<SealedPersonalData>().Where(p => p.Kind == kind && wanted.Contains(p.Reference)).ToList();
         var missing = wanted.Except(rows.Select(r => r.Reference)).ToList();
         foreach (var chunk in missing.Chunk(500))
             rows.AddRange(await db.PersonalData.AsNoTracking().Where(p => p.Kind == kind && chunk.Contains(p.Reference)).ToListAsync(ct));

@@ -437,7 +437,7 @@ public sealed class SubscriptionChanges(
     async Task<(Contact Stored, bool HasRow)> StoredContactAsync(long customerId, CancellationToken ct)
     {
         var reference = PersonalDataVault.Reference(customerId);
-        var row = db.PersonalData.Local.FirstOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)
+        var row = db.Staged<SealedPersonalData>().FirstOrDefault(p => p.Kind == PersonalDataKinds.Contact && p.Reference == reference)
             ?? await TrackedContact.For(db)(db, reference, ct);
         if (row is null) return (new Contact(null, null), false);
         // An erased record's row may outlive its key: it opens to nothing and is replaced like any other.

@@ -26,6 +26,39 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     /// <summary>Topics noticed inside the open transaction, moved on at this instance when it commits.</summary>
     internal HashSet<string> CommittingTopics { get; } = new(StringComparer.Ordinal);
 
+    InsertBuffer? inserts;
+
+    /// <summary>
+    /// From now until the buffer is disposed, <see cref="Insert{T}"/> holds new rows untracked, for
+    /// <see cref="CopyInsert.WriteAddedAsync"/> to write (<see cref="InsertBuffer"/>).
+    /// </summary>
+    public InsertBuffer BufferInserts()
+    {
+        if (inserts is not null) throw new InvalidOperationException("An insert buffer is already open on this context.");
+        return inserts = new InsertBuffer(this);
+    }
+
+    internal void CloseInsertBuffer(InsertBuffer buffer)
+    {
+        if (ReferenceEquals(inserts, buffer)) inserts = null;
+    }
+
+    internal InsertBuffer? OpenInsertBuffer => inserts;
+
+    /// <summary>Stages a new row: into the open insert buffer, else tracked as added (written by the next save).</summary>
+    public void Insert<T>(T row) where T : class
+    {
+        if (inserts is { } buffer) buffer.Add(row);
+        else Set<T>().Add(row);
+    }
+
+    /// <summary>The rows of a type this unit of work has staged or loaded: those tracked and those in the insert buffer.</summary>
+    public IEnumerable<T> Staged<T>() where T : class
+    {
+        var local = Set<T>().Local;
+        return inserts is { } buffer ? local.Concat(buffer.Of<T>()) : local;
+    }
+
     public DbSet<Organisation> Organisations => Set<Organisation>();
     public DbSet<ConsentContext> Contexts => Set<ConsentContext>();
     public DbSet<SourceSystem> SourceSystems => Set<SourceSystem>();

@@ -13,44 +13,86 @@ namespace ConsentHub.Data;
 public static class CopyInsert
 {
     /// <summary>
-    /// Copies every added entity inside the context's current transaction, then stops tracking them, so that a
-    /// following <c>SaveChanges</c> writes only what was modified. On SQLite it does nothing: <c>SaveChanges</c>
-    /// inserts them as usual.
+    /// Copies every added entity, and every row of the context's open <see cref="InsertBuffer"/>, inside the context's
+    /// current transaction, then stops tracking the added entities, so that a following <c>SaveChanges</c> writes only
+    /// what was modified. On SQLite nothing is copied: the buffered rows are handed to the context, and
+    /// <c>SaveChanges</c> inserts them with the added entities as usual.
     /// </summary>
     public static async Task WriteAddedAsync(ConsentDb db, CancellationToken ct)
     {
-        if (db.Provider != DatabaseProvider.Postgres) return;
-        var added = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
-            .GroupBy(e => e.Metadata).ToDictionary(g => g.Key, g => g.ToList());
-        if (added.Count == 0) return;
+        var buffered = db.OpenInsertBuffer?.Take() ?? [];
+        if (db.Provider != DatabaseProvider.Postgres)
+        {
+            foreach (var rows in buffered.Values) db.AddRange(rows);
+            return;
+        }
+        // Added entities need no change detection to be copied: their current values are what they hold.
+        var detect = db.ChangeTracker.AutoDetectChangesEnabled;
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        Dictionary<IEntityType, List<EntityEntry>> added;
+        try
+        {
+            added = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
+                .GroupBy(e => e.Metadata).ToDictionary(g => g.Key, g => g.ToList());
+        }
+        finally
+        {
+            db.ChangeTracker.AutoDetectChangesEnabled = detect;
+        }
+        var plain = buffered.ToDictionary(
+            b => db.Model.FindEntityType(b.Key) ?? throw new InvalidOperationException($"{b.Key.Name} is not an entity of the model."), b => b.Value);
+        if (added.Count == 0 && plain.Count == 0) return;
 
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        foreach (var type in PrincipalsFirst(added.Keys))
+        foreach (var type in PrincipalsFirst(added.Keys.Union(plain.Keys)))
         {
-            var entries = added[type];
-            await CopyAsync(connection, type, entries, ct);
-            foreach (var entry in entries) entry.State = EntityState.Detached;
+            if (added.TryGetValue(type, out var entries))
+            {
+                // A key the database generates (identity) is left to it, as an INSERT leaves it: its value here is temporary.
+                await CopyAsync(connection, type, entries, p => entries.Any(e => e.Property(p).IsTemporary), (e, p) => e.Property(p).CurrentValue, ct);
+                foreach (var entry in entries) entry.State = EntityState.Detached;
+            }
+            if (plain.TryGetValue(type, out var rows)) await CopyAsync(connection, type, rows, p => Generated(p, rows), Value, ct);
         }
     }
 
-    static async Task CopyAsync(NpgsqlConnection connection, IEntityType type, List<EntityEntry> entries, CancellationToken ct)
+    static object? Value(object row, IProperty property) =>
+        property.IsShadowProperty()
+            ? throw new InvalidOperationException($"{property.DeclaringType.DisplayName()}.{property.Name} is a shadow property: stage such rows with Add, not Insert.")
+            : property.GetGetter().GetClrValueUsingContainingEntity(row);
+
+    /// <summary>
+    /// A property the database generates on insert (identity) is left to it when no buffered row set it, as with an
+    /// added entity whose value is temporary; rows that set it for some and not others cannot share one COPY.
+    /// </summary>
+    static bool Generated(IProperty property, List<object> rows)
+    {
+        if (property.ValueGenerated != ValueGenerated.OnAdd) return false;
+        var unset = rows.Count(r => property.GetGetter().HasSentinelValueUsingContainingEntity(r));
+        if (unset != 0 && unset != rows.Count)
+            throw new InvalidOperationException($"{property.DeclaringType.DisplayName()}.{property.Name} is set on some buffered rows and not on others.");
+        return unset == rows.Count;
+    }
+
+    static async Task CopyAsync<TRow>(
+        NpgsqlConnection connection, IEntityType type, List<TRow> rows, Func<IProperty, bool> leftToDatabase, Func<TRow, IProperty, object?> valueOf,
+        CancellationToken ct)
     {
         var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
-        // A key the database generates (identity) is left to it, as an INSERT leaves it: its value here is temporary.
         var columns = type.GetProperties()
             .Where(p => p.GetColumnName(table) is not null)
-            .Where(p => !entries.Any(e => e.Property(p).IsTemporary))
+            .Where(p => !leftToDatabase(p))
             .Select(p => (Property: p, Column: p.GetColumnName(table)!, Mapping: p.GetRelationalTypeMapping()))
             .ToList();
 
         var target = Quote(table.Name) + " (" + string.Join(", ", columns.Select(c => Quote(c.Column))) + ")";
         await using var writer = await connection.BeginBinaryImportAsync($"COPY {target} FROM STDIN (FORMAT BINARY)", ct);
-        foreach (var entry in entries)
+        foreach (var row in rows)
         {
             await writer.StartRowAsync(ct);
             foreach (var (property, _, mapping) in columns)
             {
-                var value = entry.Property(property).CurrentValue;
+                var value = valueOf(row, property);
                 var converter = mapping.Converter;
                 if (value is not null && converter is not null) value = converter.ConvertToProvider(value);
                 if (value is null) await writer.WriteNullAsync(ct);

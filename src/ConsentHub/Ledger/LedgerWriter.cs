@@ -79,11 +79,11 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
         var grown = MerkleFrontier.Append(frontier, entry.Index, entry.LeafHash);
         frontier = grown.Frontier;
         foreach (var node in grown.Nodes)
-            db.LedgerTreeNodes.Add(new LedgerTreeNode { Level = node.Level, Index = node.Index, Hash = node.Hash });
+            db.Insert(new LedgerTreeNode { Level = node.Level, Index = node.Index, Hash = node.Hash });
         head.Frontier = MerkleFrontier.Serialize(frontier);
         head.NextIndex++;
         head.LastHash = entry.Hash;
-        db.LedgerEntries.Add(entry);
+        db.Insert(entry);
         return entry;
     }
 }

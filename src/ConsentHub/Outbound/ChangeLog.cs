@@ -105,7 +105,7 @@ public static class ChangeLog
     public static void Add(Data.ConsentDb db, Pending pending, LedgerEntry applied)
     {
         var customer = pending.Customer;
-        db.ChangeLog.Add(new ChangeLogEntry
+        db.Insert(new ChangeLogEntry
         {
             LedgerIndex = applied.Index, Position = 0, Kind = ChangeKinds.ConsentChanged,
             Nmsc = customer.Nmsc, Context = customer.Context, SourceSystem = customer.SourceSystem,
@@ -133,7 +133,7 @@ public static class ChangeLog
                     .OrderBy(m => m.SourceSystem, StringComparer.Ordinal).ThenBy(m => m.SourceCustomerId, StringComparer.Ordinal)
                     .Select(m => (JsonNode)new JsonObject { ["sourceSystem"] = m.SourceSystem, ["sourceCustomerId"] = m.SourceCustomerId })]),
             };
-            db.ChangeLog.Add(new ChangeLogEntry
+            db.Insert(new ChangeLogEntry
             {
                 LedgerIndex = entry.Index, Position = position++, Kind = ChangeKinds.ClusterChanged, Nmsc = nmsc, Context = context.Key,
                 LeafHash = LeafHashes.Format(entry.LeafHash) ?? "", OccurredAt = at, After = after.ToJsonString(),
@@ -150,7 +150,7 @@ public static class ChangeLog
             ["mergedClusters"] = new JsonArray([.. mergedClusters.Select(c => (JsonNode)c)]),
             ["linked"] = new JsonObject { ["sourceSystem"] = customer.SourceSystem, ["sourceCustomerId"] = customer.SourceCustomerId },
         };
-        db.ChangeLog.Add(new ChangeLogEntry
+        db.Insert(new ChangeLogEntry
         {
             LedgerIndex = entry.Index, Position = 0, Kind = ChangeKinds.ClusterChanged, Nmsc = customer.Nmsc, Context = customer.Context,
             SourceSystem = customer.SourceSystem, SourceCustomerId = customer.SourceCustomerId, CustomerId = customer.Id,
@@ -164,7 +164,7 @@ public static class ChangeLog
         var position = 0;
         foreach (var customer in records.OrderBy(c => c.Id))
         {
-            db.ChangeLog.Add(new ChangeLogEntry
+            db.Insert(new ChangeLogEntry
             {
                 LedgerIndex = entry.Index, Position = position++, Kind = ChangeKinds.Erasure,
                 Nmsc = customer.Nmsc, Context = customer.Context, SourceSystem = customer.SourceSystem,
