@@ -87,6 +87,8 @@ public sealed class UploadJob(
 
     // Statistics are refreshed after the first applied batch, then whenever the applied records have doubled, and at the end.
     long analyseAt = 1;
+    // The refresh under way: it runs beside the next batches (ANALYZE blocks no writer), one at a time.
+    Task analysing = Task.CompletedTask;
 
     async Task FlushAsync(Upload upload, SourceSystem system, UploadReader reader, List<UploadRecord> batch, List<UploadError> errors, CancellationToken ct)
     {
@@ -97,9 +99,9 @@ public sealed class UploadJob(
             upload.Applied += outcomes.Count(o => o == UploadOutcome.Applied);
             upload.Skipped += outcomes.Count(o => o == UploadOutcome.Skipped);
             batch.Clear();
-            if (upload.Applied >= analyseAt)
+            if (upload.Applied >= analyseAt && analysing.IsCompleted)
             {
-                await RefreshStatisticsAsync();
+                analysing = Task.Run(RefreshStatisticsBesideAsync, CancellationToken.None);
                 analyseAt = upload.Applied * 2;
             }
         }
@@ -114,7 +116,8 @@ public sealed class UploadJob(
 
     async Task FinishAsync(Upload upload, string status, string? reason)
     {
-        if (upload.Applied > 0) await RefreshStatisticsAsync();
+        await analysing;
+        if (upload.Applied > 0) await RefreshStatisticsAsync(db);
         upload.Status = status;
         upload.FailureReason = Stored(reason, UploadConfiguration.MaxMessage);
         var now = time.Now();
@@ -133,7 +136,21 @@ public sealed class UploadJob(
     /// for the upload's own lookup of its records, a scan of the status index per record for the DPO export. ANALYZE
     /// samples each table (at most 30,000 rows by default) and blocks neither readers nor writers.
     /// </summary>
-    async Task RefreshStatisticsAsync()
+    async Task RefreshStatisticsBesideAsync()
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await RefreshStatisticsAsync(scope.ServiceProvider.GetRequiredService<ConsentDb>());
+        }
+        catch (Exception e)
+        {
+            // Only the planner's estimates lag until the next refresh: the upload goes on.
+            logger.LogWarning(e, "Refreshing planner statistics during an upload failed");
+        }
+    }
+
+    static async Task RefreshStatisticsAsync(ConsentDb db)
     {
         if (db.Provider != DatabaseProvider.Postgres) return;
         Type[] written = [typeof(Customer), typeof(ChangeRequest), typeof(ConsentEntry), typeof(ChannelEntry), typeof(SealedPersonalData), typeof(PersonKey),
