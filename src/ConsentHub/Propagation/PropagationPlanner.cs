@@ -33,8 +33,12 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
     };
 
     readonly List<PlannedMessage> staged = [];
-    /// <summary>The records whose sent values <see cref="PreloadSentAsync"/> read for the unit of work, by system id.</summary>
-    readonly HashSet<(long SystemId, string SourceCustomerId)> preloaded = [];
+    /// <summary>
+    /// The records whose sent values <see cref="PreloadSentAsync"/> read for the unit of work, by system id, with those
+    /// values and the ones this unit has added for them since: planning one of them looks there, not through every
+    /// value the unit has staged.
+    /// </summary>
+    readonly Dictionary<(long SystemId, string SourceCustomerId), List<PropagatedValue>> preloaded = [];
     /// <summary>The merge policy last read, with its organisation: a group commit runs changes of several in one unit of work.</summary>
     (string Nmsc, string Policy)? policy;
 
@@ -55,8 +59,10 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
         var systemIds = records.Select(r => r.SystemId).Distinct().ToList();
         var ids = records.Select(r => r.SourceCustomerId).Distinct().ToList();
         if (ids.Count == 0) return;
-        await db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId)).LoadAsync(ct);
-        preloaded.UnionWith(records);
+        var rows = await db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId)).ToListAsync(ct);
+        var fresh = records.Where(r => preloaded.TryAdd(r, [])).ToHashSet();
+        foreach (var row in rows)
+            if (fresh.Contains((row.SourceSystemId, row.SourceCustomerId))) preloaded[(row.SourceSystemId, row.SourceCustomerId)].Add(row);
     }
 
     /// <summary>
@@ -128,10 +134,17 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
         var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
             ? db.PropagatedValues.Where(v => v.SourceSystemId == onlySystem && v.SourceCustomerId == onlyRecord)
             : db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
-        if (!systemIds.All(system => ids.All(id => preloaded.Contains((system, id))))) await values.LoadAsync(ct);
-        var sent = db.PropagatedValues.Local
-            .Where(v => systemIds.Contains(v.SourceSystemId))
-            .ToDictionary(v => (v.SourceSystemId, v.SourceCustomerId, v.Kind, v.Code));
+        IEnumerable<PropagatedValue> lastSent;
+        if (systemIds.All(system => ids.All(id => preloaded.ContainsKey((system, id)))))
+        {
+            lastSent = systemIds.SelectMany(system => ids.SelectMany(id => preloaded[(system, id)]));
+        }
+        else
+        {
+            await values.LoadAsync(ct);
+            lastSent = db.Staged<PropagatedValue>().Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
+        }
+        var sent = lastSent.ToDictionary(v => (v.SourceSystemId, v.SourceCustomerId, v.Kind, v.Code));
 
         foreach (var member in members.Where(m => targets.ContainsKey(m.SourceSystem)).OrderBy(m => m.SourceSystem, StringComparer.Ordinal).ThenBy(m => m.SourceCustomerId, StringComparer.Ordinal))
         {
@@ -182,8 +195,9 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
             SourceSystemId = systemId, SourceCustomerId = customerId, Kind = kind, Code = code, Flag = flag, RequestedAt = requestedAt,
             ChangeRequestId = changeRequestId,
         };
-        db.PropagatedValues.Add(value);
+        db.Insert(value);
         sent[(systemId, customerId, kind, code)] = value;
+        if (preloaded.TryGetValue((systemId, customerId), out var list)) list.Add(value);
         return true;
     }
 
@@ -220,7 +234,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
                 planned.Consents.Count == 0 ? null : new ConsentView(true, [.. planned.Consents.Select(Views.ConsentAttribute)], true, planned.Cause.Notify, null),
                 planned.Channels.Count == 0 ? null : new ChannelView([.. planned.Channels.Select(Views.ChannelAttribute)]),
                 message.Id, ledgerIndex, leafHash), PayloadJson);
-            db.Propagations.Add(message);
+            db.Insert(message);
         }
         return messages.Planned.Count;
     }
