@@ -26,19 +26,8 @@ public static class CopyInsert
             foreach (var rows in buffered.Values) db.AddRange(rows);
             return;
         }
-        // Added entities need no change detection to be copied: their current values are what they hold.
-        var detect = db.ChangeTracker.AutoDetectChangesEnabled;
-        db.ChangeTracker.AutoDetectChangesEnabled = false;
-        Dictionary<IEntityType, List<EntityEntry>> added;
-        try
-        {
-            added = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
-                .GroupBy(e => e.Metadata).ToDictionary(g => g.Key, g => g.ToList());
-        }
-        finally
-        {
-            db.ChangeTracker.AutoDetectChangesEnabled = detect;
-        }
+        var added = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added)
+            .GroupBy(e => e.Metadata).ToDictionary(g => g.Key, g => g.ToList());
         var plain = buffered.ToDictionary(
             b => db.Model.FindEntityType(b.Key) ?? throw new InvalidOperationException($"{b.Key.Name} is not an entity of the model."), b => b.Value);
         if (added.Count == 0 && plain.Count == 0) return;
