@@ -129,11 +129,6 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
         var systemIds = targets.Values.ToList();
         // Those without a destination keep their messages in the feed: nothing to send, so nothing to retry.
         var pushed = await pushedSystems.OfContextAsync(db, nmsc, context, ct);
-        // One record of one system (a change of a record alone) is looked up by its key: PostgreSQL's generic plan for
-        // two array parameters uses only the first key column and filters the system's every row.
-        var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
-            ? db.PropagatedValues.Where(v => v.SourceSystemId == onlySystem && v.SourceCustomerId == onlyRecord)
-            : db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
         IEnumerable<PropagatedValue> lastSent;
         if (systemIds.All(system => ids.All(id => preloaded.ContainsKey((system, id)))))
         {
@@ -141,6 +136,11 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
         }
         else
         {
+            // One record of one system (a change of a record alone) is looked up by its key: PostgreSQL's generic plan for
+            // two array parameters uses only the first key column and filters the system's every row.
+            var values = systemIds.Count == 1 && ids.Count == 1 && (systemIds[0], ids[0]) is var (onlySystem, onlyRecord)
+                ? db.PropagatedValues.Where(v => v.SourceSystemId == onlySystem && v.SourceCustomerId == onlyRecord)
+                : db.PropagatedValues.Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
             await values.LoadAsync(ct);
             lastSent = db.Staged<PropagatedValue>().Where(v => systemIds.Contains(v.SourceSystemId) && ids.Contains(v.SourceCustomerId));
         }
