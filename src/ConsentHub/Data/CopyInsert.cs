@@ -38,17 +38,21 @@ public static class CopyInsert
             if (added.TryGetValue(type, out var entries))
             {
                 // A key the database generates (identity) is left to it, as an INSERT leaves it: its value here is temporary.
-                await CopyAsync(connection, type, entries, p => entries.Any(e => e.Property(p).IsTemporary), (e, p) => e.Property(p).CurrentValue, ct);
+                await CopyAsync(connection, type, entries, p => entries.Any(e => e.Property(p).IsTemporary), p => e => e.Property(p).CurrentValue, ct);
                 foreach (var entry in entries) entry.State = EntityState.Detached;
             }
-            if (plain.TryGetValue(type, out var rows)) await CopyAsync(connection, type, rows, p => Generated(p, rows), Value, ct);
+            if (plain.TryGetValue(type, out var rows)) await CopyAsync(connection, type, rows, p => Generated(p, rows), Reader, ct);
         }
     }
 
-    static object? Value(object row, IProperty property) =>
-        property.IsShadowProperty()
-            ? throw new InvalidOperationException($"{property.DeclaringType.DisplayName()}.{property.Name} is a shadow property: stage such rows with Add, not Insert.")
-            : property.GetGetter().GetClrValueUsingContainingEntity(row);
+    /// <summary>Reads a property of a buffered row through the model's getter, resolved once per column.</summary>
+    static Func<object, object?> Reader(IProperty property)
+    {
+        if (property.IsShadowProperty())
+            throw new InvalidOperationException($"{property.DeclaringType.DisplayName()}.{property.Name} is a shadow property: stage such rows with Add, not Insert.");
+        var getter = property.GetGetter();
+        return row => getter.GetClrValueUsingContainingEntity(row);
+    }
 
     /// <summary>
     /// A property the database generates on insert (identity) is left to it when no buffered row set it, as with an
@@ -64,14 +68,14 @@ public static class CopyInsert
     }
 
     static async Task CopyAsync<TRow>(
-        NpgsqlConnection connection, IEntityType type, List<TRow> rows, Func<IProperty, bool> leftToDatabase, Func<TRow, IProperty, object?> valueOf,
+        NpgsqlConnection connection, IEntityType type, List<TRow> rows, Func<IProperty, bool> leftToDatabase, Func<IProperty, Func<TRow, object?>> reader,
         CancellationToken ct)
     {
         var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
         var columns = type.GetProperties()
             .Where(p => p.GetColumnName(table) is not null)
             .Where(p => !leftToDatabase(p))
-            .Select(p => (Property: p, Column: p.GetColumnName(table)!, Mapping: p.GetRelationalTypeMapping()))
+            .Select(p => (Read: reader(p), Column: p.GetColumnName(table)!, Mapping: p.GetRelationalTypeMapping()))
             .ToList();
 
         var target = Quote(table.Name) + " (" + string.Join(", ", columns.Select(c => Quote(c.Column))) + ")";
@@ -79,9 +83,9 @@ public static class CopyInsert
         foreach (var row in rows)
         {
             await writer.StartRowAsync(ct);
-            foreach (var (property, _, mapping) in columns)
+            foreach (var (read, _, mapping) in columns)
             {
-                var value = valueOf(row, property);
+                var value = read(row);
                 var converter = mapping.Converter;
                 if (value is not null && converter is not null) value = converter.ConvertToProvider(value);
                 if (value is null) await writer.WriteNullAsync(ct);
