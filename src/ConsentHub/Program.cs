@@ -13,6 +13,7 @@ using ConsentHub.Outbound;
 using ConsentHub.Ledger;
 using ConsentHub.OptIn;
 using ConsentHub.OptOut;
+using ConsentHub.Preferences;
 using ConsentHub.Propagation;
 using ConsentHub.Reminders;
 using ConsentHub.Rights;
@@ -45,6 +46,7 @@ builder.Services.AddReplicas();
 builder.Services.AddChangeDataCapture();
 builder.Services.AddExtracts();
 builder.Services.AddReminders();
+builder.Services.AddPreferences();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -87,6 +89,7 @@ app.MapExtracts();
 app.MapExtractPages();
 app.MapReminders();
 app.MapReminderPages();
+app.MapPreferencePages();
 
 await app.RunAsync();
 return 0;

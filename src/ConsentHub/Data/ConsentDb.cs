@@ -115,6 +115,7 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Reminders.ReminderRule> ReminderRules => Set<Reminders.ReminderRule>();
     public DbSet<Reminders.ReminderRun> ReminderRuns => Set<Reminders.ReminderRun>();
     public DbSet<Reminders.Reminder> Reminders => Set<Reminders.Reminder>();
+    public DbSet<Preferences.PreferenceLinkUse> PreferenceLinkUses => Set<Preferences.PreferenceLinkUse>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -53,7 +53,7 @@ public sealed class ReminderSignal : WorkSignal;
 public sealed class ReminderService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, PersonalDataVault vault, TimeProvider time,
     IOptions<ReminderOptions> options, IOptions<PublicAddressOptions> publicAddress, IDataProtectionProvider protection, IHttpClientFactory http,
-    ILogger<ReminderService> logger)
+    ILogger<ReminderService> logger, IPreferenceCentreLinks? preferenceLinks = null)
 {
     const int DeliveryBatch = 50;
 
@@ -242,7 +242,8 @@ public sealed class ReminderService(
         var (token, hash) = ValidationContent.NewToken();
         var link = $"{publicAddress.Value.PublicBaseUrl.TrimEnd('/')}{ReminderPages.PathPrefix}{token}";
         var texts = Revisit(await ValidationContent.TextsAsync(db, reminder.Context, reminder.Language, ct));
-        var message = EmailRenderer.Render(address, await ValidationContent.BrandingAsync(db, reminder.Context, ct), texts, items, link, reminder: false);
+        var message = EmailRenderer.Render(address, await ValidationContent.BrandingAsync(db, reminder.Context, ct), texts, items, link, reminder: false,
+            preferenceLinks?.For(address, reminder.Language));
         return await mail.SendAsync(message, ct) switch
         {
             SendResult.Sent sent => (new Delivery.Done(sent.MessageId), hash),

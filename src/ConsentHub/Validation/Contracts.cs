@@ -67,3 +67,17 @@ public abstract record SendResult
     /// <summary>Never worth retrying: a 5xx answer, or an address that cannot be an address.</summary>
     public sealed record Permanent(string Error, int? SmtpStatus) : SendResult;
 }
+
+/// <summary>
+/// The line at the foot of the emails the hub sends a person (validation, reminder, notification): a link to the
+/// preference centre, where they see and change all their choices. The Preferences feature issues it; without it the
+/// emails have no such line.
+/// </summary>
+public interface IPreferenceCentreLinks
+{
+    /// <summary>A link that proves <paramref name="address"/> to the preference centre, worded in the person's language; null when none is issued.</summary>
+    PreferenceCentreLink? For(string address, string? language);
+}
+
+/// <summary>The preference centre's address for one person and the words that lead to it.</summary>
+public sealed record PreferenceCentreLink(string Url, string Label);

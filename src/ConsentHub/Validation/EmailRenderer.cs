@@ -16,7 +16,9 @@ public static class EmailRenderer
     const string Wrap = "overflow-wrap:anywhere;word-break:break-word;";
     const string Muted = "#4b5563";
 
-    public static OutgoingMail Render(string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, string link, bool reminder)
+    /// <param name="preferences">The preference centre's link for the foot of the email, when the hub issues one.</param>
+    public static OutgoingMail Render(
+        string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, string link, bool reminder, PreferenceCentreLink? preferences = null)
     {
         if (!Uri.TryCreate(link, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
             throw new ArgumentException("The landing-page link must be an absolute http(s) address.", nameof(link));
@@ -31,15 +33,16 @@ public static class EmailRenderer
             to,
             OneLine(branding.SenderName),
             subject,
-            Html(brand, texts, subject, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote)),
-            Text(brand, texts, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote)));
+            Html(brand, texts, subject, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), preferences),
+            Text(brand, texts, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), preferences));
     }
 
     /// <summary>
     /// The email confirming a change that was applied (<c>notify: true</c>): the same layout and items as the validation
     /// email, with no link and no button, because there is nothing to do.
     /// </summary>
-    public static OutgoingMail RenderNotification(string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items)
+    public static OutgoingMail RenderNotification(
+        string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, PreferenceCentreLink? preferences = null)
     {
         var brand = SafeBranding.From(branding);
         var subject = OneLine(brand.Brand(texts.NotificationSubject));
@@ -52,13 +55,13 @@ public static class EmailRenderer
             to,
             OneLine(branding.SenderName),
             subject,
-            Html(brand, texts, subject, heading, intro, consents, channels, link: null, note),
-            Text(brand, texts, heading, intro, consents, channels, link: null, note));
+            Html(brand, texts, subject, heading, intro, consents, channels, link: null, note, preferences),
+            Text(brand, texts, heading, intro, consents, channels, link: null, note, preferences));
     }
 
     static string Text(
         SafeBranding brand, ValidationTexts texts, string heading, string intro, IReadOnlyList<ItemWording> consents, IReadOnlyList<ItemWording> channels,
-        string? link, string note)
+        string? link, string note, PreferenceCentreLink? preferences)
     {
         var text = new StringBuilder();
         text.Append(brand.DisplayName).Append("\n\n");
@@ -79,12 +82,13 @@ public static class EmailRenderer
         Section(texts.ChannelsHeading, channels);
         if (link is not null) text.Append(brand.Brand(texts.ConfirmLabel)).Append(": ").Append(link).Append("\n\n");
         text.Append(note).Append('\n');
+        if (preferences is not null && IsWebAddress(preferences.Url)) text.Append('\n').Append(preferences.Label).Append(": ").Append(preferences.Url).Append('\n');
         return text.ToString();
     }
 
     static string Html(
         SafeBranding brand, ValidationTexts texts, string subject, string heading, string intro, IReadOnlyList<ItemWording> consents,
-        IReadOnlyList<ItemWording> channels, string? link, string note)
+        IReadOnlyList<ItemWording> channels, string? link, string note, PreferenceCentreLink? preferences)
     {
         static string E(string value) => SafeBranding.Html.Encode(value);
         var html = new StringBuilder();
@@ -142,8 +146,12 @@ public static class EmailRenderer
 
                 """);
         }
+        var footer = preferences is not null && IsWebAddress(preferences.Url)
+            ? $"""<p style="margin:12px 0 0;font-size:14px;"><a href="{E(preferences.Url)}" style="color:{SafeBranding.NearBlack};">{E(preferences.Label)}</a></p>"""
+            : "";
         html.Append($"""
             <p style="margin:0;padding-top:16px;border-top:1px solid #e5e7eb;font-size:14px;color:{Muted};">{E(note)}</p>
+            {footer}
             </td></tr>
             </table>
             </td></tr>
@@ -154,6 +162,9 @@ public static class EmailRenderer
             """);
         return html.ToString();
     }
+
+    static bool IsWebAddress(string link) =>
+        Uri.TryCreate(link, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
 
     /// <summary>Headers are one line: control characters (CR, LF, tabs) become spaces.</summary>
     static string OneLine(string value) =>

@@ -107,6 +107,13 @@ public static class LandingPages
         };
     }
 
+    /// <summary>
+    /// A complete page in the person-facing pages' shell and style sheet (the preference centre's pages too): the
+    /// context's colours and name when <paramref name="branding"/> is given, neutral ones otherwise.
+    /// </summary>
+    public static string Document(Branding? branding, string language, string title, string content) =>
+        Page(branding is null ? null : SafeBranding.From(branding), DefaultTexts.For(language), title, content);
+
     static string E(string value) => SafeBranding.Html.Encode(value);
 
     static string Unbranded(string text) => text.Replace("{brand}", "", StringComparison.Ordinal).Trim();
@@ -207,6 +214,23 @@ public static class LandingPages
         .message{text-align:center;padding:1rem 0 .5rem}
         .message svg{display:block;width:3.5rem;height:3.5rem;margin:0 auto 1rem;color:{{(SafeBranding.ContrastRatio(b.Primary, "#ffffff") >= 3 ? b.Primary : SafeBranding.NearBlack)}}}
         .message p{margin:0 auto;max-width:30rem;color:#374151}
+        label{font-weight:600}
+        .hint{display:block;margin:.125rem 0 .5rem;color:#4b5563;font-size:.9375rem;font-weight:400}
+        input[type=email]{display:block;width:100%;min-height:3rem;padding:.625rem .75rem;border:2px solid #4b5563;border-radius:.5rem;font:inherit}
+        input[type=email]:focus-visible,.choice input:focus-visible{outline:3px solid {{SafeBranding.NearBlack}};outline-offset:2px}
+        input[aria-invalid=true]{border-color:#b91c1c}
+        .error{display:block;margin:.25rem 0 .5rem;color:#b91c1c;font-weight:600}
+        .notice{padding:.75rem 1rem;border-left:4px solid {{(SafeBranding.ContrastRatio(b.Primary, "#ffffff") >= 3 ? b.Primary : SafeBranding.NearBlack)}};background:#f3f4f6}
+        .brand-section{margin-top:1.5rem}
+        .brand-section h2{margin-top:0}
+        .choice label{font-weight:400}
+        .choice .item-details{margin-left:1.75rem}
+        button.secondary{background:#ffffff;color:{{SafeBranding.NearBlack}};box-shadow:inset 0 0 0 2px {{SafeBranding.NearBlack}}}
+        button.link{display:inline;width:auto;min-width:0;min-height:0;padding:0;background:none;color:{{SafeBranding.NearBlack}};text-decoration:underline;font-size:1rem;font-weight:400}
+        .languages{margin-top:2rem;padding-top:1rem;border-top:1px solid #e5e7eb;font-size:.9375rem}
+        .languages ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
+        .languages a{color:{{SafeBranding.NearBlack}}}
+        .languages a[aria-current]{font-weight:700;text-decoration:none}
         @media (min-width:36em){
         main{padding-top:2.5rem}
         .card{padding:2.25rem 2.5rem}

@@ -14,7 +14,7 @@ namespace ConsentHub.Validation;
 /// </summary>
 public sealed class NotificationService(
     ConsentDb db, LedgerWriter ledger, MailSender mail, TimeProvider time, IOptions<ValidationOptions> options,
-    PersonKeys personKeys, PersonalDataVault vault, ILogger<NotificationService> logger)
+    PersonKeys personKeys, PersonalDataVault vault, ILogger<NotificationService> logger, IPreferenceCentreLinks? preferenceLinks = null)
 {
     const int BatchSize = 20;
 
@@ -70,7 +70,7 @@ public sealed class NotificationService(
             result = await mail.SendAsync(EmailRenderer.RenderNotification(address,
                 await ValidationContent.BrandingAsync(db, notification.Context, ct),
                 await ValidationContent.TextsAsync(db, notification.Context, notification.Language, ct),
-                ValidationContent.ItemsOf(request)), ct);
+                ValidationContent.ItemsOf(request), preferenceLinks?.For(address, notification.Language)), ct);
 
         await using var transaction = await ledger.BeginUnlockedAsync(ct);
         var row = await LockAsync(id, ct);

@@ -15,7 +15,7 @@ namespace ConsentHub.Validation;
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
     IOptions<ValidationOptions> options, IOptions<PublicAddressOptions> publicAddress, PersonKeys personKeys, PersonalDataVault vault,
-    ILogger<ValidationService> logger)
+    ILogger<ValidationService> logger, IPreferenceCentreLinks? preferenceLinks = null)
 {
     const int BatchSize = 20;
     /// <summary>Pauses before each retry of an email after a transient failure; notifications use the same.</summary>
@@ -104,7 +104,7 @@ public sealed class ValidationService(
             var message = EmailRenderer.Render(address,
                 await ValidationContent.BrandingAsync(db, validation.Context, ct),
                 await ValidationContent.TextsAsync(db, validation.Context, validation.Language, ct),
-                ValidationContent.ItemsOf(request), link, reminder);
+                ValidationContent.ItemsOf(request), link, reminder, preferenceLinks?.For(address, validation.Language));
             result = await mail.SendAsync(message, ct);
         }
 

@@ -124,8 +124,11 @@ public sealed class LandingPageBrowserTests
         await using var browser = await Browser.LaunchAsync(width: 800, height: 900);
         var page = await browser.NewPageAsync();
         await page.SetContentAsync(mail.HtmlBody!);
-        var links = page.GetByRole(AriaRole.Link);
-        await Assertions.Expect(links).ToHaveCountAsync(1);
+        // The confirm button, and at the foot the way to all of the person's choices (the preference centre).
+        var allLinks = page.GetByRole(AriaRole.Link);
+        await Assertions.Expect(allLinks).ToHaveCountAsync(2);
+        await Assertions.Expect(allLinks.Nth(1)).ToHaveAccessibleNameAsync("Ihre gesamte Auswahl an einem Ort ansehen und ändern");
+        var links = allLinks.First;
         await Assertions.Expect(links).ToHaveAccessibleNameAsync("Bestätigen");
         await Browser.SaveScreenshotAsync(page, $"validation-email-{provider}");
         await FitsAPhoneAsync(page, $"validation-email-375-{provider}", landingPage: false);

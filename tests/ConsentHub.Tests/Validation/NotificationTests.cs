@@ -94,9 +94,10 @@ public sealed class NotificationTests
         Assert.Equal("Toyota GB", mail.Message.From.Mailboxes.Single().Name);
         Assert.Contains("I agree to OFFERS", mail.Message.TextBody);
         Assert.Contains("#b00020", mail.Message.HtmlBody);
-        // Nothing to do: no link, no button.
+        // Nothing to do: no button; the one link is the preference centre's, at the foot.
         Assert.DoesNotContain("/validation/", mail.Message.TextBody);
-        Assert.DoesNotContain("<a ", mail.Message.HtmlBody);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(mail.Message.HtmlBody ?? "", "<a "));
+        Assert.Contains("/preferences/link/", mail.Message.HtmlBody);
 
         // The change request answers the flag as sent and the notification in its timeline.
         var change = await WaitForTimelineAsync(client, posted, "notification-sent");

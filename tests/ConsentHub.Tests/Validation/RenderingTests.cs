@@ -318,4 +318,24 @@ public sealed class RenderingTests
         Assert.Contains("- E-Mail: Einwilligung erteilt", mail.Text, StringComparison.Ordinal);
         Assert.Contains("- Telefon: Einwilligung erteilt", mail.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_preference_centre_line_is_at_the_foot_of_both_parts_escaped_and_only_for_a_web_address()
+    {
+        var link = new PreferenceCentreLink("https://hub.example.com/preferences/link/abc", $"All your choices {Script}");
+        var mail = EmailRenderer.Render("person@example.com", Toyota, DefaultTexts.For("en"), Items, Link, reminder: false, link);
+        Assert.Contains($"All your choices {Script}: https://hub.example.com/preferences/link/abc", mail.Text);
+        Assert.Contains("<a href=\"https://hub.example.com/preferences/link/abc\"", mail.Html);
+        AssertNoInjectedMarkup(mail.Html);
+        // After the note: the line closes the email.
+        Assert.True(mail.Text.IndexOf("All your choices", StringComparison.Ordinal) > mail.Text.IndexOf("nothing changes", StringComparison.Ordinal));
+        var notification = EmailRenderer.RenderNotification("person@example.com", Toyota, DefaultTexts.For("en"), Items, link);
+        Assert.Contains("https://hub.example.com/preferences/link/abc", notification.Text);
+
+        var hostile = EmailRenderer.Render("person@example.com", Toyota, DefaultTexts.For("en"), Items, Link, reminder: false,
+            new PreferenceCentreLink("javascript:alert(1)", "All your choices"));
+        Assert.DoesNotContain("All your choices", hostile.Html);
+        Assert.DoesNotContain("All your choices", hostile.Text);
+        Assert.DoesNotContain("All your choices", Mail().Text);
+    }
 }

@@ -296,43 +296,6 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("upload_errors", (string)null);
                 });
 
-            modelBuilder.Entity("ConsentHub.Clusters.ClusterFeed", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<string>("ClientId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Name")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<string>("Nmsc")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ClientId")
-                        .IsUnique();
-
-                    b.HasIndex("Nmsc", "Name")
-                        .IsUnique();
-
-                    b.ToTable("cluster_feeds", (string)null);
-                });
-
             modelBuilder.Entity("ConsentHub.Clusters.ClusterMember", b =>
                 {
                     b.Property<long>("Id")
@@ -1931,6 +1894,25 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("replicas", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Preferences.PreferenceLinkUse", b =>
+                {
+                    b.Property<string>("LinkId")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime>("UsedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("LinkId");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("preference_link_uses", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Propagation.DeliveryAttempt", b =>
                 {
                     b.Property<long>("Id")
@@ -2442,6 +2424,43 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.HasIndex("Nmsc", "Criterion", "CriterionKey");
 
                     b.ToTable("erasures", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Tenancy.ClusterFeed", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ClientId")
+                        .IsUnique();
+
+                    b.HasIndex("Nmsc", "Name")
+                        .IsUnique();
+
+                    b.ToTable("cluster_feeds", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Tenancy.ConsentContext", b =>

@@ -287,41 +287,6 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("upload_errors", (string)null);
                 });
 
-            modelBuilder.Entity("ConsentHub.Clusters.ClusterFeed", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER");
-
-                    b.Property<string>("ClientId")
-                        .IsRequired()
-                        .HasMaxLength(100)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime>("CreatedAt")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Name")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Nmsc")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("ClientId")
-                        .IsUnique();
-
-                    b.HasIndex("Nmsc", "Name")
-                        .IsUnique();
-
-                    b.ToTable("cluster_feeds", (string)null);
-                });
-
             modelBuilder.Entity("ConsentHub.Clusters.ClusterMember", b =>
                 {
                     b.Property<long>("Id")
@@ -1898,6 +1863,25 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("replicas", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.Preferences.PreferenceLinkUse", b =>
+                {
+                    b.Property<string>("LinkId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UsedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("LinkId");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("preference_link_uses", (string)null);
+                });
+
             modelBuilder.Entity("ConsentHub.Propagation.DeliveryAttempt", b =>
                 {
                     b.Property<long>("Id")
@@ -2405,6 +2389,41 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.HasIndex("Nmsc", "Criterion", "CriterionKey");
 
                     b.ToTable("erasures", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.Tenancy.ClusterFeed", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Nmsc")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ClientId")
+                        .IsUnique();
+
+                    b.HasIndex("Nmsc", "Name")
+                        .IsUnique();
+
+                    b.ToTable("cluster_feeds", (string)null);
                 });
 
             modelBuilder.Entity("ConsentHub.Tenancy.ConsentContext", b =>
