@@ -230,6 +230,10 @@ public sealed class AuthorisationTests
         "GET /reminders/{token}", "POST /reminders/{token}", "GET /ledger/public-key",
         // The DPO's login form: the password in it is the credential.
         "GET /dpo/login", "POST /dpo/login",
+        // The preference centre: a person's credential is the emailed link, then the session it opens; what each page
+        // shows without them, and to whom, is tested in Preferences/PreferenceCentreTests.
+        "GET /preferences/", "POST /preferences/", "GET /preferences/link/{token}", "POST /preferences/link/{token}",
+        "GET /preferences/choices", "POST /preferences/choices", "POST /preferences/sign-out",
         // Inbound events (seed 001): the event type's static token is checked by the handler (Inbound/EventTokenTests).
         "POST /events/{nmsc}/{eventTypeId}"];
 
