@@ -247,13 +247,8 @@ public sealed record PreferenceTexts
     /// <summary>The words for a language tag (<c>nl-BE</c> → Dutch), by its primary subtag; English when unknown.</summary>
     public static PreferenceTexts For(string? language) => ByLanguage[Resolve(language)];
 
-    /// <summary>The supported language a tag names, or null.</summary>
-    public static string? Supported(string? language)
-    {
-        if (string.IsNullOrWhiteSpace(language)) return null;
-        var primary = language.Trim().Split('-', '_')[0].ToLowerInvariant();
-        return ByLanguage.ContainsKey(primary) ? primary : null;
-    }
+    /// <summary>The supported language a tag names, or null: the validation pages' languages, which these words match.</summary>
+    public static string? Supported(string? language) => Validation.DefaultTexts.Supported(language) is { } known && ByLanguage.ContainsKey(known) ? known : null;
 
     static string Resolve(string? language) => Supported(language) ?? Fallback;
 

@@ -204,10 +204,13 @@ public static class DefaultTexts
     /// <summary>The sentence before the plain landing-page address, for mail readers that do not show the button.</summary>
     public static string CopyLinkHint(string? language) => Extras[Resolve(language)].CopyLinkHint;
 
-    static string Resolve(string? language)
+    static string Resolve(string? language) => Supported(language) ?? Fallback;
+
+    /// <summary>The language of these texts a tag such as <c>nl-BE</c> names by its primary subtag, or null when none.</summary>
+    public static string? Supported(string? language)
     {
-        if (string.IsNullOrWhiteSpace(language)) return Fallback;
+        if (string.IsNullOrWhiteSpace(language)) return null;
         var primary = language.Trim().Split('-', '_')[0].ToLowerInvariant();
-        return ByLanguage.ContainsKey(primary) ? primary : Fallback;
+        return ByLanguage.ContainsKey(primary) ? primary : null;
     }
 }
