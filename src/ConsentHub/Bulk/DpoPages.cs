@@ -76,15 +76,4 @@ public static class DpoPages
 
     static async Task<bool> SignedInAsync(HttpContext http) =>
         (await http.AuthenticateAsync(BulkSetup.DpoScheme)).Succeeded;
-
-    sealed class SeeOther(string location) : IResult
-    {
-        public Task ExecuteAsync(HttpContext http)
-        {
-            http.Response.StatusCode = StatusCodes.Status303SeeOther;
-            http.Response.Headers.Location = location;
-            http.Response.Headers.CacheControl = "no-store";
-            return Task.CompletedTask;
-        }
-    }
 }

@@ -103,7 +103,7 @@ public static class PreferencePages
             Path = Path, HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = http.Request.IsHttps, IsEssential = true,
             Expires = new DateTimeOffset(until, TimeSpan.Zero),
         });
-        return SeeOther(ChoicesPath);
+        return new SeeOther(ChoicesPath);
     }
 
     static async Task<bool> UsedAsync(ConsentDb db, PreferenceGrant grant, CancellationToken ct) =>
@@ -164,14 +164,14 @@ public static class PreferencePages
                 return Page(StatusCodes.Status400BadRequest, PreferenceHtml.Choices(texts, Form(http, antiforgery), await people.SectionsAsync(grant.EmailKey, ct), texts.FormStale));
         }
         // Post, redirect, get: reloading the answer does not send the form again.
-        return SeeOther($"{ChoicesPath}?done={result.ToString().ToLowerInvariant()}");
+        return new SeeOther($"{ChoicesPath}?done={result.ToString().ToLowerInvariant()}");
     }
 
     static async Task<IResult> SignOutAsync(HttpContext http, IAntiforgery antiforgery)
     {
-        if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return SeeOther(ChoicesPath);
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return new SeeOther(ChoicesPath);
         http.Response.Cookies.Delete(CookieName, new CookieOptions { Path = Path, Secure = http.Request.IsHttps, SameSite = SameSiteMode.Strict });
-        return SeeOther(Path);
+        return new SeeOther(Path);
     }
 
     static HashSet<string> Values(IFormCollection form, string name) => form[name].OfType<string>().ToHashSet(StringComparer.Ordinal);
@@ -201,21 +201,7 @@ public static class PreferencePages
             PreferenceHtml.Gone(texts, Form(http, antiforgery), texts.SessionEndedHeading, texts.WithMinutes(texts.SessionEndedBody, options.SessionMinutes)));
     }
 
-    static IResult SeeOther(string location) => new SeeOtherResult(location);
-
     static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
 
     static IResult Page(int status, string html) => new HtmlPage(status, html, LandingPages.ContentSecurityPolicy);
-
-    /// <summary>303 with no-store: the answer to a form post, fetched again with GET.</summary>
-    sealed class SeeOtherResult(string location) : IResult
-    {
-        public Task ExecuteAsync(HttpContext http)
-        {
-            http.Response.StatusCode = StatusCodes.Status303SeeOther;
-            http.Response.Headers.Location = location;
-            http.Response.Headers.CacheControl = "no-store";
-            return Task.CompletedTask;
-        }
-    }
 }
