@@ -17,10 +17,14 @@ public sealed record PreferenceItem(string Code, bool Flag, string? Description,
 /// <summary>
 /// What one brand holds for the person: the consolidated data of one cluster (or one record outside any cluster) in one
 /// organisation's context, with the context's branding. <paramref name="Key"/> names the section in the page's form
-/// without naming an organisation, a cluster or a record.
+/// without naming an organisation, a cluster or a record; <paramref name="Record"/> is the record a save changes.
 /// </summary>
 public sealed record PreferenceSection(
-    string Key, string Nmsc, string Context, long RecordId, Branding Branding, IReadOnlyList<PreferenceItem> Consents, IReadOnlyList<PreferenceItem> Channels);
+    string Key, Customer Record, Branding Branding, IReadOnlyList<PreferenceItem> Consents, IReadOnlyList<PreferenceItem> Channels)
+{
+    public string Nmsc => Record.Nmsc;
+    public string Context => Record.Context;
+}
 
 /// <summary>What the person chose in one section: of the codes the page showed, those left ticked.</summary>
 public sealed record SectionChoice(
@@ -39,7 +43,8 @@ public enum SaveResult
 /// (the link proves the address) of one of those records through <see cref="SubscriptionChanges"/>: applied, in the
 /// ledger, and propagated to every system of the cluster, like a change a source system sends.
 /// </summary>
-public sealed class PersonPreferences(ConsentDb db, PersonKeys keys, SubscriptionChanges changes, TimeProvider time, ILogger<PersonPreferences> logger)
+public sealed class PersonPreferences(
+    ConsentDb db, PersonKeys keys, SubscriptionChanges changes, TenancyCache tenancy, TimeProvider time, ILogger<PersonPreferences> logger)
 {
     /// <summary>Who the change requests name as their submitter.</summary>
     public const string SubmittedBy = "preference-centre";
@@ -68,7 +73,7 @@ public sealed class PersonPreferences(ConsentDb db, PersonKeys keys, Subscriptio
             if (consents.Count == 0 && channels.Count == 0) continue;
             if (!brandings.TryGetValue(record.Context, out var branding))
                 brandings[record.Context] = branding = await ValidationContent.BrandingAsync(db, record.Context, ct);
-            sections.Add(new PreferenceSection(key, record.Nmsc, record.Context, record.Id, branding, consents, channels));
+            sections.Add(new PreferenceSection(key, record, branding, consents, channels));
         }
         return sections;
     }
@@ -108,8 +113,9 @@ public sealed class PersonPreferences(ConsentDb db, PersonKeys keys, Subscriptio
     /// </summary>
     async Task<bool> SubmitAsync(PreferenceSection section, List<PreferenceItem> consents, List<PreferenceItem> channels, PreferenceGrant grant, CancellationToken ct)
     {
-        var record = await db.Customers.AsNoTracking().SingleAsync(c => c.Id == section.RecordId, ct);
-        var system = await db.SourceSystems.AsNoTracking().SingleAsync(s => s.Id == record.SourceSystemId, ct);
+        var record = section.Record;
+        var system = await tenancy.SourceSystemAsync(db, record.Nmsc, record.Context, record.SourceSystem, ct)
+            ?? throw new InvalidOperationException($"The source system of customer {record.Id} is missing.");
         var at = HubTime.Format(time.Now());
         var reference = $"{SubmittedBy}:{grant.LinkId}";
         var batches = consents.Chunk(Categories.MaxPerRequest).Select(c => c.ToList()).ToList();
