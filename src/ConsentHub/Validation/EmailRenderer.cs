@@ -20,7 +20,7 @@ public static class EmailRenderer
     public static OutgoingMail Render(
         string to, Branding branding, ValidationTexts texts, IReadOnlyList<ValidationItem> items, string link, bool reminder, PreferenceCentreLink? preferences = null)
     {
-        if (!Uri.TryCreate(link, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (!IsWebAddress(link))
             throw new ArgumentException("The landing-page link must be an absolute http(s) address.", nameof(link));
 
         var brand = SafeBranding.From(branding);
@@ -33,8 +33,8 @@ public static class EmailRenderer
             to,
             OneLine(branding.SenderName),
             subject,
-            Html(brand, texts, subject, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), preferences),
-            Text(brand, texts, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), preferences));
+            Html(brand, texts, subject, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), Usable(preferences)),
+            Text(brand, texts, brand.Brand(texts.Heading), intro, consents, channels, link, brand.Brand(texts.IgnoreNote), Usable(preferences)));
     }
 
     /// <summary>
@@ -55,8 +55,8 @@ public static class EmailRenderer
             to,
             OneLine(branding.SenderName),
             subject,
-            Html(brand, texts, subject, heading, intro, consents, channels, link: null, note, preferences),
-            Text(brand, texts, heading, intro, consents, channels, link: null, note, preferences));
+            Html(brand, texts, subject, heading, intro, consents, channels, link: null, note, Usable(preferences)),
+            Text(brand, texts, heading, intro, consents, channels, link: null, note, Usable(preferences)));
     }
 
     static string Text(
@@ -82,7 +82,7 @@ public static class EmailRenderer
         Section(texts.ChannelsHeading, channels);
         if (link is not null) text.Append(brand.Brand(texts.ConfirmLabel)).Append(": ").Append(link).Append("\n\n");
         text.Append(note).Append('\n');
-        if (preferences is not null && IsWebAddress(preferences.Url)) text.Append('\n').Append(preferences.Label).Append(": ").Append(preferences.Url).Append('\n');
+        if (preferences is not null) text.Append('\n').Append(preferences.Label).Append(": ").Append(preferences.Url).Append('\n');
         return text.ToString();
     }
 
@@ -146,7 +146,7 @@ public static class EmailRenderer
 
                 """);
         }
-        var footer = preferences is not null && IsWebAddress(preferences.Url)
+        var footer = preferences is not null
             ? $"""<p style="margin:12px 0 0;font-size:14px;"><a href="{E(preferences.Url)}" style="color:{SafeBranding.NearBlack};">{E(preferences.Label)}</a></p>"""
             : "";
         html.Append($"""
@@ -162,6 +162,9 @@ public static class EmailRenderer
             """);
         return html.ToString();
     }
+
+    /// <summary>The preference centre's line only with an http(s) address: anything else is left out, never linked.</summary>
+    static PreferenceCentreLink? Usable(PreferenceCentreLink? preferences) => preferences is not null && IsWebAddress(preferences.Url) ? preferences : null;
 
     static bool IsWebAddress(string link) =>
         Uri.TryCreate(link, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
