@@ -79,9 +79,11 @@ public sealed class PersonPreferences(
     }
 
     /// <summary>Applies what the person chose, section by section; a section the person no longer has is passed over.</summary>
-    public async Task<SaveResult> SaveAsync(PreferenceGrant grant, IReadOnlyList<SectionChoice> choices, CancellationToken ct)
+    public async Task<SaveResult> SaveAsync(PreferenceGrant grant, IReadOnlyList<SectionChoice> choices, CancellationToken ct) =>
+        await SaveAsync(grant, await SectionsAsync(grant.EmailKey, ct), choices, ct);
+
+    async Task<SaveResult> SaveAsync(PreferenceGrant grant, List<PreferenceSection> sections, IReadOnlyList<SectionChoice> choices, CancellationToken ct)
     {
-        var sections = await SectionsAsync(grant.EmailKey, ct);
         var result = SaveResult.Unchanged;
         foreach (var choice in choices)
         {
@@ -104,7 +106,7 @@ public sealed class PersonPreferences(
         var sections = await SectionsAsync(grant.EmailKey, ct);
         var everything = sections.Select(s => new SectionChoice(
             s.Key, s.Consents.Select(c => c.Code).ToHashSet(), new HashSet<string>(), s.Channels.Select(c => c.Code).ToHashSet(), new HashSet<string>())).ToList();
-        return await SaveAsync(grant, everything, ct);
+        return await SaveAsync(grant, sections, everything, ct);
     }
 
     /// <summary>
