@@ -10,9 +10,10 @@ namespace ConsentHub.Consents;
 /// </summary>
 /// <remarks>
 /// The steps of one applied change, in order: <see cref="Applying"/>, the state changes, <see cref="Applied"/>,
-/// <see cref="StageAsync"/> (before the ledger lock for a single change; a batch stages all its changes at once),
-/// <see cref="Describe"/> and <see cref="Ledgered"/> under the ledger lock, around its "change-applied" entry, then
-/// <see cref="Committed"/> once the transaction has committed. <see cref="Reset"/> when the unit of work starts again.
+/// <see cref="StageAsync"/> (before the ledger lock; the changes of a group committed together, or of an upload's batch,
+/// are staged all at once, once each is applied), <see cref="Describe"/> and <see cref="Ledgered"/> under the ledger
+/// lock, around its "change-applied" entry, then <see cref="Committed"/> once the transaction has committed.
+/// <see cref="Reset"/> when the unit of work starts again.
 /// </remarks>
 public interface IChangeReaction
 {

@@ -1,5 +1,6 @@
 using ConsentHub.Data;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace ConsentHub.Consents;
 
@@ -27,30 +28,50 @@ sealed record LockedRecord(
     ];
 
     /// <summary>The record, locked and attached to <paramref name="db"/>; null when the source system has no such record.</summary>
-    public static Task<LockedRecord?> ReadAsync(ConsentDb db, long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
+    public static async Task<LockedRecord?> ReadAsync(ConsentDb db, long sourceSystemId, string sourceCustomerId, CancellationToken ct) =>
+        (await ReadManyAsync(db, [(sourceSystemId, sourceCustomerId)], ct)).GetValueOrDefault((sourceSystemId, sourceCustomerId));
+
+    /// <summary>
+    /// Several records, each locked and read as <see cref="ReadAsync"/> reads one, all in one round trip: a group of changes
+    /// (<see cref="GroupCommit"/>) reads its records together. The records are locked in the order given; those the source
+    /// systems do not have are absent from the answer.
+    /// </summary>
+    public static Task<Dictionary<(long SourceSystemId, string SourceCustomerId), LockedRecord>> ReadManyAsync(
+        ConsentDb db, IReadOnlyCollection<(long SourceSystemId, string SourceCustomerId)> records, CancellationToken ct) =>
         ContextConnection.RunAsync(db, async (connection, transaction) =>
         {
-            LockedRecord record;
-            await using (var batch = RecordRows.Batch(connection, transaction, Statements, sourceSystemId, sourceCustomerId))
-            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            var read = new Dictionary<(long, string), LockedRecord>();
+            if (records.Count == 0) return read;
+            var batch = new NpgsqlBatch(connection, transaction);
+            await using (batch)
             {
-                if (!await reader.ReadAsync(ct)) return null;
-                var customer = RecordRows.Customer(reader);
-                await reader.NextResultAsync(ct);
-                var protectedKey = await reader.ReadAsync(ct) ? reader.GetString(0) : null;
-                await reader.NextResultAsync(ct);
-                var consents = await RecordRows.ConsentsAsync(reader, ct);
-                await reader.NextResultAsync(ct);
-                var channels = await RecordRows.ChannelsAsync(reader, ct);
-                await reader.NextResultAsync(ct);
-                var contact = await reader.ReadAsync(ct) ? RecordRows.Contact(reader) : null;
-                record = new LockedRecord(customer, protectedKey, consents, channels, contact);
+                foreach (var (sourceSystemId, sourceCustomerId) in records) RecordRows.Add(batch, Statements, sourceSystemId, sourceCustomerId);
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                var first = true;
+                foreach (var key in records)
+                {
+                    if (!first) await reader.NextResultAsync(ct);
+                    first = false;
+                    var customer = await reader.ReadAsync(ct) ? RecordRows.Customer(reader) : null;
+                    await reader.NextResultAsync(ct);
+                    var protectedKey = await reader.ReadAsync(ct) ? reader.GetString(0) : null;
+                    await reader.NextResultAsync(ct);
+                    var consents = await RecordRows.ConsentsAsync(reader, ct);
+                    await reader.NextResultAsync(ct);
+                    var channels = await RecordRows.ChannelsAsync(reader, ct);
+                    await reader.NextResultAsync(ct);
+                    var contact = await reader.ReadAsync(ct) ? RecordRows.Contact(reader) : null;
+                    if (customer is not null) read[key] = new LockedRecord(customer, protectedKey, consents, channels, contact);
+                }
             }
-            db.Customers.Attach(record.Customer);
-            db.ConsentEntries.AttachRange(record.Consents);
-            db.ChannelEntries.AttachRange(record.Channels);
-            if (record.Contact is not null) db.PersonalData.Attach(record.Contact);
-            return record;
+            foreach (var record in read.Values)
+            {
+                db.Customers.Attach(record.Customer);
+                db.ConsentEntries.AttachRange(record.Consents);
+                db.ChannelEntries.AttachRange(record.Channels);
+                if (record.Contact is not null) db.PersonalData.Attach(record.Contact);
+            }
+            return read;
         }, ct);
 
     /// <summary>A record created in this unit of work: nothing stored of it yet.</summary>

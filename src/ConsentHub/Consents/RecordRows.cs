@@ -94,12 +94,18 @@ static class RecordRows
     public static NpgsqlBatch Batch(NpgsqlConnection connection, NpgsqlTransaction? transaction, IEnumerable<string> statements, params object[] parameters)
     {
         var batch = new NpgsqlBatch(connection, transaction);
+        Add(batch, statements, parameters);
+        return batch;
+    }
+
+    /// <summary>Adds these statements to <paramref name="batch"/>, each given the same parameters.</summary>
+    public static void Add(NpgsqlBatch batch, IEnumerable<string> statements, params object[] parameters)
+    {
         foreach (var sql in statements)
         {
             var command = new NpgsqlBatchCommand(sql);
             foreach (var value in parameters) command.Parameters.Add(new NpgsqlParameter { Value = value });
             batch.BatchCommands.Add(command);
         }
-        return batch;
     }
 }

@@ -145,8 +145,9 @@ public sealed class SubscriptionChanges(
 
     /// <summary>
     /// Stages a group's changes in the open transaction (<see cref="GroupCommit"/>) as the lone path stages one: each
-    /// checked and staged in arrival order, then the ledger lock, then each change's entries and answer, then one save.
-    /// Not committed. Returns the answers, or the position of the first change that must start a group of its own
+    /// checked and applied in arrival order, then what their reactions stage, for all of them at once, then the ledger
+    /// lock, then each change's entries and answer, then one save. A group never holds two changes of one record
+    /// (<see cref="GroupCommit"/>): each record is read once. Not committed. Returns the answers, or the position of the first change that must start a group of its own
     /// (<see cref="UnitOfWorkOverlap"/>), in which case nothing staged may be committed.
     /// </summary>
     /// <param name="beforeLedgerLock">Runs once every change holds its row locks, just before the ledger lock is taken.</param>
@@ -154,17 +155,25 @@ public sealed class SubscriptionChanges(
         IReadOnlyList<Submission> group, Func<Task> beforeLedgerLock, CancellationToken ct)
     {
         db.Database.AutoSavepointsEnabled = false;
+        // On PostgreSQL the group's records are locked and read in one round trip, where each change would read its own.
+        var records = db.Provider == DatabaseProvider.Postgres
+            ? await LockedRecord.ReadManyAsync(db, [.. group.Select(s => (s.SourceSystem.Id, s.SourceCustomerId)).Distinct()], ct)
+            : null;
         var prepared = new List<Prepared>(group.Count);
-        for (var i = 0; i < group.Count; i++)
+        for (var i = 0; i < group.Count; i++) prepared.Add(await PrepareAsync(group[i], sharesUnitOfWork: i > 0, ct, stageReactions: false, records));
+        // What follows from the applied changes is staged for the group at once, as for an upload's batch: each reaction
+        // reads what it needs of all of them in one query, where it would read once a change.
+        var applied = prepared.OfType<Prepared.Staged>().Select(p => p.Applied).OfType<AppliedChange>().ToList();
+        try
         {
-            try
-            {
-                prepared.Add(await PrepareAsync(group[i], sharesUnitOfWork: i > 0, ct));
-            }
-            catch (UnitOfWorkOverlap) when (i > 0)
-            {
-                return (null, i);
-            }
+            await reactions.StageAsync(applied, ct);
+        }
+        catch (UnitOfWorkOverlap overlap)
+        {
+            // The first change never shares the unit of work, so the one to blame is a later one; unnamed, the first
+            // commits without the others.
+            var at = prepared.FindIndex(p => p is Prepared.Staged staged && staged.Request.Id == overlap.RequestId);
+            return (null, at > 0 ? at : 1);
         }
         await beforeLedgerLock();
         await ledger.LockHeadAsync(ct);
@@ -203,14 +212,18 @@ public sealed class SubscriptionChanges(
 
     /// <summary>Check and stage one change: the request, and the change applied (with what its reactions stage) or left to be confirmed.</summary>
     /// <param name="sharesUnitOfWork">Changes staged before it in this unit of work are not saved yet (a group).</param>
-    async Task<Prepared> PrepareAsync(Submission submission, bool sharesUnitOfWork, CancellationToken ct)
+    /// <param name="stageReactions">False when the caller stages the reactions of a group's changes together.</param>
+    /// <param name="records">The group's records, locked and read by the caller (PostgreSQL): one missing here is new.</param>
+    async Task<Prepared> PrepareAsync(
+        Submission submission, bool sharesUnitOfWork, CancellationToken ct, bool stageReactions = true,
+        IReadOnlyDictionary<(long, string), LockedRecord>? records = null)
     {
         var (sourceSystem, sourceCustomerId, data, change, submittedBy, idempotency, propagate, extras) = submission;
         // Check: a key seen before answers as it did then.
         if (idempotency is not null && await EarlierAnswerAsync(idempotency, ct) is { } earlier) return new Prepared.Answered(earlier);
 
         var now = time.Now();
-        var (customer, known, locked) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, ct);
+        var (customer, known, locked) = await LockOrCreateCustomerAsync(sourceSystem, sourceCustomerId, now, records, ct);
         var stored = JsonSerializer.Serialize(data, StoredJson);
         // The record's key seals the request and its answer and keys the commitment: fetched (or made) once.
         // An erased record has no key: it gets a new one here.
@@ -230,7 +243,7 @@ public sealed class SubscriptionChanges(
         };
         db.ChangeRequests.Add(request);
         var applied = change.Validated
-            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey), sharesUnitOfWork)
+            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey), sharesUnitOfWork, stageReactions)
             : null;
         // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
         if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
@@ -292,12 +305,17 @@ public sealed class SubscriptionChanges(
 
     /// <summary>
     /// The customer record, locked for update, or created; whether it existed; and, when they were read with it or it is
-    /// new, its rows (<see cref="LockedRecord"/>: on PostgreSQL, in the same round trip as the lock).
+    /// new, its rows (<see cref="LockedRecord"/>: on PostgreSQL, in the same round trip as the lock). A group's records were
+    /// locked and read by the caller (<paramref name="read"/>).
     /// </summary>
     async Task<(Customer Customer, bool Known, LockedRecord? Locked)> LockOrCreateCustomerAsync(
-        SourceSystem sourceSystem, string sourceCustomerId, DateTime now, CancellationToken ct)
+        SourceSystem sourceSystem, string sourceCustomerId, DateTime now, IReadOnlyDictionary<(long, string), LockedRecord>? read, CancellationToken ct)
     {
-        if (db.Provider == DatabaseProvider.Postgres)
+        if (read is not null)
+        {
+            if (read.TryGetValue((sourceSystem.Id, sourceCustomerId), out var record)) return (record.Customer, true, record);
+        }
+        else if (db.Provider == DatabaseProvider.Postgres)
         {
             if (await LockedRecord.ReadAsync(db, sourceSystem.Id, sourceCustomerId, ct) is { } locked) return (locked.Customer, true, locked);
         }
@@ -394,7 +412,7 @@ public sealed class SubscriptionChanges(
     /// <param name="locked">The record's rows and key when the caller read them with its lock: nothing is read again.</param>
     async Task<AppliedChange> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct,
-        (LockedRecord Record, byte[] Key)? locked = null, bool sharesUnitOfWork = false)
+        (LockedRecord Record, byte[] Key)? locked = null, bool sharesUnitOfWork = false, bool stageReactions = true)
     {
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
@@ -420,8 +438,8 @@ public sealed class SubscriptionChanges(
         request.AppliedAt = now;
         reactions.Applied(applied);
         // What follows from it: built-in matching, opt-outs it outdates, the person's notification, the messages that
-        // propagate it. The ledger entries come later, under the lock.
-        await reactions.StageAsync([applied], ct);
+        // propagate it (for a group, once all its changes are applied). The ledger entries come later, under the lock.
+        if (stageReactions) await reactions.StageAsync([applied], ct);
         applying = applied;
         return applied;
     }

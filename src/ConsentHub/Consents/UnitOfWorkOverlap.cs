@@ -5,4 +5,8 @@ namespace ConsentHub.Consents;
 /// beyond its own (a cluster): what it reads of them may miss what the earlier changes staged, so it must start a unit of
 /// work of its own. Nothing of the unit is committed; its earlier changes commit without it.
 /// </summary>
-public sealed class UnitOfWorkOverlap(string reason) : Exception(reason);
+/// <param name="RequestId">The change request that must start a unit of work of its own, when one is to blame.</param>
+public sealed class UnitOfWorkOverlap(string reason, Guid? requestId = null) : Exception(reason)
+{
+    public Guid? RequestId => requestId;
+}

@@ -44,7 +44,7 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
             var clustered = await groups.ClusteredAsync(nmsc, keys, ct);
             var clusteredChange = batch.FirstOrDefault(c => clustered.Contains(RecordKey.Of(c.Customer)));
             if (clusteredChange is { SharesUnitOfWork: true })
-                throw new UnitOfWorkOverlap($"The record of change request {clusteredChange.Request.Id} is in a cluster.");
+                throw new UnitOfWorkOverlap($"The record of change request {clusteredChange.Request.Id} is in a cluster.", clusteredChange.Request.Id);
             var lone = batch.Where(c => !clustered.Contains(RecordKey.Of(c.Customer))).ToList();
             var targets = await planner.TargetSystemsAsync(nmsc, context, keys, ct);
             await planner.PreloadSentAsync([.. lone
@@ -70,7 +70,7 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
         var group = alone ? [own] : await groups.ContextGroupAsync(customer.Nmsc, own, ct);
         // The states of the other records are read below: a change of one of them staged earlier in the unit is not saved.
         if (change.SharesUnitOfWork && (group.Count > 1 || change.LinkedToCluster is not null))
-            throw new UnitOfWorkOverlap($"The record of change request {request.Id} is in a cluster.");
+            throw new UnitOfWorkOverlap($"The record of change request {request.Id} is in a cluster.", request.Id);
         var targets = await planner.TargetSystemsAsync(customer.Nmsc, customer.Context, group, ct);
         if (targets.Count > 0)
         {

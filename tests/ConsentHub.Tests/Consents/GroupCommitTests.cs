@@ -60,6 +60,61 @@ public sealed class GroupCommitTests
         await LedgerVerifiesAsync(app);
     }
 
+    /// <summary>
+    /// A group's round trips do not grow with its size: its records are locked and read in one batch, and each reaction
+    /// (the cluster a record is in, what was last sent to it) reads once for the whole group, where every change read
+    /// its own record, cluster and values before.
+    /// </summary>
+    [PostgresOnly]
+    public async Task A_group_locks_and_reads_its_records_in_one_round_trip_and_its_reactions_read_once_for_all_of_them()
+    {
+        // The workers that poll the database are off, so that what is traced is the changes' own work.
+        await using var app = await HubApp.StartAsync(DatabaseProvider.Postgres, new(OneCommitter)
+        {
+            ["ConsentHub:Validation:WorkerEnabled"] = "false",
+            ["ConsentHub:Propagation:DispatcherEnabled"] = "false",
+            ["ConsentHub:Ledger:CheckpointWorkerEnabled"] = "false",
+            ["ConsentHub:Replicas:Enabled"] = "false",
+        });
+        var (system, client, groups) = await ArrangeAsync(app);
+        using var _ = client;
+        var known = Enumerable.Range(1, 8).Select(i => $"known-{i}").ToList();
+        foreach (var customer in known.Prepend("first"))
+        {
+            var created = await HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", false));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        await app.NoticesHeardAsync();
+        var before = groups.Committed;
+
+        using var commands = NpgsqlCommands.Trace(app);
+        // The first change waits for the ledger lock alone; the eight queue behind it and commit as one group.
+        var answers = await QueueBehindTheLedgerLockAsync(app, groups, [.. known.Prepend("first").Select(customer => (Func<Task<HttpResponseMessage>>)(() =>
+            HubApp.SubmitAsync(client, system, customer, Seed.Consent("OFFERS", true, "2024-01-02T10:00:00Z"))))]);
+        foreach (var answer in answers) Assert.Equal(HttpStatusCode.Created, (await answer).StatusCode);
+        var after = groups.Committed;
+        Assert.Equal((2L, 9L), (after.Groups - before.Groups, after.Changes - before.Changes));
+
+        var sent = commands.Sent;
+        var listed = string.Join("\n", commands.FirstLines);
+        var recordBatches = sent.Where(sql => sql.Contains("FOR UPDATE", StringComparison.Ordinal) && sql.Contains("FROM customers c", StringComparison.Ordinal)).ToList();
+        // The first change's record in a batch of its own, the group's eight in one: two, where there were nine.
+        Assert.True(recordBatches.Count == 2, $"{recordBatches.Count} record batches:\n{listed}");
+        Assert.Equal([1, 8], recordBatches.Select(sql => Occurrences(sql, "FROM customers c")).Order());
+        // The cluster each record is in: once for the lone change, once for the group (nine before).
+        var clusterReads = sent.Count(sql => sql.Contains("cluster_members", StringComparison.Ordinal));
+        Assert.True(clusterReads == 2, $"{clusterReads} reads of cluster_members:\n{listed}");
+
+        await LedgerVerifiesAsync(app);
+    }
+
+    static int Occurrences(string text, string part)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
     [ProviderTheory, Providers]
     public async Task A_change_that_fails_in_a_group_fails_alone_and_the_others_of_its_group_commit(DatabaseProvider provider)
     {

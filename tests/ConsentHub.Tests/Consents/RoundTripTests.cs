@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using ConsentHub.Tests.Infrastructure;
-using Npgsql;
 
 namespace ConsentHub.Tests.Consents;
 
@@ -71,21 +68,8 @@ public sealed class RoundTripTests
     /// </summary>
     static async Task<(HttpResponseMessage Answer, List<string> Statements)> TraceAsync(HubApp app, Func<Task<HttpResponseMessage>> send)
     {
-        var database = new NpgsqlConnectionStringBuilder(app.ConnectionString).Database;
-        var statements = new ConcurrentQueue<string>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Npgsql",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = activity =>
-            {
-                // Commands only (not connection opens), and only this test's database: other tests run beside it.
-                if (activity.GetTagItem("db.namespace") as string != database && activity.GetTagItem("db.name") as string != database) return;
-                if ((activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement")) is string sql) statements.Enqueue(sql.Split('\n')[0]);
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var commands = NpgsqlCommands.Trace(app);
         var answer = await send();
-        return (answer, [.. statements]);
+        return (answer, commands.FirstLines);
     }
 }
