@@ -219,8 +219,14 @@ public sealed class PersonalDataVault(ConsentDb db, PersonKeys keys, TimeProvide
         return plaintext;
     }
 
-    /// <summary>The record key also keys HMAC commitments; encryption uses a key derived from it for that purpose alone.</summary>
-    static byte[] EncryptionKey(byte[] personKey) => HKDF.Expand(HashAlgorithmName.SHA256, personKey, 32, KeyInfo);
+    /// <summary>
+    /// The record key also keys HMAC commitments; encryption uses a key derived from it for that purpose alone: HKDF-Expand
+    /// (RFC 5869 §2.3) with SHA-256 to 32 bytes, which is the single block HMAC(key, info ‖ 0x01). Computed as that HMAC,
+    /// since the platform's HKDF fetches its algorithm from OpenSSL on every call, on every seal and every open.
+    /// </summary>
+    internal static byte[] EncryptionKey(byte[] personKey) => HMACSHA256.HashData(personKey, KeyInfoBlock);
+
+    static readonly byte[] KeyInfoBlock = [.. KeyInfo, 0x01];
 
     static byte[] AssociatedData(long customerId, string kind, string reference) =>
         Encoding.UTF8.GetBytes($"{customerId}\n{kind}\n{reference}");

@@ -39,6 +39,22 @@ public sealed class PersonalDataTests
         return body;
     }
 
+    /// <summary>
+    /// The encryption key of a record is HKDF-Expand of its key, computed as the one HMAC block it is: what was sealed
+    /// before under the platform's HKDF still opens.
+    /// </summary>
+    [Fact]
+    public void The_encryption_key_is_the_HKDF_expansion_of_the_record_key()
+    {
+        var info = "ConsentHub personal data v1"u8.ToArray();
+        for (var i = 0; i < 100; i++)
+        {
+            var recordKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+            Assert.Equal(System.Security.Cryptography.HKDF.Expand(System.Security.Cryptography.HashAlgorithmName.SHA256, recordKey, 32, info),
+                PersonalDataVault.EncryptionKey(recordKey));
+        }
+    }
+
     [ProviderTheory, Providers]
     public async Task No_table_but_personal_data_holds_an_address_or_phone_in_clear(DatabaseProvider provider)
     {
