@@ -18,6 +18,7 @@ using ConsentHub.Propagation;
 using ConsentHub.Reminders;
 using ConsentHub.Rights;
 using ConsentHub.SqlAccess;
+using ConsentHub.Telemetry;
 using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 
@@ -47,6 +48,7 @@ builder.Services.AddChangeDataCapture();
 builder.Services.AddExtracts();
 builder.Services.AddReminders();
 builder.Services.AddPreferences();
+builder.Services.AddTelemetry();
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();
@@ -90,6 +92,7 @@ app.MapExtractPages();
 app.MapReminders();
 app.MapReminderPages();
 app.MapPreferencePages();
+app.MapTelemetry();
 
 await app.RunAsync();
 return 0;

@@ -8,5 +8,6 @@ public static class ConsentsSetup
     public static IServiceCollection AddConsents(this IServiceCollection services) =>
         services.AddScoped<SubscriptionChanges>().AddScoped<BulkChanges>().AddScoped<ChangeReactions>().AddSingleton<TenancyCache>()
             .AddScoped<PersonKeys>().AddScoped<PersonalDataVault>().AddSingleton<BlindIndex>().AddSingleton<PersonKeyWrapping>()
-            .AddSingleton<GroupCommit>().AddHostedService(sp => sp.GetRequiredService<GroupCommit>());
+            .AddSingleton<GroupCommit>().AddHostedService(sp => sp.GetRequiredService<GroupCommit>())
+            .AddSingleton<ChangeMeters>().AddScoped<IChangeReaction, ChangeMetersReaction>();
 }

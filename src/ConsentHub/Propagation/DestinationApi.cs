@@ -41,7 +41,7 @@ public static class DestinationApi
         services.AddScoped<IChangeReaction, ChangePropagation>();
         services.AddOptions<PropagationOptions>().BindConfiguration(PropagationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<PropagationPlanner>().AddSingleton<PushedSystems>();
-        services.AddScoped<PropagationDispatcher>();
+        services.AddScoped<PropagationDispatcher>().AddSingleton<DeliveryMeters>();
         services.AddSingleton<PropagationSignal>();
         services.AddHostedService<PropagationWorker>();
         services.AddHttpClient(PropagationDispatcher.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -20,14 +20,15 @@ namespace ConsentHub.Propagation;
 /// </summary>
 public sealed class PropagationDispatcher(
     ConsentDb db, LedgerWriter ledger, IHttpClientFactory clients, IDataProtectionProvider protection, TimeProvider time,
-    IOptions<PropagationOptions> options, ILogger<PropagationDispatcher> logger)
+    IOptions<PropagationOptions> options, DeliveryMeters meters, ILogger<PropagationDispatcher> logger)
 {
     public const string ClientName = "consenthub-webhooks";
     const int ResponseExcerptChars = 500;
 
     sealed record Claimed(Guid Id, long SourceSystemId, string Payload);
 
-    sealed record Target(string Uri, string ApiKey, IReadOnlyList<string> Secrets);
+    /// <param name="Nmsc">With <paramref name="Context"/> and <paramref name="System"/>, the destination's name in the metrics.</param>
+    sealed record Target(string Uri, string ApiKey, IReadOnlyList<string> Secrets, string Nmsc, string Context, string System);
 
     sealed record Outcome(Claimed Message, DateTime At, int? StatusCode, int LatencyMs, string? Response, string? Error, bool TimedOut, TimeSpan? RetryAfter)
     {
@@ -50,6 +51,11 @@ public sealed class PropagationDispatcher(
                 if (targets.TryGetValue(message.SourceSystemId, out var target)) outcomes.Add(await SendAsync(client, message, target, token));
             });
         await RecordAsync(lease, [.. outcomes], ct);
+        foreach (var outcome in outcomes)
+        {
+            var target = targets[outcome.Message.SourceSystemId];
+            meters.Count(target.Nmsc, target.Context, target.System, OutcomeOf(outcome));
+        }
         logger.LogDebug("Dispatch pass: {Claimed} claimed, {Delivered} delivered", claimed.Count, outcomes.Count(o => o.Delivered));
         return claimed.Count;
     }
@@ -104,16 +110,19 @@ public sealed class PropagationDispatcher(
     {
         var now = time.Now();
         var protector = protection.CreateProtector(DestinationSecrets.Purpose);
-        var destinations = await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId) && d.Enabled).ToListAsync(ct);
-        return destinations.ToDictionary(d => d.SourceSystemId, d =>
+        var destinations = await db.Destinations.AsNoTracking().Where(d => systemIds.Contains(d.SourceSystemId) && d.Enabled)
+            .Join(db.SourceSystems, d => d.SourceSystemId, s => s.Id, (d, s) => new { Destination = d, s.Nmsc, s.Context, s.Name })
+            .ToListAsync(ct);
+        return destinations.ToDictionary(row => row.Destination.SourceSystemId, row =>
         {
+            var d = row.Destination;
             List<string> secrets = [protector.Unprotect(d.ProtectedSigningSecret)];
             // During a rotation's overlap both signatures go out, the new one first.
             if (d.ProtectedPreviousSigningSecret is { } previous && d.PreviousSecretUntil > now) secrets.Add(protector.Unprotect(previous));
             var apiKey = protector.Unprotect(d.ProtectedApiKey);
             // Likewise both API keys, space-separated, the new one first: a receiver accepts the call when one is its own.
             if (d.ProtectedPreviousApiKey is { } previousKey && d.PreviousApiKeyUntil > now) apiKey += " " + protector.Unprotect(previousKey);
-            return new Target(d.Uri, apiKey, secrets);
+            return new Target(d.Uri, apiKey, secrets, row.Nmsc, row.Context, row.Name);
         });
     }
 

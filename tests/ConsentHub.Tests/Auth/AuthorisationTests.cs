@@ -63,6 +63,7 @@ public sealed class AuthorisationTests
 
     public static readonly Row[] Protected =
     [
+        new("GET", "/metrics", Access.Admin),
         new("PUT", "/admin/organisations/{nmsc}", Access.Admin),
         new("GET", "/admin/organisations/{nmsc}", Access.Admin),
         new("PATCH", "/admin/organisations/{nmsc}", Access.Admin),
@@ -461,7 +462,7 @@ public sealed class AuthorisationTests
         var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
         var adminRows = Protected.Where(r => r.Access == Access.Admin).ToList();
         Assert.All(adminRows, r => Assert.True(r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)
-            || r.Pattern.StartsWith(ApiKeysRoute, StringComparison.Ordinal)));
+            || r.Pattern.StartsWith(ApiKeysRoute, StringComparison.Ordinal) || r.Pattern == "/metrics"));
         Assert.All(Protected.Where(r => r.Pattern.StartsWith("/admin/", StringComparison.Ordinal) || r.Pattern.StartsWith("/ledger/", StringComparison.Ordinal)),
             r => Assert.Equal(Access.Admin, r.Access));
 
