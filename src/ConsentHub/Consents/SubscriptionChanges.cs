@@ -147,8 +147,9 @@ public sealed class SubscriptionChanges(
     /// Stages a group's changes in the open transaction (<see cref="GroupCommit"/>) as the lone path stages one: each
     /// checked and applied in arrival order, then what their reactions stage, for all of them at once, then the ledger
     /// lock, then each change's entries and answer, then one save. A group never holds two changes of one record
-    /// (<see cref="GroupCommit"/>): each record is read once. Not committed. Returns the answers, or the position of the first change that must start a group of its own
-    /// (<see cref="UnitOfWorkOverlap"/>), in which case nothing staged may be committed.
+    /// (<see cref="GroupCommit"/>): each record is read once. Not committed. Returns the answers, or the position of the
+    /// first change that must start a group of its own (<see cref="UnitOfWorkOverlap"/>), in which case nothing staged
+    /// may be committed.
     /// </summary>
     /// <param name="beforeLedgerLock">Runs once every change holds its row locks, just before the ledger lock is taken.</param>
     internal async Task<(List<SubmitOutcome>? Outcomes, int SplitAt)> StageGroupAsync(
