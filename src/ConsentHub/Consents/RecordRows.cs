@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 
 namespace ConsentHub.Consents;
@@ -76,6 +77,88 @@ static class RecordRows
         }
         return channels;
     }
+
+    /// <summary>
+    /// A record's consents as one JSON value of a row, for a read that wants the whole record from one statement:
+    /// an array of arrays, each the <see cref="ConsentColumns"/> of one entry by position, in code order; SQL NULL when
+    /// the record has none. <paramref name="customerId"/> is the SQL expression of the record's id. Read back with
+    /// <see cref="ConsentsFromJson"/>. A second statement per entry table cost PostgreSQL more than the aggregate.
+    /// </summary>
+    public static string ConsentsAggregate(string customerId) =>
+        $"(SELECT json_agg(json_build_array({ConsentColumns}) ORDER BY \"Code\") FROM consent_entries WHERE \"CustomerId\" = {customerId})";
+
+    /// <summary>A record's channels as one JSON value of a row, as <see cref="ConsentsAggregate"/> gives its consents.</summary>
+    public static string ChannelsAggregate(string customerId) =>
+        $"(SELECT json_agg(json_build_array({ChannelColumns}) ORDER BY \"Code\") FROM channel_entries WHERE \"CustomerId\" = {customerId})";
+
+    /// <summary>The consents of a <see cref="ConsentsAggregate"/> column at this ordinal: positions as in <see cref="ConsentsAsync"/>.</summary>
+    public static List<ConsentEntry> ConsentsFromJson(NpgsqlDataReader reader, int ordinal)
+    {
+        var consents = new List<ConsentEntry>();
+        if (reader.IsDBNull(ordinal)) return consents;
+        var json = new Utf8JsonReader(reader.GetFieldValue<byte[]>(ordinal));
+        Expect(ref json, JsonTokenType.StartArray);
+        while (Next(ref json) == JsonTokenType.StartArray)
+        {
+            consents.Add(new ConsentEntry
+            {
+                CustomerId = Int64(ref json), Code = Text(ref json)!, Flag = Boolean(ref json), Description = Text(ref json),
+                LongDescription = Text(ref json), RequestedAt = Time(ref json)!.Value, ValidatedAt = Time(ref json),
+                ValidationReference = Text(ref json), OriginSourceSystem = Text(ref json), ModifiedByOrganization = Text(ref json),
+                ModifiedByUser = Text(ref json), ChangeRequestId = Guid(ref json), Sequence = Int64(ref json),
+            });
+            Expect(ref json, JsonTokenType.EndArray);
+        }
+        return consents;
+    }
+
+    /// <summary>The channels of a <see cref="ChannelsAggregate"/> column at this ordinal: positions as in <see cref="ChannelsAsync"/>.</summary>
+    public static List<ChannelEntry> ChannelsFromJson(NpgsqlDataReader reader, int ordinal)
+    {
+        var channels = new List<ChannelEntry>();
+        if (reader.IsDBNull(ordinal)) return channels;
+        var json = new Utf8JsonReader(reader.GetFieldValue<byte[]>(ordinal));
+        Expect(ref json, JsonTokenType.StartArray);
+        while (Next(ref json) == JsonTokenType.StartArray)
+        {
+            channels.Add(new ChannelEntry
+            {
+                CustomerId = Int64(ref json), Code = Text(ref json)!, Flag = Boolean(ref json), RequestedAt = Time(ref json)!.Value,
+                OriginSourceSystem = Text(ref json), ModifiedByOrganization = Text(ref json), ModifiedByUser = Text(ref json),
+                ChangeRequestId = Guid(ref json), Sequence = Int64(ref json),
+            });
+            Expect(ref json, JsonTokenType.EndArray);
+        }
+        return channels;
+    }
+
+    static JsonTokenType Next(ref Utf8JsonReader json) =>
+        json.Read() ? json.TokenType : throw new InvalidOperationException("The aggregate of a record's entries ended early.");
+
+    static void Expect(ref Utf8JsonReader json, JsonTokenType expected)
+    {
+        if (Next(ref json) != expected)
+            throw new InvalidOperationException($"The aggregate of a record's entries has {json.TokenType} where {expected} belongs.");
+    }
+
+    static string? Text(ref Utf8JsonReader json) => Next(ref json) == JsonTokenType.Null ? null : json.GetString();
+
+    static long Int64(ref Utf8JsonReader json) => Next(ref json) == JsonTokenType.Number ? json.GetInt64() : throw Unexpected(json);
+
+    static bool Boolean(ref Utf8JsonReader json) => Next(ref json) switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw Unexpected(json),
+    };
+
+    /// <summary>A <c>timestamptz</c> as PostgreSQL writes it in JSON (ISO 8601 with the session's offset), in UTC as Npgsql reads it.</summary>
+    static DateTime? Time(ref Utf8JsonReader json) => Next(ref json) == JsonTokenType.Null ? null : json.GetDateTimeOffset().UtcDateTime;
+
+    static Guid Guid(ref Utf8JsonReader json) => Next(ref json) == JsonTokenType.String ? json.GetGuid() : throw Unexpected(json);
+
+    static InvalidOperationException Unexpected(Utf8JsonReader json) =>
+        new($"The aggregate of a record's entries has an unexpected {json.TokenType}.");
 
     /// <summary>The sealed contact row at the reader's current row (<see cref="ContactColumns"/>).</summary>
     public static SealedPersonalData Contact(NpgsqlDataReader reader) => new()
