@@ -116,6 +116,8 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     public DbSet<Reminders.ReminderRun> ReminderRuns => Set<Reminders.ReminderRun>();
     public DbSet<Reminders.Reminder> Reminders => Set<Reminders.Reminder>();
     public DbSet<Preferences.PreferenceLinkUse> PreferenceLinkUses => Set<Preferences.PreferenceLinkUse>();
+    public DbSet<OperatorConsole.ActivityHour> ActivityHours => Set<OperatorConsole.ActivityHour>();
+    public DbSet<OperatorConsole.ActivityMark> ActivityMarks => Set<OperatorConsole.ActivityMark>();
     /// <summary>ASP.NET Data Protection keys (antiforgery), shared by every instance.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -35,6 +35,8 @@ public sealed class AuthorisationTests
         ClusterFeed,
         /// <summary>A DPO's browser session (cookie), never a bearer token; which exports a DPO may download is tested in Bulk/ExportTests.</summary>
         DpoSession,
+        /// <summary>A console session (cookie) of the admin or a DPO, never a bearer token; what each sees is tested in OperatorConsole/.</summary>
+        ConsoleSession,
         /// <summary>The source system that uploaded, or the admin; every other caller gets 404.</summary>
         UploaderOrAdmin,
         /// <summary>The admin or a DPO's bearer token covering the organisation; other DPOs get 404, every other role 403.</summary>
@@ -122,6 +124,8 @@ public sealed class AuthorisationTests
         new("GET", "/admin/users", Access.Admin),
         new("GET", "/admin/users/{username}", Access.Admin),
         new("DELETE", "/admin/users/{username}", Access.Admin),
+        new("GET", "/console", Access.ConsoleSession),
+        new("POST", "/console/logout", Access.ConsoleSession),
         new("GET", "/dpo", Access.DpoSession),
         new("POST", "/dpo/logout", Access.DpoSession),
         new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),
@@ -231,6 +235,8 @@ public sealed class AuthorisationTests
         "GET /reminders/{token}", "POST /reminders/{token}", "GET /ledger/public-key",
         // The DPO's login form: the password in it is the credential.
         "GET /dpo/login", "POST /dpo/login",
+        // The console's login form and its stylesheet.
+        "GET /console/login", "POST /console/login", "GET /console/console.css",
         // The preference centre: a person's credential is the emailed link, then the session it opens; what each page
         // shows without them, and to whom, is tested in Preferences/PreferenceCentreTests.
         "GET /preferences/", "POST /preferences/", "GET /preferences/link/{token}", "POST /preferences/link/{token}",
@@ -368,7 +374,7 @@ public sealed class AuthorisationTests
         using var garbage = app.WithToken("garbage");
 
         // DPO session endpoints answer with the cookie scheme's challenge instead, API key endpoints with the seed's: see the tests below.
-        foreach (var row in Protected.Where(r => r.Access is not (Access.DpoSession or Access.ApiKey)))
+        foreach (var row in Protected.Where(r => r.Access is not (Access.DpoSession or Access.ConsoleSession or Access.ApiKey)))
         {
             foreach (var client in new[] { anonymous, garbage })
             {
@@ -407,6 +413,41 @@ public sealed class AuthorisationTests
             var admitted = await session.SendAsync(Request(row, target));
             Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) && (int)admitted.StatusCode < 500,
                 $"DPO on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
+        }
+    }
+
+    [ProviderTheory, Providers]
+    public async Task Console_session_endpoints_send_anonymous_callers_and_every_bearer_token_to_the_login_and_admit_admin_and_dpo_sessions(DatabaseProvider provider)
+    {
+        var app = await HubApp.SharedAsync(provider);
+        var target = await CustomerOfAsync(app, await app.RegisterSourceSystemAsync(HubApp.Unique("tgb"), "toyota", "crm"));
+        using var anonymous = app.CreateClient(new() { AllowAutoRedirect = false });
+        using var system = await app.AsAsync(target.System);
+        using var admin = await app.AdminAsync();
+        using var dpoBearer = await Rights.People.AsDpoAsync(app, await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc));
+        using var adminSession = await OperatorConsole.Operators.AdminAsync(app);
+        var dpo = await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc);
+        using var dpoSession = await OperatorConsole.Operators.SignInAsync(app, dpo.Username, dpo.Password);
+        var rows = Protected.Where(r => r.Access == Access.ConsoleSession).ToList();
+        Assert.NotEmpty(rows);
+
+        foreach (var row in rows)
+        {
+            foreach (var (who, client) in new[] { ("anonymous", anonymous), ("source system", system), ("admin's token", admin), ("DPO's token", dpoBearer) })
+            {
+                // Sent without following the redirect (the login page would answer 200), with the client's token.
+                using var request = Request(row, target);
+                request.Headers.Authorization = client.DefaultRequestHeaders.Authorization;
+                var refused = await anonymous.SendAsync(request);
+                Assert.True(refused.StatusCode == HttpStatusCode.Redirect && refused.Headers.Location?.OriginalString == "/console/login",
+                    $"{who} on {row.Method} {row.Pattern}: {(int)refused.StatusCode} {refused.Headers.Location}");
+            }
+            foreach (var (who, session) in new[] { ("admin", adminSession), ("DPO", dpoSession) })
+            {
+                var admitted = await session.SendAsync(Request(row, target));
+                Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Redirect) && (int)admitted.StatusCode < 500,
+                    $"{who} session on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
+            }
         }
     }
 

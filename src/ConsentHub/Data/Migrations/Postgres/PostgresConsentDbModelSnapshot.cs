@@ -1230,6 +1230,53 @@ namespace ConsentHub.Data.Migrations.Postgres
                     b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.OperatorConsole.ActivityHour", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Nmsc")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Context")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("Hour")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Kind", "Nmsc", "Context", "Hour");
+
+                    b.HasIndex("Kind", "Hour");
+
+                    b.ToTable("activity_hours", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.OperatorConsole.ActivityMark", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("LedgerIndex")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("activity_marks", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            LedgerIndex = 0L
+                        });
+                });
+
             modelBuilder.Entity("ConsentHub.OptIn.OptInFlow", b =>
                 {
                     b.Property<Guid>("ExtRefNo")

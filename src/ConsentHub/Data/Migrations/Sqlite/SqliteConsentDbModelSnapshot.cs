@@ -1205,6 +1205,53 @@ namespace ConsentHub.Data.Migrations.Sqlite
                     b.ToTable("ledger_tree_nodes", (string)null);
                 });
 
+            modelBuilder.Entity("ConsentHub.OperatorConsole.ActivityHour", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Nmsc")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Context")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("Hour")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Kind", "Nmsc", "Context", "Hour");
+
+                    b.HasIndex("Kind", "Hour");
+
+                    b.ToTable("activity_hours", (string)null);
+                });
+
+            modelBuilder.Entity("ConsentHub.OperatorConsole.ActivityMark", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LedgerIndex")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("activity_marks", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            LedgerIndex = 0L
+                        });
+                });
+
             modelBuilder.Entity("ConsentHub.OptIn.OptInFlow", b =>
                 {
                     b.Property<Guid>("ExtRefNo")

@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
+
+namespace ConsentHub.OperatorConsole;
+
+/// <summary>The console's pages: complete HTML documents in English, styled by <see cref="StylesheetPath"/>, with no script.</summary>
+public static class ConsoleHtml
+{
+    public const string StylesheetPath = ConsoleSetup.BasePath + "/console.css";
+
+    /// <summary>No script at all, the console's own stylesheet, forms that post only back to the hub, never framed.</summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
+
+    public static string E(string text) => Encoder.Encode(text);
+
+    public const string GenericSignInError =
+        "The username or password is incorrect, or the account is locked. After 5 failed attempts an account is locked for " +
+        "15 minutes; wait and try again, or ask your administrator.";
+
+    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
+    {
+        var described = error is null ? "" : """ aria-describedby="login-error" """.TrimEnd();
+        return Page("Sign in", signedIn: null, $"""
+            <h1>Sign in</h1>
+            <p class="lead">Sign in to the ConsentHub console with your administrator or DPO account.</p>
+            {(error is null ? "" : $"""<p class="error" role="alert" id="login-error">{E(error)}</p>""")}
+            <form method="post" action="{ConsolePages.LoginPath}" class="narrow">
+            <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
+            <label for="username">Username</label>
+            <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="{E(username ?? "")}"{described}{(username is null ? " autofocus" : "")}>
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required{described}{(username is null ? "" : " autofocus")}>
+            <button type="submit">Sign in</button>
+            </form>
+            """);
+    }
+
+    public static string Overview(Operator who, Overview figures, long uncounted, SignedIn signedIn, string? error = null)
+    {
+        var body = new StringBuilder();
+        body.Append($"""
+            <h1>Overview</h1>
+            <p class="lead">Signed in as <strong>{E(who.Username)}</strong>, {E(who.Reach)}. Figures as of {E(Minute(figures.Now))} UTC.</p>
+            {(error is null ? "" : $"""<p class="error" role="alert">{E(error)}</p>""")}
+            {(uncounted == 0 ? "" : $"""<p class="note" role="status">The charts are still counting the ledger: {uncounted.ToString("N0", CultureInfo.InvariantCulture)} entries to go. Reload the page in a minute.</p>""")}
+            <section aria-labelledby="changes-heading">
+            <h2 id="changes-heading">Changes applied</h2>
+            {Charts.Columns("changes-hourly", "Changes applied per hour, last 24 hours", "Hour (UTC)", "Changes",
+                [.. figures.ChangesByHour.Select(b => (b.Start.ToString("HH:mm", CultureInfo.InvariantCulture), Minute(b.Start), b.Count))], labelEvery: 3)}
+            {Charts.Columns("changes-daily", "Changes applied per day, last 30 days", "Day (UTC)", "Changes",
+                [.. figures.ChangesByDay.Select(b => (b.Start.ToString("dd MMM", CultureInfo.InvariantCulture), Day(b.Start), b.Count))], labelEvery: 5)}
+            </section>
+            <section aria-labelledby="validations-heading">
+            <h2 id="validations-heading">Validations</h2>
+            <p>Waiting for the person now: <strong id="validations-pending">{figures.ValidationsPending.ToString("N0", CultureInfo.InvariantCulture)}</strong></p>
+            {Charts.Bars("validations", "Validations ended, by outcome", "Period",
+            [
+                ("Last 24 hours", Outcomes(figures.ValidationsDay)),
+                ("Last 30 days", Outcomes(figures.ValidationsMonth)),
+            ])}
+            </section>
+            <section aria-labelledby="deliveries-heading">
+            <h2 id="deliveries-heading">Deliveries</h2>
+
+            """);
+        if (figures.DestinationsDay.Count == 0)
+        {
+            body.Append("<p>No source system of these organisations has a destination, so nothing is delivered.</p>\n");
+        }
+        else
+        {
+            body.Append(Charts.Bars("deliveries-day", "Webhook calls per destination, last 24 hours", "Destination", Calls(figures.DestinationsDay))).Append('\n');
+            body.Append(Charts.Bars("deliveries-month", "Webhook calls per destination, last 30 days", "Destination", Calls(figures.DestinationsMonth))).Append('\n');
+            body.Append(DestinationTable(figures.Now, figures.DestinationsDay)).Append('\n');
+        }
+        body.Append("</section>\n");
+        return Page("Overview", signedIn, body.ToString());
+    }
+
+    static IReadOnlyList<Segment> Outcomes(ValidationFigures v) =>
+        [new("confirmed", v.Confirmed, "bar"), new("expired", v.Expired, "bar-bad")];
+
+    static List<(string, IReadOnlyList<Segment>)> Calls(IReadOnlyList<DestinationFigures> destinations) =>
+        [.. destinations.Select(d => (d.Name, (IReadOnlyList<Segment>)new Segment[] { new("delivered", d.Delivered, "bar"), new("failed", d.Failed, "bar-bad") }))];
+
+    static string DestinationTable(DateTime now, IReadOnlyList<DestinationFigures> destinations)
+    {
+        var rows = new StringBuilder();
+        foreach (var d in destinations)
+        {
+            var rate = d.FailureRate is { } r ? $"{Math.Round(r * 100).ToString(CultureInfo.InvariantCulture)}%" : "no calls";
+            var lag = d.OldestWaiting is { } oldest ? Duration(now - oldest) : "none waiting";
+            var state = d.Enabled ? "enabled" : $"disabled{(d.DisabledReason is { Length: > 0 } why ? $": {why}" : "")}";
+            rows.Append($"""<tr><th scope="row">{E(d.Name)}</th><td>{rate}</td><td>{d.Waiting.ToString("N0", CultureInfo.InvariantCulture)}</td><td>{E(lag)}</td><td>{E(state)}</td></tr>""");
+        }
+        return $"""
+            <table id="destinations">
+            <caption>Destinations: failure rate over the last 24 hours, and what waits for each now</caption>
+            <thead><tr><th scope="col">Destination</th><th scope="col">Failure rate</th><th scope="col">Waiting</th><th scope="col">Oldest waiting for</th><th scope="col">State</th></tr></thead>
+            <tbody>{rows}</tbody>
+            </table>
+            """;
+    }
+
+    static string Duration(TimeSpan span) => span.TotalMinutes < 1 ? "under a minute"
+        : span.TotalHours < 1 ? $"{(int)span.TotalMinutes} min"
+        : span.TotalDays < 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
+        : $"{(int)span.TotalDays} d {span.Hours} h";
+
+    static string Minute(DateTime t) => t.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+
+    static string Day(DateTime t) => t.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The signed-in operator's name and the sign-out form's antiforgery token, for the page header.</summary>
+    public sealed record SignedIn(string Username, string AntiforgeryFieldName, string AntiforgeryToken);
+
+    static string Page(string title, SignedIn? signedIn, string main) => $"""
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <title>{E(title)} · ConsentHub console</title>
+        <link rel="stylesheet" href="{StylesheetPath}">
+        </head>
+        <body>
+        <header class="top">
+        <div class="top-inner">
+        <span class="brand">ConsentHub console</span>
+        {(signedIn is null ? "" : $"""
+        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li></ul></nav>
+        <form method="post" action="{ConsolePages.LogoutPath}" class="logout">
+        <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
+        <button type="submit" class="secondary">Sign out {E(signedIn.Username)}</button>
+        </form>
+        """)}
+        </div>
+        </header>
+        <main>
+        {main}
+        </main>
+        </body>
+        </html>
+        """;
+
+    public const string Stylesheet = """
+        *,*::before,*::after{box-sizing:border-box}
+        html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+        body{margin:0;background:#f3f4f6;color:#111827;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;overflow-wrap:anywhere}
+        .top{background:#1f2937;color:#ffffff}
+        .top-inner{max-width:64rem;margin:0 auto;padding:.75rem 1.25rem;display:flex;flex-wrap:wrap;align-items:center;gap:1rem}
+        .brand{font-weight:700;margin-right:auto}
+        .top nav ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
+        .top a{color:#ffffff}
+        .top a[aria-current=page]{font-weight:700;text-underline-offset:.3em}
+        main{display:block;max-width:64rem;margin:0 auto;padding:1.5rem 1.25rem 3rem}
+        h1{margin:0 0 .5rem;font-size:1.625rem;line-height:1.25}
+        h2{margin:2rem 0 .75rem;font-size:1.25rem;line-height:1.3}
+        p{margin:0 0 1rem}
+        .lead{color:#374151}
+        section{background:#ffffff;border-radius:.5rem;padding:.25rem 1.25rem 1.25rem;margin-top:1.25rem;box-shadow:0 1px 2px rgba(17,24,39,.08)}
+        label{display:block;margin:1rem 0 .25rem;font-weight:600}
+        input[type=text],input[type=password]{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
+        .narrow{max-width:24rem}
+        button{min-height:2.75rem;margin-top:1.25rem;padding:.5rem 1.5rem;border:0;border-radius:.5rem;background:#1f2937;color:#ffffff;font:inherit;font-weight:600;cursor:pointer}
+        .top button.secondary{margin:0;background:transparent;color:#ffffff;box-shadow:inset 0 0 0 2px #ffffff}
+        a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid #60a5fa;outline-offset:2px}
+        .error{padding:.75rem 1rem;border-left:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d}
+        .note{padding:.75rem 1rem;border-left:4px solid #1d4ed8;background:#eff6ff;color:#1e3a8a}
+        figure{margin:1rem 0 1.5rem}
+        figcaption{font-weight:600;margin-bottom:.5rem}
+        svg.chart{display:block;width:100%;height:auto}
+        .chart .axis{stroke:#6b7280;stroke-width:1}
+        .chart .tick,.chart .label{fill:#374151;font-size:12px}
+        .chart .label{font-size:13px}
+        .chart .bar{fill:#1d4ed8}
+        .chart .bar-bad{fill:#b91c1c}
+        details{margin-top:.5rem}
+        summary{cursor:pointer;color:#1d4ed8}
+        table{border-collapse:collapse;width:100%;margin-top:.5rem;font-size:.9375rem}
+        caption{text-align:left;font-weight:600;margin-bottom:.5rem}
+        th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+        td{font-variant-numeric:tabular-nums}
+        """;
+}

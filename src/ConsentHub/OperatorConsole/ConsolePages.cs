@@ -1,0 +1,94 @@
+using ConsentHub.Auth;
+using ConsentHub.Data;
+using ConsentHub.Hosting;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+
+namespace ConsentHub.OperatorConsole;
+
+/// <summary>
+/// The console's sign-in, sign-out and overview. Sign-in takes the admin's or a DPO's username and password with the
+/// lock-out every password sign-in has (<see cref="PasswordSignIn"/>); every form carries an antiforgery token, checked
+/// in the handler so that a stale form gets a fresh page instead of a bare 400.
+/// </summary>
+public static class ConsolePages
+{
+    public const string LoginPath = ConsoleSetup.BasePath + "/login";
+    public const string LogoutPath = ConsoleSetup.BasePath + "/logout";
+
+    public static IEndpointRouteBuilder MapConsolePages(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(ConsoleHtml.StylesheetPath, Stylesheet).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet(LoginPath, ShowLoginAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost(LoginPath, LoginAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost(LogoutPath, LogoutAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
+        app.MapGet(ConsoleSetup.BasePath, OverviewAsync).RequireAuthorization(ConsoleSetup.Policy).ExcludeFromDescription();
+        return app;
+    }
+
+    static IResult Stylesheet(HttpContext http)
+    {
+        http.Response.Headers.CacheControl = "public, max-age=3600";
+        return Results.Text(ConsoleHtml.Stylesheet, "text/css; charset=utf-8");
+    }
+
+    static async Task<IResult> ShowLoginAsync(HttpContext http, IAntiforgery antiforgery)
+    {
+        if (await SignedInAsync(http)) return Results.Redirect(ConsoleSetup.BasePath);
+        return LoginPage(http, antiforgery, StatusCodes.Status200OK, error: null, username: null);
+    }
+
+    static async Task<IResult> LoginAsync(HttpContext http, IAntiforgery antiforgery, PasswordSignIn signIn, CancellationToken ct)
+    {
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
+            return LoginPage(http, antiforgery, StatusCodes.Status400BadRequest,
+                "The form had expired or was not sent from this page. Please sign in again.", username: null);
+        var form = await http.Request.ReadFormAsync(ct);
+        var username = form["username"].ToString();
+        var user = await signIn.CheckAsync(username, form["password"].ToString(), u => Operator.MaySignIn(u.Role), ct);
+        if (user is null)
+            return LoginPage(http, antiforgery, StatusCodes.Status400BadRequest, ConsoleHtml.GenericSignInError, username.Length <= 100 ? username : null);
+
+        await http.SignInAsync(ConsoleSetup.Scheme, ConsoleSetup.Principal(user), new AuthenticationProperties { IsPersistent = false });
+        // 303: the browser follows with a GET, and a reload does not post the password again.
+        return new SeeOther(ConsoleSetup.BasePath);
+    }
+
+    static async Task<IResult> LogoutAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, CancellationToken ct)
+    {
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
+            return await OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status400BadRequest, ct,
+                "You are still signed in: the sign-out form had expired or was not sent from this page. Press Sign out again.");
+        await http.SignOutAsync(ConsoleSetup.Scheme);
+        return new SeeOther(LoginPath);
+    }
+
+    static Task<IResult> OverviewAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, CancellationToken ct) =>
+        OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status200OK, ct);
+
+    static async Task<IResult> OverviewPageAsync(
+        HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, int status, CancellationToken ct, string? error = null)
+    {
+        var who = Operator.From(http.User);
+        // The worker counts every few seconds; what it has not reached yet is counted here, one round at most, so
+        // the page shows a change made a moment ago without ever taking long.
+        var uncounted = await http.RequestServices.GetRequiredService<ActivityRollup>().CatchUpAsync(ct, ActivityRollup.DefaultBatch);
+        var figures = await ActivityOverview.ReadAsync(db, who, time.Now(), ct);
+        return new HtmlPage(status, ConsoleHtml.Overview(who, figures, uncounted, SignedIn(http, antiforgery, who), error),
+            ConsoleHtml.ContentSecurityPolicy);
+    }
+
+    static ConsoleHtml.SignedIn SignedIn(HttpContext http, IAntiforgery antiforgery, Operator who)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(http);
+        return new ConsoleHtml.SignedIn(who.Username, tokens.FormFieldName, tokens.RequestToken!);
+    }
+
+    static IResult LoginPage(HttpContext http, IAntiforgery antiforgery, int status, string? error, string? username)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(http);
+        return new HtmlPage(status, ConsoleHtml.Login(tokens.FormFieldName, tokens.RequestToken!, error, username), ConsoleHtml.ContentSecurityPolicy);
+    }
+
+    static async Task<bool> SignedInAsync(HttpContext http) => (await http.AuthenticateAsync(ConsoleSetup.Scheme)).Succeeded;
+}

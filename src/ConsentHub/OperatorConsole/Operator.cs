@@ -1,0 +1,57 @@
+using System.Security.Claims;
+using ConsentHub.Auth;
+using ConsentHub.Data;
+using ConsentHub.Tenancy;
+using ConsentHub.Validation;
+
+namespace ConsentHub.OperatorConsole;
+
+/// <summary>
+/// Who is signed in to the console and what they see. The admin sees every organisation. A DPO sees what the DPO pages
+/// let them export: an organisation DPO their organisation within the context of their role, a head-office DPO every
+/// organisation within that context. Every query of the console starts from these sets, so no page can show more.
+/// </summary>
+public sealed record Operator(string Username, string Role, string? Context, string? Nmsc)
+{
+    /// <summary>The roles that may sign in to the console.</summary>
+    public static bool MaySignIn(string role) => role == Roles.Admin || Roles.IsDpo(role);
+
+    public static Operator From(ClaimsPrincipal user) => new(
+        user.FindFirstValue("sub") ?? "",
+        user.FindFirstValue(HubClaims.Role) ?? "",
+        user.FindFirstValue(HubClaims.Context),
+        user.FindFirstValue(HubClaims.Nmsc));
+
+    /// <summary>What the page's header says of the operator's reach.</summary>
+    public string Reach => Role switch
+    {
+        Roles.Admin => "administrator, every organisation",
+        Roles.HeadOfficeDpo => $"head-office DPO, every organisation in the context {Context}",
+        Roles.Dpo => $"DPO of the organisation {Nmsc} in the context {Context}",
+        _ => "no organisation",
+    };
+
+    public IQueryable<SourceSystem> SourceSystems(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.SourceSystems,
+        Roles.HeadOfficeDpo => db.SourceSystems.Where(s => s.Context == Context),
+        Roles.Dpo => db.SourceSystems.Where(s => s.Nmsc == Nmsc && s.Context == Context),
+        _ => db.SourceSystems.Where(_ => false),
+    };
+
+    public IQueryable<ActivityHour> Activity(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.ActivityHours,
+        Roles.HeadOfficeDpo => db.ActivityHours.Where(h => h.Context == Context),
+        Roles.Dpo => db.ActivityHours.Where(h => h.Nmsc == Nmsc && h.Context == Context),
+        _ => db.ActivityHours.Where(_ => false),
+    };
+
+    public IQueryable<ValidationRequest> Validations(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.Validations,
+        Roles.HeadOfficeDpo => db.Validations.Where(v => v.Context == Context),
+        Roles.Dpo => db.Validations.Where(v => v.Nmsc == Nmsc && v.Context == Context),
+        _ => db.Validations.Where(_ => false),
+    };
+}
