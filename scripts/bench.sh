@@ -349,7 +349,7 @@ elif [[ $SEEDED -eq 1 ]]; then
   page_ms() {  # page_ms PATH -> "median p95" in ms of 30 GETs after 5
     local i times=()
     for i in $(seq 1 35); do times+=("$(curl -s -b "$jar" -o /dev/null -w '%{time_total}' "$HUB_URL$1")"); done
-    printf '%s\n' "${times[@]:5}" | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%.1f %.1f", t[int((NR + 1) / 2)], t[int(NR * 0.95)] }'
+    printf '%s\n' "${times[@]:5}" | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%.1f %.1f\n", t[int((NR + 1) / 2)], t[int(NR * 0.95)] }'
   }
   if [[ $signed == 303 ]] && read -r page_p50 page_p95 < <(page_ms /console) && read -r login_p50 login_p95 < <(page_ms /console/login); then
     row 16 "median $page_p50 ms, p95 $page_p95 ms (curl, 30 requests)" "median $login_p50 ms, p95 $login_p95 ms (GET /console/login: the frame, no figures)" "" \
