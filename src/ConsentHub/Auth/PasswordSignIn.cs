@@ -30,6 +30,11 @@ public sealed class PasswordSignIn(ConsentDb db, TimeProvider time, IOptions<Sig
 {
     const int MaxPasswordLength = 1_000;
 
+    /// <summary>What a sign-in page says of every refusal: the same words whether the username exists, the password is wrong or the account is locked.</summary>
+    public const string Refused =
+        "The username or password is incorrect, or the account is locked. After 5 failed attempts an account is locked for " +
+        "15 minutes; wait and try again, or ask your administrator.";
+
     static readonly Lazy<string> DecoyHash = new(() => Secrets.HashPassword(Secrets.Generate()));
 
     TimeSpan LockOut => TimeSpan.FromMinutes(options.Value.LockoutMinutes);

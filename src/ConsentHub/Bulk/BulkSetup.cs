@@ -26,20 +26,10 @@ public static class BulkSetup
         services.AddScoped<DpoSignIn>();
         services.AddScoped<ExportWriter>();
         services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddAuthentication().AddCookie(DpoScheme, o =>
+        services.AddAuthentication().AddUserSession(DpoScheme, CookieName, "/", SessionLifetime, DpoPages.LoginPath, Roles.IsDpo, events =>
         {
-            o.Cookie.Name = CookieName;
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.Cookie.Path = "/";
-            o.Cookie.IsEssential = true;
-            o.ExpireTimeSpan = SessionLifetime;
-            o.SlidingExpiration = true;
-            o.LoginPath = DpoPages.LoginPath;
-            o.Events.OnRedirectToLogin = Challenge;
-            o.Events.OnRedirectToAccessDenied = Forbid;
-            o.Events.OnValidatePrincipal = StillADpoAsync;
+            events.OnRedirectToLogin = Challenge;
+            events.OnRedirectToAccessDenied = Forbid;
         });
         services.AddAuthorizationBuilder().AddPolicy(DpoPolicy, p => p
             .AddAuthenticationSchemes(DpoScheme)
@@ -57,19 +47,7 @@ public static class BulkSetup
     }
 
     /// <summary>The claims of a DPO's session cookie.</summary>
-    public static ClaimsPrincipal Principal(HubUser user)
-    {
-        var identity = new ClaimsIdentity(DpoScheme, ClaimTypes.Name, HubClaims.Role);
-        identity.AddClaim(new Claim("sub", user.Username));
-        identity.AddClaim(new Claim(ClaimTypes.Name, user.Username));
-        identity.AddClaim(new Claim(UserIdClaim, user.Id.ToString(CultureInfo.InvariantCulture)));
-        identity.AddClaim(new Claim(HubClaims.Role, user.Role));
-        identity.AddClaim(new Claim(HubClaims.Context, user.Context ?? ""));
-        if (user.Nmsc is not null) identity.AddClaim(new Claim(HubClaims.Nmsc, user.Nmsc));
-        return new ClaimsPrincipal(identity);
-    }
-
-    const string UserIdClaim = "uid";
+    public static ClaimsPrincipal Principal(HubUser user) => UserSessions.Principal(user, DpoScheme);
 
     /// <summary>Browsers are sent to the login page; anything else gets a 401 problem.</summary>
     static Task Challenge(RedirectContext<CookieAuthenticationOptions> context)
@@ -86,26 +64,6 @@ public static class BulkSetup
 
     static Task Forbid(RedirectContext<CookieAuthenticationOptions> context) =>
         Problems.Forbidden("This session may not do this.").ExecuteAsync(context.HttpContext);
-
-    /// <summary>A removed (or re-created) DPO's session ends at its next request, on every instance.</summary>
-    static async Task StillADpoAsync(CookieValidatePrincipalContext context)
-    {
-        var principal = context.Principal;
-        if (principal is null || !long.TryParse(principal.FindFirstValue(UserIdClaim), CultureInfo.InvariantCulture, out var id))
-        {
-            context.RejectPrincipal();
-            return;
-        }
-        var db = context.HttpContext.RequestServices.GetRequiredService<ConsentDb>();
-        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == id, context.HttpContext.RequestAborted);
-        if (user is null || !Roles.IsDpo(user.Role) || user.Username != principal.FindFirstValue("sub")
-            || user.Role != principal.FindFirstValue(HubClaims.Role) || user.Context != principal.FindFirstValue(HubClaims.Context)
-            || user.Nmsc != principal.FindFirstValue(HubClaims.Nmsc))
-        {
-            context.RejectPrincipal();
-            await context.HttpContext.SignOutAsync(DpoScheme);
-        }
-    }
 
     public static bool WantsHtml(HttpRequest request) =>
         request.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase));

@@ -14,9 +14,7 @@ public static class DpoHtml
 
     static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
 
-    public const string GenericSignInError =
-        "The username or password is incorrect, or the account is locked. After 5 failed attempts an account is locked for " +
-        "15 minutes; wait and try again, or ask your administrator.";
+    public const string GenericSignInError = PasswordSignIn.Refused;
 
     public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
     {

@@ -18,10 +18,6 @@ public static class ConsoleHtml
 
     public static string E(string text) => Encoder.Encode(text);
 
-    public const string GenericSignInError =
-        "The username or password is incorrect, or the account is locked. After 5 failed attempts an account is locked for " +
-        "15 minutes; wait and try again, or ask your administrator.";
-
     public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
     {
         var described = error is null ? "" : """ aria-describedby="login-error" """.TrimEnd();

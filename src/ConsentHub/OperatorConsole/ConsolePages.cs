@@ -47,7 +47,7 @@ public static class ConsolePages
         var username = form["username"].ToString();
         var user = await signIn.CheckAsync(username, form["password"].ToString(), u => Operator.MaySignIn(u.Role), ct);
         if (user is null)
-            return LoginPage(http, antiforgery, StatusCodes.Status400BadRequest, ConsoleHtml.GenericSignInError, username.Length <= 100 ? username : null);
+            return LoginPage(http, antiforgery, StatusCodes.Status400BadRequest, PasswordSignIn.Refused, username.Length <= 100 ? username : null);
 
         await http.SignInAsync(ConsoleSetup.Scheme, ConsoleSetup.Principal(user), new AuthenticationProperties { IsPersistent = false });
         // 303: the browser follows with a GET, and a reload does not post the password again.
