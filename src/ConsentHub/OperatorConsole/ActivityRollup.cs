@@ -26,14 +26,15 @@ public sealed class ActivityRollup(IServiceScopeFactory scopes)
     /// <returns>How many ledger entries the round covered (0 when the counts had caught up).</returns>
     public async Task<int> CountNextAsync(CancellationToken ct, int batch = DefaultBatch)
     {
-        // Nothing new: no transaction, so an idle hub on SQLite does not take its write lock every round.
-        if (await BehindAsync(ct) == 0) return 0;
         // A context of its own each round: one that tracked the mark in an earlier round would keep its old value.
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
+        // Nothing new: no transaction, so an idle hub on SQLite does not take its write lock every round. Every entry
+        // up to a head read now has committed, so the head need not be read again under the lock.
+        var head = await HeadAsync(db, ct);
+        if (head <= await MarkAsync(db, ct)) return 0;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var mark = await db.ActivityMarks.Where(m => m.Id == ActivityMark.TheRow).ForUpdate(db).SingleAsync(ct);
-        var head = await db.LedgerEntries.MaxAsync(e => (long?)e.Index, ct) ?? 0;
         var from = mark.LedgerIndex;
         if (head <= from) return 0;
         var upTo = Math.Min(head, from + batch);
@@ -91,10 +92,13 @@ public sealed class ActivityRollup(IServiceScopeFactory scopes)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ConsentDb>();
-        var head = await db.LedgerEntries.MaxAsync(e => (long?)e.Index, ct) ?? 0;
-        var mark = await db.ActivityMarks.AsNoTracking().Where(m => m.Id == ActivityMark.TheRow).Select(m => m.LedgerIndex).SingleAsync(ct);
-        return Math.Max(0, head - mark);
+        return Math.Max(0, await HeadAsync(db, ct) - await MarkAsync(db, ct));
     }
+
+    static async Task<long> HeadAsync(ConsentDb db, CancellationToken ct) => await db.LedgerEntries.MaxAsync(e => (long?)e.Index, ct) ?? 0;
+
+    static Task<long> MarkAsync(ConsentDb db, CancellationToken ct) =>
+        db.ActivityMarks.AsNoTracking().Where(m => m.Id == ActivityMark.TheRow).Select(m => m.LedgerIndex).SingleAsync(ct);
 
     static DateTime HourOf(DateTime t) => new(t.Year, t.Month, t.Day, t.Hour, 0, 0, DateTimeKind.Utc);
 
