@@ -181,7 +181,7 @@ public sealed class SubscriptionChanges(
         var outcomes = new List<SubmitOutcome>(group.Count);
         foreach (var change in prepared)
             outcomes.Add(change is Prepared.Staged staged ? await FinishAsync(staged, ct) : ((Prepared.Answered)change).Earlier);
-        await db.SaveChangesAsync(ct);
+        await TrackedWrites.SaveAsync(db, ct);
         return (outcomes, group.Count);
     }
 
@@ -196,7 +196,7 @@ public sealed class SubscriptionChanges(
         // Under the ledger lock: its entries.
         await ledger.LockHeadAsync(ct);
         var outcome = await FinishAsync((Prepared.Staged)prepared, ct);
-        await db.SaveChangesAsync(ct);
+        await TrackedWrites.SaveAsync(db, ct);
         return outcome;
     }
 
@@ -433,7 +433,8 @@ public sealed class SubscriptionChanges(
             var contact = ChangeRecording.TakeCommunication(customer, communication, stored, blindIndex);
             // Nobody else writes the record's contact while its row lock is held: without a row now, the seal inserts one.
             if (!contact.IsEmpty)
-                await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct, isNew: !hasRow);
+                await vault.SealJsonAsync(customer.Id, PersonalDataKinds.Contact, PersonalDataVault.Reference(customer.Id), contact, ct,
+                    isNew: !hasRow, key: locked?.Key);
         }
         request.Status = ChangeStatus.Applied;
         request.AppliedAt = now;

@@ -92,6 +92,19 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
         return Task.CompletedTask;
     }
 
+    /// <summary>The kept tables: the entity whose rows each holds, and the topic a write to it notices.</summary>
+    static readonly Kept[] KeptTables =
+    [
+        Kept.Of<Tenancy.Organisation>(NoticeTopics.Organisations),
+        Kept.Of<Tenancy.OrganisationCategory>(NoticeTopics.OrganisationCategories),
+        Kept.Of<Tenancy.SourceSystem>(NoticeTopics.SourceSystems),
+        Kept.Of<Auth.HubUser>(NoticeTopics.Users),
+        Kept.Of<Propagation.Destination>(NoticeTopics.Destinations),
+    ];
+
+    /// <summary>Whether writing rows of this entity sends a notice: a save that writes them must go through this interceptor.</summary>
+    public static bool Notices(Type entity) => KeptTables.Any(t => t.Entity == entity);
+
     /// <summary>
     /// The topics of the rows this save writes. Only the entries of kept tables are looked at, each on its own, without
     /// detecting changes across everything tracked (thousands of rows in an upload's batch).
@@ -104,11 +117,8 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
         tracker.AutoDetectChangesEnabled = false;
         try
         {
-            Add<Tenancy.Organisation>(tracker, NoticeTopics.Organisations, topics);
-            Add<Tenancy.OrganisationCategory>(tracker, NoticeTopics.OrganisationCategories, topics);
-            Add<Tenancy.SourceSystem>(tracker, NoticeTopics.SourceSystems, topics);
-            Add<Auth.HubUser>(tracker, NoticeTopics.Users, topics);
-            Add<Propagation.Destination>(tracker, NoticeTopics.Destinations, topics);
+            foreach (var table in KeptTables)
+                if (table.Written(tracker)) topics.Add(table.Topic);
         }
         finally
         {
@@ -117,17 +127,18 @@ sealed class ChangeNoticeInterceptor(ChangeNotices notices) : ISaveChangesInterc
         return topics;
     }
 
-    static void Add<TEntity>(Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker tracker, string topic, HashSet<string> topics)
-        where TEntity : class
+    sealed record Kept(Type Entity, string Topic, Func<Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker, bool> Written)
     {
-        foreach (var entry in tracker.Entries<TEntity>())
+        public static Kept Of<TEntity>(string topic) where TEntity : class => new(typeof(TEntity), topic, AnyWritten<TEntity>);
+
+        static bool AnyWritten<TEntity>(Microsoft.EntityFrameworkCore.ChangeTracking.ChangeTracker tracker) where TEntity : class
         {
-            if (entry.State == EntityState.Unchanged) entry.DetectChanges();
-            if (entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            foreach (var entry in tracker.Entries<TEntity>())
             {
-                topics.Add(topic);
-                return;
+                if (entry.State == EntityState.Unchanged) entry.DetectChanges();
+                if (entry.State is EntityState.Added or EntityState.Modified or EntityState.Deleted) return true;
             }
+            return false;
         }
     }
 

@@ -11,6 +11,7 @@ using ConsentHub.Tenancy;
 using ConsentHub.Validation;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 
 namespace ConsentHub.Data;
 
@@ -53,9 +54,25 @@ public abstract class ConsentDb(DbContextOptions options) : DbContext(options), 
     }
 
     /// <summary>The rows of a type this unit of work has staged or loaded: those tracked and those in the insert buffer.</summary>
+    /// <remarks>
+    /// The local view is taken without detecting changes first. Which rows it holds never depends on detection (rows
+    /// join it when added, attached or read, and the model has no navigations to discover more by), and callers read
+    /// the rows' properties themselves. Detection compares every tracked row with its snapshot: a group of changes
+    /// looking for its keys and sealed rows paid it once per look, a twelfth of the write path's CPU.
+    /// </remarks>
     public IEnumerable<T> Staged<T>() where T : class
     {
-        var local = Set<T>().Local;
+        var detect = ChangeTracker.AutoDetectChangesEnabled;
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        LocalView<T> local;
+        try
+        {
+            local = Set<T>().Local;
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = detect;
+        }
         return inserts is { } buffer ? local.Concat(buffer.Of<T>()) : local;
     }
 

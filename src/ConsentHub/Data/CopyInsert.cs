@@ -96,7 +96,7 @@ public static class CopyInsert
     }
 
     /// <summary>The types ordered so that a row's foreign keys point at rows already copied.</summary>
-    static List<IEntityType> PrincipalsFirst(IEnumerable<IEntityType> types)
+    internal static List<IEntityType> PrincipalsFirst(IEnumerable<IEntityType> types)
     {
         var pending = types.ToList();
         var ordered = new List<IEntityType>();

@@ -52,8 +52,8 @@ public sealed class LedgerWriter(ConsentDb db, TimeProvider time)
         var current = await HeadForUpdate.For(db)(db, ct);
 
         // A retried unit of work may still track the head read by an earlier attempt.
-        foreach (var stale in db.ChangeTracker.Entries<LedgerHead>().ToList())
-            stale.State = EntityState.Detached;
+        foreach (var stale in db.Staged<LedgerHead>().ToList())
+            db.Entry(stale).State = EntityState.Detached;
         db.LedgerHeads.Attach(current);
         head = current;
         frontier = null;
