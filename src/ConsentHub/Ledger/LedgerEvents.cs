@@ -65,6 +65,8 @@ public static class LedgerEvents
     /// <summary>The destination answered 410 Gone; nothing is delivered to it until it is enabled again.</summary>
     public const string DestinationDisabled = "destination-disabled";
     public const string DestinationEnabled = "destination-enabled";
+    /// <summary>An operator made a destination's failed messages due now (POST …/destination/recover): how many, since when, by whom.</summary>
+    public const string DeliveriesRecovered = "deliveries-recovered";
     /// <summary>A source system acknowledged a PROPAGATED message with PROCESSED.</summary>
     public const string PropagationProcessed = "propagation-processed";
     public const string DpoUserCreated = "dpo-user-created";

@@ -36,13 +36,14 @@ public static class ConsoleHtml
             """);
     }
 
-    public static string Overview(Operator who, Overview figures, long uncounted, SignedIn signedIn, string? error = null)
+    public static string Overview(Operator who, Overview figures, long uncounted, SignedIn signedIn, string? error = null, string? notice = null)
     {
         var body = new StringBuilder();
         body.Append($"""
             <h1>Overview</h1>
             <p class="lead">Signed in as <strong>{E(who.Username)}</strong>, {E(who.Reach)}. Figures as of {E(Minute(figures.Now))} UTC.</p>
             {(error is null ? "" : $"""<p class="error" role="alert">{E(error)}</p>""")}
+            {(notice is null ? "" : $"""<p class="note" role="status" id="notice">{E(notice)}</p>""")}
             {(uncounted == 0 ? "" : $"""<p class="note" role="status">The charts are still counting the ledger: {uncounted.ToString("N0", CultureInfo.InvariantCulture)} entries to go. Reload the page in a minute.</p>""")}
             <section aria-labelledby="changes-heading">
             <h2 id="changes-heading">Changes applied</h2>
@@ -72,7 +73,7 @@ public static class ConsoleHtml
         {
             body.Append(Charts.Bars("deliveries-day", "Webhook calls per destination, last 24 hours", "Destination", Calls(figures.DestinationsDay))).Append('\n');
             body.Append(Charts.Bars("deliveries-month", "Webhook calls per destination, last 30 days", "Destination", Calls(figures.DestinationsMonth))).Append('\n');
-            body.Append(DestinationTable(figures.Now, figures.DestinationsDay)).Append('\n');
+            body.Append(DestinationTable(figures.Now, figures.DestinationsDay, who.MayManageDestinations ? signedIn : null)).Append('\n');
         }
         body.Append("</section>\n");
         return Page("Overview", signedIn, body.ToString());
@@ -84,7 +85,8 @@ public static class ConsoleHtml
     static List<(string, IReadOnlyList<Segment>)> Calls(IReadOnlyList<DestinationFigures> destinations) =>
         [.. destinations.Select(d => (d.Name, (IReadOnlyList<Segment>)new Segment[] { new("delivered", d.Delivered, "bar"), new("failed", d.Failed, "bar-bad") }))];
 
-    static string DestinationTable(DateTime now, IReadOnlyList<DestinationFigures> destinations)
+    /// <param name="actions">The operator's session when they may act on destinations (the admin): each row gets its buttons.</param>
+    static string DestinationTable(DateTime now, IReadOnlyList<DestinationFigures> destinations, SignedIn? actions)
     {
         var rows = new StringBuilder();
         foreach (var d in destinations)
@@ -92,16 +94,29 @@ public static class ConsoleHtml
             var rate = d.FailureRate is { } r ? $"{Math.Round(r * 100).ToString(CultureInfo.InvariantCulture)}%" : "no calls";
             var lag = d.OldestWaiting is { } oldest ? Duration(now - oldest) : "none waiting";
             var state = d.Enabled ? "enabled" : $"disabled{(d.DisabledReason is { Length: > 0 } why ? $": {why}" : "")}";
-            rows.Append($"""<tr><th scope="row">{E(d.Name)}</th><td>{rate}</td><td>{d.Waiting.ToString("N0", CultureInfo.InvariantCulture)}</td><td>{E(lag)}</td><td>{E(state)}</td></tr>""");
+            rows.Append($"""<tr><th scope="row">{E(d.Name)}</th><td>{rate}</td><td>{d.Waiting.ToString("N0", CultureInfo.InvariantCulture)}</td><td>{E(lag)}</td><td>{E(state)}</td>""");
+            if (actions is not null)
+            {
+                rows.Append("<td class=\"actions\">");
+                rows.Append(DestinationButton(ConsolePages.RecoverPath, actions, d, "Retry failed calls", $"Retry failed calls to {d.Name} (last 24 hours)"));
+                if (!d.Enabled) rows.Append(DestinationButton(ConsolePages.EnablePath, actions, d, "Enable", $"Enable {d.Name}"));
+                rows.Append("</td>");
+            }
+            rows.Append("</tr>");
         }
         return $"""
             <table id="destinations">
             <caption>Destinations: failure rate over the last 24 hours, and what waits for each now</caption>
-            <thead><tr><th scope="col">Destination</th><th scope="col">Failure rate</th><th scope="col">Waiting</th><th scope="col">Oldest waiting for</th><th scope="col">State</th></tr></thead>
+            <thead><tr><th scope="col">Destination</th><th scope="col">Failure rate</th><th scope="col">Waiting</th><th scope="col">Oldest waiting for</th><th scope="col">State</th>{(actions is null ? "" : """<th scope="col">Actions</th>""")}</tr></thead>
             <tbody>{rows}</tbody>
             </table>
             """;
     }
+
+    /// <summary>A button that posts one destination's ids to a console action; its accessible name starts with its visible text.</summary>
+    static string DestinationButton(string action, SignedIn session, DestinationFigures d, string text, string label) => $"""
+        <form method="post" action="{action}" class="inline"><input type="hidden" name="{E(session.AntiforgeryFieldName)}" value="{E(session.AntiforgeryToken)}"><input type="hidden" name="context" value="{E(d.Context)}"><input type="hidden" name="nmsc" value="{E(d.Nmsc)}"><input type="hidden" name="sourceSystem" value="{E(d.SourceSystem)}"><button type="submit" aria-label="{E(label)}">{E(text)}</button></form>
+        """;
 
     static string Duration(TimeSpan span) => span.TotalMinutes < 1 ? "under a minute"
         : span.TotalHours < 1 ? $"{(int)span.TotalMinutes} min"
@@ -183,5 +198,7 @@ public static class ConsoleHtml
         caption{text-align:left;font-weight:600;margin-bottom:.5rem}
         th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
         td{font-variant-numeric:tabular-nums}
+        form.inline{display:inline-block;margin:0 .5rem .25rem 0}
+        form.inline button{margin:0;min-height:2.25rem;padding:.25rem .75rem;font-size:.875rem}
         """;
 }

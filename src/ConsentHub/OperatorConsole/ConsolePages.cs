@@ -1,8 +1,11 @@
 using ConsentHub.Auth;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using ConsentHub.Ledger;
+using ConsentHub.Propagation;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace ConsentHub.OperatorConsole;
 
@@ -15,6 +18,11 @@ public static class ConsolePages
 {
     public const string LoginPath = ConsoleSetup.BasePath + "/login";
     public const string LogoutPath = ConsoleSetup.BasePath + "/logout";
+    public const string RecoverPath = ConsoleSetup.BasePath + "/destinations/recover";
+    public const string EnablePath = ConsoleSetup.BasePath + "/destinations/enable";
+
+    /// <summary>How far back the recover button reaches: the failed calls the overview's day shows.</summary>
+    public static readonly TimeSpan RecoverWindow = TimeSpan.FromHours(ActivityOverview.Hours);
 
     public static IEndpointRouteBuilder MapConsolePages(this IEndpointRouteBuilder app)
     {
@@ -23,6 +31,8 @@ public static class ConsolePages
         app.MapPost(LoginPath, LoginAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
         app.MapPost(LogoutPath, LogoutAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapGet(ConsoleSetup.BasePath, OverviewAsync).RequireAuthorization(ConsoleSetup.Policy).ExcludeFromDescription();
+        app.MapPost(RecoverPath, RecoverAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost(EnablePath, EnableAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         return app;
     }
 
@@ -66,15 +76,69 @@ public static class ConsolePages
     static Task<IResult> OverviewAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, CancellationToken ct) =>
         OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status200OK, ct);
 
+    /// <summary>
+    /// The overview's "Retry failed calls" button: the API's <c>POST …/destination/recover</c> handler, called with the
+    /// operator's session in place of a token, so the same rules decide (only the admin acts on destinations) and the
+    /// ledger names the operator. It reaches back over the overview's day.
+    /// </summary>
+    static async Task<IResult> RecoverAsync(
+        HttpContext http, IAntiforgery antiforgery, ConsentDb db, LedgerWriter ledger, TimeProvider time, PropagationSignal signal, CancellationToken ct)
+    {
+        if (await DestinationFormAsync(http, antiforgery, ct) is not { } form)
+            return await OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status400BadRequest, ct, ExpiredForm);
+        var since = HubTime.Format(time.Now() - RecoverWindow);
+        var result = await PropagationApi.RecoverAsync(form.Context, form.Nmsc, form.SourceSystem, since, http.User, db, ledger, time, signal, ct);
+        return result is JsonHttpResult<RecoverView> { Value: { } recovered }
+            ? await OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status200OK, ct, notice: recovered.Recovered == 0
+                ? $"No failed message of {form.Name} was waiting: nothing to try again."
+                : $"{recovered.Recovered} failed {(recovered.Recovered == 1 ? "message" : "messages")} of {form.Name} will be tried again now.")
+            : await RefusedAsync(http, antiforgery, db, time, result, ct);
+    }
+
+    /// <summary>The "Enable" button of a disabled destination: the API's <c>POST …/destination/enable</c> handler, as <see cref="RecoverAsync"/>.</summary>
+    static async Task<IResult> EnableAsync(
+        HttpContext http, IAntiforgery antiforgery, ConsentDb db, LedgerWriter ledger, TimeProvider time, PropagationSignal signal, CancellationToken ct)
+    {
+        if (await DestinationFormAsync(http, antiforgery, ct) is not { } form)
+            return await OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status400BadRequest, ct, ExpiredForm);
+        var result = await PropagationApi.EnableAsync(form.Context, form.Nmsc, form.SourceSystem, http.User, db, ledger, time, signal, ct);
+        return result is JsonHttpResult<DestinationView>
+            ? await OverviewPageAsync(http, antiforgery, db, time, StatusCodes.Status200OK, ct,
+                notice: $"{form.Name} is enabled: its waiting messages are being delivered.")
+            : await RefusedAsync(http, antiforgery, db, time, result, ct);
+    }
+
+    const string ExpiredForm = "Nothing was done: the form had expired or was not sent from this page. Please try again.";
+
+    /// <summary>The destination a button names, from a form whose antiforgery token holds; null otherwise.</summary>
+    static async Task<DestinationForm?> DestinationFormAsync(HttpContext http, IAntiforgery antiforgery, CancellationToken ct)
+    {
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return null;
+        var form = await http.Request.ReadFormAsync(ct);
+        return new DestinationForm(form["context"].ToString(), form["nmsc"].ToString(), form["sourceSystem"].ToString());
+    }
+
+    sealed record DestinationForm(string Context, string Nmsc, string SourceSystem)
+    {
+        public string Name => $"{Nmsc} / {Context} / {SourceSystem}";
+    }
+
+    /// <summary>The API's refusal, shown with the overview: its status, and its detail as the alert.</summary>
+    static Task<IResult> RefusedAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, IResult result, CancellationToken ct) =>
+        result is ProblemHttpResult problem
+            ? OverviewPageAsync(http, antiforgery, db, time, problem.StatusCode, ct, problem.ProblemDetails.Detail ?? problem.ProblemDetails.Title)
+            : throw new InvalidOperationException($"The destination API answered the console with {result.GetType().Name}.");
+
     static async Task<IResult> OverviewPageAsync(
-        HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, int status, CancellationToken ct, string? error = null)
+        HttpContext http, IAntiforgery antiforgery, ConsentDb db, TimeProvider time, int status, CancellationToken ct, string? error = null,
+        string? notice = null)
     {
         var who = Operator.From(http.User);
         // The worker counts every few seconds; what it has not reached yet is counted here, one round at most, so
         // the page shows a change made a moment ago without ever taking long.
         var uncounted = await http.RequestServices.GetRequiredService<ActivityRollup>().CatchUpAsync(ct, ActivityRollup.DefaultBatch);
         var figures = await ActivityOverview.ReadAsync(db, who, time.Now(), ct);
-        return new HtmlPage(status, ConsoleHtml.Overview(who, figures, uncounted, SignedIn(http, antiforgery, who), error),
+        return new HtmlPage(status, ConsoleHtml.Overview(who, figures, uncounted, SignedIn(http, antiforgery, who), error, notice),
             ConsoleHtml.ContentSecurityPolicy);
     }
 

@@ -22,6 +22,12 @@ public sealed record Operator(string Username, string Role, string? Context, str
         user.FindFirstValue(HubClaims.Context),
         user.FindFirstValue(HubClaims.Nmsc));
 
+    /// <summary>
+    /// Whether the console offers this operator the destinations' buttons: the destination API lets only the admin (and
+    /// each source system itself) act on a destination, and decides again when a button is pressed.
+    /// </summary>
+    public bool MayManageDestinations => Role == Roles.Admin;
+
     /// <summary>What the page's header says of the operator's reach.</summary>
     public string Reach => Role switch
     {

@@ -111,7 +111,7 @@ public static class DestinationApi
             destination.Version = body.Value.Version!;
             destination.UpdatedAt = now;
             // Registering the address again says the receiver is back: its backlog follows in order.
-            if (!destination.Enabled) await PropagationApi.ResumeAsync(db, ledger, system, destination, now, ct);
+            if (!destination.Enabled) await PropagationApi.ResumeAsync(db, ledger, system, destination, now, Caller.From(user).Subject, ct);
         }
         ledger.Append(apiKey is null ? LedgerEvents.DestinationUpdated : LedgerEvents.DestinationRegistered,
             new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, uri = destination.Uri, version = destination.Version });

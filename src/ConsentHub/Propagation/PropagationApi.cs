@@ -119,8 +119,9 @@ public static class PropagationApi
         return Hal.Ok(new DeliveryLogPage(views.Count, views, links));
     }
 
-    static async Task<IResult> RecoverAsync(
-        string context, string nmsc, string sourceSystem, string? since, ClaimsPrincipal user, ConsentDb db, TimeProvider time,
+    /// <summary>POST …/destination/recover; the console's recover button calls it too, with the operator's session.</summary>
+    internal static async Task<IResult> RecoverAsync(
+        string context, string nmsc, string sourceSystem, string? since, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
         PropagationSignal signal, CancellationToken ct)
     {
         var (system, refusal) = await DestinationApi.AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
@@ -129,17 +130,26 @@ public static class PropagationApi
         since = since.Replace(' ', '+');
         if (!Timestamps.TryParse(since, out var from)) return Problems.Invalid("since", "timestamp-format", $"since must be {Timestamps.Rule}.");
         var now = time.Now();
+        await using var transaction = await ledger.BeginAsync(ct);
         // Rows being delivered right now are left to their attempt.
         var recovered = await db.Propagations
             .Where(p => p.SourceSystemId == system.Id && (p.State == PropagationStates.Pending || p.State == PropagationStates.Parked)
                 && p.LastAttemptAt >= from && (p.LeaseUntil == null || p.LeaseUntil < now))
             .ExecuteUpdateAsync(u => u.SetProperty(p => p.NextAttemptAt, now).SetProperty(p => p.State, PropagationStates.Pending), ct);
+        ledger.Append(LedgerEvents.DeliveriesRecovered, new
+        {
+            nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, since = HubTime.Format(from), recovered,
+            by = Caller.From(user).Subject,
+        });
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         signal.Notify();
         return Hal.Ok(new RecoverView(recovered, HubTime.Format(from),
             new Dictionary<string, HalLink> { ["deliveries"] = new(DestinationApi.PathOf(system) + "/deliveries") }));
     }
 
-    static async Task<IResult> EnableAsync(
+    /// <summary>POST …/destination/enable; the console's enable button calls it too, with the operator's session.</summary>
+    internal static async Task<IResult> EnableAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
         PropagationSignal signal, CancellationToken ct)
     {
@@ -148,7 +158,7 @@ public static class PropagationApi
         await using var transaction = await ledger.BeginAsync(ct);
         var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
         if (destination is null) return Problems.NotFound("This source system has no destination.");
-        if (!destination.Enabled) await ResumeAsync(db, ledger, system, destination, time.Now(), ct);
+        if (!destination.Enabled) await ResumeAsync(db, ledger, system, destination, time.Now(), Caller.From(user).Subject, ct);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         signal.Notify();
@@ -156,7 +166,9 @@ public static class PropagationApi
     }
 
     /// <summary>Enables a disabled destination and makes its whole backlog due now; needs the ledger lock.</summary>
-    public static async Task ResumeAsync(ConsentDb db, LedgerWriter ledger, SourceSystem system, Destination destination, DateTime now, CancellationToken ct)
+    /// <param name="by">Who enabled it (the token's or the console session's subject), for the ledger.</param>
+    public static async Task ResumeAsync(
+        ConsentDb db, LedgerWriter ledger, SourceSystem system, Destination destination, DateTime now, string by, CancellationToken ct)
     {
         destination.Enabled = true;
         destination.DisabledReason = null;
@@ -164,7 +176,7 @@ public static class PropagationApi
         await db.Propagations
             .Where(p => p.SourceSystemId == system.Id && (p.State == PropagationStates.Pending || p.State == PropagationStates.Parked))
             .ExecuteUpdateAsync(u => u.SetProperty(p => p.NextAttemptAt, now), ct);
-        ledger.Append(LedgerEvents.DestinationEnabled, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
+        ledger.Append(LedgerEvents.DestinationEnabled, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, by });
     }
 
     /// <summary>

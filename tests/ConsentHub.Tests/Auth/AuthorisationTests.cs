@@ -126,6 +126,8 @@ public sealed class AuthorisationTests
         new("DELETE", "/admin/users/{username}", Access.Admin),
         new("GET", "/console", Access.ConsoleSession),
         new("POST", "/console/logout", Access.ConsoleSession),
+        new("POST", "/console/destinations/recover", Access.ConsoleSession),
+        new("POST", "/console/destinations/enable", Access.ConsoleSession),
         new("GET", "/dpo", Access.DpoSession),
         new("POST", "/dpo/logout", Access.DpoSession),
         new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),

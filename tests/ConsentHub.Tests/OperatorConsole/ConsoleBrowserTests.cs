@@ -8,7 +8,8 @@ namespace ConsentHub.Tests.OperatorConsole;
 
 /// <summary>
 /// The console's overview in Debian's Chromium: the admin signs in, sees the changes of the last day and a failing
-/// destination beside a working one; a DPO sees only their organisation; no page has a WCAG 2.2 A or AA violation.
+/// destination beside a working one, retries its failed calls once its receiver is back (the ledger names the admin);
+/// a DPO sees only their organisation and no button; no page has a WCAG 2.2 A or AA violation.
 /// </summary>
 public sealed class ConsoleBrowserTests
 {
@@ -31,7 +32,10 @@ public sealed class ConsoleBrowserTests
         }
         using (var client = await app.AsAsync(dms)) await HubApp.AppliedAsync(client, dms, "d-1", Seed.Consent("OFFERS", true));
         await Propagations.AllDeliveredAsync(app, crm, 2);
-        Assert.True(await Poll.UntilAsync(() => Task.FromResult(failing.Calls.Count), n => n >= 1, TimeSpan.FromSeconds(20)) >= 1, "dms's receiver was never called");
+        // Its first attempt and the retry 5 s later both fail: the next retry is due in 5 minutes, so within this test
+        // only the console's button can send the message again.
+        Assert.True(await Poll.UntilAsync(() => Task.FromResult(failing.Calls.Count), n => n >= 2, TimeSpan.FromSeconds(30)) >= 2,
+            "dms's receiver was not called twice");
         var dpo = await Dpos.CreateAsync(app, "dpo", "toyota", "tgb");
         var site = $"http://127.0.0.1:{port}";
 
@@ -65,6 +69,25 @@ public sealed class ConsoleBrowserTests
         await Accessibility.NoViolationsAsync(page);
         await Browser.SaveScreenshotAsync(page, $"console-overview-{provider}");
 
+        // The receiver is back; the admin retries dms's failed calls from the table, through the destination API.
+        failing.Answer = (_, _) => new ReceiverAnswer(200);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Retry failed calls to tfr / toyota / dms (last 24 hours)" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync("1 failed message of tfr / toyota / dms will be tried again now.");
+        await Propagations.AllDeliveredAsync(app, dms, 1);
+        using (var scope = app.Scope())
+        {
+            var recovered = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                app.Db(scope).LedgerEntries.Where(e => e.Type == ConsentHub.Ledger.LedgerEvents.DeliveriesRecovered));
+            var payload = System.Text.Json.Nodes.JsonNode.Parse(recovered.Payload)!;
+            Assert.Equal("admin", payload["by"]!.GetValue<string>());
+            Assert.Equal("dms", payload["sourceSystem"]!.GetValue<string>());
+            Assert.Equal(1, payload["recovered"]!.GetValue<int>());
+        }
+        await page.GotoAsync($"{site}/console");
+        await Assertions.Expect(failingRow.Locator("td").Nth(2)).ToHaveTextAsync("none waiting");
+        await Accessibility.NoViolationsAsync(page);
+        await Browser.SaveScreenshotAsync(page, $"console-overview-recovered-{provider}");
+
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out admin" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1, Name = "Sign in" })).ToBeVisibleAsync();
         await page.GotoAsync($"{site}/console");
@@ -79,6 +102,8 @@ public sealed class ConsoleBrowserTests
         Assert.Equal(2, await SumAsync(page, "#changes-hourly-figures td"));
         await Assertions.Expect(page.Locator("#destinations tbody tr")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("body")).Not.ToContainTextAsync("tfr");
+        // The destination API lets a DPO act on no destination: no buttons are offered.
+        await Assertions.Expect(page.Locator("#destinations button")).ToHaveCountAsync(0);
     }
 
     /// <summary>The sum of the numbers in these cells (a chart's figures table).</summary>

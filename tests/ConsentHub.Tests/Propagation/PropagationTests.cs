@@ -336,6 +336,13 @@ public sealed class PropagationTests
         var recovered = await client.PostAsync(Propagations.DestinationPath(crm) + $"/recover?since={since}", null);
         Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
         Assert.Equal(customers.Length, (await Json.ReadAsync(recovered))["recovered"]!.GetValue<int>());
+        using (var scope = app.Scope())
+        {
+            var entry = await app.Db(scope).LedgerEntries.AsNoTracking().SingleAsync(e => e.Type == ConsentHub.Ledger.LedgerEvents.DeliveriesRecovered);
+            var payload = JsonNode.Parse(entry.Payload)!;
+            Assert.Equal(customers.Length, payload["recovered"]!.GetValue<int>());
+            Assert.Equal(crm.ClientId, payload["by"]!.GetValue<string>());
+        }
 
         var accepted = await hook.WaitForCountAsync(12);
         await Propagations.AllDeliveredAsync(app, crm, 12);
@@ -391,6 +398,10 @@ public sealed class PropagationTests
         var types = (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=1000")))["entries"]!.AsArray().Select(e => e!["type"]!.GetValue<string>()).ToList();
         Assert.Contains("destination-disabled", types);
         Assert.Contains("destination-enabled", types);
+        // The entry names who enabled it: here the source system's own client.
+        var enabling = (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=1000")))["entries"]!.AsArray()
+            .Single(e => e!["type"]!.GetValue<string>() == "destination-enabled")!;
+        Assert.Equal(crm.ClientId, JsonNode.Parse(enabling["payload"]!.ToJsonString())!["by"]!.GetValue<string>());
         var log = (await Json.ReadAsync(await client.GetAsync(Propagations.DestinationPath(crm) + "/deliveries")))["deliveries"]!.AsArray();
         Assert.Equal("gone", log[0]!["outcome"]!.GetValue<string>());
     }
