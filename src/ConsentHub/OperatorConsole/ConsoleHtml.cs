@@ -123,14 +123,14 @@ public static class ConsoleHtml
         : span.TotalDays < 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
         : $"{(int)span.TotalDays} d {span.Hours} h";
 
-    static string Minute(DateTime t) => t.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+    internal static string Minute(DateTime t) => t.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     static string Day(DateTime t) => t.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>The signed-in operator's name and the sign-out form's antiforgery token, for the page header.</summary>
     public sealed record SignedIn(string Username, string AntiforgeryFieldName, string AntiforgeryToken);
 
-    static string Page(string title, SignedIn? signedIn, string main) => $"""
+    internal static string Page(string title, SignedIn? signedIn, string main) => $"""
         <!DOCTYPE html>
         <html lang="en">
         <head>
@@ -145,7 +145,7 @@ public static class ConsoleHtml
         <div class="top-inner">
         <span class="brand">ConsentHub console</span>
         {(signedIn is null ? "" : $"""
-        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li></ul></nav>
+        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li></ul></nav>
         <form method="post" action="{ConsolePages.LogoutPath}" class="logout">
         <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
         <button type="submit" class="secondary">Sign out {E(signedIn.Username)}</button>
@@ -177,7 +177,7 @@ public static class ConsoleHtml
         .lead{color:#374151}
         section{background:#ffffff;border-radius:.5rem;padding:.25rem 1.25rem 1.25rem;margin-top:1.25rem;box-shadow:0 1px 2px rgba(17,24,39,.08)}
         label{display:block;margin:1rem 0 .25rem;font-weight:600}
-        input[type=text],input[type=password]{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
+        input[type=text],input[type=password],input[type=email],input[type=tel]{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
         .narrow{max-width:24rem}
         button{min-height:2.75rem;margin-top:1.25rem;padding:.5rem 1.5rem;border:0;border-radius:.5rem;background:#1f2937;color:#ffffff;font:inherit;font-weight:600;cursor:pointer}
         .top button.secondary{margin:0;background:transparent;color:#ffffff;box-shadow:inset 0 0 0 2px #ffffff}
@@ -198,6 +198,12 @@ public static class ConsoleHtml
         caption{text-align:left;font-weight:600;margin-bottom:.5rem}
         th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
         td{font-variant-numeric:tabular-nums}
+        fieldset{border:1px solid #d1d5db;border-radius:.5rem;margin:1rem 0 0;padding:.5rem 1rem 1rem}
+        legend{font-weight:600;padding:0 .25rem}
+        .hint{color:#374151;font-size:.875rem;margin:.25rem 0 0}
+        dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}
+        dl.facts dt{font-weight:600}
+        dl.facts dd{margin:0}
         form.inline{display:inline-block;margin:0 .5rem .25rem 0}
         form.inline button{margin:0;min-height:2.25rem;padding:.25rem .75rem;font-size:.875rem}
         """;

@@ -33,6 +33,7 @@ public static class ConsolePages
         app.MapGet(ConsoleSetup.BasePath, OverviewAsync).RequireAuthorization(ConsoleSetup.Policy).ExcludeFromDescription();
         app.MapPost(RecoverPath, RecoverAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapPost(EnablePath, EnableAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
+        app.MapCustomerPages();
         return app;
     }
 
@@ -142,7 +143,7 @@ public static class ConsolePages
             ConsoleHtml.ContentSecurityPolicy);
     }
 
-    static ConsoleHtml.SignedIn SignedIn(HttpContext http, IAntiforgery antiforgery, Operator who)
+    internal static ConsoleHtml.SignedIn SignedIn(HttpContext http, IAntiforgery antiforgery, Operator who)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
         return new ConsoleHtml.SignedIn(who.Username, tokens.FormFieldName, tokens.RequestToken!);

@@ -45,6 +45,14 @@ public sealed record Operator(string Username, string Role, string? Context, str
         _ => db.SourceSystems.Where(_ => false),
     };
 
+    public IQueryable<Consents.Customer> Customers(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.Customers,
+        Roles.HeadOfficeDpo => db.Customers.Where(c => c.Context == Context),
+        Roles.Dpo => db.Customers.Where(c => c.Nmsc == Nmsc && c.Context == Context),
+        _ => db.Customers.Where(_ => false),
+    };
+
     public IQueryable<ActivityHour> Activity(ConsentDb db) => Role switch
     {
         Roles.Admin => db.ActivityHours,
