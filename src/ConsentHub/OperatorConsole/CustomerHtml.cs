@@ -80,13 +80,14 @@ public static class CustomerHtml
 
     public static string Record(
         SignedIn signedIn, Customer customer, CurrentSubscriptionData.Answer? current, string? clusterId, IReadOnlyList<RecordKey> cluster,
-        IReadOnlyList<ChangeRequest> changes, IReadOnlyList<PropagationMessage> messages)
+        IReadOnlyList<ChangeRequest> changes, IReadOnlyList<PropagationMessage> messages, VerificationReport? report = null, string? error = null)
     {
         var state = current?.State;
         var contact = state?.Communication;
         var body = new StringBuilder();
         body.Append($"""
             <h1>Customer {E(customer.SourceCustomerId)}</h1>
+            {(error is null ? "" : $"""<p class="error" role="alert">{E(error)}</p>""")}
             <dl class="facts" id="record">
             <dt>Organisation</dt><dd>{E(customer.Nmsc)}</dd>
             <dt>Context</dt><dd>{E(customer.Context)}</dd>
@@ -140,6 +141,13 @@ public static class CustomerHtml
             foreach (var r in changes)
                 body.Append($"""<tr><td>{E(HubTime.Format(r.ReceivedAt))}</td><td>{E(r.Status)}</td><td>{E(r.SubmittedBy)}</td><td>{r.Sequence}</td><td>{(r.OutcomeLedgerIndex is { } outcome ? outcome.ToString(System.Globalization.CultureInfo.InvariantCulture) : "none yet")}</td></tr>""");
             body.Append("</tbody></table>");
+            body.Append($"""
+                <form method="post" action="{CustomerPages.RecordPath(customer.Id)}/verify">
+                <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
+                <button type="submit">Verify ledger entries</button>
+                </form>
+                """);
+            if (report is not null) body.Append(Verification(report));
         }
         body.Append("</section>\n");
 
@@ -154,6 +162,24 @@ public static class CustomerHtml
         }
         body.Append("</section>\n");
         return Page($"Customer {customer.SourceCustomerId}", signedIn, body.ToString());
+    }
+
+    /// <summary>What the verify button found, announced to screen readers as it appears.</summary>
+    static string Verification(VerificationReport report)
+    {
+        var body = new StringBuilder();
+        var summary = report.AllIncluded
+            ? $"All {report.Entries.Count} entries are included in the ledger's signed checkpoint of {report.TreeSize} entries."
+            : report.CheckpointSigned
+                ? $"{report.Entries.Count(e => !e.Included)} of {report.Entries.Count} entries failed the check against the signed checkpoint of {report.TreeSize} entries."
+                : $"The checkpoint failed its check: {report.CheckpointProblem}.";
+        body.Append($"""<div id="verification" role="status"><p class="{(report.AllIncluded ? "note" : "error")}">{E(summary)}</p>""");
+        body.Append($"""<p class="hint">Checked from the proofs <code>?proof=true</code> gives anyone: each entry's text hashed to its leaf, its audit path folded to the root, the root signed by the hub's checkpoint key. Root <code>{E(report.RootHash)}</code>.</p>""");
+        body.Append("""<table id="verified"><caption>Ledger entries checked</caption><thead><tr><th scope="col">Ledger index</th><th scope="col">Entry</th><th scope="col">Result</th></tr></thead><tbody>""");
+        foreach (var entry in report.Entries)
+            body.Append($"""<tr><td>{entry.Index}</td><td>{E(entry.Type)}</td><td>{(entry.Included ? "verified" : "FAILED")}: {E(entry.Detail)}</td></tr>""");
+        body.Append("</tbody></table></div>");
+        return body.ToString();
     }
 
     static string Scope(Operator who) => who.Role switch

@@ -2,6 +2,7 @@ using ConsentHub.Clusters;
 using ConsentHub.Consents;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using ConsentHub.Ledger;
 using ConsentHub.Rights;
 using ConsentHub.Subscriptions;
 using ConsentHub.Tenancy;
@@ -34,6 +35,7 @@ public static class CustomerPages
         app.MapGet(SearchPath, ShowSearch).RequireAuthorization(ConsoleSetup.Policy).ExcludeFromDescription();
         app.MapPost(SearchPath, SearchAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapGet(SearchPath + "/{id:long}", RecordAsync).RequireAuthorization(ConsoleSetup.Policy).ExcludeFromDescription();
+        app.MapPost(SearchPath + "/{id:long}/verify", VerifyAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         return app;
     }
 
@@ -81,7 +83,25 @@ public static class CustomerPages
         return Page(StatusCodes.Status200OK, CustomerHtml.Search(who, ConsolePages.SignedIn(http, antiforgery, who), form, found, []));
     }
 
-    static async Task<IResult> RecordAsync(long id, HttpContext http, IAntiforgery antiforgery, ConsentDb db, PersonKeys keys, CancellationToken ct)
+    static Task<IResult> RecordAsync(long id, HttpContext http, IAntiforgery antiforgery, ConsentDb db, PersonKeys keys, CancellationToken ct) =>
+        RecordPageAsync(id, http, antiforgery, db, keys, checkpoints: null, verifierKey: null, ct);
+
+    /// <summary>
+    /// The record page's "Verify ledger entries" button: the inclusion proofs of its changes' entries, as
+    /// <c>?proof=true</c> gives them to anyone, checked against the signed checkpoint (<see cref="EntryVerification"/>).
+    /// </summary>
+    static async Task<IResult> VerifyAsync(
+        long id, HttpContext http, IAntiforgery antiforgery, ConsentDb db, PersonKeys keys, Checkpoints checkpoints, CheckpointKey key, CancellationToken ct)
+    {
+        if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
+            return await RecordPageAsync(id, http, antiforgery, db, keys, null, null, ct, StatusCodes.Status400BadRequest,
+                "Nothing was verified: the form had expired or was not sent from this page. Please try again.");
+        return await RecordPageAsync(id, http, antiforgery, db, keys, checkpoints, key.VerifierKey, ct);
+    }
+
+    static async Task<IResult> RecordPageAsync(
+        long id, HttpContext http, IAntiforgery antiforgery, ConsentDb db, PersonKeys keys, Checkpoints? checkpoints, string? verifierKey,
+        CancellationToken ct, int status = StatusCodes.Status200OK, string? error = null)
     {
         var who = Operator.From(http.User);
         var signedIn = ConsolePages.SignedIn(http, antiforgery, who);
@@ -97,7 +117,14 @@ public static class CustomerPages
         var messages = await db.Propagations.AsNoTracking()
             .Where(p => p.SourceSystemId == customer.SourceSystemId && p.SourceCustomerId == customer.SourceCustomerId)
             .OrderByDescending(p => p.LedgerIndex).ThenByDescending(p => p.Position).Take(MaxShown).ToListAsync(ct);
-        return Page(StatusCodes.Status200OK, CustomerHtml.Record(signedIn, customer, current, clusterId, cluster, changes, messages));
+        VerificationReport? report = null;
+        if (checkpoints is not null && verifierKey is not null && changes.Count > 0)
+        {
+            // The entries the page lists: each change's change-requested entry and its outcome's.
+            var indices = changes.Select(r => r.Sequence).Concat(changes.Select(r => r.OutcomeLedgerIndex).OfType<long>()).Distinct().Order().ToList();
+            report = EntryVerification.Check(await SubscriptionDataApi.ProveAsync(db, checkpoints, indices, ct), verifierKey);
+        }
+        return Page(status, CustomerHtml.Record(signedIn, customer, current, clusterId, cluster, changes, messages, report, error));
     }
 
     static HtmlPage Page(int status, string html) => new(status, html, ConsoleHtml.ContentSecurityPolicy);

@@ -235,7 +235,11 @@ public static class SubscriptionDataApi
     /// The entries with their inclusion proofs in the latest checkpoint's tree; when they are newer than it, a checkpoint
     /// is signed first, so the answer is always provable at once.
     /// </summary>
-    static async Task<AnswerProof> ProveAsync(ConsentDb db, Checkpoints checkpoints, List<long> indices, CancellationToken ct)
+    /// <summary>
+    /// The inclusion proofs of these ledger entries (ascending indices) in the latest checkpoint, one issued first when
+    /// none covers them; what <c>?proof=true</c> answers, and what the console's record page verifies.
+    /// </summary>
+    internal static async Task<AnswerProof> ProveAsync(ConsentDb db, Checkpoints checkpoints, List<long> indices, CancellationToken ct)
     {
         var checkpoint = await Checkpoints.LatestAsync(db, ct);
         if (checkpoint is null || (indices.Count > 0 && checkpoint.Size <= indices[^1]))

@@ -131,6 +131,7 @@ public sealed class AuthorisationTests
         new("GET", "/console/customers", Access.ConsoleSession),
         new("POST", "/console/customers", Access.ConsoleSession),
         new("GET", "/console/customers/{id:long}", Access.ConsoleSession),
+        new("POST", "/console/customers/{id:long}/verify", Access.ConsoleSession),
         new("GET", "/dpo", Access.DpoSession),
         new("POST", "/dpo/logout", Access.DpoSession),
         new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),

@@ -10,7 +10,8 @@ namespace ConsentHub.Tests.OperatorConsole;
 /// <summary>
 /// Finding a customer in the console, in Debian's Chromium: the admin finds the records that carry an email address
 /// (through the blind index) in every organisation and opens one; a DPO finds only their organisation's and is answered
-/// "not found" for another's record; a search that names nothing says what to give; no page has a WCAG 2.2 A or AA violation.
+/// "not found" for another's record; a search that names nothing says what to give; the record's ledger entries verify
+/// against the signed checkpoint from its page; no page has a WCAG 2.2 A or AA violation.
 /// </summary>
 public sealed class CustomerBrowserTests
 {
@@ -75,6 +76,15 @@ public sealed class CustomerBrowserTests
         await Assertions.Expect(page.Locator("#changes tbody tr td").Nth(1)).ToHaveTextAsync("APPLIED");
         await Accessibility.NoViolationsAsync(page);
         await Browser.SaveScreenshotAsync(page, $"console-customer-{provider}");
+
+        // Its change's two ledger entries, checked against the signed checkpoint from the proofs anyone is given.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify ledger entries" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#verification")).ToContainTextAsync("All 2 entries are included in the ledger's signed checkpoint");
+        await Assertions.Expect(page.Locator("#verified tbody tr")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#verified tbody tr", new() { HasText = "change-requested" })).ToContainTextAsync("verified:");
+        await Assertions.Expect(page.Locator("#verified tbody tr", new() { HasText = "change-applied" })).ToContainTextAsync("verified:");
+        await Accessibility.NoViolationsAsync(page);
+        await Browser.SaveScreenshotAsync(page, $"console-customer-verified-{provider}");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out admin" }).ClickAsync();
         await page.GetByLabel("Username").FillAsync(dpo.Username);
