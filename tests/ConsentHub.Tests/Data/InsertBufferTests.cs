@@ -13,25 +13,13 @@ namespace ConsentHub.Tests.Data;
 /// </summary>
 public sealed class InsertBufferTests
 {
-    static SealedPersonalData Row(long customerId, string reference, long id = 0) => new()
-    {
-        Id = id, CustomerId = customerId, Kind = "insert-buffer-test", Reference = reference, Sealed = [1, 2, 3], UpdatedAt = DateTime.UtcNow,
-    };
+    static readonly TestRows Rows = new("insert-buffer-test");
 
-    static async Task<long> CustomerAsync(HubApp app)
-    {
-        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        using var client = await app.AsAsync(crm);
-        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        using var scope = app.Scope();
-        return await app.Db(scope).Customers.Where(c => c.SourceCustomerId == "c1").Select(c => c.Id).SingleAsync();
-    }
+    static SealedPersonalData Row(long customerId, string reference, long id = 0) => Rows.Row(customerId, reference, id: id);
 
-    static async Task<List<SealedPersonalData>> StoredAsync(HubApp app)
-    {
-        using var scope = app.Scope();
-        return await app.Db(scope).PersonalData.AsNoTracking().Where(p => p.Kind == "insert-buffer-test").OrderBy(p => p.Reference).ToListAsync();
-    }
+    static Task<long> CustomerAsync(HubApp app) => TestRows.CustomerAsync(app);
+
+    static Task<List<SealedPersonalData>> StoredAsync(HubApp app) => Rows.StoredAsync(app);
 
     [ProviderTheory, Providers]
     public async Task Buffered_rows_are_untracked_seen_as_staged_written_in_the_transaction_and_dropped_when_the_buffer_closes_unwritten(DatabaseProvider provider)

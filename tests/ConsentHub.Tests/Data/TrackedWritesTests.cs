@@ -15,26 +15,13 @@ namespace ConsentHub.Tests.Data;
 public sealed class TrackedWritesTests
 {
     const string Kind = "tracked-writes-test";
+    static readonly TestRows Rows = new(Kind);
 
-    static SealedPersonalData Row(long customerId, string reference, byte[] sealedBytes) => new()
-    {
-        CustomerId = customerId, Kind = Kind, Reference = reference, Sealed = sealedBytes, UpdatedAt = new DateTime(2026, 12, 6, 1, 2, 3, 456, DateTimeKind.Utc),
-    };
+    static SealedPersonalData Row(long customerId, string reference, byte[] sealedBytes) => Rows.Row(customerId, reference, sealedBytes);
 
-    static async Task<long> CustomerAsync(HubApp app)
-    {
-        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
-        using var client = await app.AsAsync(crm);
-        Assert.Equal(HttpStatusCode.Created, (await HubApp.SubmitAsync(client, crm, "c1", Seed.Consent("OFFERS", true))).StatusCode);
-        using var scope = app.Scope();
-        return await app.Db(scope).Customers.Where(c => c.SourceCustomerId == "c1").Select(c => c.Id).SingleAsync();
-    }
+    static Task<long> CustomerAsync(HubApp app) => TestRows.CustomerAsync(app);
 
-    static async Task<List<SealedPersonalData>> StoredAsync(HubApp app)
-    {
-        using var scope = app.Scope();
-        return await app.Db(scope).PersonalData.AsNoTracking().Where(p => p.Kind == Kind).OrderBy(p => p.Reference).ToListAsync();
-    }
+    static Task<List<SealedPersonalData>> StoredAsync(HubApp app) => Rows.StoredAsync(app);
 
     [ProviderTheory, Providers]
     public async Task Added_and_modified_rows_are_written_in_the_transaction_with_identity_keys_read_back_and_then_tracked_as_unchanged(DatabaseProvider provider)
