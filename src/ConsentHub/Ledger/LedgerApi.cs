@@ -98,7 +98,8 @@ public static class LedgerApi
         return Hal.Ok(new LedgerPage(views.Count, views, links));
     }
 
-    static async Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct)
+    /// <summary>GET /ledger/verify; the console's "Verify now" calls it too, for the admin's session.</summary>
+    internal static async Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct)
     {
         var result = await LedgerVerifier.VerifyAsync(db, ct, key.VerifierKey);
         return TypedResults.Ok(new LedgerVerificationView(result.Valid, result.Entries, result.FirstBadIndex, result.Kind, result.Reason));
@@ -118,7 +119,8 @@ public static class LedgerApi
             Convert.ToBase64String(Merkle.LeafHash(canonical))));
     }
 
-    static async Task<IResult> Export(string? from, string? limit, ConsentDb db, CancellationToken ct)
+    /// <summary>GET /ledger/export; the console's download calls it too, for the admin's session.</summary>
+    internal static async Task<IResult> Export(string? from, string? limit, ConsentDb db, CancellationToken ct)
     {
         var (after, size, error) = Paging.Read(from, limit, MaxExportLines, MaxExportLines, afterName: "from");
         if (error is not null) return error;

@@ -128,7 +128,8 @@ public static class ConsoleHtml
     static string Day(DateTime t) => t.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>The signed-in operator's name and the sign-out form's antiforgery token, for the page header.</summary>
-    public sealed record SignedIn(string Username, string AntiforgeryFieldName, string AntiforgeryToken);
+    /// <param name="SeesLedger">Whether the navigation offers the ledger page (the admin's alone).</param>
+    public sealed record SignedIn(string Username, string AntiforgeryFieldName, string AntiforgeryToken, bool SeesLedger);
 
     internal static string Page(string title, SignedIn? signedIn, string main) => $"""
         <!DOCTYPE html>
@@ -145,7 +146,7 @@ public static class ConsoleHtml
         <div class="top-inner">
         <span class="brand">ConsentHub console</span>
         {(signedIn is null ? "" : $"""
-        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li></ul></nav>
+        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li>{(signedIn.SeesLedger ? $"""<li><a href="{LedgerPages.Path}" aria-current="{(title == "Ledger" ? "page" : "false")}">Ledger</a></li>""" : "")}</ul></nav>
         <form method="post" action="{ConsolePages.LogoutPath}" class="logout">
         <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
         <button type="submit" class="secondary">Sign out {E(signedIn.Username)}</button>
@@ -184,6 +185,7 @@ public static class ConsoleHtml
         a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid #60a5fa;outline-offset:2px}
         .error{padding:.75rem 1rem;border-left:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d}
         .note{padding:.75rem 1rem;border-left:4px solid #1d4ed8;background:#eff6ff;color:#1e3a8a}
+        pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f9fafb;padding:.75rem;border-radius:.375rem;font-size:.875rem}
         figure{margin:1rem 0 1.5rem}
         figcaption{font-weight:600;margin-bottom:.5rem}
         svg.chart{display:block;width:100%;height:auto}

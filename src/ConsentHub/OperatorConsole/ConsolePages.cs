@@ -34,6 +34,7 @@ public static class ConsolePages
         app.MapPost(RecoverPath, RecoverAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapPost(EnablePath, EnableAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapCustomerPages();
+        app.MapLedgerPages();
         return app;
     }
 
@@ -146,7 +147,7 @@ public static class ConsolePages
     internal static ConsoleHtml.SignedIn SignedIn(HttpContext http, IAntiforgery antiforgery, Operator who)
     {
         var tokens = antiforgery.GetAndStoreTokens(http);
-        return new ConsoleHtml.SignedIn(who.Username, tokens.FormFieldName, tokens.RequestToken!);
+        return new ConsoleHtml.SignedIn(who.Username, tokens.FormFieldName, tokens.RequestToken!, SeesLedger: who.Role == Roles.Admin);
     }
 
     static IResult LoginPage(HttpContext http, IAntiforgery antiforgery, int status, string? error, string? username)

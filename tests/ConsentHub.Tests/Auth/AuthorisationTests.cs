@@ -37,6 +37,8 @@ public sealed class AuthorisationTests
         DpoSession,
         /// <summary>A console session (cookie) of the admin or a DPO, never a bearer token; what each sees is tested in OperatorConsole/.</summary>
         ConsoleSession,
+        /// <summary>A console session of the admin only (the ledger, as the ledger API); a DPO's session gets 403, tokens the login page.</summary>
+        ConsoleAdmin,
         /// <summary>The source system that uploaded, or the admin; every other caller gets 404.</summary>
         UploaderOrAdmin,
         /// <summary>The admin or a DPO's bearer token covering the organisation; other DPOs get 404, every other role 403.</summary>
@@ -132,6 +134,9 @@ public sealed class AuthorisationTests
         new("POST", "/console/customers", Access.ConsoleSession),
         new("GET", "/console/customers/{id:long}", Access.ConsoleSession),
         new("POST", "/console/customers/{id:long}/verify", Access.ConsoleSession),
+        new("GET", "/console/ledger", Access.ConsoleAdmin),
+        new("POST", "/console/ledger/verify", Access.ConsoleAdmin),
+        new("GET", "/console/ledger/export", Access.ConsoleAdmin),
         new("GET", "/dpo", Access.DpoSession),
         new("POST", "/dpo/logout", Access.DpoSession),
         new("GET", "/exports/{context}/{nmsc}", Access.DpoSession),
@@ -380,7 +385,7 @@ public sealed class AuthorisationTests
         using var garbage = app.WithToken("garbage");
 
         // DPO session endpoints answer with the cookie scheme's challenge instead, API key endpoints with the seed's: see the tests below.
-        foreach (var row in Protected.Where(r => r.Access is not (Access.DpoSession or Access.ConsoleSession or Access.ApiKey)))
+        foreach (var row in Protected.Where(r => r.Access is not (Access.DpoSession or Access.ConsoleSession or Access.ConsoleAdmin or Access.ApiKey)))
         {
             foreach (var client in new[] { anonymous, garbage })
             {
@@ -434,7 +439,7 @@ public sealed class AuthorisationTests
         using var adminSession = await OperatorConsole.Operators.AdminAsync(app);
         var dpo = await Bulk.Dpos.CreateAsync(app, "dpo", target.System.Context, target.System.Nmsc);
         using var dpoSession = await OperatorConsole.Operators.SignInAsync(app, dpo.Username, dpo.Password);
-        var rows = Protected.Where(r => r.Access == Access.ConsoleSession).ToList();
+        var rows = Protected.Where(r => r.Access is Access.ConsoleSession or Access.ConsoleAdmin).ToList();
         Assert.NotEmpty(rows);
 
         foreach (var row in rows)
@@ -451,6 +456,11 @@ public sealed class AuthorisationTests
             foreach (var (who, session) in new[] { ("admin", adminSession), ("DPO", dpoSession) })
             {
                 var admitted = await session.SendAsync(Request(row, target));
+                if (who == "DPO" && row.Access == Access.ConsoleAdmin)
+                {
+                    Assert.True(admitted.StatusCode == HttpStatusCode.Forbidden, $"{who} session on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
+                    continue;
+                }
                 Assert.True(admitted.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Redirect) && (int)admitted.StatusCode < 500,
                     $"{who} session on {row.Method} {row.Pattern}: {(int)admitted.StatusCode}");
             }
