@@ -146,7 +146,7 @@ public static class ConsoleHtml
         <div class="top-inner">
         <span class="brand">ConsentHub console</span>
         {(signedIn is null ? "" : $"""
-        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li>{(signedIn.SeesLedger ? $"""<li><a href="{LedgerPages.Path}" aria-current="{(title == "Ledger" ? "page" : "false")}">Ledger</a></li>""" : "")}</ul></nav>
+        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li><li><a href="{OperationsPages.Path}" aria-current="{(title == "Operations" ? "page" : "false")}">Operations</a></li>{(signedIn.SeesLedger ? $"""<li><a href="{LedgerPages.Path}" aria-current="{(title == "Ledger" ? "page" : "false")}">Ledger</a></li>""" : "")}</ul></nav>
         <form method="post" action="{ConsolePages.LogoutPath}" class="logout">
         <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
         <button type="submit" class="secondary">Sign out {E(signedIn.Username)}</button>
@@ -198,7 +198,8 @@ public static class ConsoleHtml
         summary{cursor:pointer;color:#1d4ed8}
         table{border-collapse:collapse;width:100%;margin-top:.5rem;font-size:.9375rem}
         caption{text-align:left;font-weight:600;margin-bottom:.5rem}
-        th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+        th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:break-word}
+        td code{overflow-wrap:anywhere}
         td{font-variant-numeric:tabular-nums}
         fieldset{border:1px solid #d1d5db;border-radius:.5rem;margin:1rem 0 0;padding:.5rem 1rem 1rem}
         legend{font-weight:600;padding:0 .25rem}

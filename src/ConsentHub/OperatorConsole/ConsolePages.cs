@@ -35,6 +35,7 @@ public static class ConsolePages
         app.MapPost(EnablePath, EnableAsync).RequireAuthorization(ConsoleSetup.Policy).DisableAntiforgery().ExcludeFromDescription();
         app.MapCustomerPages();
         app.MapLedgerPages();
+        app.MapOperationsPages();
         return app;
     }
 

@@ -52,7 +52,7 @@ public static class LedgerHtml
         if (checkpoints.Count == 0) body.Append("<p>No checkpoint has been signed yet.</p>");
         else
         {
-            body.Append($"""<table id="checkpoints"><caption>The latest {checkpoints.Count} signed checkpoints, newest first</caption><thead><tr><th scope="col">Signed (UTC)</th><th scope="col">Entries</th><th scope="col">Root hash</th></tr></thead><tbody>""");
+            body.Append($"""<table id="checkpoints"><caption>Signed checkpoints, newest first (the latest {LedgerPages.CheckpointsShown} at most)</caption><thead><tr><th scope="col">Signed (UTC)</th><th scope="col">Entries</th><th scope="col">Root hash</th></tr></thead><tbody>""");
             foreach (var c in checkpoints)
                 body.Append($"""<tr><td>{E(Minute(c.CreatedAt))}</td><td>{c.Size.ToString("N0", CultureInfo.InvariantCulture)}</td><td><code>{E(Convert.ToBase64String(c.RootHash))}</code></td></tr>""");
             body.Append("</tbody></table>");

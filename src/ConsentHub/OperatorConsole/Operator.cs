@@ -61,6 +61,22 @@ public sealed record Operator(string Username, string Role, string? Context, str
         _ => db.ActivityHours.Where(_ => false),
     };
 
+    public IQueryable<Bulk.Upload> Uploads(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.Uploads,
+        Roles.HeadOfficeDpo => db.Uploads.Where(u => u.Context == Context),
+        Roles.Dpo => db.Uploads.Where(u => u.Nmsc == Nmsc && u.Context == Context),
+        _ => db.Uploads.Where(_ => false),
+    };
+
+    public IQueryable<Notification> Notifications(ConsentDb db) => Role switch
+    {
+        Roles.Admin => db.Notifications,
+        Roles.HeadOfficeDpo => db.Notifications.Where(n => n.Context == Context),
+        Roles.Dpo => db.Notifications.Where(n => n.Nmsc == Nmsc && n.Context == Context),
+        _ => db.Notifications.Where(_ => false),
+    };
+
     public IQueryable<ValidationRequest> Validations(ConsentDb db) => Role switch
     {
         Roles.Admin => db.Validations,

@@ -134,6 +134,7 @@ public sealed class AuthorisationTests
         new("POST", "/console/customers", Access.ConsoleSession),
         new("GET", "/console/customers/{id:long}", Access.ConsoleSession),
         new("POST", "/console/customers/{id:long}/verify", Access.ConsoleSession),
+        new("GET", "/console/operations", Access.ConsoleSession),
         new("GET", "/console/ledger", Access.ConsoleAdmin),
         new("POST", "/console/ledger/verify", Access.ConsoleAdmin),
         new("GET", "/console/ledger/export", Access.ConsoleAdmin),
