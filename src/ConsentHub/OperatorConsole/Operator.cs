@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Security.Claims;
 using ConsentHub.Auth;
 using ConsentHub.Data;
@@ -37,51 +38,37 @@ public sealed record Operator(string Username, string Role, string? Context, str
         _ => "no organisation",
     };
 
-    public IQueryable<SourceSystem> SourceSystems(ConsentDb db) => Role switch
+    public IQueryable<SourceSystem> SourceSystems(ConsentDb db) => InScope(db.SourceSystems, s => s.Nmsc, s => s.Context);
+
+    public IQueryable<Consents.Customer> Customers(ConsentDb db) => InScope(db.Customers, c => c.Nmsc, c => c.Context);
+
+    public IQueryable<ActivityHour> Activity(ConsentDb db) => InScope(db.ActivityHours, h => h.Nmsc, h => h.Context);
+
+    public IQueryable<Bulk.Upload> Uploads(ConsentDb db) => InScope(db.Uploads, u => u.Nmsc, u => u.Context);
+
+    public IQueryable<Notification> Notifications(ConsentDb db) => InScope(db.Notifications, n => n.Nmsc, n => n.Context);
+
+    public IQueryable<ValidationRequest> Validations(ConsentDb db) => InScope(db.Validations, v => v.Nmsc, v => v.Context);
+
+    /// <summary>
+    /// The rows of the operator's organisations, given where a row keeps its organisation and its context: all for the
+    /// admin, the context's for a head-office DPO, the organisation's within the context for a DPO, none for anyone else.
+    /// </summary>
+    IQueryable<T> InScope<T>(IQueryable<T> rows, Expression<Func<T, string>> nmsc, Expression<Func<T, string>> context) => Role switch
     {
-        Roles.Admin => db.SourceSystems,
-        Roles.HeadOfficeDpo => db.SourceSystems.Where(s => s.Context == Context),
-        Roles.Dpo => db.SourceSystems.Where(s => s.Nmsc == Nmsc && s.Context == Context),
-        _ => db.SourceSystems.Where(_ => false),
+        Roles.Admin => rows,
+        Roles.HeadOfficeDpo => rows.Where(Is(context, Context)),
+        Roles.Dpo => rows.Where(Is(nmsc, Nmsc)).Where(Is(context, Context)),
+        _ => rows.Where(_ => false),
     };
 
-    public IQueryable<Consents.Customer> Customers(ConsentDb db) => Role switch
+    /// <summary><c>row => member(row) == value</c>, the value a query parameter (read from a closure, as a lambda's would be).</summary>
+    static Expression<Func<T, bool>> Is<T>(Expression<Func<T, string>> member, string? value)
     {
-        Roles.Admin => db.Customers,
-        Roles.HeadOfficeDpo => db.Customers.Where(c => c.Context == Context),
-        Roles.Dpo => db.Customers.Where(c => c.Nmsc == Nmsc && c.Context == Context),
-        _ => db.Customers.Where(_ => false),
-    };
+        var holder = new ValueHolder(value);
+        return Expression.Lambda<Func<T, bool>>(
+            Expression.Equal(member.Body, Expression.Property(Expression.Constant(holder), nameof(ValueHolder.Value))), member.Parameters);
+    }
 
-    public IQueryable<ActivityHour> Activity(ConsentDb db) => Role switch
-    {
-        Roles.Admin => db.ActivityHours,
-        Roles.HeadOfficeDpo => db.ActivityHours.Where(h => h.Context == Context),
-        Roles.Dpo => db.ActivityHours.Where(h => h.Nmsc == Nmsc && h.Context == Context),
-        _ => db.ActivityHours.Where(_ => false),
-    };
-
-    public IQueryable<Bulk.Upload> Uploads(ConsentDb db) => Role switch
-    {
-        Roles.Admin => db.Uploads,
-        Roles.HeadOfficeDpo => db.Uploads.Where(u => u.Context == Context),
-        Roles.Dpo => db.Uploads.Where(u => u.Nmsc == Nmsc && u.Context == Context),
-        _ => db.Uploads.Where(_ => false),
-    };
-
-    public IQueryable<Notification> Notifications(ConsentDb db) => Role switch
-    {
-        Roles.Admin => db.Notifications,
-        Roles.HeadOfficeDpo => db.Notifications.Where(n => n.Context == Context),
-        Roles.Dpo => db.Notifications.Where(n => n.Nmsc == Nmsc && n.Context == Context),
-        _ => db.Notifications.Where(_ => false),
-    };
-
-    public IQueryable<ValidationRequest> Validations(ConsentDb db) => Role switch
-    {
-        Roles.Admin => db.Validations,
-        Roles.HeadOfficeDpo => db.Validations.Where(v => v.Context == Context),
-        Roles.Dpo => db.Validations.Where(v => v.Nmsc == Nmsc && v.Context == Context),
-        _ => db.Validations.Where(_ => false),
-    };
+    sealed record ValueHolder(string? Value);
 }
