@@ -146,7 +146,7 @@ public static class ConsoleHtml
         <div class="top-inner">
         <span class="brand">ConsentHub console</span>
         {(signedIn is null ? "" : $"""
-        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li><li><a href="{OperationsPages.Path}" aria-current="{(title == "Operations" ? "page" : "false")}">Operations</a></li>{(signedIn.SeesLedger ? $"""<li><a href="{LedgerPages.Path}" aria-current="{(title == "Ledger" ? "page" : "false")}">Ledger</a></li>""" : "")}</ul></nav>
+        <nav aria-label="Console"><ul><li><a href="{ConsoleSetup.BasePath}" aria-current="{(title == "Overview" ? "page" : "false")}">Overview</a></li><li><a href="{CustomerPages.SearchPath}" aria-current="{(title.StartsWith("Customer", StringComparison.Ordinal) ? "page" : "false")}">Customers</a></li><li><a href="{TenancyPages.Path}" aria-current="{(title == "Tenancy" ? "page" : "false")}">Tenancy</a></li><li><a href="{OperationsPages.Path}" aria-current="{(title == "Operations" ? "page" : "false")}">Operations</a></li>{(signedIn.SeesLedger ? $"""<li><a href="{LedgerPages.Path}" aria-current="{(title == "Ledger" ? "page" : "false")}">Ledger</a></li>""" : "")}</ul></nav>
         <form method="post" action="{ConsolePages.LogoutPath}" class="logout">
         <input type="hidden" name="{E(signedIn.AntiforgeryFieldName)}" value="{E(signedIn.AntiforgeryToken)}">
         <button type="submit" class="secondary">Sign out {E(signedIn.Username)}</button>

@@ -36,6 +36,7 @@ public static class ConsolePages
         app.MapCustomerPages();
         app.MapLedgerPages();
         app.MapOperationsPages();
+        app.MapTenancyPages();
         return app;
     }
 

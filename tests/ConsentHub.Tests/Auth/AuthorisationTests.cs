@@ -135,6 +135,7 @@ public sealed class AuthorisationTests
         new("GET", "/console/customers/{id:long}", Access.ConsoleSession),
         new("POST", "/console/customers/{id:long}/verify", Access.ConsoleSession),
         new("GET", "/console/operations", Access.ConsoleSession),
+        new("GET", "/console/tenancy", Access.ConsoleSession),
         new("GET", "/console/ledger", Access.ConsoleAdmin),
         new("POST", "/console/ledger/verify", Access.ConsoleAdmin),
         new("GET", "/console/ledger/export", Access.ConsoleAdmin),
