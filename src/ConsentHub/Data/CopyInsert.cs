@@ -110,5 +110,6 @@ public static class CopyInsert
         return ordered;
     }
 
-    static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    /// <summary>A PostgreSQL identifier, double-quoted (<see cref="TrackedWrites"/> names its tables and columns so too).</summary>
+    internal static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }

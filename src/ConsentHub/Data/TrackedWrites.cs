@@ -139,14 +139,16 @@ public static class TrackedWrites
     static Statement Insert(EntityEntry entry)
     {
         var type = entry.Metadata;
-        var generated = type.GetProperties().Where(p => Column(p) is not null && entry.Property(p).IsTemporary).ToList();
-        return rendered.GetOrAdd((type, "insert:" + string.Join(',', generated.Select(p => p.Name))), _ =>
+        var table = Mapped(type);
+        // Only a value the database may generate can be temporary: the common row (no identity) looks at nothing more.
+        var generated = table.Generated.Where(p => entry.Property(p).IsTemporary).ToList();
+        return rendered.GetOrAdd((type, generated.Count == 0 ? "insert" : "insert:" + string.Join(',', generated.Select(p => p.Name))), _ =>
         {
-            var columns = type.GetProperties().Where(p => Column(p) is not null && !generated.Contains(p)).ToList();
-            var sql = $"INSERT INTO {Table(type)} ({string.Join(", ", columns.Select(p => Quote(Column(p)!)))}) "
+            var columns = table.Columns.Where(c => !generated.Contains(c.Property)).ToList();
+            var sql = $"INSERT INTO {table.Name} ({string.Join(", ", columns.Select(c => c.Quoted))}) "
                 + $"VALUES ({string.Join(", ", columns.Select((_, i) => "$" + (i + 1)))})"
-                + (generated.Count > 0 ? " RETURNING " + string.Join(", ", generated.Select(p => Quote(Column(p)!))) : "");
-            return new Statement(sql, [.. columns.Select(p => (p, false))], generated, IsUpdate: false);
+                + (generated.Count > 0 ? " RETURNING " + string.Join(", ", generated.Select(table.Quoted)) : "");
+            return new Statement(sql, [.. columns.Select(c => (c.Property, false))], generated, IsUpdate: false);
         });
     }
 
@@ -154,23 +156,34 @@ public static class TrackedWrites
     static Statement Update(EntityEntry entry)
     {
         var type = entry.Metadata;
+        var table = Mapped(type);
         var key = type.FindPrimaryKey()!.Properties;
-        var changed = type.GetProperties().Where(p => Column(p) is not null && entry.Property(p).IsModified).ToList();
+        var changed = table.Columns.Select(c => c.Property).Where(p => entry.Property(p).IsModified).ToList();
         if (changed.Count == 0) changed = [key[0]];
         return rendered.GetOrAdd((type, "update:" + string.Join(',', changed.Select(p => p.Name))), _ =>
         {
-            var set = string.Join(", ", changed.Select((p, i) => $"{Quote(Column(p)!)} = ${i + 1}"));
-            var where = string.Join(" AND ", key.Select((p, i) => $"{Quote(Column(p)!)} = ${changed.Count + i + 1}"));
-            return new Statement($"UPDATE {Table(type)} SET {set} WHERE {where}",
+            var set = string.Join(", ", changed.Select((p, i) => $"{table.Quoted(p)} = ${i + 1}"));
+            var where = string.Join(" AND ", key.Select((p, i) => $"{table.Quoted(p)} = ${changed.Count + i + 1}"));
+            return new Statement($"UPDATE {table.Name} SET {set} WHERE {where}",
                 [.. changed.Select(p => (p, false)), .. key.Select(p => (p, true))], [], IsUpdate: true);
         });
     }
 
-    static string? Column(IProperty property) =>
-        property.GetColumnName(StoreObjectIdentifier.Table(property.DeclaringType.GetTableName()!, property.DeclaringType.GetSchema()));
+    /// <summary>A type's table as the statements name it: its quoted name, its mapped properties with their quoted columns, and those the database may generate.</summary>
+    sealed record MappedTable(string Name, IReadOnlyList<(IProperty Property, string Quoted)> Columns, IReadOnlyList<IProperty> Generated)
+    {
+        public string Quoted(IProperty property) => Columns.First(c => c.Property == property).Quoted;
+    }
 
-    static string Table(IEntityType type) =>
-        (type.GetSchema() is { } schema ? Quote(schema) + "." : "") + Quote(type.GetTableName()!);
+    static readonly ConcurrentDictionary<IEntityType, MappedTable> mapped = new();
 
-    static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    /// <summary>Read from the model once per type, not for every row of every save.</summary>
+    static MappedTable Mapped(IEntityType type) => mapped.GetOrAdd(type, t =>
+    {
+        var store = StoreObjectIdentifier.Table(t.GetTableName()!, t.GetSchema());
+        var columns = t.GetProperties().Select(p => (Property: p, Column: p.GetColumnName(store))).Where(c => c.Column is not null)
+            .Select(c => (c.Property, CopyInsert.Quote(c.Column!))).ToList();
+        return new MappedTable((t.GetSchema() is { } schema ? CopyInsert.Quote(schema) + "." : "") + CopyInsert.Quote(t.GetTableName()!),
+            columns, [.. columns.Select(c => c.Property).Where(p => p.ValueGenerated.HasFlag(ValueGenerated.OnAdd))]);
+    });
 }
