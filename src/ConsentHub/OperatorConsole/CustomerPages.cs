@@ -68,16 +68,9 @@ public static class CustomerPages
         if (criterion is null || violations.Count > 0)
             return Page(StatusCodes.Status400BadRequest, CustomerHtml.Search(who, ConsolePages.SignedIn(http, antiforgery, who), form, null, violations));
 
-        var records = who.Customers(db).AsNoTracking();
-        var key = criterion.Key;
-        var (context, sourceSystem, sourceCustomerId) = criterion.Record is { } named
-            ? (named.Context, named.SourceSystem, named.SourceCustomerId) : ("", "", "");
-        records = criterion.Kind switch
-        {
-            PersonCriteria.Email => records.Where(c => c.EmailKey == key),
-            PersonCriteria.Phone => records.Where(c => c.PhoneKey == key),
-            _ => records.Where(c => c.Nmsc == nmsc && c.Context == context && c.SourceSystem == sourceSystem && c.SourceCustomerId == sourceCustomerId),
-        };
+        // An address or number is looked for in all the operator's organisations; source ids in the one named.
+        var inScope = who.Customers(db).AsNoTracking();
+        var records = PersonMatch.Carrying(criterion.Kind == PersonCriteria.Record ? inScope.Where(c => c.Nmsc == nmsc) : inScope, criterion);
         var found = await records.OrderBy(c => c.Nmsc).ThenBy(c => c.Context).ThenBy(c => c.SourceSystem).ThenBy(c => c.SourceCustomerId)
             .Take(MaxFound + 1).ToListAsync(ct);
         return Page(StatusCodes.Status200OK, CustomerHtml.Search(who, ConsolePages.SignedIn(http, antiforgery, who), form, found, []));

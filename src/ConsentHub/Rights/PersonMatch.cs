@@ -80,18 +80,23 @@ public static class PersonMatch
     }
 
     /// <summary>The organisation's records the criterion names directly (no cluster yet).</summary>
-    public static async Task<List<Customer>> MatchedAsync(ConsentDb db, string nmsc, PersonCriterion criterion, CancellationToken ct)
+    public static async Task<List<Customer>> MatchedAsync(ConsentDb db, string nmsc, PersonCriterion criterion, CancellationToken ct) =>
+        await Carrying(db.Customers.AsNoTracking().Where(c => c.Nmsc == nmsc), criterion).OrderBy(c => c.Id).ToListAsync(ct);
+
+    /// <summary>
+    /// Those of <paramref name="customers"/> the criterion names: the records that carry the email's or phone's blind
+    /// index, or the one record of those source ids (the caller bounds the organisation).
+    /// </summary>
+    public static IQueryable<Customer> Carrying(IQueryable<Customer> customers, PersonCriterion criterion)
     {
-        var customers = db.Customers.AsNoTracking().Where(c => c.Nmsc == nmsc);
         var key = criterion.Key;
         var (context, system, id) = criterion.Record is { } r ? (r.Context, r.SourceSystem, r.SourceCustomerId) : ("", "", "");
-        customers = criterion.Kind switch
+        return criterion.Kind switch
         {
             PersonCriteria.Email => customers.Where(c => c.EmailKey == key),
             PersonCriteria.Phone => customers.Where(c => c.PhoneKey == key),
             _ => customers.Where(c => c.Context == context && c.SourceSystem == system && c.SourceCustomerId == id),
         };
-        return await customers.OrderBy(c => c.Id).ToListAsync(ct);
     }
 
     /// <summary>The records and every record the hub knows in their clusters (any context of the organisation), in id order.</summary>
