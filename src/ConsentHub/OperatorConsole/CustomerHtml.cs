@@ -15,7 +15,7 @@ public static class CustomerHtml
         var body = new StringBuilder();
         body.Append($"""
             <h1>Customers</h1>
-            <p class="lead">Find a customer record by its email address, its phone number, or its ids in its source system. The console never lists people: it shows the records that carry what you give, in {E(Scope(who))}.</p>
+            <p class="lead">Find a customer record by its email address, its phone number, or its ids in its source system. The console never lists people: it shows the records that carry what you give, in {E(who.Scope)}.</p>
 
             """);
         if (errors.Count > 0)
@@ -181,13 +181,6 @@ public static class CustomerHtml
         body.Append("</tbody></table></div>");
         return body.ToString();
     }
-
-    static string Scope(Operator who) => who.Role switch
-    {
-        Auth.Roles.Admin => "every organisation",
-        Auth.Roles.HeadOfficeDpo => $"every organisation of the context {who.Context}",
-        _ => $"the organisation {who.Nmsc} in the context {who.Context}",
-    };
 
     /// <summary>The form's label for a rule's field, so an error names what the operator sees.</summary>
     static string Label(string field) => field switch

@@ -29,13 +29,22 @@ public sealed record Operator(string Username, string Role, string? Context, str
     /// </summary>
     public bool MayManageDestinations => Role == Roles.Admin;
 
-    /// <summary>What the page's header says of the operator's reach.</summary>
+    /// <summary>The organisations the operator sees, in words: "every organisation", "the organisation … in the context …".</summary>
+    public string Scope => Role switch
+    {
+        Roles.Admin => "every organisation",
+        Roles.HeadOfficeDpo => $"every organisation in the context {Context}",
+        Roles.Dpo => $"the organisation {Nmsc} in the context {Context}",
+        _ => "no organisation",
+    };
+
+    /// <summary>What the page's header says of the operator's reach: their role and <see cref="Scope"/>.</summary>
     public string Reach => Role switch
     {
-        Roles.Admin => "administrator, every organisation",
-        Roles.HeadOfficeDpo => $"head-office DPO, every organisation in the context {Context}",
-        Roles.Dpo => $"DPO of the organisation {Nmsc} in the context {Context}",
-        _ => "no organisation",
+        Roles.Admin => $"administrator, {Scope}",
+        Roles.HeadOfficeDpo => $"head-office DPO, {Scope}",
+        Roles.Dpo => $"DPO of {Scope}",
+        _ => Scope,
     };
 
     public IQueryable<SourceSystem> SourceSystems(ConsentDb db) => InScope(db.SourceSystems, s => s.Nmsc, s => s.Context);
