@@ -4,6 +4,7 @@ using ConsentHub.Data;
 using ConsentHub.Hosting;
 using ConsentHub.Ledger;
 using ConsentHub.Tenancy;
+using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
@@ -203,11 +204,23 @@ public static class AdminApi
         new Dictionary<string, HalLink> { ["self"] = new(Paths.Context(row.Name)) });
 
     static async Task<IResult> PostSourceSystem(
-        HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications, CancellationToken ct)
+        HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications,
+        CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync<SourceSystemInput>(http, ct);
         if (body.Error is not null) return body.Error;
-        var input = body.Value!;
+        var (view, refusal) = await RegisterSourceSystemAsync(body.Value!, user, db, ledger, time, applications, ct);
+        return refusal ?? Created(Paths.SourceSystem(view!.Id), view);
+    }
+
+    /// <summary>
+    /// Registers a source system from <paramref name="input"/> for <paramref name="user"/> (the admin's token or console
+    /// session): its credentials, shown this once, or the problem that refused it.
+    /// </summary>
+    internal static async Task<(SourceSystemCredentialsView? Registered, IResult? Refusal)> RegisterSourceSystemAsync(
+        SourceSystemInput input, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications,
+        CancellationToken ct)
+    {
         var violations = new List<Violation>();
         var context = Names.Normalise(input.Context ?? "");
         var nmsc = Names.Normalise(input.Nmsc ?? "");
@@ -215,16 +228,16 @@ public static class AdminApi
         if (!Names.IsTenantName(nmsc)) violations.Add(new("nmsc", "tenant-name", $"nmsc must be {Names.TenantNameRule}."));
         if (input.Name is null || !Names.IsSourceSystemName(input.Name))
             violations.Add(new("name", "source-system-name", $"name must be {Names.SourceSystemNameRule}."));
-        if (violations.Count > 0) return Problems.Invalid(violations);
+        if (violations.Count > 0) return (null, Problems.Invalid(violations));
         if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct))
             violations.Add(new("nmsc", "must-exist", $"No organisation '{nmsc}'; create it with PUT /admin/organisations/{nmsc} first."));
         if (!await db.Contexts.AnyAsync(c => c.Name == context, ct))
             violations.Add(new("context", "must-exist", $"No context '{context}'; create it with PUT /admin/contexts/{context} first."));
-        if (violations.Count > 0) return Problems.Invalid(violations);
+        if (violations.Count > 0) return (null, Problems.Invalid(violations));
 
         await using var transaction = await ledger.BeginAsync(ct);
         if (await db.SourceSystems.AnyAsync(s => s.Nmsc == nmsc && s.Context == context && s.Name == input.Name, ct))
-            return Problems.Conflict($"A source system named '{input.Name}' already exists in organisation '{nmsc}' and context '{context}'.");
+            return (null, Problems.Conflict($"A source system named '{input.Name}' already exists in organisation '{nmsc}' and context '{context}'."));
 
         var now = time.Now();
         var password = Secrets.Generate();
@@ -241,14 +254,14 @@ public static class AdminApi
             Username = system.Username, PasswordHash = Secrets.HashPassword(password), Role = Roles.SourceSystem,
             Nmsc = nmsc, Context = context, SourceSystemId = system.Id, CreatedAt = now,
         });
-        ledger.Append(LedgerEvents.SourceSystemRegistered, new { id = system.Id, nmsc, context, name = system.Name, username = system.Username, clientId = system.ClientId });
+        ledger.Append(LedgerEvents.SourceSystemRegistered,
+            new { id = system.Id, nmsc, context, name = system.Name, username = system.Username, clientId = system.ClientId, by = Caller.From(user).Subject });
         await db.SaveChangesAsync(ct);
         await applications.CreateAsync(AuthSetup.SourceSystemClient(system.ClientId, clientSecret, system.Name), ct);
         await transaction.CommitAsync(ct);
 
-        var view = new SourceSystemCredentialsView(system.Id, context, nmsc, system.Name, system.Username, password, system.ClientId, clientSecret,
-            new Dictionary<string, HalLink> { ["self"] = new(Paths.SourceSystem(system.Id)) });
-        return Created(Paths.SourceSystem(system.Id), view);
+        return (new SourceSystemCredentialsView(system.Id, context, nmsc, system.Name, system.Username, password, system.ClientId, clientSecret,
+            new Dictionary<string, HalLink> { ["self"] = new(Paths.SourceSystem(system.Id)) }), null);
     }
 
     static async Task<IResult> ListSourceSystems(string? nmsc, string? context, ConsentDb db, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json.Serialization;
 using ConsentHub.Auth;
 using ConsentHub.Data;
@@ -46,7 +47,7 @@ public static class SourceSystemLifecycle
         return admin;
     }
 
-    static async Task<IResult> DeactivateAsync(long id, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
+    internal static async Task<IResult> DeactivateAsync(long id, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -55,14 +56,14 @@ public static class SourceSystemLifecycle
         {
             system.DeactivatedAt = time.Now();
             system.CredentialStamp = NewStamp();
-            ledger.Append(LedgerEvents.SourceSystemDeactivated, Identity(system));
+            ledger.Append(LedgerEvents.SourceSystemDeactivated, Identity(system, user));
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
         }
         return TypedResults.NoContent();
     }
 
-    static async Task<IResult> ReactivateAsync(long id, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
+    internal static async Task<IResult> ReactivateAsync(long id, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -71,33 +72,33 @@ public static class SourceSystemLifecycle
         {
             // The stamp changed at deactivation and stays: tokens from before the deactivation do not come back.
             system.DeactivatedAt = null;
-            ledger.Append(LedgerEvents.SourceSystemReactivated, Identity(system));
+            ledger.Append(LedgerEvents.SourceSystemReactivated, Identity(system, user));
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
         }
         return Hal.Ok(AdminApi.View(system));
     }
 
-    static async Task<IResult> RotatePasswordAsync(long id, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
+    internal static async Task<IResult> RotatePasswordAsync(long id, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
         if (system is null) return NotFound(id);
-        var user = await db.Users.SingleAsync(u => u.SourceSystemId == system.Id, ct);
+        var systemUser = await db.Users.SingleAsync(u => u.SourceSystemId == system.Id, ct);
         var password = Secrets.Generate();
-        user.PasswordHash = Secrets.HashPassword(password);
+        systemUser.PasswordHash = Secrets.HashPassword(password);
         // A lock from guessing the old password says nothing about the new one.
-        user.FailedLogins = 0;
-        user.LockedUntil = null;
+        systemUser.FailedLogins = 0;
+        systemUser.LockedUntil = null;
         system.CredentialStamp = NewStamp();
-        ledger.Append(LedgerEvents.SourceSystemPasswordRotated, Identity(system));
+        ledger.Append(LedgerEvents.SourceSystemPasswordRotated, Identity(system, user));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        return Hal.Ok(new RotatedCredentialView(system.Id, system.Context, system.Nmsc, system.Name, user.Username, password, null, null, Links(system)));
+        return Hal.Ok(new RotatedCredentialView(system.Id, system.Context, system.Nmsc, system.Name, systemUser.Username, password, null, null, Links(system)));
     }
 
-    static async Task<IResult> RotateClientSecretAsync(
-        long id, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, CancellationToken ct)
+    internal static async Task<IResult> RotateClientSecretAsync(
+        long id, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, IOpenIddictApplicationManager applications, CancellationToken ct)
     {
         await using var transaction = await ledger.BeginAsync(ct);
         var system = await db.SourceSystems.SingleOrDefaultAsync(s => s.Id == id, ct);
@@ -108,7 +109,7 @@ public static class SourceSystemLifecycle
         await applications.UpdateAsync(application, secret, ct);
         await db.ClientLockouts.Where(l => l.ClientId == system.ClientId).ExecuteDeleteAsync(ct);
         system.CredentialStamp = NewStamp();
-        ledger.Append(LedgerEvents.SourceSystemClientSecretRotated, Identity(system));
+        ledger.Append(LedgerEvents.SourceSystemClientSecretRotated, Identity(system, user));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return Hal.Ok(new RotatedCredentialView(system.Id, system.Context, system.Nmsc, system.Name, null, null, system.ClientId, secret, Links(system)));
@@ -117,7 +118,8 @@ public static class SourceSystemLifecycle
     /// <summary>A fresh credential stamp: tokens carrying any other stamp are refused.</summary>
     public static string NewStamp() => Secrets.Identifier("");
 
-    static object Identity(SourceSystem s) => new { id = s.Id, nmsc = s.Nmsc, context = s.Context, name = s.Name };
+    /// <summary>The system a ledger entry is about, and who acted: the admin's token or console session.</summary>
+    static object Identity(SourceSystem s, ClaimsPrincipal user) => new { id = s.Id, nmsc = s.Nmsc, context = s.Context, name = s.Name, by = Caller.From(user).Subject };
 
     static IResult NotFound(long id) => Problems.NotFound($"No source system {id}.");
 

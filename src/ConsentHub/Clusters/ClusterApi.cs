@@ -191,34 +191,46 @@ public static class ClusterApi
     }
 
     static async Task<IResult> PostFeed(
-        HttpRequest http, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications, CancellationToken ct)
+        HttpRequest http, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications,
+        CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync<ClusterFeedInput>(http, ct);
         if (body.Error is not null) return body.Error;
-        var nmsc = Names.Normalise(body.Value!.Nmsc ?? "");
-        var name = body.Value.Name;
+        var (view, refusal) = await RegisterFeedAsync(body.Value!, user, db, ledger, time, applications, ct);
+        return refusal ?? Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(view), FeedPath(view!.Id));
+    }
+
+    /// <summary>
+    /// Registers a cluster feed from <paramref name="input"/> for <paramref name="user"/> (the admin's token or console
+    /// session): its client credentials, shown this once, or the problem that refused it.
+    /// </summary>
+    internal static async Task<(ClusterFeedCredentialsView? Registered, IResult? Refusal)> RegisterFeedAsync(
+        ClusterFeedInput input, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time, IOpenIddictApplicationManager applications,
+        CancellationToken ct)
+    {
+        var nmsc = Names.Normalise(input.Nmsc ?? "");
+        var name = input.Name;
         var violations = new List<Violation>();
         if (!Names.IsTenantName(nmsc)) violations.Add(new("nmsc", "tenant-name", $"nmsc must be {Names.TenantNameRule}."));
         if (name is null || !Names.IsSourceSystemName(name)) violations.Add(new("name", "feed-name", $"name must be {Names.SourceSystemNameRule}."));
-        if (violations.Count > 0) return Problems.Invalid(violations);
+        if (violations.Count > 0) return (null, Problems.Invalid(violations));
         if (!await db.Organisations.AnyAsync(o => o.Nmsc == nmsc, ct))
-            return Problems.Invalid("nmsc", "must-exist", $"No organisation '{nmsc}'; create it with PUT /admin/organisations/{nmsc} first.");
+            return (null, Problems.Invalid("nmsc", "must-exist", $"No organisation '{nmsc}'; create it with PUT /admin/organisations/{nmsc} first."));
 
         await using var transaction = await ledger.BeginAsync(ct);
         if (await db.ClusterFeeds.AnyAsync(f => f.Nmsc == nmsc && f.Name == name, ct))
-            return Problems.Conflict($"A cluster feed named '{name}' already exists in organisation '{nmsc}'.");
+            return (null, Problems.Conflict($"A cluster feed named '{name}' already exists in organisation '{nmsc}'."));
         var clientSecret = Secrets.Generate();
         var feed = new ClusterFeed { Nmsc = nmsc, Name = name!, ClientId = Secrets.Identifier("feed_"), CreatedAt = time.Now() };
         db.ClusterFeeds.Add(feed);
         await db.SaveChangesAsync(ct);
-        ledger.Append(ClusterEvents.ClusterFeedRegistered, new { id = feed.Id, nmsc, name = feed.Name, clientId = feed.ClientId });
+        ledger.Append(ClusterEvents.ClusterFeedRegistered, new { id = feed.Id, nmsc, name = feed.Name, clientId = feed.ClientId, by = Caller.From(user).Subject });
         await db.SaveChangesAsync(ct);
         await applications.CreateAsync(AuthSetup.ClusterFeedClient(feed.ClientId, clientSecret, feed.Name), ct);
         await transaction.CommitAsync(ct);
 
-        var view = new ClusterFeedCredentialsView(feed.Id, nmsc, feed.Name, feed.ClientId, clientSecret,
-            new Dictionary<string, HalLink> { ["self"] = new(FeedPath(feed.Id)) });
-        return Hal.Raw(StatusCodes.Status201Created, Hal.Serialize(view), FeedPath(feed.Id));
+        return (new ClusterFeedCredentialsView(feed.Id, nmsc, feed.Name, feed.ClientId, clientSecret,
+            new Dictionary<string, HalLink> { ["self"] = new(FeedPath(feed.Id)) }), null);
     }
 
     static async Task<IResult> GetFeed(long id, ConsentDb db, CancellationToken ct)

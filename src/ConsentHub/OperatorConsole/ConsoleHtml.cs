@@ -114,8 +114,12 @@ public static class ConsoleHtml
     }
 
     /// <summary>A button that posts one destination's ids to a console action; its accessible name starts with its visible text.</summary>
-    static string DestinationButton(string action, SignedIn session, DestinationFigures d, string text, string label) => $"""
-        <form method="post" action="{action}" class="inline"><input type="hidden" name="{E(session.AntiforgeryFieldName)}" value="{E(session.AntiforgeryToken)}"><input type="hidden" name="context" value="{E(d.Context)}"><input type="hidden" name="nmsc" value="{E(d.Nmsc)}"><input type="hidden" name="sourceSystem" value="{E(d.SourceSystem)}"><button type="submit" aria-label="{E(label)}">{E(text)}</button></form>
+    static string DestinationButton(string action, SignedIn session, DestinationFigures d, string text, string label) =>
+        DestinationButton(action, session, d.Context, d.Nmsc, d.SourceSystem, text, label);
+
+    /// <summary>A button that posts a source system's ids to a console action on its destination; its accessible name starts with its visible text.</summary>
+    internal static string DestinationButton(string action, SignedIn session, string context, string nmsc, string sourceSystem, string text, string label) => $"""
+        <form method="post" action="{action}" class="inline"><input type="hidden" name="{E(session.AntiforgeryFieldName)}" value="{E(session.AntiforgeryToken)}"><input type="hidden" name="context" value="{E(context)}"><input type="hidden" name="nmsc" value="{E(nmsc)}"><input type="hidden" name="sourceSystem" value="{E(sourceSystem)}"><button type="submit" aria-label="{E(label)}">{E(text)}</button></form>
         """;
 
     static string Duration(TimeSpan span) => span.TotalMinutes < 1 ? "under a minute"
@@ -178,7 +182,7 @@ public static class ConsoleHtml
         .lead{color:#374151}
         section{background:#ffffff;border-radius:.5rem;padding:.25rem 1.25rem 1.25rem;margin-top:1.25rem;box-shadow:0 1px 2px rgba(17,24,39,.08)}
         label{display:block;margin:1rem 0 .25rem;font-weight:600}
-        input[type=text],input[type=password],input[type=email],input[type=tel]{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
+        input[type=text],input[type=password],input[type=email],input[type=tel],select{display:block;width:100%;min-height:2.75rem;padding:.5rem .75rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit}
         .narrow{max-width:24rem}
         button{min-height:2.75rem;margin-top:1.25rem;padding:.5rem 1.5rem;border:0;border-radius:.5rem;background:#1f2937;color:#ffffff;font:inherit;font-weight:600;cursor:pointer}
         .top button.secondary{margin:0;background:transparent;color:#ffffff;box-shadow:inset 0 0 0 2px #ffffff}

@@ -144,7 +144,7 @@ public static class DestinationApi
         return TypedResults.NoContent();
     }
 
-    static Task<IResult> RotateAsync(
+    internal static Task<IResult> RotateAsync(
         string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
         IDataProtectionProvider protection, IOptions<PropagationOptions> options, CancellationToken ct) =>
         RotateCredentialAsync(context, nmsc, sourceSystem, user, db, ledger, time, protection, options, LedgerEvents.DestinationSecretRotated,
@@ -194,7 +194,7 @@ public static class DestinationApi
         var overlap = TimeSpan.FromHours(options.Value.SecretOverlapHours);
         var answer = rotate(destination, protection.CreateProtector(DestinationSecrets.Purpose), overlap > TimeSpan.Zero ? now + overlap : null);
         destination.UpdatedAt = now;
-        ledger.Append(ledgerEvent, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name });
+        ledger.Append(ledgerEvent, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, by = Caller.From(user).Subject });
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return answer(new Dictionary<string, HalLink> { ["destination"] = new(PathOf(system)) });

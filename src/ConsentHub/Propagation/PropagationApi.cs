@@ -60,6 +60,10 @@ public static class PropagationApi
             .WithName("EnableDestination").WithSummary("Resume delivery to a disabled destination (after a 410); its backlog follows in order.")
             .Produces<DestinationView>(StatusCodes.Status200OK, Hal.MediaType)
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        destination.MapPost("/disable", DisableAsync).RequireAuthorization(AuthSetup.WriteScope)
+            .WithName("DisableDestination").WithSummary("Stop delivering to the destination: its messages keep queueing, and POST …/enable sends them in order. Idempotent.")
+            .Produces<DestinationView>(StatusCodes.Status200OK, Hal.MediaType)
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         app.MapPropagationFeed();
         return app;
     }
@@ -162,6 +166,33 @@ public static class PropagationApi
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         signal.Notify();
+        return Hal.Ok(DestinationApi.View(system, destination, null, null));
+    }
+
+    /// <summary>
+    /// Stops delivery to a destination on an operator's word (a receiver under maintenance, a leaked address): its
+    /// messages keep queueing as after a 410, and <see cref="EnableAsync"/> resumes them in order.
+    /// </summary>
+    internal static async Task<IResult> DisableAsync(
+        string context, string nmsc, string sourceSystem, ClaimsPrincipal user, ConsentDb db, LedgerWriter ledger, TimeProvider time,
+        CancellationToken ct)
+    {
+        var (system, refusal) = await DestinationApi.AuthoriseAsync(context, nmsc, sourceSystem, user, db, ct);
+        if (system is null) return refusal!;
+        await using var transaction = await ledger.BeginAsync(ct);
+        var destination = await db.Destinations.SingleOrDefaultAsync(d => d.SourceSystemId == system.Id, ct);
+        if (destination is null) return Problems.NotFound("This source system has no destination.");
+        if (destination.Enabled)
+        {
+            var by = Caller.From(user).Subject;
+            var now = time.Now();
+            destination.Enabled = false;
+            destination.DisabledReason = $"Disabled by {by} at {HubTime.Format(now)}; enable it again to resume delivery.";
+            destination.UpdatedAt = now;
+            ledger.Append(LedgerEvents.DestinationDisabled, new { nmsc = system.Nmsc, context = system.Context, sourceSystem = system.Name, by });
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
         return Hal.Ok(DestinationApi.View(system, destination, null, null));
     }
 

@@ -113,6 +113,7 @@ public sealed class AuthorisationTests
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/deliveries", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/recover", Access.ItselfOrAdmin),
         new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/enable", Access.ItselfOrAdmin),
+        new("POST", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/destination/disable", Access.ItselfOrAdmin),
         new("GET", "/contexts/{context}/nmscs/{nmsc}/source-systems/{sourceSystem}/propagations", Access.ItselfOrAdmin),
         new("GET", "/propagations/{id}", Access.ReadBound),
         new("POST", "/propagations/{id}/redeliver", Access.ItselfOrAdmin),
@@ -136,6 +137,12 @@ public sealed class AuthorisationTests
         new("POST", "/console/customers/{id:long}/verify", Access.ConsoleSession),
         new("GET", "/console/operations", Access.ConsoleSession),
         new("GET", "/console/tenancy", Access.ConsoleSession),
+        new("POST", "/console/tenancy/source-systems", Access.ConsoleAdmin),
+        new("POST", "/console/tenancy/source-systems/{id:long}/{action}", Access.ConsoleAdmin),
+        new("POST", "/console/tenancy/cluster-feeds", Access.ConsoleAdmin),
+        new("POST", "/console/tenancy/destinations/disable", Access.ConsoleSession),
+        new("POST", "/console/tenancy/destinations/enable", Access.ConsoleSession),
+        new("POST", "/console/tenancy/destinations/rotate-secret", Access.ConsoleSession),
         new("GET", "/console/ledger", Access.ConsoleAdmin),
         new("POST", "/console/ledger/verify", Access.ConsoleAdmin),
         new("GET", "/console/ledger/export", Access.ConsoleAdmin),
@@ -282,7 +289,9 @@ public sealed class AuthorisationTests
             .Replace("{clusterId}", "cluster-1")
             .Replace("{language}", "en")
             .Replace("{file}", "none.eml")
-            .Replace("{username}", "nobody");
+            .Replace("{username}", "nobody")
+            // Sent without an antiforgery token, the console's form does nothing.
+            .Replace("{action}", "deactivate");
     }
 
     static HttpRequestMessage Request(Row row, Target target)

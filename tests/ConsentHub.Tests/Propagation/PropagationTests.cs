@@ -407,6 +407,42 @@ public sealed class PropagationTests
     }
 
     [ProviderTheory, Providers]
+    public async Task An_operator_disables_a_destination_its_messages_wait_and_enabling_it_sends_them(DatabaseProvider provider)
+    {
+        await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
+        var crm = await app.RegisterSourceSystemAsync("tgb", "toyota", "crm");
+        await using var hook = await WebhookReceiver.StartAsync();
+        await Propagations.RegisterAsync(app, crm, hook);
+        using var admin = await app.AdminAsync();
+
+        var disabled = await admin.PostAsync(Propagations.DestinationPath(crm) + "/disable", null);
+        Assert.Equal(HttpStatusCode.OK, disabled.StatusCode);
+        var view = await Json.ReadAsync(disabled);
+        Assert.False(view["enabled"]!.GetValue<bool>());
+        Assert.StartsWith("Disabled by admin at ", view["disabledReason"]!.GetValue<string>());
+        // Idempotent: a second call changes nothing and writes no second entry.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(Propagations.DestinationPath(crm) + "/disable", null)).StatusCode);
+
+        using var client = await app.AsAsync(crm);
+        await HubApp.AppliedAsync(client, crm, "c-1", Seed.Consent("OFFERS", true));
+        // The message is staged but no pass may claim it while the destination is disabled.
+        Assert.Equal(0, await Propagations.DeliverDueAsync(app));
+        using (var scope = app.Scope())
+            Assert.Equal(1, await app.Db(scope).Propagations.CountAsync(p => p.SourceSystemId == crm.Id && p.State == ConsentHub.Propagation.PropagationStates.Pending));
+        Assert.Empty(hook.Calls);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(Propagations.DestinationPath(crm) + "/enable", null)).StatusCode);
+        var delivered = await hook.WaitForCountAsync(1);
+        Assert.Equal("c-1", Assert.Single(delivered).SourceCustomerId);
+
+        var entries = (await Json.ReadAsync(await admin.GetAsync("/ledger/entries?limit=1000")))["entries"]!.AsArray()
+            .Where(e => e!["type"]!.GetValue<string>() == "destination-disabled").ToList();
+        var entry = JsonNode.Parse(Assert.Single(entries)!["payload"]!.ToJsonString())!;
+        Assert.Equal("admin", entry["by"]!.GetValue<string>());
+        Assert.Equal("crm", entry["sourceSystem"]!.GetValue<string>());
+    }
+
+    [ProviderTheory, Providers]
     public async Task Redelivery_sends_the_same_message_again(DatabaseProvider provider)
     {
         await using var app = await HubApp.StartAsync(provider, Propagations.Settings);
