@@ -7,12 +7,13 @@ namespace ConsentHub.OperatorConsole;
 /// <summary>The console's operations page.</summary>
 public static class OperationsHtml
 {
-    public static string Page(SignedIn signedIn, DateTime now, IReadOnlyList<UploadRow> uploads, IReadOnlyList<MailQueue> mail, IReadOnlyList<MessageQueue> messages)
+    public static string Page(
+        SignedIn signedIn, DateTime now, IReadOnlyList<UploadRow> uploads, IReadOnlyList<MailQueue> mail, IReadOnlyList<MessageQueue> messages, FeatureStatus features)
     {
         var body = new StringBuilder();
         body.Append($"""
             <h1>Operations</h1>
-            <p class="lead">Uploads, the mail queue and the messages waiting for each destination, as of {E(Minute(now))} UTC. <a href="{OperationsPages.Path}">Reload</a> to follow a running upload.</p>
+            <p class="lead">Uploads, the mail queue, the messages waiting for each destination, and the extracts, suppression files, pollers, CDC subscriptions and replicas, as of {E(Minute(now))} UTC. <a href="{OperationsPages.Path}">Reload</a> to follow a running upload.</p>
             <section aria-labelledby="uploads-heading">
             <h2 id="uploads-heading">Uploads</h2>
 
@@ -52,8 +53,77 @@ public static class OperationsHtml
             body.Append("</tbody></table>");
         }
         body.Append("</section>\n");
+        body.Append(Features(features));
         return ConsoleHtml.Page("Operations", signedIn, body.ToString());
     }
+
+    static string Features(FeatureStatus f)
+    {
+        var body = new StringBuilder();
+        body.Append(Section("extracts", "Extracts", f.Extracts.Count == 0 ? "No extract has run." : Table("extracts",
+            $"Extract runs, newest first (the latest {FeatureStatus.Shown} at most)",
+            ["Extract", "Started by", "State", "Rows", "Size", "Requested (UTC)", "Completed (UTC)"],
+            f.Extracts.Select(r => ($"{r.Nmsc} / {r.Name}", new[]
+            {
+                r.Trigger, r.State + (r.Error is { Length: > 0 } why ? $": {why}" : ""), N(r.Rows), Size(r.Bytes), Minute(r.RequestedAt),
+                r.CompletedAt is { } done ? Minute(done) : "not yet",
+            })))));
+        body.Append(Section("suppression", "Suppression files", f.SuppressionFiles.Count == 0 ? "No suppression file has been made." : Table("suppression",
+            $"Suppression files of the opt-out service, newest first (the latest {FeatureStatus.Shown} at most)",
+            ["Organisation", "Frequency", "Kind", "Format", "Period (UTC)", "Lines", "Made (UTC)"],
+            f.SuppressionFiles.Select(s => (s.Nmsc, new[]
+            {
+                s.Frequency, s.Kind, s.Format, $"{Minute(s.PeriodStart)} to {Minute(s.PeriodEnd)}", N(s.Lines), s.CreatedAt is { } made ? Minute(made) : "being made",
+            })))));
+        body.Append(Section("pollers", "Pollers", f.Pollers.Count == 0 ? "No poller is registered." : Table("pollers",
+            "Polling adapters: the events they take in, the end of the last window taken, and their next run",
+            ["Poller", "Event type", "Every", "State", "Taken up to (UTC)", "Next run (UTC)", "Failed attempts"],
+            f.Pollers.Select(p => ($"{p.Nmsc} / {p.Name}", new[]
+            {
+                p.EventType, p.Interval, p.State + (p.FailureReason is { Length: > 0 } why ? $": {why}" : ""), Minute(p.Watermark), Minute(p.NextRunAt), N(p.Attempts),
+            })))));
+        body.Append(Section("cdc", "CDC subscriptions", f.Cdc.Count == 0 ? "No CDC subscription is registered." : Table("cdc",
+            $"Change data capture to the broker: where each subscription has read the ledger to (of {N(f.LedgerSize)} entries), and what it published",
+            ["Subscription", "Exchange", "Read up to entry", "Published", "Last published (UTC)", "Last error"],
+            f.Cdc.Select(c => ($"{c.Nmsc} / {c.Name}", new[] { c.Target, N(c.Position), N(c.Done), Optional(c.LastDoneAt), LastError(c) })))));
+        body.Append(Section("replicas", "Replicas", f.Replicas.Count == 0 ? "No replica is registered." : Table("replicas",
+            $"Replicas: where each has applied the ledger to (of {N(f.LedgerSize)} entries), and the rows it applied",
+            ["Replica", "Table", "State", "Applied up to entry", "Rows applied", "Last applied (UTC)", "Last error"],
+            f.Replicas.Select(r => ($"{r.Nmsc} / {r.Name}", new[] { r.Target, r.State ?? "", N(r.Position), N(r.Done), Optional(r.LastDoneAt), LastError(r) })))));
+        return body.ToString();
+    }
+
+    /// <summary>A section with its heading, holding a table or, when there is nothing to list, a sentence saying so.</summary>
+    static string Section(string id, string heading, string content) => $"""
+        <section aria-labelledby="{id}-heading">
+        <h2 id="{id}-heading">{E(heading)}</h2>
+        {(content.StartsWith('<') ? content : $"<p>{E(content)}</p>")}
+        </section>
+
+        """;
+
+    /// <summary>A table whose rows each start with a row header; every cell is encoded here.</summary>
+    static string Table(string id, string caption, string[] columns, IEnumerable<(string Row, string[] Cells)> rows)
+    {
+        var table = new StringBuilder($"""<table id="{id}"><caption>{E(caption)}</caption><thead><tr>""");
+        foreach (var column in columns) table.Append($"""<th scope="col">{E(column)}</th>""");
+        table.Append("</tr></thead><tbody>");
+        foreach (var (row, cells) in rows)
+        {
+            table.Append($"""<tr><th scope="row">{E(row)}</th>""");
+            foreach (var cell in cells) table.Append($"<td>{E(cell)}</td>");
+            table.Append("</tr>");
+        }
+        return table.Append("</tbody></table>").ToString();
+    }
+
+    static string Optional(DateTime? t) => t is { } at ? Minute(at) : "never";
+
+    static string LastError(StreamRow s) => s.LastError is { Length: > 0 } error ? $"{error} ({Optional(s.LastErrorAt)})" : "none";
+
+    static string Size(long bytes) => bytes < 1024 ? $"{bytes} B"
+        : bytes < 1024 * 1024 ? $"{(bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture)} KiB"
+        : $"{(bytes / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture)} MiB";
 
     static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -22,7 +22,8 @@ public sealed record MessageQueue(string Name, int Pending, int Parked, DateTime
 /// <summary>
 /// The console's operations page: the latest uploads with their progress (read, applied, rejected, skipped, and the
 /// last heartbeat of a running one), the mail queue (validation and notification emails waiting, and failed), and
-/// each destination's pending and parked messages; all for the operator's organisations, as of the moment the page
+/// each destination's pending and parked messages, and the status of the extracts, suppression files, pollers, CDC
+/// subscriptions and replicas; all for the operator's organisations, as of the moment the page
 /// was drawn (reloading it shows an upload's progress; the page does not refresh itself).
 /// </summary>
 public static class OperationsPages
@@ -79,7 +80,8 @@ public static class OperationsPages
                 waiting.Where(w => w.SourceSystemId == s.Id && w.State == PropagationStates.Parked).Select(w => (DateTime?)w.Oldest).FirstOrDefault()))
             .OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
 
+        var features = await FeatureStatus.ReadAsync(who, db, ct);
         return new HtmlPage(StatusCodes.Status200OK,
-            OperationsHtml.Page(ConsolePages.SignedIn(http, antiforgery, who), now, uploads, mail, messages), ConsoleHtml.ContentSecurityPolicy);
+            OperationsHtml.Page(ConsolePages.SignedIn(http, antiforgery, who), now, uploads, mail, messages, features), ConsoleHtml.ContentSecurityPolicy);
     }
 }

@@ -60,6 +60,24 @@ public sealed record Operator(string Username, string Role, string? Context, str
     public IQueryable<ValidationRequest> Validations(ConsentDb db) => InScope(db.Validations, v => v.Nmsc, v => v.Context);
 
     /// <summary>
+    /// The rows of a table kept per organisation alone (extracts, suppression files, pollers, CDC, replicas): all for the
+    /// admin, the organisation's for a DPO, and for a head-office DPO those of the organisations with a source system in
+    /// their context (the organisations they see on the tenancy page).
+    /// </summary>
+    public IQueryable<T> OfOrganisations<T>(IQueryable<T> rows, ConsentDb db, Expression<Func<T, string>> nmsc) => Role switch
+    {
+        Roles.Admin => rows,
+        Roles.HeadOfficeDpo => rows.Where(Among(nmsc, SourceSystems(db).Select(s => s.Nmsc))),
+        Roles.Dpo => rows.Where(Is(nmsc, Nmsc)),
+        _ => rows.Where(_ => false),
+    };
+
+    /// <summary><c>row => organisations.Contains(member(row))</c>, one query with the rows.</summary>
+    static Expression<Func<T, bool>> Among<T>(Expression<Func<T, string>> member, IQueryable<string> organisations) =>
+        Expression.Lambda<Func<T, bool>>(
+            Expression.Call(typeof(Queryable), nameof(Queryable.Contains), [typeof(string)], organisations.Expression, member.Body), member.Parameters);
+
+    /// <summary>
     /// The rows of the operator's organisations, given where a row keeps its organisation and its context: all for the
     /// admin, the context's for a head-office DPO, the organisation's within the context for a DPO, none for anyone else.
     /// </summary>
