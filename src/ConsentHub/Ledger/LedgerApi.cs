@@ -99,9 +99,10 @@ public static class LedgerApi
     }
 
     /// <summary>GET /ledger/verify; the console's "Verify now" calls it too, for the admin's session.</summary>
-    internal static async Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct)
+    /// <param name="progress">Told how many entries have verified so far, after each page of them (the console's progress).</param>
+    internal static async Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct, Func<long, Task>? progress = null)
     {
-        var result = await LedgerVerifier.VerifyAsync(db, ct, key.VerifierKey);
+        var result = await LedgerVerifier.VerifyAsync(db, ct, key.VerifierKey, progress);
         return TypedResults.Ok(new LedgerVerificationView(result.Valid, result.Entries, result.FirstBadIndex, result.Kind, result.Reason));
     }
 

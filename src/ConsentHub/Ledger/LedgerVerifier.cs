@@ -13,7 +13,8 @@ public static class LedgerVerifier
 {
     const int PageSize = 5_000;
 
-    public static async Task<LedgerVerification> VerifyAsync(ConsentDb db, CancellationToken ct, string? verifierKey = null)
+    /// <param name="progress">Told how many entries have verified after each page of them (the console's progress).</param>
+    public static async Task<LedgerVerification> VerifyAsync(ConsentDb db, CancellationToken ct, string? verifierKey = null, Func<long, Task>? progress = null)
     {
         // One snapshot for every read: entries, head and checkpoints committed meanwhile by writers must not look like
         // entries missing at the end. Neither provider blocks writers for it.
@@ -28,6 +29,7 @@ public static class LedgerVerifier
             {
                 if (!audit.Add(System.Text.Encoding.UTF8.GetBytes(entry.Hash), LedgerHash.Canonical(entry))) break;
             }
+            if (progress is not null && audit.Fault is null) await progress(audit.Verified);
             if (page.Count < PageSize) break;
             next = page[^1].Index + 1;
         }

@@ -20,7 +20,7 @@ public static class ConsoleSetup
     public static IServiceCollection AddOperatorConsole(this IServiceCollection services)
     {
         services.AddScoped<ActivityRollup>();
-        services.AddOptions<ActivityRollupOptions>().BindConfiguration(ActivityRollupOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ConsoleOptions>().BindConfiguration(ConsoleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddHostedService<ActivityRollupWorker>();
         services.AddAuthentication().AddUserSession(Scheme, CookieName, BasePath, SessionLifetime, ConsolePages.LoginPath, Operator.MaySignIn,
             events => events.OnRedirectToLogin = context =>

@@ -9,6 +9,12 @@ namespace ConsentHub.OperatorConsole;
 /// <summary>The console's ledger page.</summary>
 public static class LedgerHtml
 {
+    /// <summary>
+    /// Where a streamed verification goes in <see cref="Page"/>: its progress, then its outcome, are written in place of
+    /// this marker while the rest of the page waits.
+    /// </summary>
+    public const string VerificationSlot = "<!-- verification -->";
+
     public static string Page(
         SignedIn signedIn, long size, IReadOnlyList<LedgerCheckpoint> checkpoints, string verifierKey, LedgerVerificationView? verification, string? error)
     {
@@ -32,13 +38,7 @@ public static class LedgerHtml
             </form>
 
             """);
-        if (verification is not null)
-        {
-            var text = verification.Valid
-                ? $"The ledger verifies: {verification.Entries.ToString("N0", CultureInfo.InvariantCulture)} entries, their chain and every checkpoint."
-                : $"The ledger does NOT verify at index {verification.FirstBadIndex}: {verification.Fault}: {verification.Reason} ({verification.Entries.ToString("N0", CultureInfo.InvariantCulture)} entries verified before it).";
-            body.Append($"""<p class="{(verification.Valid ? "note" : "error")}" role="status" id="verification">{E(text)}</p>""");
-        }
+        body.Append(verification is null ? VerificationSlot : Outcome(verification));
         body.Append($"""
             </section>
             <section aria-labelledby="export-heading">
@@ -66,4 +66,27 @@ public static class LedgerHtml
         <h1>Ledger</h1>
         <p class="error" role="alert">The ledger is the administrator's: the ledger API answers only the admin, and so does this page.</p>
         """);
+
+    /// <summary>What a verification found, in words.</summary>
+    public static string Outcome(LedgerVerificationView verification)
+    {
+        var text = verification.Valid
+            ? $"The ledger verifies: {verification.Entries.ToString("N0", CultureInfo.InvariantCulture)} entries, their chain and every checkpoint."
+            : $"The ledger does NOT verify at index {verification.FirstBadIndex}: {verification.Fault}: {verification.Reason} ({verification.Entries.ToString("N0", CultureInfo.InvariantCulture)} entries verified before it).";
+        return $"""<p class="{(verification.Valid ? "note" : "error")}" role="status" id="verification">{E(text)}</p>""";
+    }
+
+    /// <summary>The opening of a streamed verification's progress: a log that each <see cref="Progress"/> line is added to.</summary>
+    public static string ProgressStart(long size) =>
+        $"""<div id="verify-progress" role="log" aria-label="Verification progress"><p>Verifying {size.ToString("N0", CultureInfo.InvariantCulture)} entries…</p>""";
+
+    /// <summary>One line of progress: how many of the ledger's entries have verified so far.</summary>
+    public static string Progress(long verified, long size)
+    {
+        var total = Math.Max(size, verified);
+        var percent = total == 0 ? 100 : (int)(verified * 100 / total);
+        return $"""<p><progress max="{total.ToString(CultureInfo.InvariantCulture)}" value="{verified.ToString(CultureInfo.InvariantCulture)}" aria-label="Entries checked">{percent}%</progress> {verified.ToString("N0", CultureInfo.InvariantCulture)} of {total.ToString("N0", CultureInfo.InvariantCulture)} entries checked</p>""";
+    }
+
+    public const string ProgressEnd = "</div>";
 }

@@ -5,12 +5,13 @@ using ConsentHub.Ledger;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace ConsentHub.OperatorConsole;
 
 /// <summary>
 /// The ledger as the admin sees it in the console: its size, the latest signed checkpoint, the checkpoints over time, the
-/// key that signs them, a verification of the whole chain on demand and a download of its entries. The ledger API is
+/// key that signs them, a verification of the whole chain on demand (with its progress) and a download of its entries. The ledger API is
 /// the admin's alone; so is this page (a DPO is told so). "Verify now" and the download call the API's own handlers.
 /// </summary>
 public static class LedgerPages
@@ -33,17 +34,42 @@ public static class LedgerPages
     static Task<IResult> ShowAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, CheckpointKey key, CancellationToken ct) =>
         PageAsync(http, antiforgery, db, key, StatusCodes.Status200OK, verification: null, error: null, ct);
 
-    /// <summary>"Verify now": GET /ledger/verify's handler, the whole chain and its checkpoints recomputed.</summary>
-    static async Task<IResult> VerifyAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, CheckpointKey key, CancellationToken ct)
+    /// <summary>
+    /// "Verify now": GET /ledger/verify's handler, the whole chain and its checkpoints recomputed. The page is streamed:
+    /// its top, then a line of progress after each page of entries (at most every <see cref="ConsoleOptions.VerifyProgressMilliseconds"/>), then the outcome and the
+    /// rest of the page, so a long verification shows how far it is without any script.
+    /// </summary>
+    static async Task<IResult> VerifyAsync(
+        HttpContext http, IAntiforgery antiforgery, ConsentDb db, CheckpointKey key, TimeProvider time, IOptions<ConsoleOptions> options, CancellationToken ct)
     {
         if (Refused(http) is { } refused) return refused;
         if (!await HtmlForms.IsValidPostAsync(http, antiforgery))
             return await PageAsync(http, antiforgery, db, key, StatusCodes.Status400BadRequest, null,
                 "Nothing was verified: the form had expired or was not sent from this page. Please try again.", ct);
-        var result = await LedgerApi.Verify(db, key, ct);
+        var who = Operator.From(http.User);
+        var size = await db.LedgerHeads.AsNoTracking().Select(h => h.NextIndex).SingleAsync(ct);
+        var checkpoints = await db.LedgerCheckpoints.AsNoTracking().OrderByDescending(c => c.Size).Take(CheckpointsShown).ToListAsync(ct);
+        var page = LedgerHtml.Page(ConsolePages.SignedIn(http, antiforgery, who), size, checkpoints, key.VerifierKey, null, null);
+        var slot = page.IndexOf(LedgerHtml.VerificationSlot, StringComparison.Ordinal);
+
+        var response = http.Response;
+        HtmlPage.Start(response, StatusCodes.Status200OK, ConsoleHtml.ContentSecurityPolicy);
+        await response.WriteAsync(page[..slot] + LedgerHtml.ProgressStart(size), ct);
+        await response.Body.FlushAsync(ct);
+        var every = TimeSpan.FromMilliseconds(options.Value.VerifyProgressMilliseconds);
+        var shown = time.GetTimestamp();
+        var result = await LedgerApi.Verify(db, key, ct, async verified =>
+        {
+            if (time.GetElapsedTime(shown) < every) return;
+            shown = time.GetTimestamp();
+            await response.WriteAsync(LedgerHtml.Progress(verified, size), ct);
+            await response.Body.FlushAsync(ct);
+        });
         var verification = result is Ok<LedgerVerificationView> { Value: { } view } ? view
             : throw new InvalidOperationException($"The ledger API answered the console with {result.GetType().Name}.");
-        return await PageAsync(http, antiforgery, db, key, StatusCodes.Status200OK, verification, null, ct);
+        await response.WriteAsync(LedgerHtml.Progress(verification.Entries, size) + LedgerHtml.ProgressEnd + LedgerHtml.Outcome(verification)
+            + page[(slot + LedgerHtml.VerificationSlot.Length)..], ct);
+        return Results.Empty;
     }
 
     /// <summary>The download: GET /ledger/export's handler (its first 10,000 entries from ?from=), as a file.</summary>

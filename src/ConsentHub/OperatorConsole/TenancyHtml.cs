@@ -57,7 +57,8 @@ static class TenancyHtml
             foreach (var o in organisations)
             {
                 var hidden = o.Hidden.Count == 0 ? "" : $"; hidden: {string.Join(", ", o.Hidden)}";
-                body.Append($"""<tr><th scope="row">{E(o.Nmsc)}</th><td>{E(o.Name ?? "")}</td><td>{E(o.MergePolicy)}</td><td>{(o.BuiltInMatching ? "on" : "off")}</td><td>{Count(o.ValidationWindowHours)} h</td><td>{Count(o.SourceSystems)}</td><td>{E(string.Join(", ", o.Categories) + hidden)}</td></tr>""");
+                var categories = $"""<details><summary>{Count(o.Categories.Count)} in use{E(o.Hidden.Count == 0 ? "" : $", {o.Hidden.Count} hidden")}</summary>{E(string.Join(", ", o.Categories) + hidden)}</details>""";
+                body.Append($"""<tr><th scope="row">{E(o.Nmsc)}</th><td>{E(o.Name ?? "")}</td><td>{E(o.MergePolicy)}</td><td>{(o.BuiltInMatching ? "on" : "off")}</td><td>{Count(o.ValidationWindowHours)} h</td><td>{Count(o.SourceSystems)}</td><td>{categories}</td></tr>""");
             }
             body.Append("</tbody></table>");
         }
