@@ -28,9 +28,7 @@ public sealed class DpoBrowserTests
         Assert.EndsWith("/dpo/login", page.Url);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1, Name = "Sign in" })).ToBeVisibleAsync();
 
-        await page.GetByLabel("Username").FillAsync(dpo.Username);
-        await page.GetByLabel("Password").FillAsync("not-the-password");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, dpo.Username, "not-the-password");
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("incorrect");
         await Browser.SaveScreenshotAsync(page, $"dpo-login-failed-{provider}");
 

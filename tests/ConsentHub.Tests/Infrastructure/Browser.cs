@@ -69,6 +69,14 @@ public sealed class Browser : IAsyncDisposable
         return page;
     }
 
+    /// <summary>Fills the sign-in form on the page (the console's or the DPO pages') and sends it, as a person would.</summary>
+    public static async Task SignInAsync(IPage page, string username, string password)
+    {
+        await page.GetByLabel("Username").FillAsync(username);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
     /// <summary>Saves a full-page PNG under test-results/screenshots/ at the repository root and returns its path.</summary>
     public static async Task<string> SaveScreenshotAsync(IPage page, string name)
     {

@@ -44,9 +44,7 @@ public sealed class ConsoleBrowserTests
         await page.GotoAsync($"{site}/console");
         Assert.EndsWith("/console/login", page.Url);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1, Name = "Sign in" })).ToBeVisibleAsync();
-        await page.GetByLabel("Username").FillAsync("admin");
-        await page.GetByLabel("Password").FillAsync("not-the-password");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, "admin", "not-the-password");
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("incorrect");
         await Accessibility.NoViolationsAsync(page);
         await Browser.SaveScreenshotAsync(page, $"console-login-failed-{provider}");
@@ -94,9 +92,7 @@ public sealed class ConsoleBrowserTests
         Assert.EndsWith("/console/login", page.Url);
 
         // The DPO of tgb: tgb's two changes and tgb's destination, nothing of tfr.
-        await page.GetByLabel("Username").FillAsync(dpo.Username);
-        await page.GetByLabel("Password").FillAsync(dpo.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, dpo.Username, dpo.Password);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Overview");
         await Assertions.Expect(page.GetByText("DPO of the organisation tgb in the context toyota")).ToBeVisibleAsync();
         Assert.Equal(2, await SumAsync(page, "#changes-hourly-figures td"));

@@ -44,9 +44,7 @@ public sealed class CustomerBrowserTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync($"{site}/console/login");
-        await page.GetByLabel("Username").FillAsync("admin");
-        await page.GetByLabel("Password").FillAsync(HubApp.AdminPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, "admin", HubApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Customers" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Customers");
 
@@ -87,9 +85,7 @@ public sealed class CustomerBrowserTests
         await Browser.SaveScreenshotAsync(page, $"console-customer-verified-{provider}");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out admin" }).ClickAsync();
-        await page.GetByLabel("Username").FillAsync(dpo.Username);
-        await page.GetByLabel("Password").FillAsync(dpo.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, dpo.Username, dpo.Password);
         await page.GetByRole(AriaRole.Link, new() { Name = "Customers" }).ClickAsync();
         await page.GetByLabel("Email address").FillAsync("ada.lovelace@example.com");
         await page.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();

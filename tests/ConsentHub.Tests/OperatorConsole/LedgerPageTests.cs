@@ -42,9 +42,7 @@ public sealed class LedgerPageTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync($"http://127.0.0.1:{port}/console/login");
-        await page.GetByLabel("Username").FillAsync("admin");
-        await page.GetByLabel("Password").FillAsync(HubApp.AdminPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, "admin", HubApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Ledger" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Ledger");
         await Assertions.Expect(page.Locator("#ledger-size")).ToHaveTextAsync(size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));

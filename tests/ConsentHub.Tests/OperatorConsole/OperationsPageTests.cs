@@ -82,9 +82,7 @@ public sealed class OperationsPageTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync($"http://127.0.0.1:{port}/console/login");
-        await page.GetByLabel("Username").FillAsync("admin");
-        await page.GetByLabel("Password").FillAsync(HubApp.AdminPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, "admin", HubApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Operations" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Operations");
         var upload = page.Locator("#uploads tbody tr").First;
@@ -118,9 +116,7 @@ public sealed class OperationsPageTests
         await Browser.SaveScreenshotAsync(page, $"console-operations-{provider}");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out admin" }).ClickAsync();
-        await page.GetByLabel("Username").FillAsync(otherDpo.Username);
-        await page.GetByLabel("Password").FillAsync(otherDpo.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, otherDpo.Username, otherDpo.Password);
         await page.GetByRole(AriaRole.Link, new() { Name = "Operations" }).ClickAsync();
         await Assertions.Expect(page.GetByText("No upload has been sent.")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#mail tbody tr", new() { HasText = "Validation emails" }).Locator("td").Nth(0)).ToHaveTextAsync("0");

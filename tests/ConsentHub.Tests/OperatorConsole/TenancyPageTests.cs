@@ -35,9 +35,7 @@ public sealed class TenancyPageTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync($"http://127.0.0.1:{port}/console/login");
-        await page.GetByLabel("Username").FillAsync("admin");
-        await page.GetByLabel("Password").FillAsync(HubApp.AdminPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, "admin", HubApp.AdminPassword);
         await page.GetByRole(AriaRole.Link, new() { Name = "Tenancy" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Tenancy");
         await Assertions.Expect(page.Locator("#organisations tbody tr")).ToHaveCountAsync(2);
@@ -111,9 +109,7 @@ public sealed class TenancyPageTests
         }
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out admin" }).ClickAsync();
-        await page.GetByLabel("Username").FillAsync(dpo.Username);
-        await page.GetByLabel("Password").FillAsync(dpo.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, dpo.Username, dpo.Password);
         await page.GetByRole(AriaRole.Link, new() { Name = "Tenancy" }).ClickAsync();
         await Assertions.Expect(page.Locator("#organisations tbody tr")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("#systems tbody tr")).ToHaveCountAsync(1);

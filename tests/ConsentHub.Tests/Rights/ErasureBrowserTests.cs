@@ -28,9 +28,7 @@ public sealed class ErasureBrowserTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
         await page.GotoAsync($"{site}/dpo/login");
-        await page.GetByLabel("Username").FillAsync(dpo.Username);
-        await page.GetByLabel("Password").FillAsync(dpo.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Browser.SignInAsync(page, dpo.Username, dpo.Password);
         await page.GetByRole(AriaRole.Link, new() { Name = "Erase a person" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Erase a person");
 
