@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
 using ConsentHub.Auth;
+using ConsentHub.Hosting;
 
 namespace ConsentHub.Bulk;
 
@@ -16,23 +17,12 @@ public static class DpoHtml
 
     public const string GenericSignInError = PasswordSignIn.Refused;
 
-    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
-    {
-        var described = error is null ? "" : """ aria-describedby="login-error" """.TrimEnd();
-        return Page("Sign in", $"""
+    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username) =>
+        Page("Sign in", $"""
             <h1>Sign in</h1>
             <p class="lead">Sign in with the DPO account your administrator gave you to download bulk exports of validated consent.</p>
-            {(error is null ? "" : $"""<p class="error" role="alert" id="login-error">{E(error)}</p>""")}
-            <form method="post" action="{DpoPages.LoginPath}">
-            <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
-            <label for="username">Username</label>
-            <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="{E(username ?? "")}"{described}{(username is null ? " autofocus" : "")}>
-            <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required{described}{(username is null ? "" : " autofocus")}>
-            <button type="submit">Sign in</button>
-            </form>
+            {HtmlForms.SignIn(DpoPages.LoginPath, antiforgeryFieldName, antiforgeryToken, error, username)}
             """);
-    }
 
     public static string Landing(DpoIdentity dpo, IReadOnlyList<ExportableOrganisation> organisations,
         string antiforgeryFieldName, string antiforgeryToken, string? error, IReadOnlyList<string>? sections = null)

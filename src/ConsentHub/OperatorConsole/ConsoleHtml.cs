@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
+using ConsentHub.Hosting;
 
 namespace ConsentHub.OperatorConsole;
 
@@ -18,23 +19,12 @@ public static class ConsoleHtml
 
     public static string E(string text) => Encoder.Encode(text);
 
-    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username)
-    {
-        var described = error is null ? "" : """ aria-describedby="login-error" """.TrimEnd();
-        return Page("Sign in", signedIn: null, $"""
+    public static string Login(string antiforgeryFieldName, string antiforgeryToken, string? error, string? username) =>
+        Page("Sign in", signedIn: null, $"""
             <h1>Sign in</h1>
             <p class="lead">Sign in to the ConsentHub console with your administrator or DPO account.</p>
-            {(error is null ? "" : $"""<p class="error" role="alert" id="login-error">{E(error)}</p>""")}
-            <form method="post" action="{ConsolePages.LoginPath}" class="narrow">
-            <input type="hidden" name="{E(antiforgeryFieldName)}" value="{E(antiforgeryToken)}">
-            <label for="username">Username</label>
-            <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="100" value="{E(username ?? "")}"{described}{(username is null ? " autofocus" : "")}>
-            <label for="password">Password</label>
-            <input id="password" name="password" type="password" autocomplete="current-password" required{described}{(username is null ? "" : " autofocus")}>
-            <button type="submit">Sign in</button>
-            </form>
+            {HtmlForms.SignIn(ConsolePages.LoginPath, antiforgeryFieldName, antiforgeryToken, error, username, "narrow")}
             """);
-    }
 
     public static string Overview(Operator who, Overview figures, long uncounted, SignedIn signedIn, string? error = null, string? notice = null)
     {
