@@ -1,6 +1,7 @@
 using ConsentHub.Auth;
 using ConsentHub.Consents;
 using ConsentHub.Propagation;
+using ConsentHub.Validation;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -15,7 +16,7 @@ namespace ConsentHub.Telemetry;
 public static class TelemetrySetup
 {
     /// <summary>The meters the hub reads: ASP.NET Core's requests, and the hub's own.</summary>
-    static readonly string[] Meters = ["Microsoft.AspNetCore.Hosting", ChangeMeters.MeterName, DeliveryMeters.MeterName];
+    static readonly string[] Meters = ["Microsoft.AspNetCore.Hosting", ChangeMeters.MeterName, DeliveryMeters.MeterName, ValidationMeters.MeterName];
 
     public static IServiceCollection AddTelemetry(this IServiceCollection services)
     {
