@@ -16,11 +16,12 @@ namespace ConsentHub.Telemetry;
 public static class TelemetrySetup
 {
     /// <summary>The meters the hub reads: ASP.NET Core's requests, and the hub's own.</summary>
-    static readonly string[] Meters = ["Microsoft.AspNetCore.Hosting", ChangeMeters.MeterName, DeliveryMeters.MeterName, ValidationMeters.MeterName];
+    static readonly string[] Meters = ["Microsoft.AspNetCore.Hosting", ChangeMeters.MeterName, DeliveryMeters.MeterName, ValidationMeters.MeterName, OperationsGauges.MeterName];
 
     public static IServiceCollection AddTelemetry(this IServiceCollection services)
     {
-        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section);
+        services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OperationsGauges>().AddHostedService(sp => sp.GetRequiredService<OperationsGauges>());
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
         return services;
     }
