@@ -25,7 +25,10 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
         foreach (var change in propagated)
         {
             await PlanAsync(change, alone.Contains(change), ct);
-            change.Keep(planner.TakeStaged());
+            var staged = planner.TakeStaged();
+            // Planned on a group's committer, maybe: the trace is the request's that submitted the change.
+            foreach (var planned in staged.Planned) planned.Message.TraceParent = change.TraceParent;
+            change.Keep(staged);
         }
     }
 
