@@ -14,6 +14,17 @@ public sealed class TelemetryOptions
     [Range(1, 3600)]
     public int SampleSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// An OpenTelemetry collector's OTLP/HTTP address (e.g. <c>http://collector:4318</c>): traces go to <c>/v1/traces</c>
+    /// and metrics to <c>/v1/metrics</c> under it, as protobuf. Unset: nothing is exported and no span is recorded.
+    /// </summary>
+    [Url]
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>How long spans are batched before they are sent, and how often metrics are, to the OTLP endpoint.</summary>
+    [Range(100, 3_600_000)]
+    public int OtlpExportMilliseconds { get; set; } = 10_000;
+
     /// <summary>Whether anything reads the metrics, so that sampling them is worth a query.</summary>
-    public bool Exported => MetricsEnabled;
+    public bool Exported => MetricsEnabled || OtlpEndpoint is not null;
 }
