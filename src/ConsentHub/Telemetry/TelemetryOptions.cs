@@ -10,6 +10,13 @@ public sealed class TelemetryOptions
     /// <summary>Serves the Prometheus scrape endpoint <c>GET /metrics</c> to the admin role.</summary>
     public bool MetricsEnabled { get; set; } = true;
 
+    /// <summary>
+    /// Serves <c>GET /metrics</c> on this port (every address), without authentication, instead of on the hub's port for
+    /// the admin role. Unset: on the hub's port.
+    /// </summary>
+    [Range(1, 65535)]
+    public int? MetricsPort { get; set; }
+
     /// <summary>How often the gauges' figures (outbox, mail queue, ledger, uploads) are read from the database.</summary>
     [Range(1, 3600)]
     public int SampleSeconds { get; set; } = 15;

@@ -29,6 +29,7 @@ public static class TelemetrySetup
     {
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OperationsGauges>().AddHostedService(sp => sp.GetRequiredService<OperationsGauges>());
+        services.AddHostedService<MetricsPortServer>();
         var settings = configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         var telemetry = services.AddOpenTelemetry();
         telemetry.WithMetrics(metrics =>
@@ -67,7 +68,8 @@ public static class TelemetrySetup
 
     public static void MapTelemetry(this WebApplication app)
     {
-        if (!app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value.MetricsEnabled) return;
+        // On a port of its own, it is served there alone (MetricsPortServer).
+        if (app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value is not { MetricsEnabled: true, MetricsPort: null }) return;
         // GET only: the exporter's own mapping takes every method.
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata(["GET"])).RequireAuthorization(AuthSetup.AdminPolicy);
     }
