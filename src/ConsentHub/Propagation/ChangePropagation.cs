@@ -27,7 +27,8 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
             await PlanAsync(change, alone.Contains(change), ct);
             var staged = planner.TakeStaged();
             // Planned on a group's committer, maybe: the trace is the request's that submitted the change.
-            foreach (var planned in staged.Planned) planned.Message.TraceParent = change.TraceParent;
+            if (change.TraceParent is { } trace)
+                foreach (var planned in staged.Planned) planned.Message.TraceParent = trace;
             change.Keep(staged);
         }
     }
