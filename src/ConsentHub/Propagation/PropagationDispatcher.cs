@@ -168,7 +168,9 @@ public sealed class PropagationDispatcher(
         {
             span.SetTag("consenthub.outcome", OutcomeOf(outcome));
             if (outcome.StatusCode is { } status) span.SetTag("http.response.status_code", status);
-            if (!outcome.Delivered) span.SetStatus(ActivityStatusCode.Error, outcome.Error ?? $"HTTP {outcome.StatusCode}");
+            // Not the error's text: a connection error names the destination's address.
+            if (!outcome.Delivered)
+                span.SetStatus(ActivityStatusCode.Error, outcome.StatusCode is { } code ? $"HTTP {code}" : outcome.TimedOut ? "no answer in time" : "no connection");
         }
         return outcome;
     }
