@@ -50,7 +50,7 @@ builder.Services.AddChangeDataCapture();
 builder.Services.AddExtracts();
 builder.Services.AddReminders();
 builder.Services.AddPreferences();
-builder.Services.AddTelemetry();
+builder.Services.AddTelemetry(builder.Configuration);
 builder.Services.AddQueryTokenRedaction();
 
 var app = builder.Build();

@@ -35,6 +35,9 @@ public sealed class AppliedChange(ChangeRequest request, Customer customer, Norm
     /// </summary>
     public bool SharesUnitOfWork { get; init; }
 
+    /// <summary>The W3C traceparent of the request that submitted the change, if it was traced (what it propagates continues it).</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>Keeps a value of a reaction's own type with the change, for a later step of the same reaction.</summary>
     public void Keep<T>(T value) where T : class => kept[typeof(T)] = value;
 

@@ -34,7 +34,14 @@ public sealed record SubmitExtras(
 /// <summary>One change as a door hands it to the write pipeline (the arguments of <see cref="SubscriptionChanges.SubmitAsync"/>).</summary>
 public sealed record Submission(
     SourceSystem SourceSystem, string SourceCustomerId, SubscriptionData Data, NormalisedChange Change, string SubmittedBy,
-    IdempotencyKey? Idempotency, bool Propagate, SubmitExtras? Extras);
+    IdempotencyKey? Idempotency, bool Propagate, SubmitExtras? Extras)
+{
+    /// <summary>
+    /// The trace of the request that submitted it, taken when the door makes the submission: a group commits it on a
+    /// committer's own thread (<see cref="GroupCommit"/>), outside that request.
+    /// </summary>
+    public string? TraceParent { get; init; } = HubTracing.CurrentTraceParent();
+}
 
 public abstract record SubmitOutcome
 {
@@ -244,7 +251,8 @@ public sealed class SubscriptionChanges(
         };
         db.ChangeRequests.Add(request);
         var applied = change.Validated
-            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey), sharesUnitOfWork, stageReactions)
+            ? await ApplyAsync(request, customer, change, now, long.MaxValue, propagate, ct, locked is null ? null : (locked, personKey), sharesUnitOfWork, stageReactions,
+                submission.TraceParent)
             : null;
         // Unvalidated: the person is asked to confirm it (the validation feature stages its request).
         if (!change.Validated) await reactions.RequestedAsync(new RequestedChange(request, customer, change, now, extras), ct);
@@ -413,14 +421,17 @@ public sealed class SubscriptionChanges(
     /// <param name="locked">The record's rows and key when the caller read them with its lock: nothing is read again.</param>
     async Task<AppliedChange> ApplyAsync(
         ChangeRequest request, Customer customer, NormalisedChange change, DateTime now, long sequence, bool propagate, CancellationToken ct,
-        (LockedRecord Record, byte[] Key)? locked = null, bool sharesUnitOfWork = false, bool stageReactions = true)
+        (LockedRecord Record, byte[] Key)? locked = null, bool sharesUnitOfWork = false, bool stageReactions = true, string? traceParent = null)
     {
         // The stored email and phone are needed only to keep what a change with communication attributes does not resend:
         // the state is read without them, and the contact row is read below, once, when it is needed.
         var state = locked is { Record: var record }
             ? SubscriptionState.Of(customer, record.Consents, record.Channels, contact: null)
             : await CurrentStateAsync(db, vault: null, customer, tracked: true, ct);
-        var applied = new AppliedChange(request, customer, change, state, now, propagate) { SharesUnitOfWork = sharesUnitOfWork };
+        var applied = new AppliedChange(request, customer, change, state, now, propagate)
+        {
+            SharesUnitOfWork = sharesUnitOfWork, TraceParent = traceParent ?? HubTracing.CurrentTraceParent(),
+        };
         reactions.Applying(applied);
         var (newConsents, newChannels) = state.Apply(change, request.Id, sequence, now, customer.SourceSystem);
         db.ConsentEntries.AddRange(newConsents);

@@ -25,7 +25,11 @@ public sealed class ChangePropagation(ConsentDb db, PropagationPlanner planner, 
         foreach (var change in propagated)
         {
             await PlanAsync(change, alone.Contains(change), ct);
-            change.Keep(planner.TakeStaged());
+            var staged = planner.TakeStaged();
+            // Planned on a group's committer, maybe: the trace is the request's that submitted the change.
+            if (change.TraceParent is { } trace)
+                foreach (var planned in staged.Planned) planned.Message.TraceParent = trace;
+            change.Keep(staged);
         }
     }
 

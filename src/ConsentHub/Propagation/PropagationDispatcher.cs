@@ -25,7 +25,8 @@ public sealed class PropagationDispatcher(
     public const string ClientName = "consenthub-webhooks";
     const int ResponseExcerptChars = 500;
 
-    sealed record Claimed(Guid Id, long SourceSystemId, string Payload);
+    /// <param name="TraceParent">The trace of the request that applied the change, which the delivery continues.</param>
+    sealed record Claimed(Guid Id, long SourceSystemId, string Payload, string? TraceParent);
 
     /// <param name="Nmsc">With <paramref name="Context"/> and <paramref name="System"/>, the destination's name in the metrics.</param>
     sealed record Target(string Uri, string ApiKey, IReadOnlyList<string> Secrets, string Nmsc, string Context, string System);
@@ -84,7 +85,7 @@ public sealed class PropagationDispatcher(
                 FROM due WHERE u."Id" = due."Id"
                 RETURNING u.*
                 """).AsNoTracking().ToListAsync(ct);
-            return [.. leased.Select(r => new Claimed(r.Id, r.SourceSystemId, r.Payload))];
+            return [.. leased.Select(r => new Claimed(r.Id, r.SourceSystemId, r.Payload, r.TraceParent))];
         }
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var rows = await db.Propagations
@@ -103,7 +104,7 @@ public sealed class PropagationDispatcher(
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         db.ChangeTracker.Clear();
-        return [.. rows.Select(r => new Claimed(r.Id, r.SourceSystemId, r.Payload))];
+        return [.. rows.Select(r => new Claimed(r.Id, r.SourceSystemId, r.Payload, r.TraceParent))];
     }
 
     async Task<Dictionary<long, Target>> TargetsAsync(List<long> systemIds, CancellationToken ct)
@@ -139,26 +140,54 @@ public sealed class PropagationDispatcher(
         request.Headers.TryAddWithoutValidation(WebhookHeaders.Timestamp, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation(WebhookHeaders.Signature, WebhookSigner.SignatureHeader(target.Secrets, id, timestamp, message.Payload));
         request.Headers.TryAddWithoutValidation(WebhookHeaders.ApiKey, target.ApiKey);
+        using var span = StartDeliverySpan(message, target);
+        // The receiver may continue the trace: from this delivery's span, or, when no span is recorded, the change's own.
+        if ((span?.Id ?? message.TraceParent) is { } traceParent) request.Headers.TryAddWithoutValidation(WebhookHeaders.TraceParent, traceParent);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.TimeoutSeconds));
         var started = Stopwatch.GetTimestamp();
+        Outcome outcome;
         try
         {
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             var excerpt = await ExcerptAsync(response, timeout.Token);
-            return new Outcome(message, at, (int)response.StatusCode, Elapsed(started), excerpt, null, false,
+            outcome = new Outcome(message, at, (int)response.StatusCode, Elapsed(started), excerpt, null, false,
                 RetrySchedule.RetryAfter(response.Headers.RetryAfter, time.GetUtcNow()));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return new Outcome(message, at, null, Elapsed(started), null, $"no answer within {options.Value.TimeoutSeconds} s", true, null);
+            outcome = new Outcome(message, at, null, Elapsed(started), null, $"no answer within {options.Value.TimeoutSeconds} s", true, null);
         }
         catch (HttpRequestException e)
         {
             var reason = e.InnerException is SocketException socket ? $"{e.Message} ({socket.SocketErrorCode})" : e.Message;
-            return new Outcome(message, at, null, Elapsed(started), null, reason, false, null);
+            outcome = new Outcome(message, at, null, Elapsed(started), null, reason, false, null);
         }
+        if (span is not null)
+        {
+            span.SetTag("consenthub.outcome", OutcomeOf(outcome));
+            if (outcome.StatusCode is { } status) span.SetTag("http.response.status_code", status);
+            // Not the error's text: a connection error names the destination's address.
+            if (!outcome.Delivered)
+                span.SetStatus(ActivityStatusCode.Error, outcome.StatusCode is { } code ? $"HTTP {code}" : outcome.TimedOut ? "no answer in time" : "no connection");
+        }
+        return outcome;
+    }
+
+    /// <summary>
+    /// A span for one webhook call, a child of the request that applied the change (kept on the message as its
+    /// traceparent), or a trace of its own when there was none. Null when nobody records the hub's spans. The
+    /// destination's address is left out: its path or query may carry a tenant's secret.
+    /// </summary>
+    static Activity? StartDeliverySpan(Claimed message, Target target)
+    {
+        ActivityContext.TryParse(message.TraceParent, null, out var parent);
+        var span = HubTracing.Source.StartActivity("deliver PROPAGATED", ActivityKind.Client, parent);
+        span?.SetTag("consenthub.nmsc", target.Nmsc);
+        span?.SetTag("consenthub.destination", $"{target.Context}/{target.System}");
+        span?.SetTag("consenthub.propagation_id", message.Id.ToString());
+        return span;
     }
 
     static async Task<string?> ExcerptAsync(HttpResponseMessage response, CancellationToken ct)
@@ -380,6 +409,8 @@ public static class WebhookHeaders
     public const string Timestamp = "webhook-timestamp";
     public const string Signature = "webhook-signature";
     public const string ApiKey = "api-key";
+    /// <summary>W3C Trace Context: the receiver may continue the trace of the change it is told about.</summary>
+    public const string TraceParent = "traceparent";
 }
 
 /// <summary>The Data Protection purpose that keeps destinations' API keys and signing secrets.</summary>

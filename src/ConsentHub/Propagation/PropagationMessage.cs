@@ -51,6 +51,11 @@ public sealed class PropagationMessage
     public int Position { get; set; }
     public required string Cause { get; set; }
     public Guid? ChangeRequestId { get; set; }
+    /// <summary>
+    /// The W3C traceparent of the work that wrote it (the request that applied the change), so that each delivery's span
+    /// and the webhook call continue that trace; null when it was written outside one.
+    /// </summary>
+    public string? TraceParent { get; set; }
     /// <summary>The exact JSON body sent, byte for byte on every attempt (the signature covers it).</summary>
     public required string Payload { get; set; }
     public required string State { get; set; }
@@ -139,6 +144,8 @@ sealed class PropagationConfiguration :
         b.Property(p => p.Cause).HasMaxLength(32);
         b.Property(p => p.State).HasMaxLength(16);
         b.Property(p => p.LastError).HasMaxLength(1000);
+        // Version 00 is 55 characters; later versions may append fields.
+        b.Property(p => p.TraceParent).HasMaxLength(128);
     }
 
     public void Configure(EntityTypeBuilder<DeliveryAttempt> b)

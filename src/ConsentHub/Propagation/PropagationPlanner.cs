@@ -167,7 +167,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
                 Id = Guid.CreateVersion7(),
                 SourceSystemId = systemId, Nmsc = nmsc, Context = context, SourceSystem = member.SourceSystem,
                 SourceCustomerId = member.SourceCustomerId,
-                Cause = cause.Kind, ChangeRequestId = cause.ChangeRequestId,
+                Cause = cause.Kind, ChangeRequestId = cause.ChangeRequestId, TraceParent = HubTracing.CurrentTraceParent(),
                 Payload = "", State = pushed.Contains(systemId) ? PropagationStates.Pending : PropagationStates.Feed,
                 NextAttemptAt = now, CreatedAt = now,
             }, cause, consents, channels));
@@ -259,7 +259,7 @@ public sealed class PropagationPlanner(ConsentDb db, TenancyCache tenancy, Pushe
             SourceSystemId = systemId, Nmsc = nmsc, Context = member.Context, SourceSystem = member.SourceSystem,
             SourceCustomerId = member.SourceCustomerId, LedgerIndex = erasure.Index, Position = position,
             Cause = PropagationCauses.Erasure, Payload = "", State = pushed ? PropagationStates.Pending : PropagationStates.Feed,
-            NextAttemptAt = now, CreatedAt = now,
+            NextAttemptAt = now, CreatedAt = now, TraceParent = HubTracing.CurrentTraceParent(),
         };
         message.Payload = JsonSerializer.Serialize(new PropagatedPayload(
             CommandTypes.Propagated, null, member.SourceCustomerId, null, null, message.Id, erasure.Index,

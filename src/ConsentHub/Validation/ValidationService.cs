@@ -15,7 +15,7 @@ namespace ConsentHub.Validation;
 public sealed class ValidationService(
     ConsentDb db, LedgerWriter ledger, SubscriptionChanges changes, MailSender mail, TimeProvider time,
     IOptions<ValidationOptions> options, IOptions<PublicAddressOptions> publicAddress, PersonKeys personKeys, PersonalDataVault vault,
-    ILogger<ValidationService> logger, IPreferenceCentreLinks? preferenceLinks = null)
+    ValidationMeters meters, ILogger<ValidationService> logger, IPreferenceCentreLinks? preferenceLinks = null)
 {
     const int BatchSize = 20;
     /// <summary>Pauses before each retry of an email after a transient failure; notifications use the same.</summary>
@@ -154,6 +154,7 @@ public sealed class ValidationService(
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        if (result is SendResult.Sent) meters.Sent(row.Nmsc, reminder);
     }
 
     /// <summary>Code 525 is the seed's "error sending mail" (seed 003).</summary>
@@ -195,6 +196,7 @@ public sealed class ValidationService(
         }).Index;
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        meters.Expired(row.Nmsc);
     }
 
     public enum ConfirmOutcome { Confirmed, Unknown, Expired, AlreadyUsed }
@@ -253,6 +255,7 @@ public sealed class ValidationService(
         await transaction.CommitAsync(ct);
         // Wakes the dispatcher for the propagation, and this worker for a notification (notify: true) queued with it.
         changes.Committed();
+        meters.Confirmed(validation.Nmsc, byPartner);
         return (ConfirmOutcome.Confirmed, validation);
     }
 

@@ -11,7 +11,7 @@ public static class ValidationSetup
         services.AddOptions<ValidationOptions>().BindConfiguration(ValidationOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddMail();
         services.AddSingleton<ValidationSignal>();
-        services.AddScoped<ValidationService>();
+        services.AddScoped<ValidationService>().AddSingleton<ValidationMeters>();
         services.AddScoped<NotificationService>();
         services.AddScoped<IChangeReaction, ValidationReaction>();
         services.AddHostedService<ValidationWorker>();

@@ -14,7 +14,7 @@ namespace ConsentHub.Tests.Infrastructure;
 /// <summary>One call a receiver got: its headers and exact body.</summary>
 public sealed record ReceivedCall(
     string Path, string? WebhookId, string? WebhookTimestamp, string? WebhookSignature, string? ApiKey, string? ContentType, string Body,
-    DateTimeOffset ReceivedAt)
+    DateTimeOffset ReceivedAt, string? TraceParent = null)
 {
     public JsonNode Json => JsonNode.Parse(Body)!;
     public string SourceCustomerId => Json["sourceCustomerId"]!.GetValue<string>();
@@ -67,7 +67,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var body = await reader.ReadToEndAsync();
             var headers = context.Request.Headers;
             var call = new ReceivedCall(context.Request.Path, headers["webhook-id"], headers["webhook-timestamp"], headers["webhook-signature"],
-                headers["api-key"], context.Request.ContentType, body, DateTimeOffset.UtcNow);
+                headers["api-key"], context.Request.ContentType, body, DateTimeOffset.UtcNow, headers["traceparent"]);
             int before;
             lock (gate) before = calls.Count;
             calls.Enqueue(call);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using ConsentHub.Data;
@@ -89,6 +90,29 @@ public sealed class MetricsTests
 
         await using var off = await HubApp.StartAsync(provider, new() { ["ConsentHub:Telemetry:MetricsEnabled"] = "false" });
         using var admin = await off.AdminAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/metrics")).StatusCode);
+    }
+
+    [ProviderTheory, Providers]
+    public async Task On_a_port_of_its_own_the_metrics_are_served_there_to_anyone_and_no_longer_on_the_hubs_port(DatabaseProvider provider)
+    {
+        var port = HubApp.FreePort();
+        await using var app = await HubApp.StartAsync(provider, new() { ["ConsentHub:Telemetry:MetricsPort"] = port.ToString(CultureInfo.InvariantCulture) });
+        var nmsc = $"m{Guid.NewGuid():N}"[..12];
+        var system = await app.RegisterSourceSystemAsync(nmsc, "toyota", "crm");
+        using (var client = await app.AsAsync(system)) await HubApp.AppliedAsync(client, system, "c1", Seed.Consent("OFFERS", true));
+
+        // Without sign-in: the port is for a scraper inside the operator's network.
+        using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var scraped = await scraper.GetAsync("/metrics");
+        var text = await scraped.Content.ReadAsStringAsync();
+        Assert.True(HttpStatusCode.OK == scraped.StatusCode, $"{(int)scraped.StatusCode}: {text}");
+        Assert.Matches(new Regex($@"^consenthub_changes_applied_total\{{[^}}]*nmsc=""{nmsc}""[^}}]*\}} 1$", RegexOptions.Multiline), text);
+        // Only the metrics are there, and only read.
+        Assert.Equal(HttpStatusCode.NotFound, (await scraper.PostAsync("/metrics", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/health")).StatusCode);
+        // The hub's own port no longer serves them, not even to the admin.
+        using var admin = await app.AdminAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/metrics")).StatusCode);
     }
 }
