@@ -98,9 +98,12 @@ public static class LedgerApi
         return Hal.Ok(new LedgerPage(views.Count, views, links));
     }
 
-    /// <summary>GET /ledger/verify; the console's "Verify now" calls it too, for the admin's session.</summary>
-    /// <param name="progress">Told how many entries have verified so far, after each page of them (the console's progress).</param>
-    internal static async Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct, Func<long, Task>? progress = null)
+    /// <summary>GET /ledger/verify.</summary>
+    static Task<IResult> Verify(ConsentDb db, CheckpointKey key, CancellationToken ct) => VerifyAsync(db, key, progress: null, ct);
+
+    /// <summary>GET /ledger/verify's answer; the console's "Verify now" calls it too, for the admin's session, with its progress.</summary>
+    /// <param name="progress">Told how many entries have verified so far, after each page of them.</param>
+    internal static async Task<IResult> VerifyAsync(ConsentDb db, CheckpointKey key, Func<long, Task>? progress, CancellationToken ct)
     {
         var result = await LedgerVerifier.VerifyAsync(db, ct, key.VerifierKey, progress);
         return TypedResults.Ok(new LedgerVerificationView(result.Valid, result.Entries, result.FirstBadIndex, result.Kind, result.Reason));

@@ -58,13 +58,13 @@ public static class LedgerPages
         await response.Body.FlushAsync(ct);
         var every = TimeSpan.FromMilliseconds(options.Value.VerifyProgressMilliseconds);
         var shown = time.GetTimestamp();
-        var result = await LedgerApi.Verify(db, key, ct, async verified =>
+        var result = await LedgerApi.VerifyAsync(db, key, async verified =>
         {
             if (time.GetElapsedTime(shown) < every) return;
             shown = time.GetTimestamp();
             await response.WriteAsync(LedgerHtml.Progress(verified, size), ct);
             await response.Body.FlushAsync(ct);
-        });
+        }, ct);
         var verification = result is Ok<LedgerVerificationView> { Value: { } view } ? view
             : throw new InvalidOperationException($"The ledger API answered the console with {result.GetType().Name}.");
         await response.WriteAsync(LedgerHtml.Progress(verification.Entries, size) + LedgerHtml.ProgressEnd + LedgerHtml.Outcome(verification)
