@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using ConsentHub.Data;
+using ConsentHub.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace ConsentHub.Telemetry;
@@ -10,20 +11,20 @@ namespace ConsentHub.Telemetry;
 /// <see cref="TelemetryOptions.SampleSeconds"/> by this worker alone; a gauge's callback only reads the latest sample, so a
 /// scrape never queries the database. Ages are measured at the scrape, from the times the sample read.
 /// </summary>
-public sealed class OperationsGauges : BackgroundService
+public sealed class OperationsGauges : PeriodicSweep
 {
     public const string MeterName = "ConsentHub.Operations";
 
     readonly IServiceScopeFactory scopes;
     readonly TimeProvider time;
     readonly IOptions<TelemetryOptions> options;
-    readonly ILogger<OperationsGauges> logger;
     volatile OperationsSample? latest;
 
     public OperationsGauges(IServiceScopeFactory scopes, IMeterFactory meters, TimeProvider time, IOptions<TelemetryOptions> options,
         ILogger<OperationsGauges> logger)
+        : base(time, TimeSpan.FromSeconds(options.Value.SampleSeconds), logger)
     {
-        (this.scopes, this.time, this.options, this.logger) = (scopes, time, options, logger);
+        (this.scopes, this.time, this.options) = (scopes, time, options);
         var meter = meters.Create(MeterName);
         meter.CreateObservableGauge("consenthub.outbox.lag", () => From(s => s.Outbox.Select(o =>
                 new Measurement<double>(o.Oldest is { } oldest ? AgeOf(oldest) : 0, Destination(o)))), "s",
@@ -67,40 +68,16 @@ public sealed class OperationsGauges : BackgroundService
         latest = await OperationsSample.TakeAsync(scope.ServiceProvider.GetRequiredService<ConsentDb>(), time.GetUtcNow().UtcDateTime, ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.Exported) return;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.SampleSeconds), time);
-        do
-        {
-            try
-            {
-                await SampleAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // The database may be briefly unreachable: the gauges keep the last sample until the next one.
-                logger.LogWarning(e, "Sampling the operations gauges failed");
-            }
-        }
-        while (await WaitAsync(timer, stoppingToken));
-    }
+    /// <summary>Samples only when something reads the gauges: the scrape endpoint or the OTLP exporter.</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Value.Exported ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
 
-    static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken ct)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    /// <summary>
+    /// A round of the sweep. A failed one (the database briefly unreachable) is logged, and the gauges keep the last
+    /// sample until the next; on a clock moved far at once, the rounds of the skipped ticks coalesce into one.
+    /// </summary>
+    protected override Task SweepAsync(CancellationToken ct) => SampleAsync(ct);
+
+    protected override string Failure => "Sampling the operations gauges failed";
 
     IEnumerable<Measurement<T>> From<T>(Func<OperationsSample, IEnumerable<Measurement<T>>> read) where T : struct =>
         latest is { } sample ? read(sample) : [];
