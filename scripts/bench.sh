@@ -103,7 +103,7 @@ WORKLOADS=("consent read, ${CUSTOMERS} customers, 64 connections" "change write,
   "consent read, 8 connections" "consent read, 32 connections" "change write, validated REQUESTED, 8 connections"
   "one ledger per organisation (docs/scale-out.md): the change's rows with 1, 4, 16 and 64 ledger heads"
   "initial upload with ?propagate=true, ${RECORDS} more records"
-  "console pages (overview, a customer, operations, ledger), the admin, ${CUSTOMERS} customers")
+  "console pages (overview, a customer, operations, ledger, tenancy), the admin, ${CUSTOMERS} customers")
 
 # ---- processes, and stopping them whatever happens --------------------------------------------------------------
 SUDO=()
