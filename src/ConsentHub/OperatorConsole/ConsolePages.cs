@@ -112,17 +112,18 @@ public static class ConsolePages
             : await RefusedAsync(http, antiforgery, db, time, result, ct);
     }
 
-    const string ExpiredForm = "Nothing was done: the form had expired or was not sent from this page. Please try again.";
+    internal const string ExpiredForm = "Nothing was done: the form had expired or was not sent from this page. Please try again.";
 
     /// <summary>The destination a button names, from a form whose antiforgery token holds; null otherwise.</summary>
-    static async Task<DestinationForm?> DestinationFormAsync(HttpContext http, IAntiforgery antiforgery, CancellationToken ct)
+    internal static async Task<DestinationForm?> DestinationFormAsync(HttpContext http, IAntiforgery antiforgery, CancellationToken ct)
     {
         if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return null;
         var form = await http.Request.ReadFormAsync(ct);
         return new DestinationForm(form["context"].ToString(), form["nmsc"].ToString(), form["sourceSystem"].ToString());
     }
 
-    sealed record DestinationForm(string Context, string Nmsc, string SourceSystem)
+    /// <summary>A source system named by a destination's button, and its name as the console writes it.</summary>
+    internal sealed record DestinationForm(string Context, string Nmsc, string SourceSystem)
     {
         public string Name => $"{Nmsc} / {Context} / {SourceSystem}";
     }

@@ -136,7 +136,7 @@ public static class TenancyPages
     /// <summary>"Disable" of a destination: the API's <c>POST …/destination/disable</c> handler.</summary>
     static async Task<IResult> DisableAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, LedgerWriter ledger, TimeProvider time, CancellationToken ct)
     {
-        if (await DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
+        if (await ConsolePages.DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
         var result = await PropagationApi.DisableAsync(d.Context, d.Nmsc, d.SourceSystem, http.User, db, ledger, time, ct);
         return await PageAsync(http, antiforgery, db, result is IStatusCodeHttpResult { StatusCode: >= 400 } ? Problem(result)
             : new Answer(StatusCodes.Status200OK, Notice: $"{d.Name}'s destination is disabled: its messages wait until it is enabled."), ct);
@@ -146,7 +146,7 @@ public static class TenancyPages
     static async Task<IResult> EnableAsync(
         HttpContext http, IAntiforgery antiforgery, ConsentDb db, LedgerWriter ledger, TimeProvider time, PropagationSignal signal, CancellationToken ct)
     {
-        if (await DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
+        if (await ConsolePages.DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
         var result = await PropagationApi.EnableAsync(d.Context, d.Nmsc, d.SourceSystem, http.User, db, ledger, time, signal, ct);
         return await PageAsync(http, antiforgery, db, result is IStatusCodeHttpResult { StatusCode: >= 400 } ? Problem(result)
             : new Answer(StatusCodes.Status200OK, Notice: $"{d.Name}'s destination is enabled: its waiting messages are being delivered."), ct);
@@ -157,7 +157,7 @@ public static class TenancyPages
         HttpContext http, IAntiforgery antiforgery, ConsentDb db, LedgerWriter ledger, TimeProvider time, IDataProtectionProvider protection,
         IOptions<PropagationOptions> options, CancellationToken ct)
     {
-        if (await DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
+        if (await ConsolePages.DestinationFormAsync(http, antiforgery, ct) is not { } d) return await PageAsync(http, antiforgery, db, Expired, ct);
         var result = await DestinationApi.RotateAsync(d.Context, d.Nmsc, d.SourceSystem, http.User, db, ledger, time, protection, options, ct);
         if (result is not JsonHttpResult<RotatedSecretView> { Value: { } rotated }) return await PageAsync(http, antiforgery, db, Problem(result), ct);
         var overlap = rotated.PreviousSecretValidUntil is { } until ? $" The previous secret is still sent beside it until {until}." : "";
@@ -169,8 +169,7 @@ public static class TenancyPages
     /// <summary>What an action answers on the page: its status, and a notice, an error or credentials shown once.</summary>
     sealed record Answer(int Status, string? Notice = null, string? Error = null, ShownOnce? Credentials = null);
 
-    static readonly Answer Expired = new(StatusCodes.Status400BadRequest,
-        Error: "Nothing was done: the form had expired or was not sent from this page. Please try again.");
+    static readonly Answer Expired = new(StatusCodes.Status400BadRequest, Error: ConsolePages.ExpiredForm);
 
     /// <summary>The API's refusal, in its own words, with its status.</summary>
     static Answer Problem(IResult result) => result is ProblemHttpResult problem
@@ -187,19 +186,6 @@ public static class TenancyPages
             return (null, new Answer(StatusCodes.Status403Forbidden, Error: $"Only the admin {what}: the administration API refuses every other role."));
         if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return (null, Expired);
         return (await http.Request.ReadFormAsync(ct), null);
-    }
-
-    /// <summary>The destination a button names, from a form whose antiforgery token holds; null otherwise.</summary>
-    static async Task<DestinationForm?> DestinationFormAsync(HttpContext http, IAntiforgery antiforgery, CancellationToken ct)
-    {
-        if (!await HtmlForms.IsValidPostAsync(http, antiforgery)) return null;
-        var form = await http.Request.ReadFormAsync(ct);
-        return new DestinationForm(form["context"].ToString(), form["nmsc"].ToString(), form["sourceSystem"].ToString());
-    }
-
-    sealed record DestinationForm(string Context, string Nmsc, string SourceSystem)
-    {
-        public string Name => $"{Nmsc} / {Context} / {SourceSystem}";
     }
 
     static async Task<IResult> PageAsync(HttpContext http, IAntiforgery antiforgery, ConsentDb db, Answer answer, CancellationToken ct)
