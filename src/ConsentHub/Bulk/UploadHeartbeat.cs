@@ -47,6 +47,8 @@ public sealed class UploadHeartbeat : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
+                // Off the timer's callback, so that the ticks of a clock moved far at once coalesce (see PeriodicSweep).
+                await Task.Yield();
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
