@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using ConsentHub.Propagation;
+using ConsentHub.Validation;
 using static ConsentHub.OperatorConsole.ConsoleHtml;
 
 namespace ConsentHub.OperatorConsole;
@@ -8,7 +10,7 @@ namespace ConsentHub.OperatorConsole;
 public static class OperationsHtml
 {
     public static string Page(
-        SignedIn signedIn, DateTime now, IReadOnlyList<UploadRow> uploads, IReadOnlyList<MailQueue> mail, IReadOnlyList<MessageQueue> messages, FeatureStatus features)
+        SignedIn signedIn, DateTime now, IReadOnlyList<UploadRow> uploads, IReadOnlyList<MailQueue> mail, IReadOnlyList<WaitingMessages> messages, FeatureStatus features)
     {
         var body = new StringBuilder();
         body.Append($"""
@@ -36,7 +38,7 @@ public static class OperationsHtml
             <table id="mail"><caption>Emails waiting to be sent, and those that failed in the last 24 hours</caption><thead><tr><th scope="col">Email</th><th scope="col">Waiting</th><th scope="col">Oldest due (UTC)</th><th scope="col">Failed, 24 h</th></tr></thead><tbody>
             """);
         foreach (var m in mail)
-            body.Append($"""<tr><th scope="row">{E(m.Kind)}</th><td>{N(m.Waiting)}</td><td>{E(m.OldestDue is { } due ? Minute(due) : "none")}</td><td>{N(m.FailedDay)}</td></tr>""");
+            body.Append($"""<tr><th scope="row">{(m.Kind == MailQueue.ValidationKind ? "Validation emails" : "Notification emails")}</th><td>{N(m.Waiting)}</td><td>{E(m.OldestDue is { } due ? Minute(due) : "none")}</td><td>{N(m.Failed)}</td></tr>""");
         body.Append("""
             </tbody></table>
             </section>
@@ -49,7 +51,7 @@ public static class OperationsHtml
         {
             body.Append("""<table id="messages"><caption>PROPAGATED messages waiting per destination: due for an attempt, and parked once the retry schedule ran out (tried daily)</caption><thead><tr><th scope="col">Destination</th><th scope="col">Pending</th><th scope="col">Parked</th><th scope="col">Oldest parked (UTC)</th></tr></thead><tbody>""");
             foreach (var m in messages)
-                body.Append($"""<tr><th scope="row">{E(m.Name)}</th><td>{N(m.Pending)}</td><td>{N(m.Parked)}</td><td>{E(m.OldestParked is { } oldest ? Minute(oldest) : "none")}</td></tr>""");
+                body.Append($"""<tr><th scope="row">{E($"{m.Nmsc} / {m.Context} / {m.SourceSystem}")}</th><td>{N(m.Pending)}</td><td>{N(m.Parked)}</td><td>{E(m.OldestParked is { } oldest ? Minute(oldest) : "none")}</td></tr>""");
             body.Append("</tbody></table>");
         }
         body.Append("</section>\n");

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using ConsentHub.Data;
 using ConsentHub.Hosting;
+using ConsentHub.Validation;
 using Microsoft.Extensions.Options;
 
 namespace ConsentHub.Telemetry;
@@ -38,7 +39,7 @@ public sealed class OperationsGauges : PeriodicSweep
                 new Measurement<long>(m.Waiting, new KeyValuePair<string, object?>("kind", m.Kind)))), "{email}",
             "Emails waiting to be sent, by kind (validation, notification)");
         meter.CreateObservableGauge("consenthub.mail.failed", () => From(s => s.Mail.Select(m =>
-                new Measurement<long>(m.FailedDay, new KeyValuePair<string, object?>("kind", m.Kind)))), "{email}",
+                new Measurement<long>(m.Failed, new KeyValuePair<string, object?>("kind", m.Kind)))), "{email}",
             "Emails that failed for good in the last 24 hours, by kind (validation, notification)");
         meter.CreateObservableGauge("consenthub.ledger.entries", () => From<long>(s => [new Measurement<long>(s.LedgerEntries)]), "{entry}",
             "Entries in the ledger");

@@ -10,9 +10,6 @@ namespace ConsentHub.Telemetry;
 /// <summary>One destination's outstanding messages: due for an attempt, parked, and when the oldest of them was written.</summary>
 public sealed record OutboxFigures(string Nmsc, string Destination, int Pending, int Parked, DateTime? Oldest);
 
-/// <summary>Emails of one kind waiting to be sent, and those that failed in the 24 hours before the sample.</summary>
-public sealed record MailFigures(string Kind, int Waiting, int FailedDay);
-
 /// <summary>The running uploads of one source system, added up: records read so far and what became of them.</summary>
 public sealed record UploadFigures(string Nmsc, string Source, int Running, long Read, long Applied, long Rejected, long Skipped);
 
@@ -22,41 +19,16 @@ public sealed record UploadFigures(string Nmsc, string Source, int Running, long
 /// <see cref="DeliveryMeters"/> (organisation, and context/system); nothing about a person.
 /// </summary>
 public sealed record OperationsSample(
-    DateTime TakenAt, IReadOnlyList<OutboxFigures> Outbox, IReadOnlyList<MailFigures> Mail, long LedgerEntries, DateTime? LatestCheckpointAt,
+    DateTime TakenAt, IReadOnlyList<OutboxFigures> Outbox, IReadOnlyList<MailQueue> Mail, long LedgerEntries, DateTime? LatestCheckpointAt,
     IReadOnlyList<UploadFigures> Uploads)
 {
-    /// <summary>The queries follow the operations page of the console (OperatorConsole/OperationsPages), for every organisation.</summary>
+    /// <summary>The outbox and the mail queue are read as the console's operations page reads them, for every organisation.</summary>
     public static async Task<OperationsSample> TakeAsync(ConsentDb db, DateTime now, CancellationToken ct)
     {
-        var dayAgo = now.AddHours(-24);
-        var destinations = await db.Destinations.AsNoTracking()
-            .Join(db.SourceSystems, d => d.SourceSystemId, s => s.Id, (d, s) => new { s.Id, s.Nmsc, s.Context, s.Name })
-            .ToListAsync(ct);
-        var waiting = await db.Propagations.AsNoTracking()
-            .Where(p => p.State == PropagationStates.Pending || p.State == PropagationStates.Parked)
-            .GroupBy(p => new { p.SourceSystemId, p.State })
-            .Select(g => new { g.Key.SourceSystemId, g.Key.State, Count = g.Count(), Oldest = g.Min(p => p.CreatedAt) })
-            .ToListAsync(ct);
-        var outbox = destinations.Select(d =>
-        {
-            var own = waiting.Where(w => w.SourceSystemId == d.Id).ToList();
-            return new OutboxFigures(d.Nmsc, $"{d.Context}/{d.Name}",
-                own.Where(w => w.State == PropagationStates.Pending).Sum(w => w.Count),
-                own.Where(w => w.State == PropagationStates.Parked).Sum(w => w.Count),
-                own.Count == 0 ? null : own.Min(w => w.Oldest));
-        }).ToList();
-
-        var validations = db.Validations.AsNoTracking();
-        var notifications = db.Notifications.AsNoTracking();
-        List<MailFigures> mail =
-        [
-            new("validation",
-                await validations.CountAsync(v => v.State == ValidationStates.Queued, ct),
-                await validations.CountAsync(v => v.State == ValidationStates.Failed && v.EndedAt >= dayAgo, ct)),
-            new("notification",
-                await notifications.CountAsync(n => n.State == NotificationStates.Queued, ct),
-                await notifications.CountAsync(n => n.State == NotificationStates.Failed && n.CreatedAt >= dayAgo, ct)),
-        ];
+        var outbox = (await WaitingMessages.ReadAsync(db, db.SourceSystems, ct))
+            .Select(w => new OutboxFigures(w.Nmsc, $"{w.Context}/{w.SourceSystem}", w.Pending, w.Parked, w.Oldest)).ToList();
+        // Failed in the 24 hours before the sample.
+        var mail = await MailQueue.ReadAsync(db.Validations.AsNoTracking(), db.Notifications.AsNoTracking(), now.AddHours(-24), ct);
 
         // The head's next index is the ledger's size, without counting its rows.
         var entries = await db.LedgerHeads.AsNoTracking().Select(h => (long?)h.NextIndex).FirstOrDefaultAsync(ct) ?? 0;
