@@ -216,27 +216,10 @@ public static class TenancyPages
             .OrderBy(s => s.Nmsc, StringComparer.Ordinal).ThenBy(s => s.Context, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal)
             .ToList();
 
-        // A DPO sees their organisation and context; a head-office DPO their context and the organisations with a
-        // source system in it; the admin all.
-        var seen = rows.Select(r => r.Nmsc).Distinct().ToList();
-        var organisations = db.Organisations.AsNoTracking();
-        var contexts = db.Contexts.AsNoTracking();
-        var feeds = db.ClusterFeeds.AsNoTracking();
-        switch (who.Role)
-        {
-            case Roles.Admin:
-                break;
-            case Roles.Dpo:
-                organisations = organisations.Where(o => o.Nmsc == who.Nmsc);
-                contexts = contexts.Where(c => c.Name == who.Context);
-                feeds = feeds.Where(f => f.Nmsc == who.Nmsc);
-                break;
-            default:
-                organisations = organisations.Where(o => seen.Contains(o.Nmsc));
-                contexts = contexts.Where(c => c.Name == who.Context);
-                feeds = feeds.Where(f => seen.Contains(f.Nmsc));
-                break;
-        }
+        // The organisations and feeds of the operator's organisations; the admin sees every context, a DPO their own.
+        var organisations = who.OfOrganisations(db.Organisations.AsNoTracking(), db, o => o.Nmsc);
+        var feeds = who.OfOrganisations(db.ClusterFeeds.AsNoTracking(), db, f => f.Nmsc);
+        var contexts = who.Role == Roles.Admin ? db.Contexts.AsNoTracking() : db.Contexts.AsNoTracking().Where(c => c.Name == who.Context);
         var categories = (await db.OrganisationCategories.AsNoTracking().Where(c => organisations.Any(o => o.Nmsc == c.Nmsc)).ToListAsync(ct))
             .ToLookup(c => c.Nmsc, StringComparer.Ordinal);
         var orgs = (await organisations.ToListAsync(ct))
